@@ -1,0 +1,1 @@
+"""cloudgw core: config, model, driver interface, scope, store, operations, app."""
