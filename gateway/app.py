@@ -1,0 +1,169 @@
+"""The app factory: one Gateway (config, store, operations, drivers) and the enabled frontends on it.
+
+Nothing happens at import time. `create_app(config)` builds everything; frontends reach the Gateway
+through `current_gateway()` and per-request state (request id, scope) lives in `flask.g`.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from flask import Flask, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from .config import Config, ProviderConfig
+from .driver import Driver, driver_class
+from .errors import GatewayError
+from .logs import configure_logging
+from .operations import OperationRunner
+from .scope import PROVIDER_HEADER, Credentials, ProviderChoice, Scope, choose_provider
+from .store import Store
+
+log = logging.getLogger("cloudgw")
+
+FRONTEND_MODULES = {"ec2": "frontends.ec2", "cimi": "frontends.cimi", "deltacloud": "frontends.deltacloud"}
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class Gateway:
+    """What every request shares: configuration, store, durable operations and one driver per backend kind."""
+
+    def __init__(self, config: Config, store: Store | None = None) -> None:
+        self.config = config
+        self.store = store or Store.from_config(config)
+        self.operations = OperationRunner(
+            self.store, lease_seconds=config.operation_lease_seconds, poll_seconds=config.operation_poll_seconds,
+            max_attempts=config.operation_max_attempts)
+        self._drivers: dict[str, Driver] = {}
+        for provider in config.providers:
+            self.driver_for(provider)
+        self.frontends: list[str] = []
+
+    def driver_for(self, provider: ProviderConfig) -> Driver:
+        """The shared driver of the provider's backend kind (created once; registers its operation kinds)."""
+        driver = self._drivers.get(provider.driver)
+        if driver is None:
+            driver = driver_class(provider.driver)(self.config, self.store, self.operations)
+            for kind in driver.operation_kinds():
+                self.operations.register(kind)
+            self._drivers[provider.driver] = driver
+        return driver
+
+    def scope(self, choice: ProviderChoice, credentials: Credentials) -> Scope:
+        return Scope(provider=choice.provider, datacenter=choice.datacenter, credentials=credentials,
+                     user_level=choice.user_level, request_id=getattr(g, "request_id", ""))
+
+    def close(self) -> None:
+        self.operations.stop()
+        for driver in self._drivers.values():
+            driver.close()
+        self.store.close()
+
+
+def current_gateway() -> Gateway:
+    return current_app.extensions["cloudgw"]
+
+
+def request_scope(credentials: Credentials, region: str | None = None) -> Scope:
+    """The scope of the current request: X-Deltacloud-Provider, else the EC2 region, else the default."""
+    gateway = current_gateway()
+    choice = choose_provider(gateway.config, request.headers.get(PROVIDER_HEADER), region)
+    return gateway.scope(choice, credentials)
+
+
+def basic_credentials() -> Credentials | None:
+    """HTTP Basic credentials of the current request (CIMI and Deltacloud), or None."""
+    auth = request.authorization
+    if auth is None or auth.type != "basic" or not auth.username:
+        return None
+    return Credentials(auth.username, auth.password or "")
+
+
+def create_app(config: Config, *, start_workers: bool = True, store: Store | None = None) -> Flask:
+    """Build the WSGI app. `start_workers` starts this process's durable-operation worker thread."""
+    configure_logging(config.log_format, config.log_level)
+    app = Flask("cloudgw")
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.json.sort_keys = False
+    gateway = Gateway(config, store)
+    app.extensions["cloudgw"] = gateway
+    _install_request_ids(app)
+    _install_health(app)
+    for name in config.frontends:
+        module = importlib.import_module(FRONTEND_MODULES[name])
+        register = getattr(module, "register", None)
+        if register is None:
+            log.warning("frontend %s is enabled but not built in this version; not mounted", name)
+            continue
+        register(app)
+        gateway.frontends.append(name)
+    _install_fallback_errors(app)
+    if start_workers:
+        gateway.operations.start()
+    return app
+
+
+def _install_request_ids(app: Flask) -> None:
+    @app.before_request
+    def assign_request_id() -> None:
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else str(uuid.uuid4())
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def echo_request_id(response: Any) -> Any:
+        request_id = getattr(g, "request_id", None)
+        if request_id:
+            response.headers["X-Request-Id"] = request_id
+            response.headers["x-amzn-RequestId"] = request_id
+        elapsed = (time.perf_counter() - g.started) * 1000 if hasattr(g, "started") else 0.0
+        log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed,
+                 extra={"request_id": request_id})
+        return response
+
+
+def _install_health(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return jsonify(status="ok")
+
+    @app.get("/readyz")
+    def readyz() -> Any:
+        gateway = current_gateway()
+        checks: dict[str, str] = {}
+        try:
+            gateway.store.ping()
+            checks["store"] = "ok"
+        except Exception as exc:  # any store failure means not ready
+            checks["store"] = f"unreachable: {type(exc).__name__}"
+        if gateway.config.default_provider:
+            provider = gateway.config.provider(gateway.config.default_provider)
+            try:
+                gateway.driver_for(provider).probe(provider)
+                checks["engine"] = "ok"
+            except GatewayError as exc:
+                checks["engine"] = f"unreachable: {exc.message}"
+        ready = all(v == "ok" for v in checks.values())
+        return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
+
+
+def _install_fallback_errors(app: Flask) -> None:
+    """Errors outside any frontend's blueprint: JSON, never a stack trace."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        return jsonify(error=exc.name, message=exc.description), exc.code
+
+    @app.errorhandler(GatewayError)
+    def gateway_error(exc: GatewayError) -> Any:
+        return jsonify(error=type(exc).__name__, message=exc.message), exc.status
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Any:
+        log.exception("unhandled error", extra={"request_id": getattr(g, "request_id", None)})
+        return jsonify(error="InternalError", message="The gateway failed to handle the request",
+                       request_id=getattr(g, "request_id", None)), 500

@@ -1,0 +1,215 @@
+"""The `cloudgw` command: serve, simulator, credentials, config check.
+
+`cloudgw serve` with no configured provider is the embedded default: it starts the oVirt simulator on
+its own port, points the gateway at it, makes sure the demo EC2 key exists, and prints how to use it.
+"""
+from __future__ import annotations
+
+import importlib
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from . import config as config_module
+from .config import Config, ProviderConfig
+from .errors import AlreadyExists, ConfigError
+from .store import Store
+
+DEMO_ACCESS_KEY = "cloudgw-demo"
+DEMO_SECRET_KEY = "cloudgw-demo-secret"
+DEMO_USER, DEMO_PASSWORD = "admin@internal", "admin"
+SIMULATOR_MODULE = "drivers.ovirt.simulator.server"
+EMBEDDED_PROVIDER = "simulator"
+
+
+def _load(config_path: str | None, data_dir: str | None, **overrides: Any) -> Config:
+    try:
+        return config_module.load(config_path, data_dir=data_dir, **overrides)
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+
+
+def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+                        help="Where the store and secret key live (default ./data).")(func)
+    return click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+                        help="A cloudgw.toml file (see config/cloudgw.toml).")(func)
+
+
+@click.group()
+def main() -> None:
+    """cloudgw: EC2, DMTF CIMI and Deltacloud APIs over oVirt."""
+
+
+def embedded_provider(api_url: str) -> ProviderConfig:
+    return ProviderConfig(name=EMBEDDED_PROVIDER, url=api_url, default_datacenter="Default",
+                          region_aliases={"us-east-1": "Default"})
+
+
+def ensure_demo_credential(store: Store) -> None:
+    try:
+        store.create_credential(DEMO_USER, DEMO_PASSWORD, access_key=DEMO_ACCESS_KEY, secret_key=DEMO_SECRET_KEY,
+                                description="embedded default demo key")
+    except AlreadyExists:
+        pass
+
+
+def _start_simulator(host: str, port: int, speed: float, control: bool) -> Any:
+    simulator_module = importlib.import_module(SIMULATOR_MODULE)
+    simulator = simulator_module.Simulator(speed=speed, control_api=control)
+    return simulator_module.serve_in_thread(simulator, host=host, port=port)
+
+
+def _banner(cfg: Config, base: str, frontends: list[str], simulator: Any | None) -> str:
+    lines = [f"cloudgw listening on {base}"]
+    if simulator is not None:
+        lines.append(f"  oVirt simulator (embedded default): {simulator.api_url}")
+    endpoints = {"ec2": f"EC2 Query API:   {base}/ec2/ and {base}/",
+                 "cimi": f"DMTF CIMI:       {base}/cimi/cloudEntryPoint",
+                 "deltacloud": f"Deltacloud REST: {base}/api"}
+    lines += [f"  {endpoints[name]}" for name in frontends]
+    lines.append(f"  health:          {base}/healthz  {base}/readyz")
+    if simulator is not None:
+        lines += [
+            "Demo credentials:",
+            f"  oVirt user (CIMI, Deltacloud, HTTP Basic): {DEMO_USER} / {DEMO_PASSWORD}",
+            f"  EC2 access key: {DEMO_ACCESS_KEY}   secret: {DEMO_SECRET_KEY}   region: us-east-1 (= Default)",
+            "Try:",
+            f"  curl -u {DEMO_USER}:{DEMO_PASSWORD} {base}/api/instances?format=json",
+            f"  curl -u {DEMO_USER}:{DEMO_PASSWORD} -H 'Accept: application/json' {base}/cimi/cloudEntryPoint",
+            f"  AWS_ACCESS_KEY_ID={DEMO_ACCESS_KEY} AWS_SECRET_ACCESS_KEY={DEMO_SECRET_KEY} "
+            f"aws --region us-east-1 --endpoint-url {base}/ ec2 describe-instances",
+        ]
+    return "\n".join(lines)
+
+
+@main.command()
+@common_options
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Gateway port (default 3001).")
+@click.option("--simulator-port", type=int, default=None, help="Embedded simulator port (default 3002; 0 = any).")
+@click.option("--simulator-speed", type=float, default=None,
+              help="Factor that shortens the simulated engine's transition times (default 1).")
+@click.option("--simulator-control", is_flag=True, help="Enable the simulator's fault-injection/clock API.")
+def serve(config_path: str | None, data_dir: str | None, host: str | None, port: int | None,
+          simulator_port: int | None, simulator_speed: float | None, simulator_control: bool) -> None:
+    """Run the gateway (with the oVirt simulator when no provider is configured)."""
+    cfg = _load(config_path, data_dir, host=host, port=port, simulator_port=simulator_port,
+                simulator_speed=simulator_speed)
+    simulator = None
+    if not cfg.providers or cfg.simulator:
+        simulator = _start_simulator(cfg.host, cfg.simulator_port, cfg.simulator_speed, simulator_control)
+        cfg = cfg.with_changes(providers=cfg.providers + (embedded_provider(simulator.api_url),))
+        cfg = cfg.with_changes(default_provider=cfg.default_provider or EMBEDDED_PROVIDER)
+    from werkzeug.serving import make_server
+
+    from .app import create_app, current_gateway
+    try:
+        app = create_app(cfg)
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+    with app.app_context():
+        gateway = current_gateway()
+        if simulator is not None:
+            ensure_demo_credential(gateway.store)
+    server = make_server(cfg.host, cfg.port, app, threaded=True)
+    base = f"http://{cfg.host}:{server.server_port}"
+    click.echo(_banner(cfg, base, gateway.frontends, simulator), err=False)
+    sys.stdout.flush()
+
+    def stop(_signum: int, _frame: Any) -> None:
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        server.serve_forever()
+    finally:
+        gateway.close()
+        if simulator is not None:
+            simulator.shutdown()
+        click.echo("cloudgw stopped")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=3002, show_default=True)
+@click.option("--speed", type=float, default=1.0, show_default=True, help="Transition-time speed factor.")
+@click.option("--vms", type=int, default=0, show_default=True, help="Seed this many extra VMs (scale tests).")
+@click.option("--seed", type=click.Path(exists=True, dir_okay=False), default=None, help="Seed data file.")
+@click.option("--control", is_flag=True, help="Enable the fault-injection/clock control API.")
+def simulator(host: str, port: int, speed: float, vms: int, seed: str | None, control: bool) -> None:
+    """Run the oVirt Engine API v4 simulator alone."""
+    importlib.import_module(SIMULATOR_MODULE).run(host=host, port=port, speed=speed, vms=vms, seed_path=seed,
+                                                  control_api=control)
+
+
+@main.group()
+def credentials() -> None:
+    """Manage EC2 access keys (each acts as an oVirt user)."""
+
+
+@credentials.command("create")
+@common_options
+@click.option("--user", "username", required=True, help="oVirt user, e.g. admin@internal.")
+@click.option("--password", prompt=True, hide_input=True, help="That user's oVirt password.")
+@click.option("--access-key", default=None, help="Access key id (generated if omitted).")
+@click.option("--secret-key", default=None, help="Secret key (generated if omitted).")
+@click.option("--provider", default=None, help="Default provider for this key.")
+@click.option("--description", default="")
+def credentials_create(config_path: str | None, data_dir: str | None, username: str, password: str,
+                       access_key: str | None, secret_key: str | None, provider: str | None,
+                       description: str) -> None:
+    """Create an access key; the secret is printed once."""
+    cfg = _load(config_path, data_dir)
+    if provider is not None and provider not in {p.name for p in cfg.providers} | {EMBEDDED_PROVIDER}:
+        raise click.ClickException(f"--provider: no provider named '{provider}' in the configuration")
+    try:
+        created = Store.from_config(cfg).create_credential(
+            username, password, access_key=access_key, secret_key=secret_key, provider=provider,
+            description=description)
+    except AlreadyExists:
+        raise click.ClickException(f"access key '{access_key}' exists already") from None
+    click.echo(f"access key: {created.access_key}\nsecret key: {created.secret_key}\noVirt user: {username}")
+
+
+@credentials.command("list")
+@common_options
+def credentials_list(config_path: str | None, data_dir: str | None) -> None:
+    """List access keys (never their secrets)."""
+    for c in Store.from_config(_load(config_path, data_dir)).credentials():
+        click.echo(f"{c.access_key}\t{c.username}\t{c.provider or '-'}\t{c.description}")
+
+
+@credentials.command("delete")
+@common_options
+@click.argument("access_key")
+def credentials_delete(config_path: str | None, data_dir: str | None, access_key: str) -> None:
+    """Delete an access key."""
+    if not Store.from_config(_load(config_path, data_dir)).delete_credential(access_key):
+        raise click.ClickException(f"no access key '{access_key}'")
+    click.echo(f"deleted {access_key}")
+
+
+@main.group("config")
+def config_group() -> None:
+    """Inspect the configuration."""
+
+
+@config_group.command("check")
+@common_options
+def config_check(config_path: str | None, data_dir: str | None) -> None:
+    """Validate a configuration file and say what is wrong."""
+    cfg = _load(config_path, data_dir)
+    providers = ", ".join(f"{p.name} ({p.url})" for p in cfg.providers) or "none (embedded simulator)"
+    click.echo(f"configuration OK\n  providers: {providers}\n  default provider: {cfg.default_provider or '-'}"
+               f"\n  store: {cfg.effective_store_url}\n  frontends: {', '.join(cfg.frontends)}"
+               f"\n  data dir: {Path(cfg.data_dir).expanduser()}")
+
+
+if __name__ == "__main__":
+    main()

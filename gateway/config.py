@@ -1,0 +1,279 @@
+"""Settings: defaults, then a TOML file, then CLOUDGW_* environment variables.
+
+Every setting is documented in config/cloudgw.toml. A wrong setting raises ConfigError with one line that
+names it (`server.port: must be an integer from 1 to 65535, got 'abc'`), so start-up stops clearly.
+Environment variables name a scalar setting as CLOUDGW_<SECTION>_<KEY> (CLOUDGW_SERVER_PORT=3001,
+CLOUDGW_STORE_URL=postgresql://...), plus CLOUDGW_DEFAULT_PROVIDER.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+
+FRONTENDS = ("ec2", "cimi", "deltacloud")
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """One engine the gateway may talk to: the allow-list entry."""
+
+    name: str
+    url: str
+    driver: str = "ovirt"
+    ca_file: str | None = None
+    insecure: bool = False
+    default_datacenter: str | None = None
+    region_aliases: Mapping[str, str] = field(default_factory=dict)
+
+    def normalized_url(self) -> str:
+        return normalize_engine_url(self.url)
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 3001
+    data_dir: str = "./data"
+    frontends: tuple[str, ...] = FRONTENDS
+    log_format: str = "text"
+    log_level: str = "info"
+    max_body_bytes: int = 1024 * 1024
+    store_url: str = ""
+    secret_key_file: str = ""
+    engine_connect_timeout: float = 5.0
+    engine_read_timeout: float = 60.0
+    engine_retries: int = 2
+    operation_lease_seconds: float = 30.0
+    operation_poll_seconds: float = 1.0
+    operation_max_attempts: int = 20
+    tombstone_seconds: int = 3600
+    signature_skew_seconds: int = 300
+    providers: tuple[ProviderConfig, ...] = ()
+    default_provider: str | None = None
+    simulator: bool = False
+    simulator_port: int = 3002
+    simulator_speed: float = 1.0
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser()
+
+    @property
+    def effective_store_url(self) -> str:
+        return self.store_url or f"sqlite:///{(self.data_path / 'cloudgw.db').resolve()}"
+
+    @property
+    def effective_secret_key_file(self) -> Path:
+        return Path(self.secret_key_file).expanduser() if self.secret_key_file else self.data_path / "secret.key"
+
+    def provider(self, name: str) -> ProviderConfig:
+        for p in self.providers:
+            if p.name == name:
+                return p
+        raise ConfigError(f"default_provider: no provider named '{name}'")
+
+    def with_changes(self, **changes: Any) -> "Config":
+        return replace(self, **changes)
+
+
+def normalize_engine_url(url: str) -> str:
+    """Canonical form of an engine API URL, for allow-list comparison (scheme/host lower-case, no slash)."""
+    parts = urlsplit(url.strip())
+    path = parts.path.rstrip("/")
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}"
+
+
+# (section, key) -> (Config field, parser)
+def _parse_int(low: int, high: int):
+    def parse(name: str, value: Any) -> int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{name}: must be an integer from {low} to {high}, got {value!r}")
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name}: must be an integer from {low} to {high}, got {value!r}") from None
+        if not low <= number <= high:
+            raise ConfigError(f"{name}: must be an integer from {low} to {high}, got {number}")
+        return number
+
+    return parse
+
+
+def _parse_float(low: float):
+    def parse(name: str, value: Any) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name}: must be a number, got {value!r}") from None
+        if number <= low:
+            raise ConfigError(f"{name}: must be greater than {low}, got {number}")
+        return number
+
+    return parse
+
+
+def _parse_str(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{name}: must be a string, got {value!r}")
+    return value
+
+
+def _parse_choice(choices: tuple[str, ...]):
+    def parse(name: str, value: Any) -> str:
+        if value not in choices:
+            raise ConfigError(f"{name}: must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    return parse
+
+
+def _parse_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        return value.lower() in ("1", "true", "yes", "on")
+    raise ConfigError(f"{name}: must be true or false, got {value!r}")
+
+
+def _parse_frontends(name: str, value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ConfigError(f"{name}: must be a list of frontends, got {value!r}")
+    result = tuple(str(i).strip() for i in items if str(i).strip())
+    unknown = [f for f in result if f not in FRONTENDS]
+    if unknown:
+        raise ConfigError(f"{name}: unknown frontend {unknown[0]!r} (known: {', '.join(FRONTENDS)})")
+    return result
+
+
+SETTINGS: dict[tuple[str, str], tuple[str, Any]] = {
+    ("server", "host"): ("host", _parse_str),
+    ("server", "port"): ("port", _parse_int(1, 65535)),
+    ("server", "data_dir"): ("data_dir", _parse_str),
+    ("server", "frontends"): ("frontends", _parse_frontends),
+    ("server", "max_body_bytes"): ("max_body_bytes", _parse_int(1024, 1 << 30)),
+    ("log", "format"): ("log_format", _parse_choice(LOG_FORMATS)),
+    ("log", "level"): ("log_level", _parse_choice(LOG_LEVELS)),
+    ("store", "url"): ("store_url", _parse_str),
+    ("store", "secret_key_file"): ("secret_key_file", _parse_str),
+    ("engine", "connect_timeout"): ("engine_connect_timeout", _parse_float(0)),
+    ("engine", "read_timeout"): ("engine_read_timeout", _parse_float(0)),
+    ("engine", "retries"): ("engine_retries", _parse_int(0, 10)),
+    ("operations", "lease_seconds"): ("operation_lease_seconds", _parse_float(0)),
+    ("operations", "poll_seconds"): ("operation_poll_seconds", _parse_float(0)),
+    ("operations", "max_attempts"): ("operation_max_attempts", _parse_int(1, 1000)),
+    ("ec2", "tombstone_seconds"): ("tombstone_seconds", _parse_int(0, 7 * 86400)),
+    ("ec2", "signature_skew_seconds"): ("signature_skew_seconds", _parse_int(1, 86400)),
+    ("simulator", "enabled"): ("simulator", _parse_bool),
+    ("simulator", "port"): ("simulator_port", _parse_int(0, 65535)),
+    ("simulator", "speed"): ("simulator_speed", _parse_float(0)),
+}
+SECTIONS = {section for section, _ in SETTINGS} | {"providers"}
+
+
+def _parse_provider(index: int, raw: Any) -> ProviderConfig:
+    where = f"providers[{index}]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: must be a table")
+    known = {"name", "url", "driver", "ca_file", "insecure", "default_datacenter", "region_aliases"}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"{where}.{key}: unknown setting (known: {', '.join(sorted(known))})")
+    for key in ("name", "url"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise ConfigError(f"{where}.{key}: required, a non-empty string")
+    url = urlsplit(raw["url"])
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError(f"{where}.url: must be an http(s) URL of the engine API, got {raw['url']!r}")
+    ca_file = raw.get("ca_file") or None
+    if ca_file is not None and not Path(ca_file).expanduser().is_file():
+        raise ConfigError(f"{where}.ca_file: no such file {ca_file!r}")
+    aliases = raw.get("region_aliases", {})
+    if not isinstance(aliases, dict) or not all(isinstance(v, str) for v in aliases.values()):
+        raise ConfigError(f"{where}.region_aliases: must be a table of region name -> data center")
+    return ProviderConfig(
+        name=raw["name"].strip(),
+        url=raw["url"].strip(),
+        driver=_parse_str(f"{where}.driver", raw.get("driver", "ovirt")),
+        ca_file=ca_file,
+        insecure=_parse_bool(f"{where}.insecure", raw.get("insecure", False)),
+        default_datacenter=raw.get("default_datacenter") or None,
+        region_aliases=dict(aliases),
+    )
+
+
+def _apply(config: Config, data: Mapping[str, Any]) -> Config:
+    changes: dict[str, Any] = {}
+    for section, body in data.items():
+        if section == "default_provider":
+            changes["default_provider"] = _parse_str("default_provider", body)
+            continue
+        if section not in SECTIONS:
+            raise ConfigError(f"{section}: unknown section (known: {', '.join(sorted(SECTIONS))}, default_provider)")
+        if section == "providers":
+            if not isinstance(body, list):
+                raise ConfigError("providers: must be an array of tables ([[providers]])")
+            changes["providers"] = tuple(_parse_provider(i, p) for i, p in enumerate(body))
+            continue
+        if not isinstance(body, dict):
+            raise ConfigError(f"{section}: must be a table")
+        for key, value in body.items():
+            if (section, key) not in SETTINGS:
+                raise ConfigError(f"{section}.{key}: unknown setting")
+            attr, parse = SETTINGS[(section, key)]
+            changes[attr] = parse(f"{section}.{key}", value)
+    return replace(config, **changes)
+
+
+def _environment_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for (section, key) in SETTINGS:
+        name = f"CLOUDGW_{section.upper()}_{key.upper()}"
+        if name in environ:
+            data.setdefault(section, {})[key] = environ[name]
+    if "CLOUDGW_DEFAULT_PROVIDER" in environ:
+        data["default_provider"] = environ["CLOUDGW_DEFAULT_PROVIDER"]
+    return data
+
+
+def validate(config: Config) -> Config:
+    """Cross-setting checks; returns the config with the default provider settled."""
+    names = [p.name for p in config.providers]
+    if len(set(names)) != len(names):
+        raise ConfigError("providers: two providers share a name")
+    if config.providers:
+        if config.default_provider is None:
+            config = replace(config, default_provider=config.providers[0].name)
+        config.provider(config.default_provider)
+    elif config.default_provider is not None:
+        raise ConfigError(f"default_provider: no provider named '{config.default_provider}'")
+    if config.store_url and "://" not in config.store_url:
+        raise ConfigError(f"store.url: must be an SQLAlchemy URL such as postgresql://..., got {config.store_url!r}")
+    return config
+
+
+def load(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None,
+         **overrides: Any) -> Config:
+    """Defaults, then the file at `path` (if any), then CLOUDGW_* variables, then explicit overrides."""
+    environ = os.environ if environ is None else environ
+    config = Config()
+    if path is not None:
+        try:
+            with open(path, "rb") as handle:
+                data = tomllib.load(handle)
+        except FileNotFoundError:
+            raise ConfigError(f"config: no such file {str(path)!r}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config: {path} is not valid TOML: {exc}") from None
+        config = _apply(config, data)
+    config = _apply(config, _environment_overrides(environ))
+    config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    return validate(config)

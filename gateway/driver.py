@@ -1,0 +1,204 @@
+"""The Driver interface every backend implements, and the registry that finds a backend by name.
+
+In libcloud's and Deltacloud's spirit: one class lists every operation a backend may implement, each
+taking the Scope first. A backend overrides what it can do; `capabilities()` is derived from which
+methods it overrides, so frontends advertise only what works (no hand-kept feature list to drift).
+Every method raises gateway errors (gateway.errors), never transport or parser exceptions.
+"""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable
+
+from .errors import ConfigError, NotSupported
+from .model import (HardwareProfile, Image, Instance, InstanceSpec, Network, NetworkInterface, Realm,
+                    Region, Snapshot, Volume, VolumeAttachment, VolumeSpec)
+from .scope import Scope
+
+if TYPE_CHECKING:
+    from .config import Config, ProviderConfig
+    from .operations import OperationKind, OperationRunner
+    from .store import Store
+
+
+def _unsupported(name: str) -> NotSupported:
+    return NotSupported(f"The provider cannot {name.replace('_', ' ')}")
+
+
+class Driver:
+    """Base class: every operation raises NotSupported until a backend overrides it.
+
+    A driver instance is shared by all requests of a process (it may hold connection pools and token
+    caches); all per-request facts come in through the Scope.
+    """
+
+    name = "base"
+
+    def __init__(self, config: "Config", store: "Store", operations: "OperationRunner") -> None:
+        self.config = config
+        self.store = store
+        self.operations = operations
+
+    # --- life cycle -----------------------------------------------------------------------------
+    def operation_kinds(self) -> Sequence["OperationKind"]:
+        """Durable operation kinds this driver runs (registered with the operation runner at start)."""
+        return ()
+
+    def probe(self, provider: "ProviderConfig") -> None:
+        """Check that the engine answers at all (no credentials); raise BackendUnavailable if not."""
+        raise _unsupported("probe")
+
+    def close(self) -> None:
+        """Release pooled connections."""
+
+    # --- identity -------------------------------------------------------------------------------
+    def validate_credentials(self, scope: Scope) -> None:
+        """Raise AuthFailure unless the scope's credentials are accepted by the engine."""
+        raise _unsupported("validate_credentials")
+
+    # --- places and catalogues --------------------------------------------------------------------
+    def regions(self, scope: Scope) -> list[Region]:
+        """Every data center the credentials can see (ignores the scope's data center)."""
+        raise _unsupported("list regions")
+
+    def realms(self, scope: Scope) -> list[Realm]:
+        """Clusters of the scoped data center."""
+        raise _unsupported("list realms")
+
+    def images(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Image]:
+        """Templates usable in the scoped data center (`ids` narrows; unknown ids are left out)."""
+        raise _unsupported("list images")
+
+    def image(self, scope: Scope, image_id: str) -> Image:
+        """One image; NotFound if absent."""
+        raise _unsupported("get image")
+
+    def create_image(self, scope: Scope, instance_id: str, name: str, description: str = "") -> Image:
+        """Capture an image (template) from a stopped instance; returns it (state pending until ready)."""
+        raise _unsupported("create image")
+
+    def delete_image(self, scope: Scope, image_id: str) -> None:
+        raise _unsupported("delete image")
+
+    def hardware_profiles(self, scope: Scope) -> list[HardwareProfile]:
+        raise _unsupported("list hardware profiles")
+
+    def networks(self, scope: Scope) -> list[Network]:
+        raise _unsupported("list networks")
+
+    # --- instances --------------------------------------------------------------------------------
+    def instances(self, scope: Scope, ids: Iterable[str] | None = None, *, realm_id: str | None = None,
+                  image_id: str | None = None, states: Iterable[str] | None = None) -> list[Instance]:
+        """Instances of the scoped data center, narrowed by what the backend can filter cheaply.
+
+        The cost is a constant number of engine requests, whatever the number of instances.
+        """
+        raise _unsupported("list instances")
+
+    def instance(self, scope: Scope, instance_id: str) -> Instance:
+        """One instance; NotFound if absent (terminated ones are the frontends' tombstones' business)."""
+        raise _unsupported("get instance")
+
+    def create_instance(self, scope: Scope, spec: InstanceSpec) -> Instance:
+        """Begin creating an instance; answers at once (state pending) and finishes as a durable operation."""
+        raise _unsupported("create instance")
+
+    def start_instance(self, scope: Scope, instance_id: str) -> Instance:
+        raise _unsupported("start instance")
+
+    def stop_instance(self, scope: Scope, instance_id: str, force: bool = False) -> Instance:
+        """Graceful shutdown, or a hard stop with force=True."""
+        raise _unsupported("stop instance")
+
+    def reboot_instance(self, scope: Scope, instance_id: str) -> Instance:
+        raise _unsupported("reboot instance")
+
+    def suspend_instance(self, scope: Scope, instance_id: str) -> Instance:
+        raise _unsupported("suspend instance")
+
+    def destroy_instance(self, scope: Scope, instance_id: str) -> Instance:
+        """Begin terminating (stop if running, then remove) as a durable operation; leaves a tombstone."""
+        raise _unsupported("destroy instance")
+
+    def update_instance(self, scope: Scope, instance_id: str, *, name: str | None = None,
+                        description: str | None = None, memory_bytes: int | None = None,
+                        cpus: int | None = None, hardware_profile_id: str | None = None,
+                        user_data: bytes | None = None) -> Instance:
+        """Change what may be changed (sizing only while stopped)."""
+        raise _unsupported("update instance")
+
+    def interfaces(self, scope: Scope, instance_id: str | None = None) -> list[NetworkInterface]:
+        raise _unsupported("list network interfaces")
+
+    # --- volumes and snapshots --------------------------------------------------------------------
+    def volumes(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Volume]:
+        raise _unsupported("list volumes")
+
+    def volume(self, scope: Scope, volume_id: str) -> Volume:
+        raise _unsupported("get volume")
+
+    def create_volume(self, scope: Scope, spec: VolumeSpec) -> Volume:
+        raise _unsupported("create volume")
+
+    def delete_volume(self, scope: Scope, volume_id: str) -> None:
+        raise _unsupported("delete volume")
+
+    def attach_volume(self, scope: Scope, volume_id: str, instance_id: str,
+                      device: str | None = None) -> VolumeAttachment:
+        raise _unsupported("attach volume")
+
+    def detach_volume(self, scope: Scope, volume_id: str, instance_id: str | None = None) -> None:
+        raise _unsupported("detach volume")
+
+    def snapshots(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Snapshot]:
+        raise _unsupported("list snapshots")
+
+    def create_snapshot(self, scope: Scope, instance_id: str, description: str = "") -> Snapshot:
+        raise _unsupported("create snapshot")
+
+    def delete_snapshot(self, scope: Scope, snapshot_id: str) -> None:
+        raise _unsupported("delete snapshot")
+
+    # --- tags ------------------------------------------------------------------------------------
+    def tags(self, scope: Scope, resource_ids: Iterable[str] | None = None) -> dict[str, dict[str, str]]:
+        """resource id -> {key: value} for instances, images and volumes (all of the scope's, or those given)."""
+        raise _unsupported("list tags")
+
+    def set_tags(self, scope: Scope, resource_type: str, resource_ids: Sequence[str], tags: dict[str, str]) -> None:
+        """Create or overwrite tags (resource_type: instance, image, volume, snapshot). Never loses a tag:
+        what the backend cannot hold is kept in the store; `Name` also renames the VM where allowed."""
+        raise _unsupported("set tags")
+
+    def delete_tags(self, scope: Scope, resource_ids: Sequence[str], tags: dict[str, str | None] | None = None) -> None:
+        """Delete tags; a None value deletes the key whatever its value; no `tags` deletes them all."""
+        raise _unsupported("delete tags")
+
+    # --- capabilities -----------------------------------------------------------------------------
+    def capabilities(self) -> frozenset[str]:
+        """Names of the operations this driver overrides (e.g. 'create_instance', 'attach_volume')."""
+        return frozenset(name for name in OPERATIONS if getattr(type(self), name) is not getattr(Driver, name))
+
+    def can(self, operation: str) -> bool:
+        return operation in self.capabilities()
+
+
+OPERATIONS = tuple(
+    name for name, value in vars(Driver).items()
+    if callable(value) and not name.startswith("_")
+    and name not in ("operation_kinds", "close", "capabilities", "can"))
+
+DRIVERS: dict[str, str] = {
+    "ovirt": "drivers.ovirt.driver:OvirtDriver",
+}
+
+
+def driver_class(name: str) -> Callable[..., Driver]:
+    """The Driver class registered under `name` (imported lazily, so the gateway imports no driver)."""
+    try:
+        target = DRIVERS[name]
+    except KeyError:
+        raise ConfigError(f"providers.driver: unknown driver {name!r} (known: {', '.join(DRIVERS)})") from None
+    module_name, _, attr = target.partition(":")
+    module: Any = importlib.import_module(module_name)
+    return getattr(module, attr)

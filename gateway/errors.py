@@ -1,0 +1,120 @@
+"""Gateway errors: what went wrong, in terms every frontend can render in its own dialect.
+
+Drivers raise these (never requests/lxml exceptions); frontends map each class to their protocol's
+error (EC2 code + status, CIMI/Deltacloud status + body). `status` is the HTTP status a REST frontend
+would naturally use and `retryable` tells clients whether trying again can help.
+"""
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    """Base of every error a client may see. `message` is safe to show to clients."""
+
+    status: int = 500
+    retryable: bool = False
+
+    def __init__(self, message: str, *, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidParameter(GatewayError):
+    """A client sent a value that is malformed or out of range."""
+
+    status = 400
+
+    def __init__(self, message: str, *, parameter: str | None = None, detail: str | None = None) -> None:
+        super().__init__(message, detail=detail)
+        self.parameter = parameter
+
+
+class MissingParameter(InvalidParameter):
+    """A required parameter is absent."""
+
+
+class NotFound(GatewayError):
+    """The named resource does not exist (or is not visible in this scope)."""
+
+    status = 404
+
+    def __init__(self, kind: str, resource_id: str, message: str | None = None) -> None:
+        super().__init__(message or f"The {kind} '{resource_id}' does not exist")
+        self.kind = kind
+        self.resource_id = resource_id
+
+
+class AlreadyExists(GatewayError):
+    """A resource with that name or token exists already."""
+
+    status = 409
+
+    def __init__(self, kind: str, name: str, message: str | None = None) -> None:
+        super().__init__(message or f"The {kind} '{name}' already exists")
+        self.kind = kind
+        self.name = name
+
+
+class InvalidState(GatewayError):
+    """The resource's current state forbids the operation (oVirt's 409); carries the engine's reason."""
+
+    status = 409
+
+    def __init__(self, message: str, *, resource_id: str | None = None, state: str | None = None) -> None:
+        super().__init__(message)
+        self.resource_id = resource_id
+        self.state = state
+
+
+class AuthFailure(GatewayError):
+    """Credentials missing, unknown or wrong."""
+
+    status = 401
+
+
+class Forbidden(GatewayError):
+    """Authenticated, but not allowed to do this."""
+
+    status = 403
+
+
+class NotSupported(GatewayError):
+    """The backend (or this provider) cannot do the operation at all."""
+
+    status = 501
+
+
+class ProviderRefused(GatewayError):
+    """The request names an engine that is not in the configuration's allow-list; never contacted."""
+
+    status = 400
+
+
+class BackendUnavailable(GatewayError):
+    """The engine could not be reached or answered 5xx; trying again later may succeed."""
+
+    status = 503
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: int = 5, detail: str | None = None) -> None:
+        super().__init__(message, detail=detail)
+        self.retry_after = retry_after
+
+
+class BackendTimeout(BackendUnavailable):
+    """The engine did not answer within the configured timeout."""
+
+    status = 504
+
+
+class BackendError(GatewayError):
+    """The engine answered something the gateway cannot make sense of (a bug on one side or the other)."""
+
+    status = 502
+
+
+class ConfigError(Exception):
+    """The configuration is wrong; the message names the setting and what is wrong with it."""

@@ -1,0 +1,257 @@
+"""The common model: what every frontend renders and every driver returns.
+
+Plain dataclasses in the libcloud spirit: small value objects, exact units (bytes, not MiB; timezone-aware
+UTC datetimes), and an `extra` dict for backend facts that have no field. Ids are the backend's own ids
+(oVirt UUIDs); frontends encode them in their own shapes.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class InstanceState(str, enum.Enum):
+    """The one canonical instance state; each frontend maps it to its own vocabulary."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    SHUTTING_DOWN = "shutting-down"
+    TERMINATED = "terminated"
+    PAUSED = "paused"
+    SUSPENDED = "suspended"
+    ERROR = "error"
+
+
+class ResourceState(str, enum.Enum):
+    """Life cycle of images, volumes and snapshots."""
+
+    PENDING = "pending"
+    AVAILABLE = "available"
+    IN_USE = "in-use"
+    DELETING = "deleting"
+    ERROR = "error"
+
+
+@dataclass
+class Region:
+    """A data center."""
+
+    id: str
+    name: str
+    description: str = ""
+    available: bool = True
+
+
+@dataclass
+class Realm:
+    """A cluster of the scoped data center: where an instance runs (EC2 availability zone)."""
+
+    id: str
+    name: str
+    region_id: str
+    region_name: str
+    available: bool = True
+    description: str = ""
+    architecture: str = "x86_64"
+
+
+@dataclass
+class Image:
+    """A template usable in the scoped data center."""
+
+    id: str
+    name: str
+    description: str = ""
+    owner: str = ""
+    architecture: str = "x86_64"
+    state: ResourceState = ResourceState.AVAILABLE
+    created: datetime | None = None
+    memory_bytes: int | None = None
+    cpus: int | None = None
+    disk_bytes: int | None = None
+    os_type: str = ""
+    realm_id: str | None = None
+    is_public: bool = True
+    tags: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class HardwareProfile:
+    """A sizing an instance can be created with (oVirt instance type or a template's own sizing)."""
+
+    id: str
+    name: str
+    memory_bytes: int
+    cpus: int
+    disk_bytes: int | None = None
+    architecture: str = "x86_64"
+    description: str = ""
+
+
+@dataclass
+class Address:
+    """An address of an instance. kind: ipv4, ipv6, mac, hostname."""
+
+    kind: str
+    value: str
+    private: bool = True
+
+
+@dataclass
+class NetworkInterface:
+    """A VM NIC with the addresses the guest reports on it."""
+
+    id: str
+    instance_id: str
+    name: str
+    mac: str | None = None
+    network_id: str | None = None
+    profile_id: str | None = None
+    ipv4: list[str] = field(default_factory=list)
+    ipv6: list[str] = field(default_factory=list)
+    plugged: bool = True
+    linked: bool = True
+    interface: str = "virtio"
+
+
+@dataclass
+class VolumeAttachment:
+    """A volume attached to an instance."""
+
+    volume_id: str
+    instance_id: str
+    device: str | None = None
+    bootable: bool = False
+    active: bool = True
+    attached_at: datetime | None = None
+
+
+@dataclass
+class Volume:
+    """A disk."""
+
+    id: str
+    name: str
+    size_bytes: int
+    state: ResourceState = ResourceState.AVAILABLE
+    description: str = ""
+    created: datetime | None = None
+    storage_domain_id: str | None = None
+    realm_id: str | None = None
+    format: str = "cow"
+    sparse: bool = True
+    attachments: list[VolumeAttachment] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Snapshot:
+    """A VM snapshot (what EC2 calls a snapshot and Deltacloud a storage snapshot)."""
+
+    id: str
+    instance_id: str
+    description: str = ""
+    state: ResourceState = ResourceState.AVAILABLE
+    created: datetime | None = None
+    volume_ids: list[str] = field(default_factory=list)
+    size_bytes: int | None = None
+
+
+@dataclass
+class Network:
+    """A logical network of the scoped data center (with its vNIC profiles)."""
+
+    id: str
+    name: str
+    description: str = ""
+    region_id: str | None = None
+    vlan: int | None = None
+    mtu: int | None = None
+    profile_ids: list[str] = field(default_factory=list)
+    is_management: bool = False
+
+
+@dataclass
+class Instance:
+    """A VM."""
+
+    id: str
+    name: str
+    state: InstanceState
+    state_reason: str = ""
+    backend_state: str = ""
+    image_id: str | None = None
+    realm_id: str | None = None
+    region_id: str | None = None
+    hardware_profile_id: str | None = None
+    memory_bytes: int = 0
+    cpus: int = 1
+    architecture: str = "x86_64"
+    created: datetime | None = None
+    launch_time: datetime | None = None
+    host_id: str | None = None
+    host_name: str | None = None
+    description: str = ""
+    owner: str = ""
+    addresses: list[Address] = field(default_factory=list)
+    interfaces: list[NetworkInterface] = field(default_factory=list)
+    attachments: list[VolumeAttachment] = field(default_factory=list)
+    key_name: str | None = None
+    user_data: bytes | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def addresses_of(self, kind: str) -> list[str]:
+        """The instance's addresses of one kind (ipv4, ipv6, mac, hostname), in reported order."""
+        return [a.value for a in self.addresses if a.kind == kind]
+
+
+@dataclass
+class KeyPair:
+    """An SSH key pair kept by the gateway; `private_key` is set only in the answer that created it."""
+
+    name: str
+    fingerprint: str
+    public_key: str
+    key_type: str = "rsa"
+    id: str = ""
+    created: datetime | None = None
+    private_key: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class InstanceSpec:
+    """What to create: the driver fills in what is left out from the image and hardware profile."""
+
+    image_id: str
+    realm_id: str | None = None
+    hardware_profile_id: str | None = None
+    memory_bytes: int | None = None
+    cpus: int | None = None
+    name: str | None = None
+    description: str = ""
+    user_data: bytes | None = None
+    ssh_public_keys: list[str] = field(default_factory=list)
+    key_name: str | None = None
+    host_name: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    start: bool = True
+
+
+@dataclass
+class VolumeSpec:
+    """A new empty disk."""
+
+    size_bytes: int
+    name: str | None = None
+    description: str = ""
+    realm_id: str | None = None
+    storage_domain_id: str | None = None
+    sparse: bool = True
+    tags: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,273 @@
+"""Durable multi-step operations: work that oVirt does in several steps, kept in the store.
+
+An operation has a kind (registered by a driver), a target, a current step and a JSON `data` dict that
+steps use to pass facts along. A worker loop in every gateway process claims due operations with a
+lease (a conditional UPDATE, so two processes sharing a database never run the same operation at
+once), runs one step, and records the outcome before releasing the lease. A process killed mid-step
+leaves its lease to expire; another (or the restarted) process then runs that step again, so a step
+must be safe to repeat: check the backend's state before acting.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+import sqlalchemy as sa
+
+from .errors import GatewayError
+from .store import Store, operations_table as ops
+
+log = logging.getLogger("cloudgw.operations")
+
+PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+ACTIVE_STATES = (PENDING, RUNNING)
+
+
+@dataclass
+class Operation:
+    id: str
+    kind: str
+    owner: str
+    target: str
+    step: str
+    state: str
+    data: dict[str, Any]
+    secret: dict[str, Any] | None
+    attempts: int
+    last_error: str | None
+    created: float
+    updated: float
+    due_at: float
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (DONE, FAILED)
+
+
+# --- what a step answers -----------------------------------------------------------------------
+@dataclass
+class Next:
+    """Go on to `step` (after `delay` seconds), merging `data` into the operation's data."""
+
+    step: str
+    data: dict[str, Any] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+@dataclass
+class Wait:
+    """Run the same step again after `delay` seconds (polling the backend); not a failure."""
+
+    delay: float
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Done:
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Fail:
+    """Give up for good with a message clients may see."""
+
+    message: str
+
+
+Outcome = Next | Wait | Done | Fail
+
+
+class OperationKind(Protocol):
+    """A kind of operation: its name, its steps in order (for progress) and how to run one step."""
+
+    name: str
+    steps: tuple[str, ...]
+
+    def run_step(self, operation: Operation) -> Outcome: ...
+
+
+def progress(kind: OperationKind | None, operation: Operation) -> int:
+    """Percent done, from the position of the current step among the kind's steps."""
+    if operation.state == DONE:
+        return 100
+    if kind is None or operation.step not in kind.steps:
+        return 0
+    return int(100 * kind.steps.index(operation.step) / len(kind.steps))
+
+
+class OperationRunner:
+    """Submits, claims and runs durable operations against one store."""
+
+    def __init__(self, store: Store, *, lease_seconds: float = 30.0, poll_seconds: float = 1.0,
+                 max_attempts: int = 20, clock: Callable[[], float] = time.time, worker_id: str | None = None) -> None:
+        self.store = store
+        self.kinds: dict[str, OperationKind] = {}
+        self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
+        self.max_attempts = max_attempts
+        self.clock = clock
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def register(self, kind: OperationKind) -> None:
+        self.kinds[kind.name] = kind
+
+    # --- submitting and reading ---------------------------------------------------------------------
+    def submit(self, kind: str, *, target: str = "", data: dict[str, Any] | None = None,
+               secret: dict[str, Any] | None = None, owner: str = "", step: str | None = None,
+               delay: float = 0.0, operation_id: str | None = None) -> Operation:
+        """Record a new operation (committed before returning) and wake the local worker.
+
+        `secret` (e.g. the credentials the steps act with) is stored encrypted.
+        """
+        if kind not in self.kinds:
+            raise ValueError(f"unknown operation kind {kind!r}")
+        now = self.clock()
+        row = dict(id=operation_id or uuid.uuid4().hex, kind=kind, owner=owner, target=target,
+                   step=step or self.kinds[kind].steps[0], state=PENDING, data=json.dumps(data or {}),
+                   secret_enc=self.store.encrypt(json.dumps(secret)) if secret is not None else None,
+                   attempts=0, last_error=None, lease_owner=None, lease_until=None, due_at=now + delay,
+                   created=now, updated=now)
+        with self.store.begin() as conn:
+            conn.execute(ops.insert().values(**row))
+        self._wake.set()
+        return self._operation(row)
+
+    def get(self, operation_id: str) -> Operation | None:
+        with self.store.engine.connect() as conn:
+            row = conn.execute(ops.select().where(ops.c.id == operation_id)).first()
+        return None if row is None else self._operation(row._mapping)
+
+    def find(self, *, owner: str | None = None, kind: str | None = None, target: str | None = None,
+             active_only: bool = False) -> list[Operation]:
+        query = ops.select().order_by(ops.c.created)
+        if owner is not None:
+            query = query.where(ops.c.owner == owner)
+        if kind is not None:
+            query = query.where(ops.c.kind == kind)
+        if target is not None:
+            query = query.where(ops.c.target == target)
+        if active_only:
+            query = query.where(ops.c.state.in_(ACTIVE_STATES))
+        with self.store.engine.connect() as conn:
+            return [self._operation(r._mapping) for r in conn.execute(query)]
+
+    def _operation(self, row: Any) -> Operation:
+        secret = row["secret_enc"]
+        return Operation(
+            id=row["id"], kind=row["kind"], owner=row["owner"], target=row["target"], step=row["step"],
+            state=row["state"], data=json.loads(row["data"]),
+            secret=json.loads(self.store.decrypt(secret)) if secret else None, attempts=row["attempts"],
+            last_error=row["last_error"], created=row["created"], updated=row["updated"], due_at=row["due_at"])
+
+    # --- claiming and running -----------------------------------------------------------------------
+    def claim(self) -> Operation | None:
+        """Take the lease of one due operation, or None. Safe against other processes doing the same."""
+        now = self.clock()
+        claimable = (ops.c.state.in_(ACTIVE_STATES) & (ops.c.due_at <= now)
+                     & (ops.c.kind.in_(list(self.kinds)))
+                     & (ops.c.lease_until.is_(None) | (ops.c.lease_until < now)))
+        with self.store.engine.connect() as conn:
+            candidates = [r[0] for r in conn.execute(
+                sa.select(ops.c.id).where(claimable).order_by(ops.c.due_at).limit(8))]
+        for operation_id in candidates:
+            with self.store.begin() as conn:
+                taken = conn.execute(ops.update().where((ops.c.id == operation_id) & claimable).values(
+                    lease_owner=self.worker_id, lease_until=now + self.lease_seconds, state=RUNNING))
+                if taken.rowcount == 1:
+                    row = conn.execute(ops.select().where(ops.c.id == operation_id)).first()
+                    return self._operation(row._mapping)
+        return None
+
+    def run_once(self) -> bool:
+        """Claim and run one step of one due operation; False when nothing was due."""
+        operation = self.claim()
+        if operation is None:
+            return False
+        kind = self.kinds[operation.kind]
+        try:
+            outcome = kind.run_step(operation)
+        except GatewayError as exc:
+            outcome = self._retry_or_fail(operation, exc, retryable=exc.retryable)
+        except Exception as exc:  # a bug or an unexpected backend answer: retry a few times, then fail
+            log.exception("operation %s (%s) step %s raised", operation.id, operation.kind, operation.step)
+            outcome = self._retry_or_fail(operation, exc, retryable=True)
+        self._record(operation, outcome)
+        return True
+
+    def _retry_or_fail(self, operation: Operation, exc: Exception, *, retryable: bool) -> Outcome:
+        message = str(exc) or type(exc).__name__
+        if not retryable or operation.attempts + 1 >= self.max_attempts:
+            return Fail(message)
+        operation.attempts += 1
+        operation.last_error = message
+        return Wait(delay=min(60.0, self.poll_seconds * 2 ** min(operation.attempts, 6)))
+
+    def _record(self, operation: Operation, outcome: Outcome) -> None:
+        now = self.clock()
+        data = dict(operation.data)
+        values: dict[str, Any] = dict(lease_owner=None, lease_until=None, updated=now,
+                                      attempts=operation.attempts, last_error=operation.last_error)
+        if isinstance(outcome, Next):
+            data.update(outcome.data)
+            values.update(step=outcome.step, state=PENDING, due_at=now + outcome.delay, attempts=0)
+        elif isinstance(outcome, Wait):
+            data.update(outcome.data)
+            values.update(state=PENDING, due_at=now + outcome.delay)
+        elif isinstance(outcome, Done):
+            data.update(outcome.data)
+            values.update(state=DONE, secret_enc=None)
+        else:
+            values.update(state=FAILED, last_error=outcome.message, secret_enc=None)
+        values["data"] = json.dumps(data)
+        with self.store.begin() as conn:
+            saved = conn.execute(ops.update().where(
+                (ops.c.id == operation.id) & (ops.c.lease_owner == self.worker_id)).values(**values))
+        if saved.rowcount == 0:
+            log.warning("operation %s: lease lost before its step was recorded; another worker will redo it",
+                        operation.id)
+        if values["state"] == PENDING and values["due_at"] <= now:
+            self._wake.set()
+
+    def run_until_idle(self, limit: int = 1000) -> int:
+        """Run due steps until none is due (tests and the CLI use it); returns how many ran."""
+        count = 0
+        while count < limit and self.run_once():
+            count += 1
+        return count
+
+    # --- the background worker ------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the worker loop in a daemon thread (once per process)."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="cloudgw-operations", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                ran = self.run_until_idle(limit=50)
+            except Exception:  # the store is unreachable: keep the loop alive and try again
+                log.exception("operation worker could not run")
+                ran = 0
+            if not ran:
+                self._wake.wait(self.poll_seconds)
+                self._wake.clear()

@@ -1,0 +1,414 @@
+"""Persistence for what oVirt has no home for (SQLAlchemy Core; SQLite by default, PostgreSQL shared).
+
+EC2 credentials, key pairs, tags oVirt cannot hold, idempotency tokens, tombstones, durable operations
+and CIMI-only entities. Secrets (EC2 secret keys, oVirt passwords, credentials carried by operations) are
+encrypted at rest with Fernet under a key from the configuration. Every write is its own committed
+transaction, so nothing answered to a client is lost if the process is killed right afterwards.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from .errors import AlreadyExists, ConfigError
+
+SCHEMA_VERSION = 1
+
+metadata = sa.MetaData()
+
+meta_table = sa.Table(
+    "meta", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+credentials_table = sa.Table(
+    "credentials", metadata,
+    sa.Column("access_key", sa.String(128), primary_key=True),
+    sa.Column("secret_enc", sa.Text, nullable=False),
+    sa.Column("username", sa.String(255), nullable=False),
+    sa.Column("password_enc", sa.Text, nullable=False),
+    sa.Column("provider", sa.String(255)),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("created", sa.Float, nullable=False),
+)
+
+key_pairs_table = sa.Table(
+    "key_pairs", metadata,
+    sa.Column("owner", sa.String(512), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("id", sa.String(64), nullable=False),
+    sa.Column("key_type", sa.String(32), nullable=False),
+    sa.Column("fingerprint", sa.String(255), nullable=False),
+    sa.Column("public_key", sa.Text, nullable=False),
+    sa.Column("created", sa.Float, nullable=False),
+)
+
+tags_table = sa.Table(
+    "tags", metadata,
+    sa.Column("owner", sa.String(512), primary_key=True),
+    sa.Column("resource_id", sa.String(128), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("resource_type", sa.String(64), nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+tokens_table = sa.Table(
+    "idempotency_tokens", metadata,
+    sa.Column("owner", sa.String(512), primary_key=True),
+    sa.Column("token", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.String(128), nullable=False),
+    sa.Column("result", sa.Text, nullable=False),
+    sa.Column("created", sa.Float, nullable=False),
+)
+
+tombstones_table = sa.Table(
+    "tombstones", metadata,
+    sa.Column("place", sa.String(512), primary_key=True),
+    sa.Column("resource_id", sa.String(128), primary_key=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("deleted_at", sa.Float, nullable=False, index=True),
+)
+
+entities_table = sa.Table(
+    "entities", metadata,
+    sa.Column("kind", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(512), primary_key=True),
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("updated", sa.Float, nullable=False),
+)
+
+operations_table = sa.Table(
+    "operations", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("owner", sa.String(512), nullable=False, default=""),
+    sa.Column("target", sa.String(255), nullable=False, default=""),
+    sa.Column("step", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, index=True),  # pending, running, done, failed
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("secret_enc", sa.Text),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text),
+    sa.Column("lease_owner", sa.String(128)),
+    sa.Column("lease_until", sa.Float),
+    sa.Column("due_at", sa.Float, nullable=False, index=True),
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("updated", sa.Float, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class StoredCredential:
+    """An EC2 access key and the oVirt identity it acts as."""
+
+    access_key: str
+    secret_key: str
+    username: str
+    password: str
+    provider: str | None
+    description: str
+    created: float
+
+    def __repr__(self) -> str:
+        return f"StoredCredential(access_key={self.access_key!r}, username={self.username!r})"
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """The Fernet key at `path`, created (mode 0600) if absent; shared by every process of one gateway."""
+    try:
+        key = path.read_bytes().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = Fernet.generate_key()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process won the race: use its key
+            return path.read_bytes().strip()
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key + b"\n")
+    try:
+        Fernet(key)
+    except ValueError:
+        raise ConfigError(f"store.secret_key_file: {path} does not hold a valid key") from None
+    return key
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers run beside a writer; synchronous=NORMAL in WAL mode keeps every committed
+    # transaction through a process kill (only a power loss can lose the last ones).
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+class Store:
+    """The gateway's database. One instance per process; thread safe (a pooled engine)."""
+
+    def __init__(self, url: str, key: bytes, clock: Any = time.time) -> None:
+        self.url = url
+        self.clock = clock
+        self._fernet = Fernet(key)
+        if url.startswith("sqlite"):
+            path = sa.engine.make_url(url).database
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = sa.create_engine(url, connect_args={"timeout": 10, "check_same_thread": False})
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = sa.create_engine(url, pool_pre_ping=True)
+        self._migrate()
+
+    @classmethod
+    def from_config(cls, config: Any) -> "Store":
+        return cls(config.effective_store_url, load_or_create_key(config.effective_secret_key_file))
+
+    # --- plumbing ---------------------------------------------------------------------------------
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def _migrate(self) -> None:
+        """Create the tables, or check that the database's schema version is one this code knows."""
+        with self.begin() as conn:
+            metadata.create_all(conn)
+            row = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
+            if row is None:
+                try:
+                    conn.execute(meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+                except IntegrityError:
+                    pass
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise ConfigError(f"store.url: the database has schema version {row[0]}, newer than this "
+                                  f"cloudgw knows ({SCHEMA_VERSION}); upgrade cloudgw")
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def encrypt(self, text: str) -> str:
+        return self._fernet.encrypt(text.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken:
+            raise ConfigError("store.secret_key_file: the key cannot decrypt the stored secrets "
+                              "(was the key file replaced?)") from None
+
+    # --- EC2 credentials --------------------------------------------------------------------------
+    def create_credential(self, username: str, password: str, *, access_key: str | None = None,
+                          secret_key: str | None = None, provider: str | None = None,
+                          description: str = "") -> StoredCredential:
+        """Add an access key (generated unless given) mapped to an oVirt identity; returns it with its secret."""
+        access_key = access_key or "AKCG" + secrets.token_hex(8).upper()
+        secret_key = secret_key or secrets.token_urlsafe(30)
+        created = self.clock()
+        try:
+            with self.begin() as conn:
+                conn.execute(credentials_table.insert().values(
+                    access_key=access_key, secret_enc=self.encrypt(secret_key), username=username,
+                    password_enc=self.encrypt(password), provider=provider, description=description,
+                    created=created))
+        except IntegrityError:
+            raise AlreadyExists("access key", access_key) from None
+        return StoredCredential(access_key, secret_key, username, password, provider, description, created)
+
+    def credential(self, access_key: str) -> StoredCredential | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(credentials_table.select().where(credentials_table.c.access_key == access_key)).first()
+        return None if row is None else self._credential(row)
+
+    def credentials(self) -> list[StoredCredential]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(credentials_table.select().order_by(credentials_table.c.created)).all()
+        return [self._credential(r) for r in rows]
+
+    def delete_credential(self, access_key: str) -> bool:
+        with self.begin() as conn:
+            result = conn.execute(credentials_table.delete().where(credentials_table.c.access_key == access_key))
+        return result.rowcount > 0
+
+    def _credential(self, row: Any) -> StoredCredential:
+        return StoredCredential(row.access_key, self.decrypt(row.secret_enc), row.username,
+                                self.decrypt(row.password_enc), row.provider, row.description, row.created)
+
+    # --- key pairs --------------------------------------------------------------------------------
+    def add_key_pair(self, owner: str, name: str, *, key_id: str, key_type: str, fingerprint: str,
+                     public_key: str) -> float:
+        """Store a public key under (owner, name); AlreadyExists if the name is taken. Returns its time."""
+        created = self.clock()
+        try:
+            with self.begin() as conn:
+                conn.execute(key_pairs_table.insert().values(
+                    owner=owner, name=name, id=key_id, key_type=key_type, fingerprint=fingerprint,
+                    public_key=public_key, created=created))
+        except IntegrityError:
+            raise AlreadyExists("key pair", name) from None
+        return created
+
+    def key_pairs(self, owner: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(key_pairs_table.select().where(key_pairs_table.c.owner == owner)
+                                .order_by(key_pairs_table.c.name)).all()
+        return [dict(r._mapping) for r in rows]
+
+    def delete_key_pair(self, owner: str, name: str) -> bool:
+        with self.begin() as conn:
+            result = conn.execute(key_pairs_table.delete().where(
+                (key_pairs_table.c.owner == owner) & (key_pairs_table.c.name == name)))
+        return result.rowcount > 0
+
+    # --- tags -------------------------------------------------------------------------------------
+    def set_tags(self, owner: str, resource_type: str, resource_ids: Iterable[str], tags: dict[str, str]) -> None:
+        """Create or overwrite tags on resources, all in one transaction."""
+        with self.begin() as conn:
+            for resource_id in resource_ids:
+                for key, value in tags.items():
+                    match = ((tags_table.c.owner == owner) & (tags_table.c.resource_id == resource_id)
+                             & (tags_table.c.key == key))
+                    updated = conn.execute(tags_table.update().where(match).values(value=value))
+                    if updated.rowcount == 0:
+                        conn.execute(tags_table.insert().values(owner=owner, resource_id=resource_id, key=key,
+                                                                resource_type=resource_type, value=value))
+
+    def delete_tags(self, owner: str, resource_ids: Iterable[str], tags: dict[str, str | None] | None = None) -> None:
+        """Delete tags; a None value deletes the key whatever its value, no `tags` deletes them all."""
+        with self.begin() as conn:
+            for resource_id in resource_ids:
+                where = (tags_table.c.owner == owner) & (tags_table.c.resource_id == resource_id)
+                if tags is None:
+                    conn.execute(tags_table.delete().where(where))
+                    continue
+                for key, value in tags.items():
+                    match = where & (tags_table.c.key == key)
+                    if value is not None:
+                        match = match & (tags_table.c.value == value)
+                    conn.execute(tags_table.delete().where(match))
+
+    def tags(self, owner: str, resource_ids: Iterable[str] | None = None) -> dict[str, dict[str, str]]:
+        """resource id -> {key: value}, for the given resources (or all of the owner's)."""
+        query = sa.select(tags_table.c.resource_id, tags_table.c.key, tags_table.c.value).where(
+            tags_table.c.owner == owner)
+        if resource_ids is not None:
+            query = query.where(tags_table.c.resource_id.in_(list(resource_ids)))
+        result: dict[str, dict[str, str]] = {}
+        with self.engine.connect() as conn:
+            for resource_id, key, value in conn.execute(query):
+                result.setdefault(resource_id, {})[key] = value
+        return result
+
+    def tag_rows(self, owner: str) -> list[dict[str, str]]:
+        """Every tag of the owner with its resource type (for DescribeTags-style listings)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(tags_table.select().where(tags_table.c.owner == owner)
+                                .order_by(tags_table.c.resource_id, tags_table.c.key)).all()
+        return [dict(r._mapping) for r in rows]
+
+    # --- idempotency tokens -----------------------------------------------------------------------
+    def claim_token(self, owner: str, token: str, fingerprint: str, result: dict[str, Any]) -> dict[str, Any] | None:
+        """Record `result` under the token; if the token was used before, return what it recorded instead.
+
+        The returned dict carries the stored `fingerprint` so callers can refuse a reused token with
+        different parameters (as EC2 does with IdempotentParameterMismatch).
+        """
+        try:
+            with self.begin() as conn:
+                conn.execute(tokens_table.insert().values(owner=owner, token=token, fingerprint=fingerprint,
+                                                          result=json.dumps(result), created=self.clock()))
+            return None
+        except IntegrityError:
+            return self.token(owner, token)
+
+    def token(self, owner: str, token: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(tokens_table.select().where(
+                (tokens_table.c.owner == owner) & (tokens_table.c.token == token))).first()
+        return None if row is None else {"fingerprint": row.fingerprint, "result": json.loads(row.result)}
+
+    def update_token(self, owner: str, token: str, result: dict[str, Any]) -> None:
+        with self.begin() as conn:
+            conn.execute(tokens_table.update().where(
+                (tokens_table.c.owner == owner) & (tokens_table.c.token == token)).values(result=json.dumps(result)))
+
+    def forget_token(self, owner: str, token: str) -> None:
+        with self.begin() as conn:
+            conn.execute(tokens_table.delete().where(
+                (tokens_table.c.owner == owner) & (tokens_table.c.token == token)))
+
+    # --- tombstones -------------------------------------------------------------------------------
+    def add_tombstone(self, place: str, resource_id: str, kind: str, data: dict[str, Any]) -> None:
+        """Remember a deleted resource (e.g. a terminated instance) under a place (engine + data center)."""
+        with self.begin() as conn:
+            conn.execute(tombstones_table.delete().where(
+                (tombstones_table.c.place == place) & (tombstones_table.c.resource_id == resource_id)))
+            conn.execute(tombstones_table.insert().values(place=place, resource_id=resource_id, kind=kind,
+                                                          data=json.dumps(data), deleted_at=self.clock()))
+
+    def tombstones(self, place: str, kind: str, max_age: float) -> list[dict[str, Any]]:
+        """Tombstones younger than max_age seconds, newest first: {'resource_id', 'data', 'deleted_at'}."""
+        since = self.clock() - max_age
+        with self.engine.connect() as conn:
+            rows = conn.execute(tombstones_table.select().where(
+                (tombstones_table.c.place == place) & (tombstones_table.c.kind == kind)
+                & (tombstones_table.c.deleted_at >= since)).order_by(tombstones_table.c.deleted_at.desc())).all()
+        return [{"resource_id": r.resource_id, "data": json.loads(r.data), "deleted_at": r.deleted_at} for r in rows]
+
+    def purge_tombstones(self, max_age: float) -> int:
+        with self.begin() as conn:
+            result = conn.execute(tombstones_table.delete().where(
+                tombstones_table.c.deleted_at < self.clock() - max_age))
+        return result.rowcount
+
+    # --- gateway-only entities (CIMI machine templates, credentials, ...) -------------------------
+    def put_entity(self, kind: str, owner: str, entity_id: str, data: dict[str, Any]) -> None:
+        now = self.clock()
+        with self.begin() as conn:
+            where = ((entities_table.c.kind == kind) & (entities_table.c.owner == owner)
+                     & (entities_table.c.id == entity_id))
+            if conn.execute(entities_table.update().where(where).values(data=json.dumps(data), updated=now)).rowcount:
+                return
+            conn.execute(entities_table.insert().values(kind=kind, owner=owner, id=entity_id,
+                                                        data=json.dumps(data), created=now, updated=now))
+
+    def entity(self, kind: str, owner: str, entity_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(entities_table.c.data).where(
+                (entities_table.c.kind == kind) & (entities_table.c.owner == owner)
+                & (entities_table.c.id == entity_id))).first()
+        return None if row is None else json.loads(row[0])
+
+    def entities(self, kind: str, owner: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(entities_table.c.data).where(
+                (entities_table.c.kind == kind) & (entities_table.c.owner == owner))
+                .order_by(entities_table.c.created)).all()
+        return [json.loads(r[0]) for r in rows]
+
+    def delete_entity(self, kind: str, owner: str, entity_id: str) -> bool:
+        with self.begin() as conn:
+            result = conn.execute(entities_table.delete().where(
+                (entities_table.c.kind == kind) & (entities_table.c.owner == owner)
+                & (entities_table.c.id == entity_id)))
+        return result.rowcount > 0

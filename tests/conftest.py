@@ -1,0 +1,126 @@
+"""Shared fixtures: real processes on free ports.
+
+`gateway` is one `cloudgw serve` process on its embedded default (the simulator with its control API,
+transitions sped up), shared by the whole session: tests create their own resources and filter by id,
+so they do not depend on one another.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+CLOUDGW = [sys.executable, "-m", "gateway.cli"]
+DEMO_ACCESS_KEY, DEMO_SECRET_KEY = "cloudgw-demo", "cloudgw-demo-secret"
+ADMIN = ("admin@internal", "admin")
+# Fast enough for quick tests, slow enough that intermediate states (image_locked, powering_up) are seen.
+SIMULATOR_SPEED = float(os.environ.get("CLOUDGW_TEST_SIMULATOR_SPEED", "20"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def drain(process: subprocess.Popen) -> list[str]:
+    """Collect a process's output in a thread, so a full pipe never blocks it; returns the growing list."""
+    lines: list[str] = []
+    if process.stdout is not None:
+        threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
+    return lines
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen, output: list[str], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            time.sleep(0.2)
+            raise RuntimeError(f"process exited with {process.returncode}: {''.join(output)[-3000:]}")
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} not healthy after {timeout}s")
+
+
+@dataclass
+class GatewayProcess:
+    """A running `cloudgw serve`: its URLs and the demo credentials."""
+
+    process: subprocess.Popen
+    url: str
+    simulator_url: str
+    data_dir: Path
+    output: list[str]
+    access_key: str = DEMO_ACCESS_KEY
+    secret_key: str = DEMO_SECRET_KEY
+    admin: tuple[str, str] = ADMIN
+
+    @property
+    def ec2_url(self) -> str:
+        return f"{self.url}/ec2/"
+
+    @property
+    def cimi_url(self) -> str:
+        return f"{self.url}/cimi/cloudEntryPoint"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api"
+
+    @property
+    def engine_url(self) -> str:
+        return f"{self.simulator_url}/ovirt-engine/api"
+
+    def simulator_control(self, path: str, **json: object) -> requests.Response:
+        """POST to the simulator's control API (clock, faults)."""
+        return requests.post(f"{self.simulator_url}/__simulator__/{path}", json=json, timeout=10)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_gateway(data_dir: Path, *extra: str, speed: float = SIMULATOR_SPEED) -> GatewayProcess:
+    """Start `cloudgw serve` on free ports with the simulator's control API on; wait until healthy."""
+    port, sim_port = free_port(), free_port()
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [*CLOUDGW, "serve", "--port", str(port), "--simulator-port", str(sim_port), "--data-dir", str(data_dir),
+         "--simulator-speed", str(speed), "--simulator-control", *extra],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    gateway = GatewayProcess(process, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sim_port}", data_dir,
+                             drain(process))
+    try:
+        wait_until_healthy(f"{gateway.url}/healthz", process, gateway.output)
+    except Exception:
+        gateway.stop()
+        raise
+    return gateway
+
+
+@pytest.fixture(scope="session")
+def gateway(tmp_path_factory: pytest.TempPathFactory):
+    """One shared gateway on its embedded default for the whole test session."""
+    handle = start_gateway(tmp_path_factory.mktemp("gateway-data"))
+    yield handle
+    handle.stop()
