@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from .config import Config, ProviderConfig
 from .driver import Driver, driver_class
 from .errors import GatewayError
+from .keypairs import KeyPairs
 from .logs import configure_logging
 from .operations import OperationRunner
 from .scope import PROVIDER_HEADER, Credentials, ProviderChoice, Scope, choose_provider
@@ -38,6 +39,7 @@ class Gateway:
         self.operations = OperationRunner(
             self.store, lease_seconds=config.operation_lease_seconds, poll_seconds=config.operation_poll_seconds,
             max_attempts=config.operation_max_attempts)
+        self.key_pairs = KeyPairs(self.store)
         self._drivers: dict[str, Driver] = {}
         for provider in config.providers:
             self.driver_for(provider)
