@@ -1,0 +1,190 @@
+"""Durable operations: claim, lease expiry, retries, and resumption after a kill -9 by a new process."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gateway.operations import DONE, FAILED, PENDING, RUNNING, OperationRunner, progress
+from gateway.store import Store, load_or_create_key
+
+from .operation_worker import JournalKind
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER = Path(__file__).with_name("operation_worker.py")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> dict[str, Path]:
+    return {"db": tmp_path / "ops.db", "key": tmp_path / "secret.key", "journal": tmp_path / "journal.txt"}
+
+
+def make_runner(paths: dict[str, Path], clock: Clock | None = None, lease: float = 30.0,
+                max_attempts: int = 5) -> OperationRunner:
+    store = Store(f"sqlite:///{paths['db']}", load_or_create_key(paths["key"]))
+    runner = OperationRunner(store, lease_seconds=lease, poll_seconds=0.05, max_attempts=max_attempts,
+                             clock=clock or time.time)
+    runner.register(JournalKind(paths["journal"]))
+    return runner
+
+
+def journal(paths: dict[str, Path]) -> list[list[str]]:
+    if not paths["journal"].exists():
+        return []
+    return [line.split() for line in paths["journal"].read_text().splitlines()]
+
+
+def test_an_operation_runs_its_steps_in_order_and_keeps_its_data(paths: dict[str, Path]) -> None:
+    runner = make_runner(paths)
+    op = runner.submit("test.journal", target="vm-1", data={"polls": 2}, secret={"password": "pw"}, owner="lab|a")
+    assert (op.state, op.step) == (PENDING, "prepare")
+    assert progress(runner.kinds["test.journal"], op) == 0
+    assert runner.run_until_idle() == 5  # prepare, slow, finish polled twice, finish
+    done = runner.get(op.id)
+    assert done is not None and done.state == DONE and done.finished
+    assert done.data == {"polls": 0, "prepared": True, "slept": True, "result": "ok", "secret_seen": "pw"}
+    assert done.secret is None  # credentials are dropped once the operation has ended
+    assert [step for _, step, *_ in journal(paths)] == ["prepare", "slow", "finish", "finish", "finish"]
+    assert progress(runner.kinds["test.journal"], done) == 100
+    assert [o.id for o in runner.find(owner="lab|a", target="vm-1")] == [op.id]
+    assert runner.find(owner="lab|a", active_only=True) == []
+
+
+def test_secrets_are_encrypted_in_the_table(paths: dict[str, Path]) -> None:
+    runner = make_runner(paths)
+    runner.submit("test.journal", secret={"password": "engine-password-123"})
+    raw = b"".join(p.read_bytes() for p in paths["db"].parent.glob("ops.db*"))
+    assert b"engine-password-123" not in raw
+
+
+def test_only_one_of_two_runners_claims_an_operation(paths: dict[str, Path]) -> None:
+    clock = Clock()
+    first, second = make_runner(paths, clock), make_runner(paths, clock)
+    op = first.submit("test.journal")
+    claimed = first.claim()
+    assert claimed is not None and claimed.id == op.id and claimed.state == RUNNING
+    assert second.claim() is None  # leased by the first
+    clock.now += 31  # the lease expires: the first is presumed dead
+    taken = second.claim()
+    assert taken is not None and taken.id == op.id
+
+
+def test_a_runner_that_lost_its_lease_does_not_overwrite_progress(paths: dict[str, Path]) -> None:
+    clock = Clock()
+    slow, fast = make_runner(paths, clock), make_runner(paths, clock)
+    op = slow.submit("test.journal")
+    stale = slow.claim()
+    clock.now += 31
+    assert fast.run_once()  # takes over and completes `prepare`
+    slow._record(stale, slow.kinds["test.journal"].run_step(stale))  # the late answer of the old lease
+    current = fast.get(op.id)
+    assert current.step == "slow" and current.state == PENDING
+
+
+def test_retryable_errors_back_off_then_succeed(paths: dict[str, Path]) -> None:
+    clock = Clock()
+    runner = make_runner(paths, clock)
+    op = runner.submit("test.journal", step="finish", data={"fail_with": "retryable", "failures": 2})
+    assert runner.run_once()
+    after_one = runner.get(op.id)
+    assert (after_one.state, after_one.attempts, after_one.last_error) == (PENDING, 1, "engine down")
+    assert after_one.due_at > clock.now  # backed off
+    assert not runner.run_once()  # not due yet
+    clock.now = after_one.due_at
+    assert runner.run_once()
+    clock.now = runner.get(op.id).due_at
+    assert runner.run_once()
+    assert runner.get(op.id).state == DONE
+
+
+def test_retryable_errors_fail_after_max_attempts(paths: dict[str, Path]) -> None:
+    clock = Clock()
+    runner = make_runner(paths, clock, max_attempts=3)
+    op = runner.submit("test.journal", step="finish", data={"fail_with": "retryable", "failures": 99})
+    for _ in range(3):
+        clock.now += 3600
+        runner.run_once()
+    failed = runner.get(op.id)
+    assert (failed.state, failed.last_error) == (FAILED, "engine down")
+
+
+@pytest.mark.parametrize("mode, message", [("permanent", "bad template"), ("outcome", "gave up")])
+def test_permanent_failures_are_recorded_at_once(paths: dict[str, Path], mode: str, message: str) -> None:
+    runner = make_runner(paths)
+    op = runner.submit("test.journal", step="finish", data={"fail_with": mode})
+    runner.run_until_idle()
+    failed = runner.get(op.id)
+    assert (failed.state, failed.last_error, failed.attempts) == (FAILED, message, 0)
+
+
+def test_background_worker_runs_submitted_operations(paths: dict[str, Path]) -> None:
+    runner = make_runner(paths)
+    runner.start()
+    try:
+        op = runner.submit("test.journal")
+        deadline = time.monotonic() + 10
+        while runner.get(op.id).state != DONE and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert runner.get(op.id).state == DONE
+    finally:
+        runner.stop()
+
+
+def start_worker(paths: dict[str, Path], lease: float) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, str(WORKER), f"sqlite:///{paths['db']}", str(paths["key"]), str(paths["journal"]), str(lease)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert process.stdout.readline().strip() == "ready"
+    return process
+
+
+def wait_for(predicate, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+def test_a_process_killed_mid_operation_is_resumed_by_a_new_process(paths: dict[str, Path]) -> None:
+    """kill -9 during the `slow` step; a new process takes the expired lease and finishes the operation."""
+    runner = make_runner(paths)
+    op = runner.submit("test.journal", data={"sleep": 30})
+    first = start_worker(paths, lease=2)
+    try:
+        wait_for(lambda: any(step == "slow" for _, step, *_ in journal(paths)))
+        first.kill()  # SIGKILL in the middle of `slow`
+        first.wait()
+    finally:
+        first.kill()
+    interrupted = runner.get(op.id)
+    assert (interrupted.state, interrupted.step) == (RUNNING, "slow")
+    # The new process must not redo what was recorded, only the interrupted step.
+    with runner.store.begin() as conn:
+        from gateway.store import operations_table as ops
+        import json
+        conn.execute(ops.update().where(ops.c.id == op.id).values(
+            data=json.dumps({**interrupted.data, "sleep": 0})))
+    second = start_worker(paths, lease=2)
+    try:
+        wait_for(lambda: runner.get(op.id).state == DONE)
+    finally:
+        second.kill()
+        second.wait()
+    entries = journal(paths)
+    steps = [(step, int(pid)) for _, step, pid, *_ in entries]
+    assert [s for s, _ in steps] == ["prepare", "slow", "slow", "finish"]
+    assert steps[0][1] == steps[1][1] == first.pid
+    assert steps[2][1] == steps[3][1] == second.pid
+    assert runner.get(op.id).data["prepared"] is True
