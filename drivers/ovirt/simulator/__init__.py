@@ -1,0 +1,41 @@
+"""A faithful oVirt Engine REST API v4 simulator over real HTTP: cloudgw's embedded default backend.
+
+It serves the SSO token endpoint (`/ovirt-engine/sso/oauth/token`, `/ovirt-engine/services/sso-logout`)
+and the API at `/ovirt-engine/api` (and `/ovirt-engine/api/v4`): data centers, clusters, hosts, storage
+domains, networks, vNIC profiles, instance types, templates (Blank always present), VMs with their
+power actions and state machine, NICs with guest-reported IPs, disks and disk attachments, snapshots,
+tags, permissions and jobs, with the real engine's XML shapes, status codes and faults. Timed
+behaviour (booting, disk copies, snapshots) follows a controllable `Clock` and is evaluated lazily
+on each request, so there are no background threads and tests are deterministic.
+
+Use::
+
+    from drivers.ovirt.simulator.server import Simulator, serve_in_thread
+    handle = serve_in_thread(Simulator(speed=100, control_api=True))
+    ...  # point a client at handle.api_url with admin@internal / admin (or user@internal / user)
+    handle.shutdown()
+
+Control API (only with `control_api=True`; JSON in and out; never part of a real engine):
+
+- `GET  /__simulator__/clock` -> `{"now", "iso", "speed", "frozen"}`
+- `POST /__simulator__/clock/advance` `{"seconds": N}`: move simulated time forward
+- `POST /__simulator__/clock` `{"speed": S, "frozen": bool}`: change speed, freeze or unfreeze
+- `GET  /__simulator__/faults`: the active fault configuration
+- `POST /__simulator__/faults`: merge in any of
+    - `"latency": seconds` added to every engine request (real seconds),
+    - `"error": {"path": regex, "status": 503, "method": "GET", "count": N, "detail": text}` (or a list
+      under `"errors"`): answer matching requests with that status and a `<fault>`; `count` limits how
+      many requests it hits (absent: all),
+    - `"drop": {"path": regex, "method": ..., "count": N}` (or `"drops"`): close matching connections
+      without an answer,
+    - `"expire_tokens": true`: every SSO token and session becomes invalid (the next call gets 401),
+    - `"engine_down": true`: every engine path answers 503 with Apache's error page;
+- `DELETE /__simulator__/faults`: clear latency, rules and engine_down
+- `POST /__simulator__/reset`: back to the seed state (and `vms` seeded VMs), faults cleared
+- `POST /__simulator__/vms/<id>/status` `{"status": "not_responding"}`: force a VM status
+- `GET  /__simulator__/state`: object counts, pending timed steps, the clock
+
+Known simplifications: answers are XML only (no JSON); the user-level API (`Filter: true`, and always
+for non-admin users) filters VMs and jobs, while infrastructure and templates stay visible to every
+user; token idle expiry runs on real time (30 minutes), not on the simulated clock.
+"""

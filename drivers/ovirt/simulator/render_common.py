@@ -56,8 +56,9 @@ def href(collection: str, obj_id: str) -> str:
 def fault_xml(reason: str, detail: str | None) -> str:
     w = XmlWriter()
     w.start("fault")
-    w.leaf("reason", reason)
+    # The engine's generated writers emit a type's elements alphabetically: detail before reason.
     w.leaf("detail", detail or "")
+    w.leaf("reason", reason)
     w.end("fault")
     return document(w.getvalue())
 

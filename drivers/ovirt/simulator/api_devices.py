@@ -1,0 +1,323 @@
+"""Handlers for what hangs off a VM: NICs and guest-reported devices, disk attachments, snapshots,
+tags and permissions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from . import lifecycle
+from . import render_infra as ri
+from . import render_vm as rv
+from .call import Call
+from .entities import Attachment, Disk, GiB, Nic
+from .errors import conflict, entity_not_found, incomplete, invalid_enum, not_found
+from .render_common import action_xml, href
+from .xmlin import boolean, integer, parse_body, reference, text
+from .xmlwriter import XmlWriter, document
+
+NIC_INTERFACES = ("e1000", "e1000e", "virtio", "rtl8139", "rtl8139_virtio", "spapr_vlan", "pci_passthrough")
+DISK_INTERFACES = ("ide", "virtio_scsi", "virtio", "spapr_vscsi", "sata")
+
+
+def _write(call: Call, fn: Any, *args: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    w = XmlWriter()
+    fn(w, *args)
+    return call.xml(document(w.getvalue()), status, headers)
+
+
+# -- NICs and reported devices ------------------------------------------------------------------------
+
+def nics_list(call: Call, id: str) -> Response:
+    return _write(call, rv.nics, call.vm(id), call.ctx)
+
+
+def _nic(call: Call, vm_id: str, nic_id: str) -> tuple[Any, Nic, int]:
+    vm = call.vm(vm_id)
+    for index, n in enumerate(vm.nics):
+        if n.id == nic_id:
+            return vm, n, index
+    raise not_found()
+
+
+def nic_get(call: Call, id: str, nic: str) -> Response:
+    vm, n, index = _nic(call, id, nic)
+    base = href("vms", vm.id)
+    return _write(call, rv.nic, n, f"{base}/nics/{n.id}", ("vm", base, vm.id), (vm, index))
+
+
+def nic_add(call: Call, id: str) -> Response:
+    vm = call.vm(id)
+    root = parse_body(call.body(), "nic")
+    name = text(root, "name")
+    if not name:
+        raise incomplete("Nic", "name")
+    if vm.status == "image_locked":
+        raise conflict("Cannot add Interface: VM is locked. Please try again in a few minutes.")
+    if any(n.name == name for n in vm.nics):
+        raise conflict("Cannot add Interface. The VM Network Interface name is already in use.")
+    interface = text(root, "interface") or "virtio"
+    if interface not in NIC_INTERFACES:
+        raise invalid_enum(interface, "NicInterface")
+    profile_id = None
+    ref = reference(root, "vnic_profile")
+    if ref is not None:
+        ref_id, pname = ref
+        matches = [p for p in call.store.vnicprofiles.values() if p.id == ref_id or (pname and p.name == pname)]
+        if not matches:
+            raise entity_not_found(f"VnicProfile: {'id=' + ref_id if ref_id else 'name=' + str(pname)}")
+        profile_id = matches[0].id
+    mac = text(root, "mac/address") or call.store.next_mac()
+    n = Nic(call.store.new_id(), name, mac.lower(), profile_id, interface)
+    vm.nics.append(n)
+    vm.touch()
+    base = href("vms", vm.id)
+    return _write(call, rv.nic, n, f"{base}/nics/{n.id}", ("vm", base, vm.id), (vm, len(vm.nics) - 1),
+                  status=201, headers={"Location": f"{base}/nics/{n.id}"})
+
+
+def nic_remove(call: Call, id: str, nic: str) -> Response:
+    vm, n, _ = _nic(call, id, nic)
+    if vm.status not in ("down",) and n.plugged:
+        raise conflict("Cannot remove Interface. The VM Network Interface is plugged to a running VM.")
+    vm.nics.remove(n)
+    vm.touch()
+    return call.xml(action_xml([], "complete", None, None))
+
+
+def nic_reported_devices(call: Call, id: str, nic: str) -> Response:
+    vm, n, _ = _nic(call, id, nic)
+    return _write(call, rv.reported_devices, vm, True, n)
+
+
+def vm_reported_devices(call: Call, id: str) -> Response:
+    return _write(call, rv.reported_devices, call.vm(id), True)
+
+
+# -- disks --------------------------------------------------------------------------------------------
+
+def attachments_list(call: Call, id: str) -> Response:
+    vm = call.vm(id)
+    return _write(call, rv.disk_attachments, vm.attachments, href("vms", vm.id), "vm", vm.id, call.ctx,
+                  vm.host_id is not None)
+
+
+def _attachment(call: Call, vm_id: str, disk_id: str) -> tuple[Any, Attachment, int]:
+    vm = call.vm(vm_id)
+    for index, att in enumerate(vm.attachments):
+        if att.disk_id == disk_id:
+            return vm, att, index
+    raise not_found()
+
+
+def attachment_get(call: Call, id: str, disk: str) -> Response:
+    vm, att, index = _attachment(call, id, disk)
+    return _write(call, rv.disk_attachment, att, href("vms", vm.id), "vm", vm.id, call.ctx,
+                  vm.host_id is not None, index)
+
+
+def attachment_add(call: Call, id: str) -> Response:
+    """Attach an existing disk (`<disk id=..>`) or create a new one (`<disk>` with a size)."""
+    vm = call.vm(id)
+    root = parse_body(call.body(), "disk_attachment")
+    interface = text(root, "interface")
+    if not interface:
+        raise incomplete("DiskAttachment", "interface")
+    if interface not in DISK_INTERFACES:
+        raise invalid_enum(interface, "DiskInterface")
+    disk_el = root.find("disk")
+    if disk_el is None:
+        raise incomplete("DiskAttachment", "disk")
+    att = Attachment("", bootable=bool(boolean(text(root, "bootable"), False)), interface=interface,
+                     active=bool(boolean(text(root, "active"), True)),
+                     read_only=bool(boolean(text(root, "read_only"), False)),
+                     pass_discard=bool(boolean(text(root, "pass_discard"), False)))
+    disk_id = disk_el.get("id")
+    store = call.store
+    if disk_id and disk_id in store.disks and not disk_el.findall("provisioned_size"):
+        disk = store.disks[disk_id]
+        if disk.owner_vm_id and disk.owner_vm_id in store.vms and not disk.shareable:
+            raise conflict("Cannot attach Virtual Disk. The disk is already attached to VM.")
+        att.disk_id = disk.id
+        lifecycle.add_disk(store, vm, disk, att, new=False)
+    else:
+        size = integer(text(disk_el, "provisioned_size"), "provisioned_size")
+        if size is None:
+            raise incomplete("Disk", "provisioned_size")
+        fmt = text(disk_el, "format") or "cow"
+        if fmt not in ("cow", "raw"):
+            raise invalid_enum(fmt, "DiskFormat")
+        sd_el = disk_el.find("storage_domains/storage_domain")
+        sd = None
+        if sd_el is not None:
+            sd_id, sd_name = sd_el.get("id"), text(sd_el, "name")
+            matches = [d for d in store.storagedomains.values() if d.id == sd_id or (sd_name and d.name == sd_name)]
+            if not matches:
+                raise entity_not_found(f"StorageDomain: {'id=' + sd_id if sd_id else 'name=' + str(sd_name)}")
+            sd = matches[0]
+        else:
+            dc = store.data_center_of_cluster(vm.cluster_id)
+            candidates = store.storage_domains_of(dc.id) if dc else []
+            if not candidates:
+                raise incomplete("Disk", "storage_domains.storage_domain")
+            sd = candidates[0]
+        alias = text(disk_el, "alias") or text(disk_el, "name") or f"{vm.name}_Disk{len(vm.attachments) + 1}"
+        disk = Disk(disk_id or store.new_id(), alias, sd.id, size,
+                    actual_size=0 if fmt == "cow" else size, format=fmt,
+                    sparse=bool(boolean(text(disk_el, "sparse"), fmt == "cow")),
+                    image_id=store.new_id(), description=text(disk_el, "description") or "",
+                    shareable=bool(boolean(text(disk_el, "shareable"), False)))
+        sd.committed += size
+        att.disk_id = disk.id
+        lifecycle.add_disk(store, vm, disk, att, new=True)
+    base = href("vms", vm.id)
+    return _write(call, rv.disk_attachment, att, base, "vm", vm.id, call.ctx, vm.host_id is not None,
+                  len(vm.attachments) - 1, status=201, headers={"Location": f"{base}/diskattachments/{att.disk_id}"})
+
+
+def attachment_remove(call: Call, id: str, disk: str) -> Response:
+    """Detach a disk; `detach_only=false` removes the disk too."""
+    vm, att, _ = _attachment(call, id, disk)
+    store = call.store
+    d = store.disks.get(att.disk_id)
+    if d is not None and d.status == "locked":
+        raise conflict("Cannot remove Virtual Disk: Disk is locked. Please try again in a few minutes.")
+    vm.attachments.remove(att)
+    vm.touch()
+    if d is not None:
+        d.owner_vm_id = None
+        if boolean(call.request.args.get("detach_only"), True) is False:
+            del store.disks[d.id]
+    return call.xml(action_xml([], "complete", None, None))
+
+
+# -- snapshots ----------------------------------------------------------------------------------------
+
+def snapshots_list(call: Call, id: str) -> Response:
+    return _write(call, rv.snapshots, call.vm(id), call.ctx)
+
+
+def _snapshot(call: Call, vm_id: str, snap_id: str) -> tuple[Any, Any]:
+    vm = call.vm(vm_id)
+    for s in vm.snapshots:
+        if s.id == snap_id:
+            return vm, s
+    raise not_found()
+
+
+def snapshot_get(call: Call, id: str, snapshot: str) -> Response:
+    vm, s = _snapshot(call, id, snapshot)
+    return _write(call, rv.snapshot, vm, s, call.ctx)
+
+
+def snapshot_add(call: Call, id: str) -> Response:
+    vm = call.vm(id)
+    root = parse_body(call.body(), "snapshot")
+    description = text(root, "description")
+    if not description:
+        raise incomplete("Snapshot", "description")
+    persist = bool(boolean(text(root, "persist_memorystate"), False))
+    job = call.store.start_job(f"Creating VM Snapshot {description} for VM {vm.name}", call.user,
+                               call.correlation_id)
+    snap = lifecycle.add_snapshot(call.store, vm, description, persist, job, rv.snapshot_config(vm))
+    base = f"{href('vms', vm.id)}/snapshots/{snap.id}"
+    return _write(call, rv.snapshot, vm, snap, call.ctx, status=202, headers={"Location": base})
+
+
+def snapshot_remove(call: Call, id: str, snapshot: str) -> Response:
+    vm, s = _snapshot(call, id, snapshot)
+    lifecycle.remove_snapshot(call.store, vm, s)
+    return call.xml(action_xml([], "complete", None, None))
+
+
+# -- tags and permissions -----------------------------------------------------------------------------
+
+def vm_tags(call: Call, id: str) -> Response:
+    vm = call.vm(id)
+    base = href("vms", vm.id)
+    tags = [call.store.tags[t] for t in vm.tag_ids if t in call.store.tags]
+    return call.many("tags", tags, lambda w, t, ctx: ri.tag(w, t, ctx, f"{base}/tags/{t.id}"))
+
+
+def vm_tag_add(call: Call, id: str) -> Response:
+    vm = call.vm(id)
+    root = parse_body(call.body(), "tag")
+    tag_id, name = root.get("id") or text(root, "id"), text(root, "name")
+    if not tag_id and not name:
+        raise incomplete("Tag", "id|name")
+    matches = [t for t in call.store.tags.values() if t.id == tag_id or (name and t.name == name)]
+    if not matches:
+        raise entity_not_found(f"Tag: {'id=' + tag_id if tag_id else 'name=' + str(name)}")
+    tag = matches[0]
+    if tag.id not in vm.tag_ids:
+        vm.tag_ids.append(tag.id)
+        vm.touch()
+    base = href("vms", vm.id)
+    return _write(call, ri.tag, tag, call.ctx, f"{base}/tags/{tag.id}", status=201,
+                  headers={"Location": f"{base}/tags/{tag.id}"})
+
+
+def vm_tag_remove(call: Call, id: str, tag: str) -> Response:
+    vm = call.vm(id)
+    if tag not in vm.tag_ids:
+        raise not_found()
+    vm.tag_ids.remove(tag)
+    vm.touch()
+    return call.xml(action_xml([], "complete", None, None))
+
+
+def _permission(w: XmlWriter, vm: Any, user_id: str) -> None:
+    perm_id = "9e" + user_id[2:]
+    base = f"{href('vms', vm.id)}/permissions/{perm_id}"
+    w.start("permission", base, perm_id)
+    role = "00000000-0000-0000-0001-000000000001"
+    w.ref("role", href("roles", role), role)
+    w.ref("user", href("users", user_id), user_id)
+    w.ref("vm", href("vms", vm.id), vm.id)
+    w.end("permission")
+
+
+def permissions_list(call: Call, id: str) -> Response:
+    vm = call.vm(id)
+    return call.many("permissions", sorted(vm.owner_ids), lambda w, uid, ctx: _permission(w, vm, uid))
+
+
+def permission_add(call: Call, id: str) -> Response:
+    """Give a VM to a user (any role): the user-level API then shows it to that user."""
+    vm = call.vm(id)
+    if not call.user.admin:
+        raise not_found()
+    root = parse_body(call.body(), "permission")
+    ref = reference(root, "user")
+    if ref is None:
+        raise incomplete("Permission", "user.id")
+    user_id, user_name = ref
+    matches = [u for u in call.store.users.values() if u.id == user_id or u.user_name == user_name]
+    if not matches:
+        raise entity_not_found(f"User: id={user_id or user_name}")
+    vm.owner_ids.add(matches[0].id)
+    return _write(call, _permission, vm, matches[0].id, status=201)
+
+
+ROUTES: list[tuple[str, tuple[str, ...], Any]] = [
+    ("/vms/<id>/nics", ("GET",), nics_list),
+    ("/vms/<id>/nics", ("POST",), nic_add),
+    ("/vms/<id>/nics/<nic>", ("GET",), nic_get),
+    ("/vms/<id>/nics/<nic>", ("DELETE",), nic_remove),
+    ("/vms/<id>/nics/<nic>/reporteddevices", ("GET",), nic_reported_devices),
+    ("/vms/<id>/reporteddevices", ("GET",), vm_reported_devices),
+    ("/vms/<id>/diskattachments", ("GET",), attachments_list),
+    ("/vms/<id>/diskattachments", ("POST",), attachment_add),
+    ("/vms/<id>/diskattachments/<disk>", ("GET",), attachment_get),
+    ("/vms/<id>/diskattachments/<disk>", ("DELETE",), attachment_remove),
+    ("/vms/<id>/snapshots", ("GET",), snapshots_list),
+    ("/vms/<id>/snapshots", ("POST",), snapshot_add),
+    ("/vms/<id>/snapshots/<snapshot>", ("GET",), snapshot_get),
+    ("/vms/<id>/snapshots/<snapshot>", ("DELETE",), snapshot_remove),
+    ("/vms/<id>/tags", ("GET",), vm_tags),
+    ("/vms/<id>/tags", ("POST",), vm_tag_add),
+    ("/vms/<id>/tags/<tag>", ("DELETE",), vm_tag_remove),
+    ("/vms/<id>/permissions", ("GET",), permissions_list),
+    ("/vms/<id>/permissions", ("POST",), permission_add),
+]

@@ -1,0 +1,100 @@
+"""One API request as the handlers see it: who is asking, the query options, and the answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wrappers import Request, Response
+
+from . import search as search_mod
+from .entities import User, Vm
+from .errors import ApiError, not_found
+from .render_common import Ctx, collection_xml, parse_follow
+from .store import Store
+from .xmlin import boolean, integer
+from .xmlwriter import XmlWriter, document
+
+if TYPE_CHECKING:
+    from .server import Simulator
+
+XML = "application/xml;charset=UTF-8"
+
+
+class Call:
+    """The request, the authenticated user, and helpers shared by every handler."""
+
+    def __init__(self, sim: "Simulator", request: Request, user: User, correlation_id: str) -> None:
+        self.sim = sim
+        self.store: Store = sim.store
+        self.request = request
+        self.user = user
+        self.correlation_id = correlation_id
+        args = request.args
+        self.filtered = self._flag("filter", "Filter", default=not user.admin) or not user.admin
+        self.all_content = bool(self._flag("all_content", "All-Content", default=False))
+        self.case_sensitive = bool(boolean(args.get("case_sensitive"), False))
+        self.max = integer(args.get("max"), "max")
+        if self.max is not None and self.max < 0:
+            self.max = None
+        self.wait_for: str | None = None     # a VM id whose image copy the answer must wait for
+        self.ctx = Ctx(self.store, user, parse_follow(args.get("follow")), self.all_content)
+
+    def _flag(self, query_name: str, header: str, default: bool) -> bool | None:
+        value = self.request.args.get(query_name)
+        if value is None:
+            value = self.request.headers.get(header)
+        return boolean(value, default)
+
+    # -- visibility ---------------------------------------------------------------------------------
+
+    def sees(self, vm: Vm) -> bool:
+        """The user-level API shows a non-admin only the VMs it created or was given."""
+        return not self.filtered or self.user.admin or self.user.id in vm.owner_ids
+
+    def vm(self, vm_id: str) -> Vm:
+        vm = self.store.vms.get(vm_id)
+        if vm is None or not self.sees(vm):
+            raise not_found()
+        return vm
+
+    def get(self, collection: dict[str, Any], obj_id: str) -> Any:
+        obj = collection.get(obj_id)
+        if obj is None:
+            raise not_found()
+        return obj
+
+    # -- answers ------------------------------------------------------------------------------------
+
+    def xml(self, body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        return Response(body, status=status, headers=headers, content_type=XML)
+
+    def one(self, render: Callable[..., None], obj: Any, *extra: Any, status: int = 200,
+            headers: dict[str, str] | None = None) -> Response:
+        w = XmlWriter()
+        render(w, obj, self.ctx, *extra)
+        return self.xml(document(w.getvalue()), status, headers)
+
+    def many(self, tag: str, items: Iterable[Any], render: Callable[..., None],
+             fields: dict[str, search_mod.Getter] | None = None, *extra: Any,
+             query: str | None = None) -> Response:
+        """A collection answer: `search` (when the collection is searchable), `max`, `follow`."""
+        items = list(items)
+        query = query if query is not None else self.request.args.get("search")
+        if query and fields is not None:
+            items = search_mod.apply(items, query, fields, self.case_sensitive, self.max)
+        elif self.max is not None:
+            items = items[: self.max]
+        parts: list[str] = []
+        for item in items:
+            w = XmlWriter(1)
+            render(w, item, self.ctx, *extra)
+            parts.append(w.getvalue())
+        return self.xml(collection_xml(tag, parts))
+
+    def body(self) -> bytes:
+        from .xmlin import MAX_BODY
+        length = self.request.content_length
+        if length is not None and length > MAX_BODY:
+            raise ApiError(413, "Request Entity Too Large", "The request body is too large")
+        return self.request.get_data(cache=True)[: MAX_BODY + 1]

@@ -1,0 +1,412 @@
+"""XML for VMs and what hangs off them (NICs, reported devices, disks, disk attachments, snapshots)
+and for templates and instance types, which share the VmBase part of a VM.
+
+A VM's XML is cached on the VM, keyed by its version and the query options, so listing thousands
+of VMs joins cached strings; any change to a VM or its devices bumps the version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .clock import iso
+from .entities import BLANK_ID, Attachment, Disk, InstanceType, Nic, Snapshot, Template, Vm
+from .render_common import Ctx, follow_key, href, write_tree
+from .store import nic_addresses, reported_device_id
+from .xmlwriter import XmlWriter
+
+VM_ACTIONS = ("detach", "export", "commitsnapshot", "clone", "reordermacaddresses", "logon", "maintenance",
+              "previewsnapshot", "ticket", "thawfilesystems", "undosnapshot", "freezefilesystems",
+              "cancelmigration", "reboot", "migrate", "shutdown", "start", "stop", "suspend")
+VM_LINKS = ("applications", "cdroms", "diskattachments", "watchdogs", "graphicsconsoles", "hostdevices",
+            "nics", "numanodes", "sessions", "reporteddevices", "snapshots", "backups", "affinitylabels",
+            "katelloerrata", "permissions", "tags", "statistics")
+TEMPLATE_LINKS = ("cdroms", "diskattachments", "watchdogs", "graphicsconsoles", "nics", "permissions", "tags")
+DISK_ACTIONS = ("reduce", "copy", "export", "move", "sparsify", "refreshlun")
+LARGE_ICON = "14ca85cd-8c70-9adf-2c69-884beb8ac3fb"
+SMALL_ICON = "8ebc8e0c-38a3-ff89-b043-1e5ec6e4c9a3"
+QUOTA_ID = "0a9b9562-e08b-4a71-b3bf-cd8eaffb55bc"
+GUEST_OS = {
+    "rhel_9x64": ("CentOS Stream", "9", "5.14.0-362.el9.x86_64"),
+    "debian_7": ("Debian GNU/Linux", "12", "6.1.0-13-amd64"),
+}
+
+
+def cpu_profile_id(cluster_id: str) -> str:
+    """Each cluster's default CPU profile: a fixed id derived from the cluster's."""
+    return "cf" + cluster_id[2:]
+
+
+def _vm_base(w: XmlWriter, obj: Vm | Template | InstanceType, kind: str, running: bool,
+             initialization: dict[str, Any] | None) -> None:
+    """The VmBase elements (bios .. usb), alphabetical as the engine writes them."""
+    w.struct("bios", [("boot_menu", [("enabled", False)]), ("type", "q35_ovmf")])
+    w.struct("cpu", [("architecture", "x86_64"),
+                     ("topology", [("cores", obj.cores), ("sockets", obj.sockets), ("threads", obj.threads)])])
+    w.leaf("cpu_shares", 0)
+    w.leaf("creation_time", iso(obj.creation_time))
+    w.leaf("delete_protected", getattr(obj, "delete_protected", False))
+    w.start("display")
+    if running:
+        w.leaf("address", "192.0.2.10")
+    w.leaf("allow_override", False)
+    w.leaf("copy_paste_enabled", True)
+    w.leaf("disconnect_action", "LOCK_SCREEN")
+    w.leaf("file_transfer_enabled", True)
+    w.leaf("monitors", 1)
+    if running:
+        w.leaf("port", 5900)
+        w.leaf("secure_port", 5901)
+    w.leaf("single_qxl_pci", False)
+    w.leaf("smartcard_enabled", False)
+    w.leaf("type", "vnc")
+    w.end("display")
+    w.struct("high_availability", [("enabled", False), ("priority", 0 if kind == "template" else 1)])
+    if initialization:
+        w.start("initialization")
+        for key in sorted(initialization):
+            if key != "root_password":        # write-only: the engine never returns it
+                write_tree(w, key, initialization[key])
+        w.end("initialization")
+    w.struct("io", [("threads", 1)])
+    w.ref("large_icon", href("icons", LARGE_ICON), LARGE_ICON)
+    w.leaf("memory", obj.memory)
+    w.struct("memory_policy", [("guaranteed", obj.memory), ("max", obj.memory * 4)])
+    w.struct("migration", [("auto_converge", "inherit"), ("compressed", "inherit")])
+    w.leaf("migration_downtime", -1)
+    w.leaf("multi_queues_enabled", True)
+    w.leaf("origin", "ovirt")
+    os_type = getattr(obj, "os_type", "other")
+    w.struct("os", [("boot", [("devices", [("device", "hd")])]), ("type", os_type)])
+    w.struct("placement_policy", [("affinity", "migratable")])
+    w.ref("small_icon", href("icons", SMALL_ICON), SMALL_ICON)
+    w.start("sso")
+    w.start("methods")
+    w.ref("method", None, "guest_agent")
+    w.end("methods")
+    w.end("sso")
+    w.leaf("start_paused", False)
+    w.leaf("stateless", getattr(obj, "stateless", False))
+    w.leaf("storage_error_resume_behaviour", "auto_resume")
+    if kind != "blank":
+        w.struct("time_zone", [("name", "Etc/GMT")])
+    w.leaf("type", getattr(obj, "vm_type", "server"))
+    w.struct("usb", [("enabled", False)])
+
+
+def vm(w: XmlWriter, v: Vm, ctx: Ctx) -> None:
+    """Render a VM, from its cache when nothing about it (or the options) has changed."""
+    key = (v.version, w.depth, follow_key(ctx.follow), ctx.all_content)
+    if v.cache_xml is not None and v.cache_key == key:
+        w.raw(v.cache_xml)
+        return
+    sub = XmlWriter(w.depth)
+    _vm(sub, v, ctx)
+    v.cache_key, v.cache_xml = key, sub.getvalue()
+    w.raw(v.cache_xml)
+
+
+def _vm(w: XmlWriter, v: Vm, ctx: Ctx) -> None:
+    store = ctx.store
+    base = href("vms", v.id)
+    running = v.host_id is not None
+    w.start("vm", base, v.id)
+    w.actions(base, VM_ACTIONS)
+    w.leaf("name", v.name)
+    w.leaf("description", v.description)
+    w.leaf("comment", v.comment)
+    w.links(base, VM_LINKS)
+    _vm_base(w, v, "vm", running, v.initialization)
+    cluster_ctx = ctx.sub("cluster")
+    if cluster_ctx is not None and v.cluster_id in store.clusters:
+        from .render_infra import cluster
+        cluster(w, store.clusters[v.cluster_id], cluster_ctx)
+    else:
+        w.ref("cluster", href("clusters", v.cluster_id), v.cluster_id)
+    w.ref("cpu_profile", href("cpuprofiles", cpu_profile_id(v.cluster_id)), cpu_profile_id(v.cluster_id))
+    w.ref("quota", None, QUOTA_ID)
+    sub = ctx.sub("diskattachments")
+    if sub is not None:
+        disk_attachments(w, v.attachments, base, "vm", v.id, sub, running)
+    if v.guest_reported:
+        w.leaf("fqdn", _fqdn(v))
+        distribution, version, kernel = GUEST_OS.get(v.os_type, ("Linux", "1", "6.1.0"))
+        major = kernel.split(".")
+        w.struct("guest_operating_system", [
+            ("architecture", "x86_64"), ("codename", ""), ("distribution", distribution), ("family", "Linux"),
+            ("kernel", [("version", [("build", 0), ("full_version", kernel), ("major", major[0]),
+                                     ("minor", major[1]), ("revision", 0)])]),
+            ("version", [("full_version", version), ("major", version)])])
+        w.struct("guest_time_zone", [("name", "UTC"), ("utc_offset", "+00:00")])
+    w.leaf("next_run_configuration_exists", False)
+    w.leaf("numa_tune_mode", "interleave")
+    if v.start_time is not None:
+        w.leaf("run_once", v.run_once)
+        w.leaf("start_time", iso(v.start_time))
+    w.leaf("status", v.status)
+    w.leaf("stop_reason", v.stop_reason)
+    if v.stop_time is not None:
+        w.leaf("stop_time", iso(v.stop_time))
+    if v.host_id:
+        host_ctx = ctx.sub("host")
+        if host_ctx is not None and v.host_id in store.hosts:
+            from .render_infra import host
+            host(w, store.hosts[v.host_id], host_ctx)
+        else:
+            w.ref("host", href("hosts", v.host_id), v.host_id)
+    if v.instance_type_id:
+        w.ref("instance_type", href("instancetypes", v.instance_type_id), v.instance_type_id)
+    sub = ctx.sub("nics")
+    if sub is not None:
+        nics(w, v, sub)
+    if v.original_template_id:
+        w.ref("original_template", href("templates", v.original_template_id), v.original_template_id)
+    sub = ctx.sub("reporteddevices")
+    if sub is not None:
+        reported_devices(w, v, with_vm=True)
+    sub = ctx.sub("snapshots")
+    if sub is not None:
+        snapshots(w, v, sub)
+    sub = ctx.sub("tags")
+    if sub is not None:
+        from .render_infra import tag
+        w.start("tags") if v.tag_ids else w.empty("tags")
+        for tag_id in v.tag_ids:
+            if tag_id in store.tags:
+                tag(w, store.tags[tag_id], sub, f"{base}/tags/{tag_id}")
+        if v.tag_ids:
+            w.end("tags")
+    template_ctx = ctx.sub("template")
+    if template_ctx is not None and v.template_id in store.templates:
+        template(w, store.templates[v.template_id], template_ctx)
+    else:
+        w.ref("template", href("templates", v.template_id), v.template_id)
+    w.end("vm")
+
+
+def _fqdn(v: Vm) -> str:
+    init = v.initialization or {}
+    host_name = init.get("host_name")
+    return host_name if isinstance(host_name, str) and host_name else f"{v.name}.sim.ovirt.local"
+
+
+def template(w: XmlWriter, t: Template, ctx: Ctx) -> None:
+    base = href("templates", t.id)
+    blank = t.id == BLANK_ID
+    w.start("template", base, t.id)
+    w.actions(base, ("export",))
+    w.leaf("name", t.name)
+    w.leaf("description", t.description)
+    w.leaf("comment", t.comment)
+    w.links(base, TEMPLATE_LINKS)
+    _vm_base(w, t, "blank" if blank else "template", False, t.initialization)
+    if t.cluster_id:
+        w.ref("cluster", href("clusters", t.cluster_id), t.cluster_id)
+        w.ref("cpu_profile", href("cpuprofiles", cpu_profile_id(t.cluster_id)), cpu_profile_id(t.cluster_id))
+    sub = ctx.sub("diskattachments")
+    if sub is not None:
+        disk_attachments(w, t.attachments, base, "template", t.id, sub, False)
+    sub = ctx.sub("nics")
+    if sub is not None:
+        w.start("nics") if t.nics else w.empty("nics")
+        for n in t.nics:
+            nic(w, n, f"{base}/nics/{n.id}", ("template", base, t.id), None)
+        if t.nics:
+            w.end("nics")
+    w.leaf("status", t.status)
+    w.start("version")
+    w.leaf("version_name", t.version_name if not blank else "")
+    w.leaf("version_number", t.version_number if not blank else 0)
+    base_id = t.base_template_id or t.id
+    w.ref("base_template", href("templates", base_id), base_id)
+    w.end("version")
+    w.end("template")
+
+
+def instance_type(w: XmlWriter, it: InstanceType, ctx: Ctx) -> None:
+    base = href("instancetypes", it.id)
+    w.start("instance_type", base, it.id)
+    w.leaf("name", it.name)
+    w.leaf("description", it.description)
+    w.leaf("comment", "")
+    w.links(base, ("graphicsconsoles", "nics", "watchdogs"))
+    _vm_base(w, it, "blank", False, None)
+    w.leaf("status", "ok")
+    w.struct("version", [("version_name", ""), ("version_number", 1)])
+    w.end("instance_type")
+
+
+def nics(w: XmlWriter, v: Vm, ctx: Ctx) -> None:
+    if not v.nics:
+        w.empty("nics")
+        return
+    base = href("vms", v.id)
+    w.start("nics")
+    for index, n in enumerate(v.nics):
+        nic(w, n, f"{base}/nics/{n.id}", ("vm", base, v.id), (v, index))
+    w.end("nics")
+
+
+def nic(w: XmlWriter, n: Nic, base: str, owner: tuple[str, str, str], device: tuple[Vm, int] | None) -> None:
+    """A NIC; VM NICs inline the guest's reported devices, as the engine does."""
+    w.start("nic", base, n.id)
+    w.actions(base, ("activate", "deactivate"))
+    w.leaf("name", n.name)
+    w.links(base, ("reporteddevices", "networkfilterparameters", "statistics"))
+    w.ref(owner[0], owner[1], owner[2])
+    w.leaf("interface", n.interface)
+    w.leaf("linked", n.linked)
+    w.struct("mac", [("address", n.mac)])
+    w.leaf("plugged", n.plugged)
+    if device is not None:
+        v, index = device
+        if v.guest_reported:
+            w.start("reported_devices")
+            reported_device(w, v, n, index, with_vm=False)
+            w.end("reported_devices")
+        else:
+            w.empty("reported_devices")
+    if n.vnic_profile_id:
+        w.ref("vnic_profile", href("vnicprofiles", n.vnic_profile_id), n.vnic_profile_id)
+    w.end("nic")
+
+
+def reported_device(w: XmlWriter, v: Vm, n: Nic, index: int, with_vm: bool) -> None:
+    name = f"eth{index}"
+    rd_id = reported_device_id(name, n.mac)
+    w.start("reported_device", f"{href('vms', v.id)}/reporteddevices/{rd_id}", rd_id)
+    w.leaf("name", name)
+    w.leaf("description", "guest reported data")
+    ipv4, ula, link_local = nic_addresses(n.mac)
+    w.start("ips")
+    for address, version in ((ipv4, "v4"), (ula, "v6"), (link_local, "v6")):
+        w.struct("ip", [("address", address), ("version", version)])
+    w.end("ips")
+    w.struct("mac", [("address", n.mac)])
+    w.leaf("type", "network")
+    if with_vm:
+        w.ref("vm", href("vms", v.id), v.id)
+    w.end("reported_device")
+
+
+def reported_devices(w: XmlWriter, v: Vm, with_vm: bool, only: Nic | None = None) -> None:
+    devices = [(i, n) for i, n in enumerate(v.nics) if only is None or n is only] if v.guest_reported else []
+    if not devices:
+        w.empty("reported_devices")
+        return
+    w.start("reported_devices")
+    for index, n in devices:
+        reported_device(w, v, n, index, with_vm)
+    w.end("reported_devices")
+
+
+def disk(w: XmlWriter, d: Disk, ctx: Ctx, base: str | None = None) -> None:
+    base = base or href("disks", d.id)
+    w.start("disk", base, d.id)
+    w.actions(base, DISK_ACTIONS)
+    w.leaf("name", d.name)
+    w.leaf("description", d.description)
+    w.links(base, ("permissions", "statistics"))
+    w.leaf("actual_size", d.actual_size)
+    w.leaf("alias", d.name)
+    w.leaf("backup", "none")
+    w.leaf("content_type", d.content_type)
+    w.leaf("format", d.format)
+    w.leaf("image_id", d.image_id)
+    w.leaf("propagate_errors", False)
+    w.leaf("provisioned_size", d.provisioned_size)
+    w.leaf("qcow_version", "qcow2_v3" if d.format == "cow" else None)
+    w.leaf("shareable", d.shareable)
+    w.leaf("sparse", d.sparse)
+    w.leaf("status", d.status)
+    w.leaf("storage_type", "image")
+    w.leaf("total_size", d.actual_size)
+    w.leaf("wipe_after_delete", d.wipe_after_delete)
+    profile = "dp" + d.storage_domain_id[2:]
+    w.ref("disk_profile", href("diskprofiles", profile), profile)
+    w.ref("quota", None, QUOTA_ID)
+    w.start("storage_domains")
+    w.ref("storage_domain", href("storagedomains", d.storage_domain_id), d.storage_domain_id)
+    w.end("storage_domains")
+    w.end("disk")
+
+
+def disk_attachments(w: XmlWriter, atts: list[Attachment], owner_base: str, owner_tag: str, owner_id: str,
+                     ctx: Ctx, running: bool) -> None:
+    if not atts:
+        w.empty("disk_attachments")
+        return
+    w.start("disk_attachments")
+    for index, att in enumerate(atts):
+        disk_attachment(w, att, owner_base, owner_tag, owner_id, ctx, running, index)
+    w.end("disk_attachments")
+
+
+def disk_attachment(w: XmlWriter, att: Attachment, owner_base: str, owner_tag: str, owner_id: str,
+                    ctx: Ctx, running: bool, index: int) -> None:
+    base = f"{owner_base}/diskattachments/{att.disk_id}"
+    w.start("disk_attachment", base, att.disk_id)
+    w.leaf("active", att.active)
+    w.leaf("bootable", att.bootable)
+    w.leaf("interface", att.interface)
+    if running and att.active:
+        w.leaf("logical_name", "/dev/vd" + "abcdefghijklmnopqrstuvwxyz"[index % 26])
+    w.leaf("pass_discard", att.pass_discard)
+    w.leaf("read_only", att.read_only)
+    w.leaf("uses_scsi_reservation", False)
+    sub = ctx.sub("disk")
+    d = ctx.store.disks.get(att.disk_id)
+    if sub is not None and d is not None:
+        disk(w, d, sub)
+    else:
+        w.ref("disk", href("disks", att.disk_id), att.disk_id)
+    w.ref(owner_tag, owner_base, owner_id)
+    w.end("disk_attachment")
+
+
+def snapshots(w: XmlWriter, v: Vm, ctx: Ctx) -> None:
+    if not v.snapshots:
+        w.empty("snapshots")
+        return
+    w.start("snapshots")
+    for s in v.snapshots:
+        snapshot(w, v, s, ctx)
+    w.end("snapshots")
+
+
+def snapshot(w: XmlWriter, v: Vm, s: Snapshot, ctx: Ctx) -> None:
+    base = f"{href('vms', v.id)}/snapshots/{s.id}"
+    w.start("snapshot", base, s.id)
+    w.actions(base, ("restore",))
+    w.leaf("description", s.description)
+    if s.snapshot_type != "active":
+        w.links(base, ("cdroms", "disks", "nics"))
+    w.leaf("date", iso(s.date))
+    w.leaf("persist_memorystate", s.persist_memorystate)
+    w.leaf("snapshot_status", s.status)
+    w.leaf("snapshot_type", s.snapshot_type)
+    if s.vm_config is not None:
+        w.start("vm", None, v.id)
+        for key, value in s.vm_config.items():
+            if isinstance(value, tuple):
+                w.ref(key, None, value[1])
+            elif isinstance(value, list):
+                write_tree(w, key, value)
+            else:
+                w.leaf(key, value)
+        w.end("vm")
+    w.end("snapshot")
+
+
+def snapshot_config(v: Vm) -> dict[str, Any]:
+    """What a snapshot remembers of its VM (rendered as the snapshot's inner `<vm>`)."""
+    config: dict[str, Any] = {"name": v.name, "description": v.description,
+                              "cpu": [("topology", [("cores", str(v.cores)), ("sockets", str(v.sockets)),
+                                                    ("threads", str(v.threads))])],
+                              "memory": v.memory, "status": v.status}
+    if v.host_id:
+        config["host"] = ("ref", v.host_id)
+    if v.original_template_id:
+        config["original_template"] = ("ref", v.original_template_id)
+    config["template"] = ("ref", v.template_id)
+    return config
