@@ -24,6 +24,7 @@ DEMO_SECRET_KEY = "cloudgw-demo-secret"
 DEMO_USER, DEMO_PASSWORD = "admin@internal", "admin"
 SIMULATOR_MODULE = "drivers.ovirt.simulator.server"
 EMBEDDED_PROVIDER = "simulator"
+GUNICORN_CONFIG = Path(__file__).resolve().parent.parent / "config" / "gunicorn.conf.py"
 
 
 def _load(config_path: str | None, data_dir: str | None, **overrides: Any) -> Config:
@@ -95,9 +96,12 @@ def _banner(cfg: Config, base: str, frontends: list[str], simulator: Any | None)
 @click.option("--simulator-speed", type=float, default=None,
               help="Factor that shortens the simulated engine's transition times (default 1).")
 @click.option("--simulator-control", is_flag=True, help="Enable the simulator's fault-injection/clock API.")
+@click.option("--gunicorn-config", type=click.Path(dir_okay=False), default=str(GUNICORN_CONFIG),
+              show_default=True, help="gunicorn settings used when real engines are configured.")
 def serve(config_path: str | None, data_dir: str | None, host: str | None, port: int | None,
-          simulator_port: int | None, simulator_speed: float | None, simulator_control: bool) -> None:
-    """Run the gateway (with the oVirt simulator when no provider is configured)."""
+          simulator_port: int | None, simulator_speed: float | None, simulator_control: bool,
+          gunicorn_config: str) -> None:
+    """Run the gateway: under gunicorn for configured engines, else on the embedded oVirt simulator."""
     cfg = _load(config_path, data_dir, host=host, port=port, simulator_port=simulator_port,
                 simulator_speed=simulator_speed)
     simulator = None
@@ -105,20 +109,27 @@ def serve(config_path: str | None, data_dir: str | None, host: str | None, port:
         simulator = _start_simulator(cfg.host, cfg.simulator_port, cfg.simulator_speed, simulator_control)
         cfg = cfg.with_changes(providers=cfg.providers + (embedded_provider(simulator.api_url),))
         cfg = cfg.with_changes(default_provider=cfg.default_provider or EMBEDDED_PROVIDER)
+    if simulator is None:
+        _serve_with_gunicorn(cfg, gunicorn_config)
+        return
+    _serve_embedded(cfg, simulator)
+
+
+def _serve_embedded(cfg: Config, simulator: Any) -> None:
+    """One process: the simulator's thread and a threaded HTTP server for the gateway."""
     from werkzeug.serving import make_server
 
     from .app import create_app, current_gateway
     try:
         app = create_app(cfg)
     except ConfigError as exc:
+        simulator.shutdown()
         raise click.ClickException(f"configuration: {exc}") from None
     with app.app_context():
         gateway = current_gateway()
-        if simulator is not None:
-            ensure_demo_credential(gateway.store)
+        ensure_demo_credential(gateway.store)
     server = make_server(cfg.host, cfg.port, app, threaded=True)
-    base = f"http://{cfg.host}:{server.server_port}"
-    click.echo(_banner(cfg, base, gateway.frontends, simulator), err=False)
+    click.echo(_banner(cfg, f"http://{cfg.host}:{server.server_port}", gateway.frontends, simulator))
     sys.stdout.flush()
 
     def stop(_signum: int, _frame: Any) -> None:
@@ -130,9 +141,30 @@ def serve(config_path: str | None, data_dir: str | None, host: str | None, port:
         server.serve_forever()
     finally:
         gateway.close()
-        if simulator is not None:
-            simulator.shutdown()
+        simulator.shutdown()
         click.echo("cloudgw stopped")
+
+
+def _serve_with_gunicorn(cfg: Config, gunicorn_config: str) -> None:
+    """Production: gunicorn with config/gunicorn.conf.py, each worker building its own app from `cfg`."""
+    from gunicorn.app.base import BaseApplication
+
+    from .app import create_app
+    if not Path(gunicorn_config).is_file():
+        raise click.ClickException(f"--gunicorn-config: no such file {gunicorn_config!r}")
+
+    class CloudgwApplication(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.load_config_from_file(gunicorn_config)
+            self.cfg.set("bind", [f"{cfg.host}:{cfg.port}"])
+            self.cfg.set("wsgi_app", None)
+
+        def load(self) -> Any:
+            return create_app(cfg)
+
+    click.echo(_banner(cfg, f"http://{cfg.host}:{cfg.port}", list(cfg.frontends), None))
+    sys.stdout.flush()
+    CloudgwApplication().run()
 
 
 @main.command()
