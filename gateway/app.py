@@ -39,6 +39,7 @@ class Gateway:
         self.operations = OperationRunner(
             self.store, lease_seconds=config.operation_lease_seconds, poll_seconds=config.operation_poll_seconds,
             max_attempts=config.operation_max_attempts)
+        self.store.purge_tombstones(config.tombstone_seconds)  # housekeeping: expired ones are never shown
         self.key_pairs = KeyPairs(self.store)
         self._drivers: dict[str, Driver] = {}
         for provider in config.providers:
