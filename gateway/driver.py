@@ -100,6 +100,11 @@ class Driver:
         """One instance; NotFound if absent (terminated ones are the frontends' tombstones' business)."""
         raise _unsupported("get instance")
 
+    def terminated_instances(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Instance]:
+        """Instances terminated in the scoped data center less than config.tombstone_seconds ago, newest
+        first, state `terminated` (from the tombstones the terminate operation leaves); `ids` narrows."""
+        raise _unsupported("list terminated instances")
+
     def create_instance(self, scope: Scope, spec: InstanceSpec) -> Instance:
         """Begin creating an instance; answers at once (state pending) and finishes as a durable operation."""
         raise _unsupported("create instance")

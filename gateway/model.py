@@ -6,10 +6,16 @@ UTC datetimes), and an `extra` dict for backend facts that have no field. Ids ar
 """
 from __future__ import annotations
 
+import base64
+import dataclasses
 import enum
+import types
+import typing
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class InstanceState(str, enum.Enum):
@@ -255,3 +261,52 @@ class VolumeSpec:
     storage_domain_id: str | None = None
     sparse: bool = True
     tags: dict[str, str] = field(default_factory=dict)
+
+
+# --- JSON round trip (tombstones, operation data) -------------------------------------------------------
+def to_json(obj: Any) -> Any:
+    """A model object as plain JSON data: datetimes as ISO 8601, enums by value, bytes as base64."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    if isinstance(obj, bytes):
+        return {"base64": base64.b64encode(obj).decode()}
+    if isinstance(obj, dict):
+        return {str(k): to_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_json(v) for v in obj]
+    return obj
+
+
+def from_json(cls: type[T], data: dict[str, Any]) -> T:
+    """Rebuild a model dataclass from `to_json` output; unknown keys are ignored (older/newer writers)."""
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name in data:
+            values[f.name] = _from_json_value(hints[f.name], data[f.name])
+    return cls(**values)
+
+
+def _from_json_value(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _from_json_value(options[0], value) if len(options) == 1 else value
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        return [_from_json_value(item, v) for v in value]
+    if hint is datetime:
+        return datetime.fromisoformat(value)
+    if hint is bytes:
+        return base64.b64decode(value["base64"]) if isinstance(value, dict) else str(value).encode()
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint(value)
+    if dataclasses.is_dataclass(hint) and isinstance(value, dict):
+        return from_json(hint, value)
+    return value

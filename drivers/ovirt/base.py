@@ -1,0 +1,167 @@
+"""What every part of the oVirt driver shares: engine clients, the scoped data center, lookups.
+
+A scope names its data center by name or id (or not at all: the provider's default, else `Default`).
+Resolving it costs two or three engine requests (data centers, its clusters, vNIC profiles), so the
+answer is kept for a short time per (engine, identity, data center): listings then cost one request.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping
+
+from lxml import etree
+
+from gateway.driver import Driver
+from gateway.errors import BackendError, NotFound
+from gateway.model import Realm, Region
+from gateway.scope import Scope
+
+from . import mapping
+from .client import EngineClient
+
+if TYPE_CHECKING:
+    from gateway.config import Config, ProviderConfig
+    from gateway.operations import OperationRunner
+    from gateway.store import Store
+
+Element = etree._Element
+DEFAULT_DATACENTER = "Default"
+PLACE_TTL_SECONDS = 30.0
+SEARCH_PLAIN = re.compile(r"^[A-Za-z0-9_.-]+$")
+INSTANCE_META = "ovirt.instance"  # store entity kind: what oVirt cannot hold about a VM (key name)
+VM_FOLLOW = "nics.reported_devices,disk_attachments"
+
+
+def search_value(value: str) -> str:
+    """A value for the engine's search language, quoted when it is not a plain word."""
+    if SEARCH_PLAIN.match(value):
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True)
+class Place:
+    """The scoped data center as the engine described it a moment ago."""
+
+    provider_name: str
+    region: Region
+    realms: dict[str, Realm]
+    networks_of_profiles: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Where tombstones and per-place records live: (engine, data center id)."""
+        return f"{self.provider_name}|{self.region.id}"
+
+    @property
+    def search(self) -> str:
+        """The engine search clause selecting this data center's objects."""
+        return f"datacenter={search_value(self.region.name)}"
+
+    def realm_by_name(self, name: str) -> Realm | None:
+        return next((r for r in self.realms.values() if r.name == name), None)
+
+
+class OvirtBase(Driver):
+    """Engine access and data-center resolution; the parts of the driver build on it."""
+
+    name = "ovirt"
+
+    def __init__(self, config: "Config", store: "Store", operations: "OperationRunner") -> None:
+        super().__init__(config, store, operations)
+        self._clients: dict[str, EngineClient] = {}
+        self._places: dict[tuple[str, str], tuple[float, Place]] = {}
+        self._lock = threading.Lock()
+
+    def client_for(self, provider: "ProviderConfig") -> EngineClient:
+        """The shared client of an engine (one pooled session and token cache each)."""
+        key = provider.normalized_url()
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._clients[key] = EngineClient(provider, self.config)
+            return client
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+    # --- engine requests ----------------------------------------------------------------------------
+    def _call(self, scope: Scope, method: str, path: str, *, params: Mapping[str, str] | None = None,
+              body: Element | None = None, idempotent: bool | None = None,
+              what: tuple[str, str] | None = None) -> Element | None:
+        return self.client_for(scope.provider).request(scope, method, path, params=params, body=body,
+                                                       idempotent=idempotent, what=what)
+
+    def _get(self, scope: Scope, path: str, params: Mapping[str, str] | None = None,
+             what: tuple[str, str] | None = None) -> Element:
+        found = self._call(scope, "GET", path, params=params, what=what)
+        if found is None:
+            raise BackendError(f"The engine answered GET {path} with an empty body")
+        return found
+
+    # --- the scoped data center ----------------------------------------------------------------------
+    def _place(self, scope: Scope, *, fresh: bool = False) -> Place:
+        """The scope's data center with its clusters; NotFound('region') if the engine has no such one."""
+        wanted = scope.datacenter or scope.provider.default_datacenter or DEFAULT_DATACENTER
+        key = (scope.cache_key, wanted)
+        now = time.monotonic()
+        with self._lock:
+            cached = self._places.get(key)
+        if cached is not None and not fresh and now - cached[0] < PLACE_TTL_SECONDS:
+            return cached[1]
+        place = self._load_place(scope, wanted)
+        with self._lock:
+            self._places[key] = (now, place)
+        return place
+
+    def _load_place(self, scope: Scope, wanted: str) -> Place:
+        dcs = self._get(scope, "datacenters")
+        chosen = next((dc for dc in dcs if dc.get("id") == wanted), None)
+        if chosen is None:
+            chosen = next((dc for dc in dcs if dc.findtext("name") == wanted), None)
+        if chosen is None:
+            chosen = next((dc for dc in dcs if (dc.findtext("name") or "").lower() == wanted.lower()), None)
+        if chosen is None:
+            raise NotFound("region", wanted)
+        region = mapping.region(chosen)
+        clusters = self._get(scope, f"datacenters/{region.id}/clusters", what=("region", wanted))
+        realms = {c.get("id", ""): mapping.realm(c, region) for c in clusters}
+        profiles = self._get(scope, "vnicprofiles")
+        networks_of_profiles = {p.get("id", ""): mapping.link_id(p, "network") or "" for p in profiles}
+        return Place(scope.provider.name, region, realms, networks_of_profiles)
+
+    def _forget_places(self) -> None:
+        with self._lock:
+            self._places.clear()
+
+    # --- lookups shared by the parts ------------------------------------------------------------------
+    def _vm(self, scope: Scope, place: Place, vm_id: str, *, follow: str | None = None) -> Element:
+        """One VM of the scoped data center; NotFound when absent or in another data center."""
+        params = {"follow": follow} if follow else None
+        vm = self._get(scope, f"vms/{vm_id}", params, what=("instance", vm_id))
+        if mapping.link_id(vm, "cluster") not in place.realms:
+            raise NotFound("instance", vm_id)
+        return vm
+
+    def _vms(self, scope: Scope, place: Place, *, follow: str | None = None, extra_search: str = "") -> list[Element]:
+        """Every VM of the scoped data center in one request (what `follow` names inlined)."""
+        params: dict[str, Any] = {"search": place.search + (f" and {extra_search}" if extra_search else "")}
+        if follow:
+            params["follow"] = follow
+        return [vm for vm in self._get(scope, "vms", params) if mapping.link_id(vm, "cluster") in place.realms]
+
+    def _templates(self, scope: Scope, place: Place) -> list[Element]:
+        """Templates usable in the data center (its own and Blank), disks inlined for their sizes."""
+        found = list(self._get(scope, "templates", {"search": place.search, "follow": "disk_attachments.disk"}))
+        if not any(t.get("id") == mapping.BLANK_TEMPLATE_ID for t in found):
+            try:
+                found.insert(0, self._get(scope, f"templates/{mapping.BLANK_TEMPLATE_ID}"))
+            except NotFound:  # a user-level view may not see Blank
+                pass
+        return [t for t in found if mapping.link_id(t, "cluster") in (None, *place.realms)]

@@ -1,0 +1,199 @@
+"""HTTP to one oVirt engine: pooled session, SSO tokens, timeouts, retries, faults -> gateway errors.
+
+One EngineClient per configured engine, shared by every request of the process. Tokens are cached per
+(engine, user, password digest) and renewed once on a 401; an engine without the SSO endpoint is
+spoken to with HTTP Basic. Only idempotent requests (GET, and PUT/DELETE when the caller says so) are
+retried, with exponential backoff, on refused connections, timeouts and 502/503/504. XML is parsed with
+entities, DTDs and network access off.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+import time
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+import requests
+from lxml import etree
+from requests.adapters import HTTPAdapter
+
+from gateway.config import Config, ProviderConfig
+from gateway.errors import (AuthFailure, BackendError, BackendTimeout, BackendUnavailable, GatewayError,
+                            InvalidParameter, InvalidState, NotFound)
+from gateway.scope import Scope
+
+log = logging.getLogger("cloudgw.ovirt")
+
+XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_blank_text=True)
+RETRYABLE_STATUS = (502, 503, 504)
+CORRELATION_ID = re.compile(r"[^A-Za-z0-9_-]")
+SSO_ABSENT = (404, 405, 501)
+
+
+def parse_xml(content: bytes) -> etree._Element:
+    """Parse an engine answer safely; BackendError if it is not XML."""
+    try:
+        return etree.fromstring(content, XML_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise BackendError("The engine answered something that is not XML", detail=str(exc)) from None
+
+
+def fault_text(content: bytes) -> str:
+    """The engine's reason for a failure: `<fault><detail>` (brackets stripped), else the reason."""
+    if not content or not content.lstrip().startswith(b"<"):
+        return ""
+    try:
+        root = etree.fromstring(content, XML_PARSER)
+    except etree.XMLSyntaxError:
+        return ""
+    fault = root if root.tag == "fault" else root.find("fault")
+    if fault is None:
+        return ""
+    detail = (fault.findtext("detail") or "").strip()
+    if detail.startswith("[") and detail.endswith("]"):
+        detail = detail[1:-1]
+    return detail or (fault.findtext("reason") or "").strip()
+
+
+class EngineClient:
+    """Requests to one engine's API (`provider.url`, e.g. https://engine/ovirt-engine/api)."""
+
+    def __init__(self, provider: ProviderConfig, config: Config) -> None:
+        self.provider = provider
+        self.base = provider.url.rstrip("/")
+        parts = urlsplit(self.base)
+        prefix = parts.path[: -len("/api")] if parts.path.endswith("/api") else "/ovirt-engine"
+        self.sso_url = f"{parts.scheme}://{parts.netloc}{prefix}/sso/oauth/token"
+        self.timeout = (config.engine_connect_timeout, config.engine_read_timeout)
+        self.retries = config.engine_retries
+        self.backoff = 0.2
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.verify = False if provider.insecure else (provider.ca_file or True)
+        self.session.headers.update({"Version": "4", "Accept": "application/xml"})
+        self._tokens: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._sso_absent = False
+
+    def close(self) -> None:
+        self.session.close()
+
+    # --- authentication -----------------------------------------------------------------------------
+    @staticmethod
+    def _identity(scope: Scope) -> str:
+        digest = hashlib.sha256(scope.credentials.password.encode()).hexdigest()[:16]
+        return f"{scope.credentials.username}|{digest}"
+
+    def _auth_headers(self, scope: Scope, renew: bool = False) -> dict[str, str]:
+        """Authorization for the scope's identity: a cached bearer token, or Basic where SSO is absent."""
+        identity = self._identity(scope)
+        with self._lock:
+            token = None if renew else self._tokens.get(identity)
+        if token is None and not self._sso_absent:
+            token = self._login(scope)
+            if token is not None:
+                with self._lock:
+                    self._tokens[identity] = token
+        if token is None:
+            return {}
+        return {"Authorization": f"Bearer {token}"}
+
+    def _login(self, scope: Scope) -> str | None:
+        """An SSO token for the scope's credentials; None when the engine has no SSO (use Basic)."""
+        form = {"grant_type": "password", "scope": "ovirt-app-api", "username": scope.credentials.username,
+                "password": scope.credentials.password}
+        response = self._send("POST", self.sso_url, retry=True, data=form, headers={"Accept": "application/json"})
+        if response.status_code in SSO_ABSENT:
+            self._sso_absent = True
+            log.info("engine %s has no SSO endpoint; using HTTP Basic", self.provider.name)
+            return None
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code == 200 and isinstance(body, dict) and body.get("access_token"):
+            return str(body["access_token"])
+        if response.status_code >= 500:
+            raise BackendUnavailable("The engine's single sign-on service is unavailable")
+        message = body.get("error_description") or body.get("error") if isinstance(body, dict) else None
+        raise AuthFailure(f"The engine refused the credentials: {message or 'authentication failed'}")
+
+    def forget_tokens(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
+    # --- requests -----------------------------------------------------------------------------------
+    def _send(self, method: str, url: str, *, retry: bool, **kwargs: Any) -> requests.Response:
+        """One HTTP exchange with retries (idempotent requests only); transport failures -> gateway errors."""
+        attempt = 0
+        while True:
+            try:
+                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            except requests.Timeout:
+                error: GatewayError = BackendTimeout(f"The engine did not answer within {self.timeout[1]:g} s")
+            except requests.RequestException as exc:
+                error = BackendUnavailable("The engine cannot be reached", detail=type(exc).__name__)
+            else:
+                if not (retry and response.status_code in RETRYABLE_STATUS and attempt < self.retries):
+                    return response
+                error = BackendUnavailable(f"The engine answered {response.status_code}")
+            if not retry or attempt >= self.retries:
+                raise error
+            time.sleep(self.backoff * 2 ** attempt)
+            attempt += 1
+
+    def request(self, scope: Scope, method: str, path: str, *, params: Mapping[str, str] | None = None,
+                body: etree._Element | None = None, idempotent: bool | None = None,
+                what: tuple[str, str] | None = None) -> etree._Element | None:
+        """Send an API request in the scope; the parsed answer (None when empty) or a gateway error.
+
+        `what` = (kind, id) names the resource a 404 is about.
+        """
+        url = f"{self.base}/{path.lstrip('/')}" if path else self.base
+        headers = {"Correlation-Id": CORRELATION_ID.sub("", scope.request_id)[:50]} if scope.request_id else {}
+        if scope.user_level:
+            headers["Filter"] = "true"
+        data = None
+        if body is not None:
+            headers["Content-Type"] = "application/xml"
+            data = etree.tostring(body, encoding="utf-8")
+        retry = method in ("GET", "HEAD") if idempotent is None else idempotent
+        response = None
+        for renew in (False, True):
+            auth = self._auth_headers(scope, renew=renew)
+            kwargs: dict[str, Any] = {"params": params, "headers": {**headers, **auth}, "data": data}
+            if not auth:
+                kwargs["auth"] = (scope.credentials.username, scope.credentials.password)
+            response = self._send(method, url, retry=retry, **kwargs)
+            if response.status_code != 401 or not auth:
+                break
+        assert response is not None
+        return self._answer(response, what)
+
+    def _answer(self, response: requests.Response, what: tuple[str, str] | None) -> etree._Element | None:
+        code = response.status_code
+        if code < 300:
+            return parse_xml(response.content) if response.content.strip() else None
+        reason = fault_text(response.content)
+        if code == 404:
+            kind, resource_id = what or ("resource", response.url)
+            raise NotFound(kind, resource_id)
+        if code == 409:
+            raise InvalidState(reason or "The engine refused the operation in the resource's current state",
+                               resource_id=what[1] if what else None)
+        if code == 400:
+            raise InvalidParameter(reason or "The engine refused the request's parameters")
+        if code in (401, 403):
+            raise AuthFailure(reason or "The engine refused the credentials")
+        if code >= 500:
+            raise BackendUnavailable(f"The engine answered {code}", detail=reason or None)
+        raise BackendError(f"The engine answered {code}", detail=reason or None)
+
+    def probe(self) -> None:
+        """The engine answers at all (any HTTP status will do, 401 included)."""
+        self._send("HEAD", self.base, retry=False)

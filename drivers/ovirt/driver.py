@@ -1,0 +1,97 @@
+"""The oVirt driver: the gateway's Driver interface over the oVirt Engine REST API v4.
+
+The parts live beside this module: base.py (engine clients, the scoped data center), instances.py,
+storage.py, operations.py (durable run/terminate), mapping.py (XML -> model) and client.py (HTTP).
+This module adds the catalogue (regions, realms, images, hardware profiles, networks) and identity.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from gateway.errors import NotFound
+from gateway.model import HardwareProfile, Image, Network, NetworkInterface, Realm, Region
+from gateway.scope import Scope
+
+from . import mapping
+from .base import VM_FOLLOW
+from .instances import InstancesMixin
+from .operations import RunInstance, TerminateInstance
+from .storage import StorageMixin
+
+if TYPE_CHECKING:
+    from gateway.config import ProviderConfig
+    from gateway.operations import OperationKind
+
+
+class OvirtDriver(InstancesMixin, StorageMixin):
+    """One per gateway process, shared by every request (clients and caches are per engine inside)."""
+
+    name = "ovirt"
+
+    def operation_kinds(self) -> Sequence["OperationKind"]:
+        return (RunInstance(self), TerminateInstance(self))
+
+    def probe(self, provider: "ProviderConfig") -> None:
+        self.client_for(provider).probe()
+
+    def validate_credentials(self, scope: Scope) -> None:
+        """The engine's API root answers only to accepted credentials (AuthFailure otherwise)."""
+        self._call(scope, "GET", "")
+
+    # --- places ---------------------------------------------------------------------------------------
+    def regions(self, scope: Scope) -> list[Region]:
+        return [mapping.region(dc) for dc in self._get(scope, "datacenters")]
+
+    def realms(self, scope: Scope) -> list[Realm]:
+        place = self._place(scope, fresh=True)
+        return sorted(place.realms.values(), key=lambda r: r.name)
+
+    # --- images and sizes -----------------------------------------------------------------------------
+    def images(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Image]:
+        place = self._place(scope)
+        wanted = None if ids is None else set(ids)
+        found = [mapping.image(t, owner=scope.credentials.username, realms=place.realms)
+                 for t in self._templates(scope, place) if wanted is None or t.get("id") in wanted]
+        if found:
+            tags = self.store.tags(scope.provider.name, [i.id for i in found])
+            for img in found:
+                img.tags = tags.get(img.id, {})
+        return found
+
+    def image(self, scope: Scope, image_id: str) -> Image:
+        found = self.images(scope, [image_id])
+        if not found:
+            raise NotFound("image", image_id)
+        return found[0]
+
+    def hardware_profiles(self, scope: Scope) -> list[HardwareProfile]:
+        """The engine's instance types, then the templates' own sizings that no instance type matches."""
+        place = self._place(scope)
+        profiles = [mapping.hardware_profile(t) for t in self._get(scope, "instancetypes")]
+        seen = {(p.memory_bytes, p.cpus) for p in profiles}
+        for template in self._templates(scope, place):
+            profile = mapping.template_profile(mapping.image(template, owner="", realms=place.realms))
+            if profile is not None and (profile.memory_bytes, profile.cpus) not in seen:
+                seen.add((profile.memory_bytes, profile.cpus))
+                profiles.append(profile)
+        return profiles
+
+    # --- networks -------------------------------------------------------------------------------------
+    def networks(self, scope: Scope) -> list[Network]:
+        place = self._place(scope)
+        elements = self._get(scope, f"datacenters/{place.region.id}/networks")
+        profiles: dict[str, list[str]] = {}
+        for profile_id, network_id in place.networks_of_profiles.items():
+            profiles.setdefault(network_id, []).append(profile_id)
+        management = {n.get("id", "") for n in elements if n.findtext("name") == "ovirtmgmt"}
+        return [mapping.network(n, profiles.get(n.get("id", ""), []), management) for n in elements]
+
+    def interfaces(self, scope: Scope, instance_id: str | None = None) -> list[NetworkInterface]:
+        place = self._place(scope)
+        if instance_id is not None:
+            vms = [self._vm(scope, place, instance_id, follow="nics.reported_devices")]
+        else:
+            vms = self._vms(scope, place, follow=VM_FOLLOW.split(",")[0])
+        return [mapping.interface(nic, vm.get("id", ""), place.networks_of_profiles)
+                for vm in vms for nic in vm.iterfind("nics/nic")]

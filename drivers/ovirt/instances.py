@@ -1,0 +1,317 @@
+"""Instances: listing, creating, power actions, terminating, tags, and what survives a terminate.
+
+A listing is one engine request (VMs of the data center with NICs, guest-reported addresses and disk
+attachments inlined) plus three store queries (tags, key names, active operations), whatever the
+number of VMs. Creating answers as soon as the engine has accepted the VM; the rest (wait for the
+disks, start with cloud-init) and terminating run as durable operations (operations.py).
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+
+from lxml.builder import E
+
+from gateway.errors import InvalidParameter, InvalidState, NotFound
+from gateway.model import Instance, InstanceSpec, InstanceState, from_json, to_json
+from gateway.scope import Scope
+
+from . import mapping
+from .base import INSTANCE_META, VM_FOLLOW, OvirtBase, Place, search_value
+
+# oVirt's VM name rule (letters, digits, '.', '_', '-'; at most 64 characters in 4.x engines).
+VM_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+RUN, TERMINATE = "ovirt.run", "ovirt.terminate"
+
+
+def generated_name() -> str:
+    return f"vm-{uuid.uuid4().hex[:12]}"
+
+
+def sizing_elements(memory_bytes: int | None, cpus: int | None) -> list:
+    """<memory>, <memory_policy> and <cpu> for a sizing; guaranteed memory may not exceed memory."""
+    elements = []
+    if memory_bytes is not None:
+        elements += [E.memory(str(memory_bytes)),
+                     E.memory_policy(E.guaranteed(str(memory_bytes)), E.max(str(memory_bytes * 4)))]
+    if cpus is not None:
+        elements.append(E.cpu(E.topology(E.sockets(str(cpus)), E.cores("1"), E.threads("1"))))
+    return elements
+
+
+def user_data_text(user_data: bytes | None) -> str | None:
+    """User data as cloud-init's custom script: it must be text (the engine stores a string)."""
+    if not user_data:
+        return None
+    try:
+        return user_data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidParameter("User data must be UTF-8 text for oVirt's cloud-init custom script",
+                               parameter="UserData") from None
+
+
+class InstancesMixin(OvirtBase):
+    # --- reading ------------------------------------------------------------------------------------
+    def instances(self, scope: Scope, ids: Iterable[str] | None = None, *, realm_id: str | None = None,
+                  image_id: str | None = None, states: Iterable[str] | None = None) -> list[Instance]:
+        place = self._place(scope)
+        wanted = None if ids is None else set(ids)
+        if wanted is not None and not wanted:
+            return []
+        if wanted is not None and len(wanted) == 1:
+            try:
+                vms = [self._vm(scope, place, next(iter(wanted)), follow=VM_FOLLOW)]
+            except NotFound:
+                vms = []
+        else:
+            extra = ""
+            if realm_id is not None:
+                realm = place.realms.get(realm_id)
+                if realm is None:
+                    return []
+                extra = f"cluster={search_value(realm.name)}"
+            vms = self._vms(scope, place, follow=VM_FOLLOW, extra_search=extra)
+        found = [mapping.instance(vm, owner=scope.credentials.username, region_id=place.region.id,
+                                  networks_of_profiles=place.networks_of_profiles) for vm in vms]
+        found = [i for i in found if (wanted is None or i.id in wanted) and (realm_id is None or i.realm_id == realm_id)
+                 and (image_id is None or i.image_id == image_id)]
+        self._decorate(scope, found)
+        if states is not None:
+            allowed = {str(s) for s in states}
+            found = [i for i in found if i.state.value in allowed]
+        return found
+
+    def instance(self, scope: Scope, instance_id: str) -> Instance:
+        found = self.instances(scope, [instance_id])
+        if not found:
+            raise NotFound("instance", instance_id)
+        return found[0]
+
+    def _decorate(self, scope: Scope, found: list[Instance]) -> None:
+        """Tags, key names and in-flight operations from the store: one query each, whatever len(found)."""
+        if not found:
+            return
+        owner = scope.provider.name
+        tags = self.store.tags(owner, [i.id for i in found])
+        meta = {m.get("id"): m for m in self.store.entities(INSTANCE_META, owner)}
+        active = {}
+        for op in self.operations.find(active_only=True):
+            if op.kind in (RUN, TERMINATE):
+                active[op.target] = op
+        for inst in found:
+            inst.tags = {"Name": inst.name, **tags.get(inst.id, {})}
+            inst.key_name = meta.get(inst.id, {}).get("key_name")
+            op = active.get(inst.id)
+            if op is None:
+                continue
+            if op.kind == TERMINATE:
+                inst.state, inst.state_reason = InstanceState.SHUTTING_DOWN, "Terminating"
+            elif op.data.get("start") and inst.state is InstanceState.STOPPED:
+                inst.state, inst.state_reason = InstanceState.PENDING, "Starting"
+
+    def terminated_instances(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Instance]:
+        place = self._place(scope)
+        wanted = None if ids is None else set(ids)
+        stones = self.store.tombstones(place.key, "instance", self.config.tombstone_seconds)
+        return [from_json(Instance, s["data"]) for s in stones if wanted is None or s["resource_id"] in wanted]
+
+    # --- creating -------------------------------------------------------------------------------------
+    def create_instance(self, scope: Scope, spec: InstanceSpec) -> Instance:
+        place = self._place(scope)
+        template = self._get(scope, f"templates/{spec.image_id}", what=("image", spec.image_id))
+        template_cluster = mapping.link_id(template, "cluster")
+        if template_cluster is not None and template_cluster not in place.realms:
+            raise NotFound("image", spec.image_id)
+        if template.findtext("status") not in (None, "ok"):
+            raise InvalidState(f"The image '{spec.image_id}' is {template.findtext('status')}",
+                               resource_id=spec.image_id, state=template.findtext("status"))
+        cluster_id = self._choose_realm(place, spec.realm_id, template_cluster)
+        vm = E.vm(E.name(""), E.description(spec.description), E.cluster(id=cluster_id),
+                  E.template(id=spec.image_id))
+        vm.extend(self._sizing(scope, spec))
+        script = user_data_text(spec.user_data)
+        init = [E.custom_script(script)] if script else []
+        if spec.ssh_public_keys:
+            init.append(E.authorized_ssh_keys("\n".join(spec.ssh_public_keys)))
+        if spec.host_name:
+            init.append(E.host_name(spec.host_name))
+        if init:
+            vm.append(E.initialization(*init))
+        desired = spec.name or spec.tags.get("Name")
+        name = desired if desired and VM_NAME.match(desired) else generated_name()
+        created = None
+        for attempt in (name, generated_name()):
+            vm.find("name").text = attempt
+            try:
+                created = self._call(scope, "POST", "vms", body=vm, idempotent=False)
+                break
+            except InvalidState:  # most likely the name is taken: once more with a generated one
+                if attempt != desired:
+                    raise
+        if created is None:
+            raise InvalidState("The engine accepted the instance but returned no description of it")
+        vm_id = created.get("id", "")
+        tags = dict(spec.tags)
+        if desired and created.findtext("name") == desired:
+            tags.pop("Name", None)
+        elif desired:
+            tags["Name"] = desired
+        owner = scope.provider.name
+        if tags:
+            self.store.set_tags(owner, "instance", [vm_id], tags)
+        if spec.key_name:
+            self.store.put_entity(INSTANCE_META, owner, vm_id, {"id": vm_id, "key_name": spec.key_name})
+        self.operations.submit(RUN, target=vm_id, owner=scope.owner_key, secret=self._secret(scope),
+                               data={**self._scope_data(scope, place), "vm_id": vm_id, "start": spec.start,
+                                     "cloud_init": bool(init)})
+        inst = mapping.instance(created, owner=scope.credentials.username, region_id=place.region.id)
+        inst.tags = {"Name": inst.name, **tags}
+        inst.key_name = spec.key_name
+        if spec.start or inst.state is InstanceState.PENDING:
+            inst.state, inst.state_reason = InstanceState.PENDING, "Creating"
+        return inst
+
+    def _choose_realm(self, place: Place, realm_id: str | None, template_cluster: str | None) -> str:
+        if realm_id is not None:
+            if realm_id not in place.realms:
+                raise NotFound("realm", realm_id)
+            return realm_id
+        if template_cluster is not None:
+            return template_cluster
+        if not place.realms:
+            raise InvalidState(f"The data center '{place.region.name}' has no cluster to run instances in")
+        return sorted(place.realms.values(), key=lambda r: r.name)[0].id
+
+    def _sizing(self, scope: Scope, spec: InstanceSpec) -> list:
+        """The VM's sizing: a hardware profile (instance type or custom sizing) with overrides."""
+        memory, cpus = spec.memory_bytes, spec.cpus
+        profile = spec.hardware_profile_id
+        if profile is None:
+            return sizing_elements(memory, cpus)
+        custom = mapping.parse_custom_profile_id(profile)
+        if custom is not None:
+            return sizing_elements(memory or custom[0], cpus or custom[1])
+        itype = self._get(scope, f"instancetypes/{profile}", what=("hardware profile", profile))
+        if memory is None and cpus is None:
+            return [E.instance_type(id=profile)]
+        return sizing_elements(memory or mapping.integer(itype, "memory"), cpus or mapping.cpu_count(itype))
+
+    @staticmethod
+    def _secret(scope: Scope) -> dict[str, str]:
+        return {"username": scope.credentials.username, "password": scope.credentials.password}
+
+    @staticmethod
+    def _scope_data(scope: Scope, place: Place) -> dict[str, object]:
+        return {"provider": scope.provider.name, "engine": scope.provider.url, "datacenter": place.region.id,
+                "user_level": scope.user_level, "request_id": scope.request_id, "place": place.key}
+
+    # --- power ----------------------------------------------------------------------------------------
+    def _action(self, scope: Scope, instance_id: str, action: str, *params: object) -> Instance:
+        place = self._place(scope)
+        self._vm(scope, place, instance_id)
+        self._call(scope, "POST", f"vms/{instance_id}/{action}", body=E.action(*params), idempotent=False,
+                   what=("instance", instance_id))
+        return self.instance(scope, instance_id)
+
+    def start_instance(self, scope: Scope, instance_id: str) -> Instance:
+        return self._action(scope, instance_id, "start")
+
+    def stop_instance(self, scope: Scope, instance_id: str, force: bool = False) -> Instance:
+        return self._action(scope, instance_id, "stop" if force else "shutdown")
+
+    def reboot_instance(self, scope: Scope, instance_id: str) -> Instance:
+        return self._action(scope, instance_id, "reboot")
+
+    def suspend_instance(self, scope: Scope, instance_id: str) -> Instance:
+        return self._action(scope, instance_id, "suspend")
+
+    def destroy_instance(self, scope: Scope, instance_id: str) -> Instance:
+        """Begin terminating; a second call while one is under way joins it."""
+        place = self._place(scope)
+        current = self.instance(scope, instance_id)
+        if current.state is not InstanceState.SHUTTING_DOWN:
+            self.operations.submit(TERMINATE, target=instance_id, owner=scope.owner_key, secret=self._secret(scope),
+                                   data={**self._scope_data(scope, place), "vm_id": instance_id,
+                                         "instance": to_json(current)})
+        current.state, current.state_reason = InstanceState.SHUTTING_DOWN, "Terminating"
+        return current
+
+    def update_instance(self, scope: Scope, instance_id: str, *, name: str | None = None,
+                        description: str | None = None, memory_bytes: int | None = None,
+                        cpus: int | None = None, hardware_profile_id: str | None = None,
+                        user_data: bytes | None = None) -> Instance:
+        place = self._place(scope)
+        vm = self._vm(scope, place, instance_id)
+        body = E.vm()
+        if name is not None:
+            if not VM_NAME.match(name):
+                raise InvalidParameter(f"'{name}' is not a valid oVirt VM name (letters, digits, '.', '_', '-', "
+                                       "at most 64)", parameter="name")
+            body.append(E.name(name))
+        if description is not None:
+            body.append(E.description(description))
+        if memory_bytes is not None or cpus is not None or hardware_profile_id is not None:
+            if vm.findtext("status") != "down":
+                raise InvalidState("The instance must be stopped to change its size", resource_id=instance_id,
+                                   state=vm.findtext("status"))
+            body.extend(self._sizing(scope, InstanceSpec(image_id="", hardware_profile_id=hardware_profile_id,
+                                                         memory_bytes=memory_bytes, cpus=cpus)))
+        if user_data is not None:
+            body.append(E.initialization(E.custom_script(user_data_text(user_data) or "")))
+        if len(body):
+            self._call(scope, "PUT", f"vms/{instance_id}", body=body, idempotent=True, what=("instance", instance_id))
+        return self.instance(scope, instance_id)
+
+    # --- tags -----------------------------------------------------------------------------------------
+    def tags(self, scope: Scope, resource_ids: Iterable[str] | None = None) -> dict[str, dict[str, str]]:
+        """Stored tags, with each instance's `Name` defaulting to its VM name."""
+        place = self._place(scope)
+        wanted = None if resource_ids is None else set(resource_ids)
+        vms = self._vms(scope, place)
+        stored = self.store.tags(scope.provider.name, wanted)
+        if wanted is None:
+            visible = {vm.get("id") for vm in vms}
+            visible |= {t.get("id") for t in self._templates(scope, place)}
+            visible |= {d.get("id") for d in self._get(scope, "disks", {"search": place.search})}
+            stored = {rid: tags for rid, tags in stored.items() if rid in visible}
+        result: dict[str, dict[str, str]] = {}
+        for vm in vms:
+            vm_id = vm.get("id", "")
+            if wanted is None or vm_id in wanted:
+                result[vm_id] = {"Name": vm.findtext("name") or ""}
+        for rid, tags in stored.items():
+            result.setdefault(rid, {}).update(tags)
+        return result
+
+    def set_tags(self, scope: Scope, resource_type: str, resource_ids: Sequence[str], tags: dict[str, str]) -> None:
+        rest = dict(tags)
+        owner = scope.provider.name
+        if resource_type == "instance" and "Name" in rest:
+            name = rest.pop("Name")
+            for vm_id in resource_ids:
+                if self._rename(scope, vm_id, name):
+                    self.store.delete_tags(owner, [vm_id], {"Name": None})
+                else:
+                    self.store.set_tags(owner, resource_type, [vm_id], {"Name": name})
+        if rest:
+            self.store.set_tags(owner, resource_type, list(resource_ids), rest)
+
+    def _rename(self, scope: Scope, vm_id: str, name: str) -> bool:
+        """Rename the VM if oVirt allows the name; False when it is invalid or taken (kept as a tag)."""
+        if not VM_NAME.match(name):
+            return False
+        place = self._place(scope)
+        vm = self._vm(scope, place, vm_id)
+        if vm.findtext("name") == name:
+            return True
+        try:
+            self._call(scope, "PUT", f"vms/{vm_id}", body=E.vm(E.name(name)), idempotent=True,
+                       what=("instance", vm_id))
+        except (InvalidState, InvalidParameter):
+            return False
+        return True
+
+    def delete_tags(self, scope: Scope, resource_ids: Sequence[str], tags: dict[str, str | None] | None = None) -> None:
+        """Delete stored tags. An instance keeps its VM name as `Name`: oVirt VMs cannot be nameless."""
+        self.store.delete_tags(scope.provider.name, resource_ids, tags)

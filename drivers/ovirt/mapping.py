@@ -1,0 +1,313 @@
+"""oVirt Engine API v4 XML -> the common model.
+
+Pure functions over lxml elements (no HTTP), so replay tests can feed them the real engine responses in
+the shared captures. Units are converted exactly (the engine speaks bytes, so do we); the VM status
+table lives here and nowhere else; a value the table does not know becomes an honest error state
+carrying the engine's own word, never a silently dropped object.
+"""
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime, timezone
+from typing import Iterable
+
+from lxml import etree
+
+from gateway.model import (Address, HardwareProfile, Image, Instance, InstanceState, Network, NetworkInterface,
+                           Realm, Region, ResourceState, Snapshot, Volume, VolumeAttachment)
+
+Element = etree._Element
+BLANK_TEMPLATE_ID = "00000000-0000-0000-0000-000000000000"
+MIB = 1024 * 1024
+
+# oVirt VmStatus (all 15 values of the API model) -> canonical state. DESIGN.md section 4.
+VM_STATES: dict[str, InstanceState] = {
+    "image_locked": InstanceState.PENDING,
+    "wait_for_launch": InstanceState.PENDING,
+    "powering_up": InstanceState.PENDING,
+    "restoring_state": InstanceState.PENDING,
+    "up": InstanceState.RUNNING,
+    "migrating": InstanceState.RUNNING,
+    "reboot_in_progress": InstanceState.RUNNING,
+    "powering_down": InstanceState.STOPPING,
+    "saving_state": InstanceState.STOPPING,
+    "down": InstanceState.STOPPED,
+    "suspended": InstanceState.SUSPENDED,
+    "paused": InstanceState.PAUSED,
+    "not_responding": InstanceState.ERROR,
+    "unknown": InstanceState.ERROR,
+    "unassigned": InstanceState.ERROR,
+}
+
+# Why an instance is in an error state, in words a client can act on.
+ERROR_REASONS = {
+    "not_responding": "The host running the instance does not respond to the engine",
+    "unknown": "The engine lost track of the instance's state",
+    "unassigned": "The instance's state is not yet known to the engine",
+}
+
+TEMPLATE_STATES = {"ok": ResourceState.AVAILABLE, "locked": ResourceState.PENDING, "illegal": ResourceState.ERROR}
+DISK_STATES = {"ok": ResourceState.AVAILABLE, "locked": ResourceState.PENDING, "illegal": ResourceState.ERROR}
+SNAPSHOT_STATES = {"ok": ResourceState.AVAILABLE, "locked": ResourceState.PENDING,
+                   "in_preview": ResourceState.AVAILABLE}
+
+
+def vm_state(status: str | None) -> tuple[InstanceState, str]:
+    """Canonical state and reason for an oVirt VM status; unknown or missing values are an error."""
+    if status in VM_STATES:
+        return VM_STATES[status], ERROR_REASONS.get(status, "")
+    return InstanceState.ERROR, f"The engine reported a VM status this gateway does not know: {status!r}"
+
+
+# --- small readers ----------------------------------------------------------------------------------
+def text(element: Element, path: str) -> str | None:
+    """Text of a child path, None when absent; empty elements give ''."""
+    found = element.find(path)
+    if found is None:
+        return None
+    return found.text or ""
+
+
+def integer(element: Element, path: str) -> int | None:
+    value = element.findtext(path)
+    if value is None or not value.strip():
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def boolean(element: Element, path: str, default: bool = False) -> bool:
+    value = element.findtext(path)
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() in ("true", "1", "yes")
+
+
+def link_id(element: Element, name: str) -> str | None:
+    """The id of a linked object (`<cluster href=.. id=..>`), None when absent."""
+    found = element.find(name)
+    return None if found is None else found.get("id")
+
+
+def timestamp(element: Element, path: str) -> datetime | None:
+    """An engine xs:dateTime (`2019-08-20T15:13:17.128+03:00`) as an aware UTC datetime."""
+    value = element.findtext(path)
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def cpu_count(element: Element) -> int:
+    """Virtual CPUs of a VM, template or instance type: sockets x cores x threads."""
+    topology = element.find("cpu/topology")
+    if topology is None:
+        return 1
+    return ((integer(topology, "sockets") or 1) * (integer(topology, "cores") or 1)
+            * (integer(topology, "threads") or 1))
+
+
+def architecture(element: Element, default: str = "x86_64") -> str:
+    arch = element.findtext("cpu/architecture")
+    return arch if arch and arch != "undefined" else default
+
+
+# --- places -----------------------------------------------------------------------------------------
+def region(dc: Element) -> Region:
+    return Region(id=dc.get("id", ""), name=dc.findtext("name") or "", description=dc.findtext("description") or "",
+                  available=dc.findtext("status") == "up")
+
+
+def realm(cluster: Element, dc: Region) -> Realm:
+    return Realm(id=cluster.get("id", ""), name=cluster.findtext("name") or "", region_id=dc.id,
+                 region_name=dc.name, available=dc.available, description=cluster.findtext("description") or "",
+                 architecture=architecture(cluster))
+
+
+# --- catalogue ----------------------------------------------------------------------------------------
+def template_disks_bytes(template: Element) -> int | None:
+    """Total provisioned size of a template's disks (inlined by follow=disk_attachments.disk)."""
+    sizes = [integer(a, "disk/provisioned_size") for a in template.iterfind("disk_attachments/disk_attachment")]
+    known = [s for s in sizes if s is not None]
+    return sum(known) if known else None
+
+
+def image(template: Element, *, owner: str, realms: dict[str, Realm]) -> Image:
+    """A template as an image; its architecture is its cluster's (templates of Blank say 'undefined')."""
+    status = template.findtext("status")
+    cluster_id = link_id(template, "cluster")
+    cluster = realms.get(cluster_id or "")
+    arch = architecture(template, cluster.architecture if cluster else "x86_64")
+    state = TEMPLATE_STATES.get(status or "", ResourceState.ERROR)
+    extra: dict[str, object] = {"status": status or "", "version": integer(template, "version/version_number")}
+    if state is ResourceState.ERROR and status not in TEMPLATE_STATES:
+        extra["state_reason"] = f"The engine reported a template status this gateway does not know: {status!r}"
+    return Image(
+        id=template.get("id", ""), name=template.findtext("name") or "",
+        description=template.findtext("description") or "", owner=owner, architecture=arch, state=state,
+        created=timestamp(template, "creation_time"), memory_bytes=integer(template, "memory"),
+        cpus=cpu_count(template), disk_bytes=template_disks_bytes(template),
+        os_type=template.findtext("os/type") or "", realm_id=cluster_id, extra=extra)
+
+
+def custom_profile_id(memory_bytes: int, cpus: int) -> str:
+    """Id of the hardware profile for a sizing no instance type names (a template's or a VM's own)."""
+    return f"custom-{memory_bytes // MIB}mb-{cpus}cpu"
+
+
+def parse_custom_profile_id(profile_id: str) -> tuple[int, int] | None:
+    """(memory bytes, cpus) of a custom profile id, or None if it is not one."""
+    if not profile_id.startswith("custom-"):
+        return None
+    try:
+        memory, cpus = profile_id[len("custom-"):].split("-")
+        if not (memory.endswith("mb") and cpus.endswith("cpu")):
+            return None
+        return int(memory[:-2]) * MIB, int(cpus[:-3])
+    except ValueError:
+        return None
+
+
+def hardware_profile(instance_type: Element) -> HardwareProfile:
+    memory = integer(instance_type, "memory") or 0
+    return HardwareProfile(id=instance_type.get("id", ""), name=instance_type.findtext("name") or "",
+                           memory_bytes=memory, cpus=cpu_count(instance_type),
+                           architecture=architecture(instance_type),
+                           description=instance_type.findtext("description") or "")
+
+
+def template_profile(img: Image) -> HardwareProfile | None:
+    """The hardware profile of a template's own sizing (what an instance gets with no type chosen)."""
+    if not img.memory_bytes:
+        return None
+    cpus = img.cpus or 1
+    return HardwareProfile(id=custom_profile_id(img.memory_bytes, cpus), name=custom_profile_id(img.memory_bytes, cpus),
+                           memory_bytes=img.memory_bytes, cpus=cpus, disk_bytes=img.disk_bytes,
+                           architecture=img.architecture, description=f"Sizing of template {img.name}")
+
+
+# --- instances --------------------------------------------------------------------------------------
+def _is_private(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return True
+    return ip.is_private or ip.is_link_local or ip.is_loopback
+
+
+def interface(nic: Element, vm_id: str, networks_of_profiles: dict[str, str] | None = None) -> NetworkInterface:
+    """A VM NIC with the addresses the guest agent reports on it (IPv4 before IPv6, as reported)."""
+    ipv4: list[str] = []
+    ipv6: list[str] = []
+    for ip in nic.iterfind("reported_devices/reported_device/ips/ip"):
+        value = ip.findtext("address")
+        if not value:
+            continue
+        version = ip.findtext("version")
+        if version == "v6" or (version is None and ":" in value):
+            ipv6.append(value)
+        else:
+            ipv4.append(value)
+    profile_id = link_id(nic, "vnic_profile")
+    network_id = link_id(nic, "network") or (networks_of_profiles or {}).get(profile_id or "")
+    return NetworkInterface(
+        id=nic.get("id", ""), instance_id=link_id(nic, "vm") or vm_id, name=nic.findtext("name") or "",
+        mac=nic.findtext("mac/address"), network_id=network_id, profile_id=profile_id, ipv4=ipv4, ipv6=ipv6,
+        plugged=boolean(nic, "plugged", True), linked=boolean(nic, "linked", True),
+        interface=nic.findtext("interface") or "virtio")
+
+
+def attachment(element: Element, instance_id: str) -> VolumeAttachment:
+    disk_id = link_id(element, "disk") or element.get("id", "")
+    return VolumeAttachment(volume_id=disk_id, instance_id=link_id(element, "vm") or instance_id,
+                            device=element.findtext("logical_name") or None,
+                            bootable=boolean(element, "bootable"), active=boolean(element, "active", True))
+
+
+def instance(vm: Element, *, owner: str = "", region_id: str | None = None,
+             networks_of_profiles: dict[str, str] | None = None) -> Instance:
+    """A VM (with nics.reported_devices and disk_attachments inlined when the request followed them)."""
+    vm_id = vm.get("id", "")
+    status = vm.findtext("status")
+    state, reason = vm_state(status)
+    interfaces = [interface(n, vm_id, networks_of_profiles) for n in vm.iterfind("nics/nic")]
+    addresses: list[Address] = []
+    for nic in interfaces:
+        addresses.extend(Address("ipv4", ip, _is_private(ip)) for ip in nic.ipv4)
+    for nic in interfaces:
+        addresses.extend(Address("ipv6", ip, _is_private(ip)) for ip in nic.ipv6)
+    addresses.extend(Address("mac", nic.mac) for nic in interfaces if nic.mac)
+    fqdn = vm.findtext("fqdn")
+    if fqdn:
+        addresses.append(Address("hostname", fqdn, private=False))
+    memory = integer(vm, "memory") or 0
+    cpus = cpu_count(vm)
+    created = timestamp(vm, "creation_time")
+    script = vm.findtext("initialization/custom_script")
+    extra: dict[str, object] = {"run_once": boolean(vm, "run_once"), "type": vm.findtext("type") or ""}
+    stop_reason = vm.findtext("stop_reason")
+    if stop_reason:
+        extra["stop_reason"] = stop_reason
+    return Instance(
+        id=vm_id, name=vm.findtext("name") or "", state=state, state_reason=reason, backend_state=status or "",
+        image_id=link_id(vm, "template"), realm_id=link_id(vm, "cluster"), region_id=region_id,
+        hardware_profile_id=link_id(vm, "instance_type") or custom_profile_id(memory, cpus),
+        memory_bytes=memory, cpus=cpus, architecture=architecture(vm), created=created,
+        launch_time=timestamp(vm, "start_time") or created, host_id=link_id(vm, "host"),
+        description=vm.findtext("description") or "", owner=owner, addresses=addresses, interfaces=interfaces,
+        attachments=[attachment(a, vm_id) for a in vm.iterfind("disk_attachments/disk_attachment")],
+        user_data=script.encode() if script else None, extra=extra)
+
+
+# --- storage ------------------------------------------------------------------------------------------
+def volume(disk: Element, attachments: Iterable[VolumeAttachment] = ()) -> Volume:
+    """A disk; in use when an active attachment holds it."""
+    status = disk.findtext("status")
+    held = [a for a in attachments if a.volume_id == disk.get("id")]
+    state = DISK_STATES.get(status or "", ResourceState.ERROR)
+    if state is ResourceState.AVAILABLE and any(a.active for a in held):
+        state = ResourceState.IN_USE
+    domains = disk.find("storage_domains")
+    domain_id = None
+    if domains is not None and len(domains):
+        domain_id = domains[0].get("id")
+    return Volume(
+        id=disk.get("id", ""), name=disk.findtext("alias") or disk.findtext("name") or "",
+        size_bytes=integer(disk, "provisioned_size") or 0, state=state,
+        description=disk.findtext("description") or "", created=timestamp(disk, "creation_time"),
+        storage_domain_id=domain_id, format=disk.findtext("format") or "cow", sparse=boolean(disk, "sparse", True),
+        attachments=held)
+
+
+def is_user_volume(disk: Element) -> bool:
+    """Data disks only: OVF stores, memory dumps and ISO uploads are the engine's, not a client's."""
+    return (disk.findtext("content_type") or "data") == "data"
+
+
+def snapshot(element: Element, vm_id: str) -> Snapshot:
+    status = element.findtext("snapshot_status")
+    return Snapshot(id=element.get("id", ""), instance_id=link_id(element, "vm") or vm_id,
+                    description=element.findtext("description") or "",
+                    state=SNAPSHOT_STATES.get(status or "", ResourceState.ERROR), created=timestamp(element, "date"),
+                    volume_ids=[d.get("id", "") for d in element.iterfind("disks/disk")])
+
+
+def is_user_snapshot(element: Element) -> bool:
+    """Regular snapshots only: the 'Active VM' one is the VM itself, stateless/preview ones are transient."""
+    return (element.findtext("snapshot_type") or "regular") == "regular"
+
+
+def network(element: Element, profile_ids: list[str], management_ids: set[str]) -> Network:
+    mtu = integer(element, "mtu")
+    return Network(id=element.get("id", ""), name=element.findtext("name") or "",
+                   description=element.findtext("description") or "", region_id=link_id(element, "data_center"),
+                   vlan=integer(element, "vlan/id"), mtu=mtu or None, profile_ids=profile_ids,
+                   is_management=element.get("id", "") in management_ids
+                   or "management" in [u.text for u in element.iterfind("usages/usage")])

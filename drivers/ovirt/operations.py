@@ -1,0 +1,156 @@
+"""Durable operations the oVirt driver runs: `ovirt.run` and `ovirt.terminate`.
+
+Each step first reads the VM's state from the engine and acts only if the action is still needed, so a
+step repeated after a crash (the runner's lease expired) does no harm. The scope is rebuilt from the
+operation: the provider by name (it must still be configured: the allow-list holds for operations
+too), the credentials from the operation's encrypted secret.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lxml.builder import E
+
+from gateway.errors import InvalidState, NotFound, ProviderRefused
+from gateway.model import Instance, InstanceState, from_json, to_json
+from gateway.operations import Done, Fail, Next, Operation, Outcome, Wait
+from gateway.scope import Credentials, Scope
+
+from .base import INSTANCE_META
+
+if TYPE_CHECKING:
+    from .driver import OvirtDriver
+
+# VM statuses from which a stop would be refused but that end by themselves: wait them out.
+SETTLING = {"image_locked", "saving_state", "restoring_state", "wait_for_launch"}
+STOP_PATIENCE = 5  # polls to wait for a stopped VM to leave `up` before stopping it again
+STARTED = {"wait_for_launch", "powering_up", "up", "reboot_in_progress", "migrating", "restoring_state"}
+
+
+class OvirtOperation:
+    """Shared by the kinds: the driver, the scope of an operation, the VM's current status."""
+
+    name = ""
+    steps: tuple[str, ...] = ()
+
+    def __init__(self, driver: "OvirtDriver") -> None:
+        self.driver = driver
+
+    @property
+    def poll(self) -> float:
+        return self.driver.operations.poll_seconds
+
+    def scope(self, op: Operation) -> Scope:
+        provider = next((p for p in self.driver.config.providers if p.name == op.data["provider"]), None)
+        if provider is None:
+            raise ProviderRefused(f"The provider '{op.data['provider']}' is no longer configured")
+        secret = op.secret or {}
+        return Scope(provider=provider, datacenter=op.data.get("datacenter"),
+                     credentials=Credentials(secret.get("username", ""), secret.get("password", "")),
+                     user_level=bool(op.data.get("user_level")), request_id=op.data.get("request_id", ""))
+
+    def status(self, scope: Scope, vm_id: str) -> str | None:
+        """The VM's status, None once the engine no longer has it."""
+        try:
+            vm = self.driver._call(scope, "GET", f"vms/{vm_id}", what=("instance", vm_id))
+        except NotFound:
+            return None
+        return None if vm is None else vm.findtext("status") or "unknown"
+
+    def run_step(self, op: Operation) -> Outcome:
+        try:
+            scope = self.scope(op)
+        except ProviderRefused as exc:
+            return Fail(exc.message)
+        return getattr(self, f"step_{op.step}")(op, scope)
+
+
+class RunInstance(OvirtOperation):
+    """Wait while the new VM's disks are copied, then start it (cloud-init) unless it should stay stopped."""
+
+    name = "ovirt.run"
+    steps = ("wait_for_disks", "start")
+
+    def step_wait_for_disks(self, op: Operation, scope: Scope) -> Outcome:
+        status = self.status(scope, op.data["vm_id"])
+        if status is None:
+            return Fail("The instance was removed before it could start")
+        if status == "image_locked":
+            return Wait(self.poll)
+        if not op.data.get("start"):
+            return Done()
+        return Next("start")
+
+    def step_start(self, op: Operation, scope: Scope) -> Outcome:
+        vm_id = op.data["vm_id"]
+        status = self.status(scope, vm_id)
+        if status is None:
+            return Fail("The instance was removed before it could start")
+        if status in STARTED:
+            return Done()
+        if status != "down":
+            return Wait(self.poll)
+        action = E.action(E.use_cloud_init("true")) if op.data.get("cloud_init") else E.action()
+        try:
+            self.driver._call(scope, "POST", f"vms/{vm_id}/start", body=action, idempotent=False,
+                              what=("instance", vm_id))
+        except InvalidState:
+            return Wait(self.poll)  # the status moved under us: look again
+        return Done()
+
+
+class TerminateInstance(OvirtOperation):
+    """Stop the VM if it runs, wait for down, remove it, leave a tombstone."""
+
+    name = "ovirt.terminate"
+    steps = ("stop", "wait_for_down", "remove", "tombstone")
+
+    def step_stop(self, op: Operation, scope: Scope) -> Outcome:
+        vm_id = op.data["vm_id"]
+        status = self.status(scope, vm_id)
+        if status is None:
+            return Next("tombstone")
+        if status == "down":
+            return Next("remove")
+        if status in SETTLING:
+            return Wait(self.poll)
+        try:
+            self.driver._call(scope, "POST", f"vms/{vm_id}/stop", body=E.action(), idempotent=False,
+                              what=("instance", vm_id))
+        except InvalidState:
+            return Wait(self.poll)
+        return Next("wait_for_down", delay=self.poll)
+
+    def step_wait_for_down(self, op: Operation, scope: Scope) -> Outcome:
+        status = self.status(scope, op.data["vm_id"])
+        if status is None:
+            return Next("tombstone")
+        if status == "down":
+            return Next("remove")
+        polls = int(op.data.get("polls", 0)) + 1
+        if status in ("powering_down", *SETTLING) or polls < STOP_PATIENCE:
+            return Wait(self.poll, data={"polls": polls})
+        return Next("stop", data={"polls": 0})  # started again meanwhile, or the stop was lost: stop again
+
+    def step_remove(self, op: Operation, scope: Scope) -> Outcome:
+        vm_id = op.data["vm_id"]
+        try:
+            self.driver._call(scope, "DELETE", f"vms/{vm_id}", idempotent=True, what=("instance", vm_id))
+        except NotFound:
+            pass
+        except InvalidState:
+            return Next("stop", delay=self.poll)
+        return Next("tombstone")
+
+    def step_tombstone(self, op: Operation, scope: Scope) -> Outcome:
+        vm_id = op.data["vm_id"]
+        owner = scope.provider.name
+        last: Instance = from_json(Instance, op.data["instance"])
+        last.state, last.state_reason, last.backend_state = InstanceState.TERMINATED, "Terminated", ""
+        last.tags = {**last.tags, **self.driver.store.tags(owner, [vm_id]).get(vm_id, {})}
+        last.addresses = [a for a in last.addresses if a.kind == "mac"]
+        last.interfaces, last.attachments = [], []
+        self.driver.store.add_tombstone(op.data["place"], vm_id, "instance", to_json(last))
+        self.driver.store.delete_tags(owner, [vm_id])
+        self.driver.store.delete_entity(INSTANCE_META, owner, vm_id)
+        return Done()

@@ -1,0 +1,174 @@
+"""Volumes (disks), snapshots, and images captured from instances.
+
+Disks carry no link to the VMs using them, so a volume listing joins two data-center-wide answers:
+the disks, and the VMs with their disk attachments inlined; template disks (seen through the
+templates) are left out, since no client can attach or delete them. Constant request count again.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from lxml.builder import E
+
+from gateway.errors import InvalidState, NotFound
+from gateway.model import Image, ResourceState, Snapshot, Volume, VolumeAttachment, VolumeSpec
+from gateway.scope import Scope
+
+from . import mapping
+from .base import OvirtBase, Place
+
+# EC2/Xen-style device names imply a bus: /dev/vdX -> virtio, anything else (sdX, xvdX) -> virtio-scsi.
+VIRTIO_PREFIX = "/dev/vd"
+
+
+class StorageMixin(OvirtBase):
+    # --- volumes --------------------------------------------------------------------------------------
+    def volumes(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Volume]:
+        place = self._place(scope)
+        wanted = None if ids is None else set(ids)
+        disks = self._get(scope, "disks", {"search": place.search})
+        attachments = self._attachments(scope, place)
+        template_disks = {a.get("id") for t in self._templates(scope, place)
+                          for a in t.iterfind("disk_attachments/disk_attachment")}
+        found = []
+        for disk in disks:
+            disk_id = disk.get("id")
+            if disk_id in template_disks or not mapping.is_user_volume(disk):
+                continue
+            if wanted is None or disk_id in wanted:
+                found.append(mapping.volume(disk, attachments.get(disk_id or "", [])))
+        if found:
+            tags = self.store.tags(scope.provider.name, [v.id for v in found])
+            for v in found:
+                v.tags = tags.get(v.id, {})
+        return found
+
+    def _attachments(self, scope: Scope, place: Place) -> dict[str, list[VolumeAttachment]]:
+        """disk id -> its attachments to the data center's VMs (one request)."""
+        result: dict[str, list[VolumeAttachment]] = {}
+        for vm in self._vms(scope, place, follow="disk_attachments"):
+            for element in vm.iterfind("disk_attachments/disk_attachment"):
+                a = mapping.attachment(element, vm.get("id", ""))
+                result.setdefault(a.volume_id, []).append(a)
+        return result
+
+    def volume(self, scope: Scope, volume_id: str) -> Volume:
+        found = self.volumes(scope, [volume_id])
+        if not found:
+            raise NotFound("volume", volume_id)
+        return found[0]
+
+    def _data_domain(self, scope: Scope, place: Place, wanted: str | None) -> str:
+        domains = self._get(scope, f"datacenters/{place.region.id}/storagedomains")
+        usable = [d for d in domains if d.findtext("type") == "data" and d.findtext("status") in (None, "active")]
+        if wanted is not None:
+            if not any(d.get("id") == wanted for d in domains):
+                raise NotFound("storage domain", wanted)
+            return wanted
+        if not usable:
+            raise InvalidState(f"The data center '{place.region.name}' has no active data storage domain")
+        return max(usable, key=lambda d: mapping.integer(d, "available") or 0).get("id", "")
+
+    def create_volume(self, scope: Scope, spec: VolumeSpec) -> Volume:
+        place = self._place(scope)
+        domain = self._data_domain(scope, place, spec.storage_domain_id)
+        name = spec.name or "volume"
+        body = E.disk(E.alias(name), E.name(name), E.description(spec.description),
+                      E.provisioned_size(str(spec.size_bytes)), E.format("cow" if spec.sparse else "raw"),
+                      E.sparse("true" if spec.sparse else "false"),
+                      E.storage_domains(E.storage_domain(id=domain)))
+        created = self._call(scope, "POST", "disks", body=body, idempotent=False)
+        if created is None:
+            raise InvalidState("The engine accepted the volume but returned no description of it")
+        volume = mapping.volume(created)
+        volume.realm_id = spec.realm_id
+        if spec.tags:
+            self.store.set_tags(scope.provider.name, "volume", [volume.id], spec.tags)
+            volume.tags = dict(spec.tags)
+        return volume
+
+    def delete_volume(self, scope: Scope, volume_id: str) -> None:
+        volume = self.volume(scope, volume_id)
+        if volume.attachments:
+            raise InvalidState(f"The volume '{volume_id}' is attached to an instance", resource_id=volume_id,
+                               state="in-use")
+        self._call(scope, "DELETE", f"disks/{volume_id}", idempotent=True, what=("volume", volume_id))
+        self.store.delete_tags(scope.provider.name, [volume_id])
+
+    def attach_volume(self, scope: Scope, volume_id: str, instance_id: str,
+                      device: str | None = None) -> VolumeAttachment:
+        place = self._place(scope)
+        self._vm(scope, place, instance_id)
+        volume = self.volume(scope, volume_id)
+        if volume.state is ResourceState.IN_USE:
+            raise InvalidState(f"The volume '{volume_id}' is already attached", resource_id=volume_id, state="in-use")
+        bus = "virtio" if device and device.startswith(VIRTIO_PREFIX) else "virtio_scsi"
+        body = E.disk_attachment(E.bootable("false"), E.interface(bus), E.active("true"), E.disk(id=volume_id))
+        created = self._call(scope, "POST", f"vms/{instance_id}/diskattachments", body=body, idempotent=False,
+                             what=("instance", instance_id))
+        attachment = mapping.attachment(created, instance_id) if created is not None else \
+            VolumeAttachment(volume_id, instance_id)
+        attachment.device = attachment.device or device
+        return attachment
+
+    def detach_volume(self, scope: Scope, volume_id: str, instance_id: str | None = None) -> None:
+        volume = self.volume(scope, volume_id)
+        held = [a for a in volume.attachments if instance_id is None or a.instance_id == instance_id]
+        if not held:
+            raise InvalidState(f"The volume '{volume_id}' is not attached"
+                               + (f" to '{instance_id}'" if instance_id else ""), resource_id=volume_id)
+        for a in held:
+            path = f"vms/{a.instance_id}/diskattachments/{volume_id}"
+            if a.active:  # a running VM must unplug the disk before it can be detached
+                self._call(scope, "PUT", path, body=E.disk_attachment(E.active("false")), idempotent=True,
+                           what=("volume", volume_id))
+            self._call(scope, "DELETE", path, idempotent=True, what=("volume", volume_id))
+
+    # --- snapshots ------------------------------------------------------------------------------------
+    def snapshots(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Snapshot]:
+        place = self._place(scope)
+        wanted = None if ids is None else set(ids)
+        found = []
+        for vm in self._vms(scope, place, follow="snapshots"):
+            for element in vm.iterfind("snapshots/snapshot"):
+                if mapping.is_user_snapshot(element) and (wanted is None or element.get("id") in wanted):
+                    found.append(mapping.snapshot(element, vm.get("id", "")))
+        return found
+
+    def create_snapshot(self, scope: Scope, instance_id: str, description: str = "") -> Snapshot:
+        place = self._place(scope)
+        self._vm(scope, place, instance_id)
+        body = E.snapshot(E.description(description or "cloudgw snapshot"), E.persist_memorystate("false"))
+        created = self._call(scope, "POST", f"vms/{instance_id}/snapshots", body=body, idempotent=False,
+                             what=("instance", instance_id))
+        if created is None:
+            raise InvalidState("The engine accepted the snapshot but returned no description of it")
+        return mapping.snapshot(created, instance_id)
+
+    def delete_snapshot(self, scope: Scope, snapshot_id: str) -> None:
+        found = self.snapshots(scope, [snapshot_id])
+        if not found:
+            raise NotFound("snapshot", snapshot_id)
+        self._call(scope, "DELETE", f"vms/{found[0].instance_id}/snapshots/{snapshot_id}", idempotent=True,
+                   what=("snapshot", snapshot_id))
+        self.store.delete_tags(scope.provider.name, [snapshot_id])
+
+    # --- images from instances ------------------------------------------------------------------------
+    def create_image(self, scope: Scope, instance_id: str, name: str, description: str = "") -> Image:
+        place = self._place(scope)
+        self._vm(scope, place, instance_id)
+        body = E.template(E.name(name), E.description(description), E.vm(id=instance_id))
+        created = self._call(scope, "POST", "templates", body=body, idempotent=False, what=("instance", instance_id))
+        if created is None:
+            raise InvalidState("The engine accepted the image but returned no description of it")
+        return mapping.image(created, owner=scope.credentials.username, realms=place.realms)
+
+    def delete_image(self, scope: Scope, image_id: str) -> None:
+        if image_id == mapping.BLANK_TEMPLATE_ID:
+            raise InvalidState("The Blank image belongs to the engine and cannot be deleted", resource_id=image_id)
+        place = self._place(scope)
+        template = self._get(scope, f"templates/{image_id}", what=("image", image_id))
+        if mapping.link_id(template, "cluster") not in place.realms:
+            raise NotFound("image", image_id)
+        self._call(scope, "DELETE", f"templates/{image_id}", idempotent=True, what=("image", image_id))
+        self.store.delete_tags(scope.provider.name, [image_id])
