@@ -67,7 +67,7 @@ class Call:
     # -- answers ------------------------------------------------------------------------------------
 
     def xml(self, body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-        return Response(body, status=status, headers=headers, content_type=XML)
+        return Response(body.encode("utf-8"), status=status, headers=headers, content_type=XML)
 
     def one(self, render: Callable[..., None], obj: Any, *extra: Any, status: int = 200,
             headers: dict[str, str] | None = None) -> Response:

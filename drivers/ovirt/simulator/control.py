@@ -6,6 +6,7 @@ JSON in, JSON out. See the package docstring for the list of endpoints.
 from __future__ import annotations
 
 import json
+import resource
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
@@ -69,6 +70,7 @@ def handle_control(sim: "Simulator", request: Request) -> Response:
                 store.settle()
                 return _json({"vms": len(store.vms), "templates": len(store.templates), "disks": len(store.disks),
                               "jobs": len(store.jobs), "pending_steps": store.pending_steps(),
+                              "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                               "clock": sim.clock.describe()})
         parts = path.split("/")
         if len(parts) == 4 and parts[1] == "vms" and parts[3] == "status" and method == "POST":

@@ -7,7 +7,7 @@ from typing import Any
 
 from .entities import User
 from .store import Store
-from .xmlwriter import API, XmlWriter, document, esc
+from .xmlwriter import API, DECLARATION, XmlWriter, document, esc
 
 Follow = dict[str, "Follow"]
 
@@ -102,7 +102,8 @@ def write_tree(w: XmlWriter, tag: str, value: Any) -> None:
 
 
 def collection_xml(tag: str, items: list[str]) -> str:
-    """Wrap rendered items (each at depth 1) in their collection element; empty ones self-close."""
+    """Wrap rendered items (each at depth 1) in their collection element; empty ones self-close.
+    One join, so a 100 MB listing is copied once."""
     if not items:
         return document(f"<{tag}/>\n")
-    return document(f"<{tag}>\n" + "".join(items) + f"</{tag}>\n")
+    return "".join([DECLARATION, f"<{tag}>\n", *items, f"</{tag}>\n"])

@@ -7,6 +7,8 @@ of VMs joins cached strings; any change to a VM or its devices bumps the version
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from .clock import iso
@@ -37,15 +39,11 @@ def cpu_profile_id(cluster_id: str) -> str:
     return "cf" + cluster_id[2:]
 
 
-def _vm_base(w: XmlWriter, obj: Vm | Template | InstanceType, kind: str, running: bool,
-             initialization: dict[str, Any] | None) -> None:
-    """The VmBase elements (bios .. usb), alphabetical as the engine writes them."""
+def _bios_block(w: XmlWriter) -> None:
     w.struct("bios", [("boot_menu", [("enabled", False)]), ("type", "q35_ovmf")])
-    w.struct("cpu", [("architecture", "x86_64"),
-                     ("topology", [("cores", obj.cores), ("sockets", obj.sockets), ("threads", obj.threads)])])
-    w.leaf("cpu_shares", 0)
-    w.leaf("creation_time", iso(obj.creation_time))
-    w.leaf("delete_protected", getattr(obj, "delete_protected", False))
+
+
+def _display_block(w: XmlWriter, running: bool) -> None:
     w.start("display")
     if running:
         w.leaf("address", "192.0.2.10")
@@ -61,22 +59,25 @@ def _vm_base(w: XmlWriter, obj: Vm | Template | InstanceType, kind: str, running
     w.leaf("smartcard_enabled", False)
     w.leaf("type", "vnc")
     w.end("display")
+
+
+def _ha_block(w: XmlWriter, kind: str) -> None:
     w.struct("high_availability", [("enabled", False), ("priority", 0 if kind == "template" else 1)])
-    if initialization:
-        w.start("initialization")
-        for key in sorted(initialization):
-            if key != "root_password":        # write-only: the engine never returns it
-                write_tree(w, key, initialization[key])
-        w.end("initialization")
+
+
+def _io_block(w: XmlWriter) -> None:
     w.struct("io", [("threads", 1)])
     w.ref("large_icon", href("icons", LARGE_ICON), LARGE_ICON)
-    w.leaf("memory", obj.memory)
-    w.struct("memory_policy", [("guaranteed", obj.memory), ("max", obj.memory * 4)])
+
+
+def _migration_block(w: XmlWriter) -> None:
     w.struct("migration", [("auto_converge", "inherit"), ("compressed", "inherit")])
     w.leaf("migration_downtime", -1)
     w.leaf("multi_queues_enabled", True)
     w.leaf("origin", "ovirt")
-    os_type = getattr(obj, "os_type", "other")
+
+
+def _os_block(w: XmlWriter, os_type: str) -> None:
     w.struct("os", [("boot", [("devices", [("device", "hd")])]), ("type", os_type)])
     w.struct("placement_policy", [("affinity", "migratable")])
     w.ref("small_icon", href("icons", SMALL_ICON), SMALL_ICON)
@@ -86,12 +87,76 @@ def _vm_base(w: XmlWriter, obj: Vm | Template | InstanceType, kind: str, running
     w.end("methods")
     w.end("sso")
     w.leaf("start_paused", False)
-    w.leaf("stateless", getattr(obj, "stateless", False))
+
+
+def _resume_block(w: XmlWriter, kind: str) -> None:
     w.leaf("storage_error_resume_behaviour", "auto_resume")
     if kind != "blank":
         w.struct("time_zone", [("name", "Etc/GMT")])
-    w.leaf("type", getattr(obj, "vm_type", "server"))
+
+
+def _usb_block(w: XmlWriter) -> None:
     w.struct("usb", [("enabled", False)])
+
+
+def _guest_block(w: XmlWriter, os_type: str) -> None:
+    distribution, version, kernel = GUEST_OS.get(os_type, ("Linux", "1", "6.1.0"))
+    major = kernel.split(".")
+    w.struct("guest_operating_system", [
+        ("architecture", "x86_64"), ("codename", ""), ("distribution", distribution), ("family", "Linux"),
+        ("kernel", [("version", [("build", 0), ("full_version", kernel), ("major", major[0]),
+                                 ("minor", major[1]), ("revision", 0)])]),
+        ("version", [("full_version", version), ("major", version)])])
+    w.struct("guest_time_zone", [("name", "UTC"), ("utc_offset", "+00:00")])
+
+
+def _numa_block(w: XmlWriter) -> None:
+    w.leaf("next_run_configuration_exists", False)
+    w.leaf("numa_tune_mode", "interleave")
+
+
+_BLOCKS: dict[str, Callable[..., None]] = {
+    "bios": _bios_block, "display": _display_block, "ha": _ha_block, "io": _io_block,
+    "migration": _migration_block, "os": _os_block, "resume": _resume_block, "usb": _usb_block,
+    "guest": _guest_block, "numa": _numa_block,
+}
+
+
+@lru_cache(maxsize=512)
+def _block(name: str, depth: int, *variant: Any) -> str:
+    """Fragments that are the same for many objects, rendered once per depth and variant."""
+    w = XmlWriter(depth)
+    _BLOCKS[name](w, *variant)
+    return w.getvalue()
+
+
+def _vm_base(w: XmlWriter, obj: Vm | Template | InstanceType, kind: str, running: bool,
+             initialization: dict[str, Any] | None) -> None:
+    """The VmBase elements (bios .. usb), alphabetical as the engine writes them."""
+    d = w.depth
+    w.raw(_block("bios", d))
+    w.struct("cpu", [("architecture", "x86_64"),
+                     ("topology", [("cores", obj.cores), ("sockets", obj.sockets), ("threads", obj.threads)])])
+    w.leaf("cpu_shares", 0)
+    w.leaf("creation_time", iso(obj.creation_time))
+    w.leaf("delete_protected", getattr(obj, "delete_protected", False))
+    w.raw(_block("display", d, running))
+    w.raw(_block("ha", d, kind))
+    if initialization:
+        w.start("initialization")
+        for key in sorted(initialization):
+            if key != "root_password":        # write-only: the engine never returns it
+                write_tree(w, key, initialization[key])
+        w.end("initialization")
+    w.raw(_block("io", d))
+    w.leaf("memory", obj.memory)
+    w.struct("memory_policy", [("guaranteed", obj.memory), ("max", obj.memory * 4)])
+    w.raw(_block("migration", d))
+    w.raw(_block("os", d, getattr(obj, "os_type", "other")))
+    w.leaf("stateless", getattr(obj, "stateless", False))
+    w.raw(_block("resume", d, kind))
+    w.leaf("type", getattr(obj, "vm_type", "server"))
+    w.raw(_block("usb", d))
 
 
 def vm(w: XmlWriter, v: Vm, ctx: Ctx) -> None:
@@ -130,16 +195,8 @@ def _vm(w: XmlWriter, v: Vm, ctx: Ctx) -> None:
         disk_attachments(w, v.attachments, base, "vm", v.id, sub, running)
     if v.guest_reported:
         w.leaf("fqdn", _fqdn(v))
-        distribution, version, kernel = GUEST_OS.get(v.os_type, ("Linux", "1", "6.1.0"))
-        major = kernel.split(".")
-        w.struct("guest_operating_system", [
-            ("architecture", "x86_64"), ("codename", ""), ("distribution", distribution), ("family", "Linux"),
-            ("kernel", [("version", [("build", 0), ("full_version", kernel), ("major", major[0]),
-                                     ("minor", major[1]), ("revision", 0)])]),
-            ("version", [("full_version", version), ("major", version)])])
-        w.struct("guest_time_zone", [("name", "UTC"), ("utc_offset", "+00:00")])
-    w.leaf("next_run_configuration_exists", False)
-    w.leaf("numa_tune_mode", "interleave")
+        w.raw(_block("guest", w.depth, v.os_type))
+    w.raw(_block("numa", w.depth))
     if v.start_time is not None:
         w.leaf("run_once", v.run_once)
         w.leaf("start_time", iso(v.start_time))

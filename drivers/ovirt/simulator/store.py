@@ -8,6 +8,7 @@ write, so nothing runs in the background and the outcome depends only on the clo
 from __future__ import annotations
 
 import heapq
+import ipaddress
 import itertools
 import threading
 import uuid
@@ -167,9 +168,10 @@ def nic_addresses(mac: str, dc_index: int = 0) -> tuple[str, str, str]:
     IPv6 address and a link-local one, both EUI-64 from the MAC (as a real guest would configure)."""
     b = [int(x, 16) for x in mac.split(":")]
     ipv4 = f"10.{b[3]}.{b[4]}.{b[5]}"
-    eui = f"{(b[0] ^ 0x02):02x}{b[1]:02x}:{b[2]:02x}ff:fe{b[3]:02x}:{b[4]:02x}{b[5]:02x}"
-    eui = ":".join(part.lstrip("0") or "0" for part in eui.split(":"))
-    return ipv4, f"fd00:{dc_index:x}::{eui}", f"fe80::{eui}"
+    eui = bytes([b[0] ^ 0x02, b[1], b[2], 0xFF, 0xFE, b[3], b[4], b[5]])
+    ula = ipaddress.IPv6Address(bytes([0xFD, 0x00, 0, dc_index & 0xFF, 0, 0, 0, 0]) + eui)
+    link_local = ipaddress.IPv6Address(bytes([0xFE, 0x80, 0, 0, 0, 0, 0, 0]) + eui)
+    return ipv4, str(ula), str(link_local)
 
 
 def reported_device_id(device_name: str, mac: str) -> str:
