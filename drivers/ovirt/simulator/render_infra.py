@@ -120,8 +120,8 @@ def cluster(w: XmlWriter, c: Cluster, ctx: Ctx, base: str | None = None) -> None
     w.struct("ksm", [("enabled", True), ("merge_across_nodes", True)])
     w.leaf("log_max_memory_used_threshold", 95)
     w.leaf("log_max_memory_used_threshold_type", "percentage")
-    w.struct("memory_policy", [("over_commit", [("percent", 100)]),
-                               ("transparent_hugepages", [("enabled", True)])])
+    # (4.3 engines also wrote transparent_hugepages here and on hosts; the 4.6 model has dropped it)
+    w.struct("memory_policy", [("over_commit", [("percent", 100)])])
     w.struct("migration", [("auto_converge", "inherit"), ("bandwidth", [("assignment_method", "auto")]),
                            ("compressed", "inherit")])
     w.start("required_rng_sources")
@@ -181,7 +181,6 @@ def host(w: XmlWriter, h: Host, ctx: Ctx) -> None:
     w.leaf("status", h.status)
     running = sum(1 for v in ctx.store.vms.values() if v.host_id == h.id)
     w.struct("summary", [("active", running), ("migrating", 0), ("total", running)])
-    w.struct("transparent_hugepages", [("enabled", True)])
     w.leaf("type", "rhel")
     w.leaf("update_available", False)
     w.struct("version", [("build", 1), ("full_version", "vdsm-4.50.3.4-1.el8"), ("major", 4),

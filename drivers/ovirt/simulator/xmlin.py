@@ -86,7 +86,7 @@ def to_tree(el: etree._Element) -> Any:
     """A leaf becomes its text; anything else a list of `(tag, subtree)` in document order."""
     children = [c for c in el if isinstance(c.tag, str)]
     if not children:
-        return (el.text or "").strip()
+        return el.text or ""      # kept verbatim: custom scripts and keys are whitespace-sensitive
     return [(c.tag, to_tree(c)) for c in children]
 
 

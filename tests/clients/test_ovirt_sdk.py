@@ -1,0 +1,307 @@
+"""The official oVirt Python SDK (ovirtsdk4) against the simulator over real HTTP.
+
+A full VM lifecycle as an SDK user writes it, asserting on the way that every enum the SDK parses
+is known to it (the SDK silently turns unknown enum values into None) and that errors carry the
+engine's codes.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from lxml import etree
+
+sdk = pytest.importorskip("ovirtsdk4")
+types = pytest.importorskip("ovirtsdk4.types")
+
+from tests.simulator_fixtures import (  # noqa: E402
+    ADMIN, BLANK, CLUSTER_DEFAULT, TEMPLATE_CENTOS_DEFAULT, USER, running_simulator, wait_until,
+)
+
+SPEED = 400.0     # a boot (~13 simulated seconds) takes ~30 ms; image copies ~20 ms
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[Any]:
+    with running_simulator(speed=SPEED) as (sim, handle):
+        yield handle
+
+
+@pytest.fixture()
+def connection(simulator: Any) -> Iterator[Any]:
+    conn = sdk.Connection(url=simulator.api_url, username=ADMIN[0], password=ADMIN[1])
+    yield conn
+    conn.close()
+
+
+_MISSING = object()
+
+
+def assert_sdk_parsed_all(xml: bytes, obj: Any) -> None:
+    """Every value the simulator wrote must come out of the SDK's reader as something other than None.
+
+    The SDK silently maps an unknown enum value to None and ignores elements its model does not have,
+    so comparing the raw XML with the parsed object catches both kinds of invention."""
+    problems: list[str] = []
+
+    def walk(el: Any, value: Any, path: str) -> None:
+        for child in el:
+            if child.tag in ("link", "actions"):
+                continue
+            name = "async_" if child.tag == "async" else child.tag
+            attr = getattr(value, name, _MISSING)
+            where = f"{path}/{child.tag}"
+            if attr is _MISSING:
+                problems.append(f"{where}: not in the SDK's model")
+            elif len(child) == 0:
+                if (child.text or "").strip() and attr is None:
+                    problems.append(f"{where}={child.text!r} parsed as None")
+            elif isinstance(attr, list):
+                for index, (item_el, item) in enumerate(zip(child, attr)):
+                    if len(item_el) == 0:
+                        if (item_el.text or "").strip() and item is None:
+                            problems.append(f"{where}[{index}]={item_el.text!r} parsed as None")
+                    else:
+                        walk(item_el, item, f"{where}[{index}]")
+            elif attr is None:
+                problems.append(f"{where}: parsed as None")
+            else:
+                walk(child, attr, where)
+
+    root = etree.fromstring(xml)
+    if isinstance(obj, list):
+        assert len(root) == len(obj), f"{len(root)} elements in the XML, {len(obj)} parsed"
+        for index, (item_el, item) in enumerate(zip(root, obj)):
+            walk(item_el, item, f"/{root.tag}[{index}]")
+    else:
+        walk(root, obj, "")
+    assert not problems, "\n".join(problems)
+
+
+def raw(handle: Any, path: str, **params: Any) -> bytes:
+    response = requests.get(f"{handle.api_url}/{path}", params=params, auth=ADMIN, timeout=10)
+    response.raise_for_status()
+    return response.content
+
+
+def enum_fields_of(xml_names: list[str], obj: Any) -> None:
+    """The enum attributes we know the simulator writes on `obj` must be real enum members."""
+    for name in xml_names:
+        value = getattr(obj, name)
+        assert isinstance(value, enum.Enum), f"{type(obj).__name__}.{name} = {value!r}"
+
+
+def test_connect_and_api_root(connection: Any) -> None:
+    assert connection.test(raise_exception=True)
+    api = connection.system_service().get()
+    assert api.product_info.name == "oVirt Engine"
+    assert api.special_objects.blank_template.id == BLANK
+    assert api.summary.vms.total is not None
+
+
+def test_list_and_search_infrastructure(connection: Any) -> None:
+    system = connection.system_service()
+    dcs = system.data_centers_service().list()
+    assert {dc.name for dc in dcs} == {"Default", "barcelona"}
+    for dc in dcs:
+        enum_fields_of(["status", "quota_mode", "storage_format"], dc)
+    clusters = system.clusters_service().list(search="datacenter=barcelona")
+    assert [c.name for c in clusters] == ["barcelona-cluster"]
+    enum_fields_of(["switch_type", "firewall_type", "log_max_memory_used_threshold_type"], clusters[0])
+    assert clusters[0].cpu.architecture == types.Architecture.X86_64
+    hosts = system.hosts_service().list(search="status=up")
+    assert len(hosts) == 2
+    for host in hosts:
+        enum_fields_of(["status", "type", "external_status", "kdump_status", "vgpu_placement"], host)
+        assert host.spm.status is not None
+    sds = system.storage_domains_service().list()
+    for sd in sds:
+        enum_fields_of(["status", "type", "external_status", "storage_format"], sd)
+        assert sd.storage.type == types.StorageType.NFS
+    networks = system.networks_service().list(search="name=ovirtmgmt")
+    assert len(networks) == 2 and all(n.usages for n in networks)
+    assert all(isinstance(u, types.NetworkUsage) for n in networks for u in n.usages)
+    profiles = system.vnic_profiles_service().list()
+    assert all(p.pass_through.mode == types.VnicPassThroughMode.DISABLED for p in profiles)
+    names = [it.name for it in system.instance_types_service().list()]
+    assert names == ["Tiny", "Small", "Medium", "Large", "XLarge"]
+
+
+def test_templates(connection: Any) -> None:
+    templates = connection.system_service().templates_service()
+    listed = templates.list()
+    assert listed[0].id == BLANK and listed[0].name == "Blank"
+    cloud = templates.list(search="name=centos* and datacenter=Default")
+    assert [t.id for t in cloud] == [TEMPLATE_CENTOS_DEFAULT]
+    t = cloud[0]
+    enum_fields_of(["status", "type", "storage_error_resume_behaviour"], t)
+    assert t.bios.type is not None and t.display.type is not None and t.cpu.architecture is not None
+    service = templates.template_service(t.id)
+    atts = service.disk_attachments_service().list()
+    assert len(atts) == 1 and atts[0].interface == types.DiskInterface.VIRTIO
+    nics = service.nics_service().list()
+    assert len(nics) == 1 and nics[0].interface == types.NicInterface.VIRTIO
+    assert templates.template_service(BLANK).disk_attachments_service().list() == []
+
+
+def test_vm_lifecycle(connection: Any) -> None:
+    system = connection.system_service()
+    vms = system.vms_service()
+    vm = vms.add(types.Vm(name="sdk-lifecycle", cluster=types.Cluster(name="Default"),
+                          template=types.Template(id=TEMPLATE_CENTOS_DEFAULT), memory=2 * 2**30))
+    assert vm.status == types.VmStatus.IMAGE_LOCKED
+    service = vms.vm_service(vm.id)
+    wait_until(lambda: service.get().status == types.VmStatus.DOWN)
+    down = service.get(all_content=True)
+    enum_fields_of(["status", "type", "storage_error_resume_behaviour", "numa_tune_mode"], down)
+    assert down.original_template.id == TEMPLATE_CENTOS_DEFAULT and down.cluster.id == CLUSTER_DEFAULT
+    disk = service.disk_attachments_service().list(follow="disk")[0].disk
+    assert disk.status == types.DiskStatus.OK and disk.format == types.DiskFormat.COW
+    enum_fields_of(["storage_type", "content_type", "backup", "qcow_version"], disk)
+
+    script = "#cloud-config\nruncmd:\n - echo hello\n"
+    service.start(use_cloud_init=True, vm=types.Vm(initialization=types.Initialization(
+        user_name="cloud", host_name="sdk-host", authorized_ssh_keys="ssh-ed25519 AAAA test", custom_script=script)))
+    assert service.get().status in (types.VmStatus.WAIT_FOR_LAUNCH, types.VmStatus.POWERING_UP,
+                                    types.VmStatus.UP)
+    wait_until(lambda: service.get().status == types.VmStatus.UP)
+    nic_service = service.nics_service()
+    wait_until(lambda: bool(nic_service.list()[0].reported_devices))
+    nic = nic_service.list()[0]
+    assert nic.mac.address.startswith("56:6f:")
+    device = nic.reported_devices[0]
+    assert device.type == types.ReportedDeviceType.NETWORK
+    versions = [ip.version for ip in device.ips]
+    assert versions[0] == types.IpVersion.V4 and types.IpVersion.V6 in versions
+    up = service.get(all_content=True)
+    assert up.initialization.custom_script == script
+    assert up.initialization.user_name == "cloud" and up.fqdn == "sdk-host"
+    assert up.run_once is True and up.host is not None and up.start_time is not None
+
+    listed = vms.list(search="name=sdk-lifecycle", follow="nics.reported_devices,disk_attachments.disk")
+    assert listed[0].nics[0].reported_devices[0].ips[0].address == device.ips[0].address
+    assert listed[0].disk_attachments[0].disk.status == types.DiskStatus.OK
+
+    snapshot = service.snapshots_service().add(types.Snapshot(description="before-shutdown"))
+    assert snapshot.snapshot_status == types.SnapshotStatus.LOCKED
+    snap_service = service.snapshots_service().snapshot_service(snapshot.id)
+    wait_until(lambda: snap_service.get().snapshot_status == types.SnapshotStatus.OK)
+    types_seen = {s.snapshot_type for s in service.snapshots_service().list()}
+    assert types_seen == {types.SnapshotType.ACTIVE, types.SnapshotType.REGULAR}
+
+    system.tags_service().add(types.Tag(name="sdk-web"))
+    service.tags_service().add(types.Tag(name="sdk-web"))
+    assert [t.name for t in service.tags_service().list()] == ["sdk-web"]
+    assert [v.id for v in vms.list(search="tag=sdk-web")] == [vm.id]
+
+    with pytest.raises(sdk.Error) as running:
+        service.remove()
+    assert running.value.code == 409 and "VM is running" in str(running.value)
+
+    service.shutdown()
+    assert service.get().status == types.VmStatus.POWERING_DOWN
+    wait_until(lambda: service.get().status == types.VmStatus.DOWN)
+    gone = service.get()
+    assert gone.host is None and gone.stop_time is not None
+    assert nic_service.list()[0].reported_devices == []
+
+    with pytest.raises(sdk.Error) as stopped:
+        service.stop()
+    assert stopped.value.code == 409 and "[Cannot stop VM. VM is not running.]" in str(stopped.value)
+
+    service.remove()
+    with pytest.raises(sdk.NotFoundError) as missing:
+        service.get()
+    assert missing.value.code == 404
+
+
+def test_add_from_blank_is_created_down(connection: Any) -> None:
+    vms = connection.system_service().vms_service()
+    vm = vms.add(types.Vm(name="sdk-blank", cluster=types.Cluster(id=CLUSTER_DEFAULT),
+                          template=types.Template(name="Blank"), memory=2**30))
+    assert vm.status == types.VmStatus.DOWN
+    vms.vm_service(vm.id).remove()
+
+
+def test_errors_carry_codes(connection: Any) -> None:
+    vms = connection.system_service().vms_service()
+    with pytest.raises(sdk.NotFoundError) as unknown:
+        vms.vm_service("11111111-2222-3333-4444-555555555555").get()
+    assert unknown.value.code == 404
+    with pytest.raises(sdk.Error) as missing_name:
+        vms.add(types.Vm(cluster=types.Cluster(name="Default"), template=types.Template(name="Blank")))
+    assert missing_name.value.code == 400 and "Vm [name] required for add" in str(missing_name.value)
+    with pytest.raises(sdk.NotFoundError) as bad_cluster:
+        vms.add(types.Vm(name="x", cluster=types.Cluster(name="nope"), template=types.Template(name="Blank")))
+    assert "Entity not found: Cluster: name=nope" in str(bad_cluster.value)
+    vm = vms.add(types.Vm(name="sdk-dup", cluster=types.Cluster(name="Default"), template=types.Template(name="Blank")))
+    with pytest.raises(sdk.Error) as duplicate:
+        vms.add(types.Vm(name="sdk-dup", cluster=types.Cluster(name="Default"), template=types.Template(name="Blank")))
+    assert duplicate.value.code == 409 and "name is already in use" in str(duplicate.value)
+    vms.vm_service(vm.id).remove()
+
+
+def test_bad_credentials_raise_auth_error(simulator: Any) -> None:
+    conn = sdk.Connection(url=simulator.api_url, username="admin@internal", password="wrong")
+    with pytest.raises(sdk.AuthError) as error:
+        conn.test(raise_exception=True)
+    assert "Cannot authenticate user" in str(error.value)
+
+
+def test_user_level_api_shows_only_own_vms(simulator: Any, connection: Any) -> None:
+    admin_vm = connection.system_service().vms_service().add(types.Vm(
+        name="sdk-admins", cluster=types.Cluster(name="Default"), template=types.Template(name="Blank")))
+    user = sdk.Connection(url=simulator.api_url, username=USER[0], password=USER[1], headers={"Filter": "true"})
+    try:
+        mine = user.system_service().vms_service().add(types.Vm(
+            name="sdk-users", cluster=types.Cluster(name="Default"), template=types.Template(name="Blank")))
+        visible = {v.id for v in user.system_service().vms_service().list()}
+        assert mine.id in visible and admin_vm.id not in visible
+        with pytest.raises(sdk.NotFoundError):
+            user.system_service().vms_service().vm_service(admin_vm.id).get()
+        user.system_service().vms_service().vm_service(mine.id).remove()
+    finally:
+        user.close()
+        connection.system_service().vms_service().vm_service(admin_vm.id).remove()
+
+
+@pytest.mark.parametrize("collection, search", [
+    ("datacenters", None), ("clusters", None), ("hosts", None), ("storagedomains", None), ("networks", None),
+    ("vnicprofiles", None), ("instancetypes", None), ("templates", None), ("disks", None), ("tags", None),
+    ("jobs", None), ("users", None), ("vms", None),
+])
+def test_sdk_parses_every_value(simulator: Any, connection: Any, collection: str, search: str | None) -> None:
+    """Whatever the simulator writes, the SDK's model knows (no invented element or enum value)."""
+    system = connection.system_service()
+    services = {"datacenters": system.data_centers_service(), "clusters": system.clusters_service(),
+                "hosts": system.hosts_service(), "storagedomains": system.storage_domains_service(),
+                "networks": system.networks_service(), "vnicprofiles": system.vnic_profiles_service(),
+                "instancetypes": system.instance_types_service(), "templates": system.templates_service(),
+                "disks": system.disks_service(), "tags": system.tags_service(), "jobs": system.jobs_service(),
+                "users": system.users_service(), "vms": system.vms_service()}
+    if collection == "vms":
+        vm = services["vms"].add(types.Vm(name="sdk-parse", cluster=types.Cluster(name="barcelona-cluster"),
+                                          template=types.Template(name="debian-12")))
+        service = services["vms"].vm_service(vm.id)
+        wait_until(lambda: service.get().status == types.VmStatus.DOWN)
+        service.start(use_cloud_init=True, vm=types.Vm(initialization=types.Initialization(
+            user_name="u", custom_script="#cloud-config", nic_configurations=[types.NicConfiguration(
+                name="eth0", boot_protocol=types.BootProtocol.DHCP, on_boot=True)])))
+        wait_until(lambda: bool(service.nics_service().list()[0].reported_devices))
+        follow = "nics.reported_devices,disk_attachments.disk,snapshots,tags"
+        parsed = services["vms"].list(search="name=sdk-parse", follow=follow, all_content=True)
+        assert_sdk_parsed_all(raw(simulator, "vms", search="name=sdk-parse", follow=follow, all_content="true"),
+                              parsed)
+        assert_sdk_parsed_all(raw(simulator, f"vms/{vm.id}/reporteddevices"),
+                              service.reported_devices_service().list())
+        service.stop()
+        wait_until(lambda: service.get().status == types.VmStatus.DOWN)
+        service.remove()
+        return
+    assert_sdk_parsed_all(raw(simulator, collection), services[collection].list())
+
