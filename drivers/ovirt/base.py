@@ -1,7 +1,7 @@
 """What every part of the oVirt driver shares: engine clients, the scoped data center, lookups.
 
 A scope names its data center by name or id (or not at all: the provider's default, else `Default`).
-Resolving it costs two or three engine requests (data centers, its clusters, vNIC profiles), so the
+Resolving it costs four engine requests (data centers, its clusters and storage domains, vNIC profiles), so the
 answer is kept for a short time per (engine, identity, data center): listings then cost one request.
 """
 from __future__ import annotations
@@ -50,6 +50,7 @@ class Place:
     region: Region
     realms: dict[str, Realm]
     networks_of_profiles: dict[str, str] = field(default_factory=dict)
+    storage_domains: dict[str, str] = field(default_factory=dict)  # id -> name
 
     @property
     def key(self) -> str:
@@ -60,6 +61,12 @@ class Place:
     def search(self) -> str:
         """The engine search clause selecting this data center's objects."""
         return f"datacenter={search_value(self.region.name)}"
+
+    @property
+    def disk_search(self) -> str:
+        """Disks are searched by storage domain (the engine's disk search has no data-center field)."""
+        names = sorted(self.storage_domains.values())
+        return " or ".join(f"storage={search_value(n)}" for n in names) or "id=none"
 
     def realm_by_name(self, name: str) -> Realm | None:
         return next((r for r in self.realms.values() if r.name == name), None)
@@ -134,7 +141,9 @@ class OvirtBase(Driver):
         realms = {c.get("id", ""): mapping.realm(c, region) for c in clusters}
         profiles = self._get(scope, "vnicprofiles")
         networks_of_profiles = {p.get("id", ""): mapping.link_id(p, "network") or "" for p in profiles}
-        return Place(scope.provider.name, region, realms, networks_of_profiles)
+        domains = self._get(scope, f"datacenters/{region.id}/storagedomains")
+        storage_domains = {d.get("id", ""): d.findtext("name") or "" for d in domains}
+        return Place(scope.provider.name, region, realms, networks_of_profiles, storage_domains)
 
     def _forget_places(self) -> None:
         with self._lock:

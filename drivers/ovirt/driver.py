@@ -84,8 +84,7 @@ class OvirtDriver(InstancesMixin, StorageMixin):
         profiles: dict[str, list[str]] = {}
         for profile_id, network_id in place.networks_of_profiles.items():
             profiles.setdefault(network_id, []).append(profile_id)
-        management = {n.get("id", "") for n in elements if n.findtext("name") == "ovirtmgmt"}
-        return [mapping.network(n, profiles.get(n.get("id", ""), []), management) for n in elements]
+        return [mapping.network(n, profiles.get(n.get("id", ""), [])) for n in elements]
 
     def interfaces(self, scope: Scope, instance_id: str | None = None) -> list[NetworkInterface]:
         place = self._place(scope)

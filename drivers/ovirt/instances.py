@@ -273,7 +273,7 @@ class InstancesMixin(OvirtBase):
         if wanted is None:
             visible = {vm.get("id") for vm in vms}
             visible |= {t.get("id") for t in self._templates(scope, place)}
-            visible |= {d.get("id") for d in self._get(scope, "disks", {"search": place.search})}
+            visible |= {d.get("id") for d in self._get(scope, "disks", {"search": place.disk_search})}
             stored = {rid: tags for rid, tags in stored.items() if rid in visible}
         result: dict[str, dict[str, str]] = {}
         for vm in vms:

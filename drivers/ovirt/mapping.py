@@ -304,10 +304,15 @@ def is_user_snapshot(element: Element) -> bool:
     return (element.findtext("snapshot_type") or "regular") == "regular"
 
 
-def network(element: Element, profile_ids: list[str], management_ids: set[str]) -> Network:
+MANAGEMENT_NETWORK = "ovirtmgmt"  # the engine's default management network (clusters may name another)
+
+
+def network(element: Element, profile_ids: list[str], management_ids: Iterable[str] = ()) -> Network:
+    """A logical network; `management_ids` adds networks a cluster names as its management network."""
     mtu = integer(element, "mtu")
     return Network(id=element.get("id", ""), name=element.findtext("name") or "",
                    description=element.findtext("description") or "", region_id=link_id(element, "data_center"),
                    vlan=integer(element, "vlan/id"), mtu=mtu or None, profile_ids=profile_ids,
-                   is_management=element.get("id", "") in management_ids
+                   is_management=element.get("id", "") in set(management_ids)
+                   or element.findtext("name") == MANAGEMENT_NETWORK
                    or "management" in [u.text for u in element.iterfind("usages/usage")])

@@ -26,7 +26,7 @@ class StorageMixin(OvirtBase):
     def volumes(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Volume]:
         place = self._place(scope)
         wanted = None if ids is None else set(ids)
-        disks = self._get(scope, "disks", {"search": place.search})
+        disks = self._get(scope, "disks", {"search": place.disk_search})
         attachments = self._attachments(scope, place)
         template_disks = {a.get("id") for t in self._templates(scope, place)
                           for a in t.iterfind("disk_attachments/disk_attachment")}
