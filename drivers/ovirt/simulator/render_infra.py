@@ -84,7 +84,6 @@ def data_center(w: XmlWriter, dc: DataCenter, ctx: Ctx) -> None:
     w.actions(base, ("cleanfinishedtasks", "forceremove"))
     w.leaf("name", dc.name)
     w.leaf("description", dc.description)
-    w.leaf("comment", dc.comment)
     w.links(base, ("quotas", "iscsibonds", "qoss", "clusters", "networks", "storagedomains", "permissions"))
     w.leaf("local", dc.local)
     w.leaf("quota_mode", "disabled")
@@ -109,6 +108,10 @@ def cluster(w: XmlWriter, c: Cluster, ctx: Ctx, base: str | None = None) -> None
                    "externalnetworkproviders", "cpuprofiles", "networkfilters", "networks", "permissions"))
     w.leaf("ballooning_enabled", True)
     w.struct("cpu", [("architecture", "x86_64"), ("type", c.cpu_type)])
+    w.start("custom_scheduling_policy_properties")
+    for name, value in (("HighUtilization", 80), ("CpuOverCommitDurationMinutes", 2)):
+        w.struct("property", [("name", name), ("value", value)])
+    w.end("custom_scheduling_policy_properties")
     w.struct("error_handling", [("on_error", "migrate")])
     w.struct("fencing_policy", [("enabled", True),
                                 ("skip_if_connectivity_broken", [("enabled", False), ("threshold", 50)]),
@@ -157,6 +160,7 @@ def host(w: XmlWriter, h: Host, ctx: Ctx) -> None:
                    "permissions", "tags", "statistics"))
     w.leaf("address", h.address)
     w.leaf("auto_numa_status", "disable")
+    w.struct("certificate", [("organization", "sim.ovirt.local"), ("subject", f"O=sim.ovirt.local,CN={h.address}")])
     w.struct("cpu", [("name", "Intel Xeon Processor (Skylake, IBRS)"), ("speed", 2100),
                      ("topology", [("cores", h.cores), ("sockets", h.sockets), ("threads", 1)]),
                      ("type", ctx.store.clusters[h.cluster_id].cpu_type if h.cluster_id in ctx.store.clusters
@@ -168,6 +172,8 @@ def host(w: XmlWriter, h: Host, ctx: Ctx) -> None:
     w.struct("iscsi", [("initiator", f"iqn.1994-05.com.redhat:{h.name}")])
     w.leaf("kdump_status", "disabled")
     w.struct("ksm", [("enabled", False)])
+    w.struct("libvirt_version", [("build", 0), ("full_version", "libvirt-8.0.0-10.module_el8"), ("major", 8),
+                                 ("minor", 0), ("revision", 0)])
     w.leaf("max_scheduling_memory", h.memory - 2 * 1024 ** 3)
     w.leaf("memory", h.memory)
     w.leaf("numa_supported", False)

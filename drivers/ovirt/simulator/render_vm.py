@@ -418,6 +418,9 @@ def disk_attachment(w: XmlWriter, att: Attachment, owner_base: str, owner_tag: s
     else:
         w.ref("disk", href("disks", att.disk_id), att.disk_id)
     w.ref(owner_tag, owner_base, owner_id)
+    if owner_tag == "template":
+        # The real engine also links a template's attachments to a "vm" with the template's id.
+        w.ref("vm", href("vms", owner_id), owner_id)
     w.end("disk_attachment")
 
 
