@@ -1,0 +1,152 @@
+"""DescribeInstanceAttribute and ModifyInstanceAttribute.
+
+instanceType and userData live in oVirt (sizing, cloud-init script) and change only while stopped;
+disableApiTermination (honoured by TerminateInstances) and instanceInitiatedShutdownBehavior have no
+home in oVirt and are kept in the instance's EC2 record.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from gateway.model import InstanceState
+
+from .. import ids, inventory
+from ..call import Call
+from ..errors import Ec2Error, combination, invalid_value
+from ..launch import SHUTDOWN_BEHAVIOURS
+from ..present import Catalog
+from . import action
+
+BLOCK_DEVICE_ROOT = "/dev/sda1"
+
+
+def _value(value: Any) -> dict[str, Any]:
+    return {"Value": value}
+
+
+def _describe(attribute: str, instance: Any, record: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
+    if attribute == "instanceType":
+        return {"InstanceType": _value(catalog.type_of(instance.hardware_profile_id))}
+    if attribute == "userData":
+        data = instance.user_data
+        return {"UserData": _value(base64.b64encode(data).decode()) if data else {}}
+    if attribute == "disableApiTermination":
+        return {"DisableApiTermination": _value(bool(record.get("disable_api_termination")))}
+    if attribute == "disableApiStop":
+        return {"DisableApiStop": _value(bool(record.get("disable_api_stop")))}
+    if attribute == "instanceInitiatedShutdownBehavior":
+        return {"InstanceInitiatedShutdownBehavior": _value(record.get("shutdown_behaviour", "stop"))}
+    if attribute == "rootDeviceName":
+        return {"RootDeviceName": _value(BLOCK_DEVICE_ROOT)}
+    if attribute == "groupSet":
+        return {"Groups": []}
+    if attribute == "blockDeviceMapping":
+        return {"BlockDeviceMappings": [
+            {"DeviceName": a.device or BLOCK_DEVICE_ROOT,
+             "Ebs": {"VolumeId": ids.encode("vol", a.volume_id), "Status": "attached" if a.active else "detached",
+                     "DeleteOnTermination": a.bootable}} for a in instance.attachments]}
+    if attribute == "sourceDestCheck":
+        return {"SourceDestCheck": _value(True)}
+    if attribute in ("ebsOptimized", "enaSupport"):
+        return {attribute[0].upper() + attribute[1:]: _value(False)}
+    if attribute == "kernel":
+        return {"KernelId": {}}
+    if attribute == "ramdisk":
+        return {"RamdiskId": {}}
+    if attribute == "productCodes":
+        return {"ProductCodes": []}
+    if attribute == "sriovNetSupport":
+        return {"SriovNetSupport": {}}
+    raise invalid_value(f"Value ({attribute[:100]}) for parameter attribute is invalid. Unknown attribute.")
+
+
+@action("DescribeInstanceAttribute")
+def describe_instance_attribute(call: Call) -> dict[str, Any]:
+    instance_id = ids.decode("i", call.need("InstanceId"))
+    attribute = call.need("Attribute")
+    call.check_dry_run()
+    instance = inventory.one_instance(call, instance_id)
+    result = _describe(attribute, instance, inventory.record(call, instance_id), inventory.catalog(call))
+    return {"InstanceId": ids.instance_id(instance_id), **result}
+
+
+def _requested_change(call: Call) -> tuple[str, Any]:
+    """(attribute, new value) from either `Attribute`+`Value` or one `<Attribute>.Value` structure."""
+    structured = {name: call.get(name) for name in ("InstanceType", "UserData", "DisableApiTermination",
+                                                    "InstanceInitiatedShutdownBehavior", "DisableApiStop",
+                                                    "SourceDestCheck", "EbsOptimized")
+                  if call.get(name) is not None}
+    attribute = call.get("Attribute")
+    if attribute:
+        if structured:
+            raise combination("Use either Attribute and Value or one attribute structure, not both")
+        if call.get("Value") is None:
+            raise invalid_value("A value is required with Attribute")
+        return attribute, call.get("Value")
+    if len(structured) != 1:
+        raise combination("Modify exactly one attribute at a time")
+    (name, value), = structured.items()
+    return name[0].lower() + name[1:], value.get("Value")
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "false"):
+        return str(value).lower() == "true"
+    raise invalid_value(f"Value ({str(value)[:40]}) is invalid. Expected true or false.")
+
+
+def _user_data(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    try:
+        return base64.b64decode(str(value), validate=True)
+    except (binascii.Error, ValueError):
+        raise Ec2Error("InvalidUserData.Malformed", "User data must be base64 encoded") from None
+
+
+def _require_stopped(instance: Any, attribute: str) -> None:
+    if instance.state is not InstanceState.STOPPED:
+        raise Ec2Error("IncorrectInstanceState",
+                       f"The instance '{ids.instance_id(instance.id)}' must be stopped to change {attribute}")
+
+
+@action("ModifyInstanceAttribute", mutating=True)
+def modify_instance_attribute(call: Call) -> dict[str, Any]:
+    instance_id = ids.decode("i", call.need("InstanceId"))
+    attribute, value = _requested_change(call)
+    if value is None:
+        raise invalid_value(f"A value is required for {attribute}")
+    instance = inventory.one_instance(call, instance_id)
+    if attribute == "instanceType":
+        profile = inventory.profile_for(call, str(value))
+        _require_stopped(instance, attribute)
+        call.check_dry_run()
+        call.driver.update_instance(call.scope, instance_id,
+                                    hardware_profile_id=profile if isinstance(profile, str) else profile.id)
+    elif attribute == "userData":
+        data = _user_data(value)
+        _require_stopped(instance, attribute)
+        call.check_dry_run()
+        call.driver.update_instance(call.scope, instance_id, user_data=data)
+    elif attribute in ("disableApiTermination", "disableApiStop"):
+        flag = _as_bool(value)
+        call.check_dry_run()
+        key = "disable_api_termination" if attribute == "disableApiTermination" else "disable_api_stop"
+        inventory.put_record(call, instance_id, **{key: flag})
+    elif attribute == "instanceInitiatedShutdownBehavior":
+        if value not in SHUTDOWN_BEHAVIOURS:
+            raise invalid_value(f"instanceInitiatedShutdownBehavior must be one of {', '.join(SHUTDOWN_BEHAVIOURS)}")
+        call.check_dry_run()
+        inventory.put_record(call, instance_id, shutdown_behaviour=value)
+    elif attribute in ("sourceDestCheck", "ebsOptimized"):
+        if _as_bool(value) != (attribute == "sourceDestCheck"):
+            raise Ec2Error("UnsupportedOperation", f"{attribute} cannot be changed on this cloud")
+        call.check_dry_run()
+    else:
+        raise invalid_value(f"Value ({attribute[:100]}) for parameter attribute is invalid. "
+                            "It cannot be modified on this cloud.")
+    return {}

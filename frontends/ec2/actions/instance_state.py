@@ -1,0 +1,87 @@
+"""Start, stop, reboot and terminate: every id checked against the state machine before any acts.
+
+Asking for the state an instance is already in (start a running one, stop a stopped one, terminate a
+terminated one) succeeds without touching it, as on EC2; anything the state machine forbids is
+`IncorrectInstanceState` and nothing is done for any of the ids.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from gateway.lifecycle import allows
+from gateway.model import Instance, InstanceState as S
+
+from .. import ids, inventory
+from ..call import Call
+from ..errors import Ec2Error
+from ..present import state
+from . import action
+
+ALREADY = {"start": {S.RUNNING, S.PENDING}, "stop": {S.STOPPED}, "destroy": {S.TERMINATED, S.SHUTTING_DOWN},
+           "reboot": set()}
+# What EC2 says an instance is in right after the request, when the backend has not moved yet.
+HEADING = {"start": S.PENDING, "stop": S.STOPPING, "destroy": S.SHUTTING_DOWN}
+
+
+def checked(call: Call, verb: str, *, include_terminated: bool = False) -> list[Instance]:
+    wanted = inventory.instance_ids(call, required=True) or []
+    found = inventory.instances(call, wanted, include_terminated=include_terminated or verb == "destroy")
+    for instance in found:
+        if instance.state not in ALREADY[verb] and not allows(instance.state, verb):
+            raise Ec2Error("IncorrectInstanceState",
+                           f"The instance '{ids.instance_id(instance.id)}' is not in a state from which it can be "
+                           f"{'terminated' if verb == 'destroy' else verb + 'ed'} (it is {state(instance.state)['Name']}"
+                           f"{', ' + instance.backend_state if instance.backend_state else ''}).")
+    return found
+
+
+def changes(call: Call, verb: str, found: list[Instance], act: Callable[[Instance], Instance]) -> list[dict[str, Any]]:
+    result = []
+    for instance in found:
+        previous = instance.state
+        current = previous if previous in ALREADY[verb] else act(instance).state
+        if current in (previous, S.RUNNING, S.STOPPED) and previous not in ALREADY[verb]:
+            current = HEADING[verb]
+        result.append({"InstanceId": ids.instance_id(instance.id), "CurrentState": state(current),
+                       "PreviousState": state(previous)})
+    return result
+
+
+@action("StartInstances", mutating=True)
+def start_instances(call: Call) -> dict[str, Any]:
+    found = checked(call, "start")
+    call.check_dry_run()
+    return {"StartingInstances": changes(call, "start", found,
+                                         lambda i: call.driver.start_instance(call.scope, i.id))}
+
+
+@action("StopInstances", mutating=True)
+def stop_instances(call: Call) -> dict[str, Any]:
+    found = checked(call, "stop")
+    force = bool(call.get("Force"))
+    call.check_dry_run()
+    return {"StoppingInstances": changes(call, "stop", found,
+                                         lambda i: call.driver.stop_instance(call.scope, i.id, force=force))}
+
+
+@action("RebootInstances", mutating=True)
+def reboot_instances(call: Call) -> dict[str, Any]:
+    found = checked(call, "reboot")
+    call.check_dry_run()
+    for instance in found:
+        call.driver.reboot_instance(call.scope, instance.id)
+    return {}
+
+
+@action("TerminateInstances", mutating=True)
+def terminate_instances(call: Call) -> dict[str, Any]:
+    found = checked(call, "destroy")
+    records = inventory.records(call)
+    protected = [i for i in found if records.get(i.id, {}).get("disable_api_termination")]
+    if protected:
+        raise Ec2Error("OperationNotPermitted",
+                       f"The instance '{ids.instance_id(protected[0].id)}' may not be terminated. Modify its "
+                       "'disableApiTermination' instance attribute and try again.")
+    call.check_dry_run()
+    return {"TerminatingInstances": changes(call, "destroy", found,
+                                            lambda i: call.driver.destroy_instance(call.scope, i.id))}

@@ -1,0 +1,77 @@
+"""RunInstances and DescribeInstances."""
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.model import Instance
+
+from .. import ids, inventory, launch
+from ..call import Call
+from ..filters import apply_filters, page_size, paginate
+from ..present import Catalog, instance_item, reservation_id
+from . import action
+
+
+def _reservation_of(catalog: Catalog, instance_id: str) -> str:
+    return catalog.records.get(instance_id, {}).get("reservation_id") or reservation_id(instance_id)
+
+
+def instance_filters(catalog: Catalog) -> dict[str, Any]:
+    by_id = {ids.instance_id(k): v for k, v in catalog.records.items()}
+
+    def reservation(item: dict[str, Any]) -> list[str]:
+        record = by_id.get(item["InstanceId"], {})
+        return [record.get("reservation_id") or ids.encode("r", ids.decode("i", item["InstanceId"]))]
+
+    return {
+        "instance-id": lambda i: [i["InstanceId"]],
+        "instance-state-name": lambda i: [i["State"]["Name"]],
+        "instance-state-code": lambda i: [i["State"]["Code"]],
+        "image-id": lambda i: [i.get("ImageId")],
+        "instance-type": lambda i: [i.get("InstanceType")],
+        "availability-zone": lambda i: [i["Placement"]["AvailabilityZone"]],
+        "key-name": lambda i: [i.get("KeyName")],
+        "ip-address": lambda i: [i.get("PublicIpAddress")],
+        "private-ip-address": lambda i: [i.get("PrivateIpAddress")],
+        "dns-name": lambda i: [i.get("PublicDnsName")],
+        "private-dns-name": lambda i: [i.get("PrivateDnsName")],
+        "architecture": lambda i: [i.get("Architecture")],
+        "client-token": lambda i: [i.get("ClientToken")],
+        "launch-index": lambda i: [i.get("AmiLaunchIndex")],
+        "root-device-type": lambda i: [i.get("RootDeviceType")],
+        "reservation-id": reservation,
+        "owner-id": lambda i: [catalog.owner_id],
+    }
+
+
+def group(items: list[dict[str, Any]], catalog: Catalog) -> list[dict[str, Any]]:
+    """Instance items grouped into their reservations, in the order of their first instance."""
+    groups: dict[str, dict[str, Any]] = {}
+    for item in items:
+        rid = _reservation_of(catalog, ids.decode("i", item["InstanceId"]))
+        if rid not in groups:
+            groups[rid] = {"ReservationId": rid, "OwnerId": catalog.owner_id, "Groups": [], "Instances": []}
+        groups[rid]["Instances"].append(item)
+    return list(groups.values())
+
+
+@action("DescribeInstances")
+def describe_instances(call: Call) -> dict[str, Any]:
+    wanted = inventory.instance_ids(call)
+    size = page_size(call.get("MaxResults"), with_ids=bool(wanted))
+    call.check_dry_run()
+    found: list[Instance] = inventory.instances(call, wanted)
+    catalog = inventory.catalog(call)
+    items = apply_filters((instance_item(i, catalog) for i in found), call.get("Filters"), instance_filters(catalog))
+    if wanted is None:
+        page, token = paginate(items, lambda i: i["InstanceId"], size, call.get("NextToken"))
+    else:
+        page, token = items, None
+    return {"Reservations": group(page, catalog), "NextToken": token}
+
+
+@action("RunInstances", mutating=True)
+def run_instances(call: Call) -> dict[str, Any]:
+    request = launch.LaunchRequest.from_call(call)
+    call.check_dry_run()
+    return launch.run(call, request)

@@ -1,0 +1,132 @@
+"""CreateTags, DeleteTags, DescribeTags on instances, images and volumes (and key pairs).
+
+The driver keeps tags where the backend can hold them and in the store otherwise (an instance's `Name`
+renames its VM where oVirt's naming rules allow); key pairs are the gateway's own, so are their tags.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .. import ids, inventory
+from ..call import Call
+from ..errors import Ec2Error, invalid_value
+from ..filters import apply_filters, page_size, paginate
+from . import action
+
+RESOURCE_TYPES = {"i": "instance", "ami": "image", "vol": "volume", "snap": "snapshot"}
+PREFIXES = {kind: prefix for prefix, kind in RESOURCE_TYPES.items()}
+KEY_PAIR_PREFIX = "key-"
+TAG_FILTERS = {
+    "resource-id": lambda t: [t["ResourceId"]],
+    "resource-type": lambda t: [t["ResourceType"]],
+    "key": lambda t: [t["Key"]],
+    "value": lambda t: [t["Value"]],
+    "tag-key": lambda t: [t["Key"]],
+    "tag-value": lambda t: [t["Value"]],
+}
+
+
+def _resources(call: Call) -> dict[str, list[str]]:
+    """resource type -> backend ids (key pairs keep their own ids), Malformed/InvalidID on bad ids."""
+    grouped: dict[str, list[str]] = {}
+    for resource_id in call.need("Resources"):
+        if resource_id.startswith(KEY_PAIR_PREFIX):
+            grouped.setdefault("key-pair", []).append(resource_id)
+            continue
+        prefix = ids.prefix_of(resource_id)
+        kind = RESOURCE_TYPES.get(prefix)
+        if kind is None:
+            raise Ec2Error("InvalidID", f"The ID '{resource_id[:100]}' is not valid")
+        grouped.setdefault(kind, []).append(ids.decode(prefix, resource_id))
+    return grouped
+
+
+def _check_exist(call: Call, grouped: dict[str, list[str]]) -> None:
+    if "instance" in grouped:
+        inventory.instances(call, grouped["instance"], include_terminated=False)
+    if "image" in grouped:
+        known = {i.id for i in call.driver.images(call.scope, grouped["image"])}
+        missing = [i for i in grouped["image"] if i not in known]
+        if missing:
+            raise Ec2Error("InvalidAMIID.NotFound", f"The image id '[{ids.image_id(missing[0])}]' does not exist")
+    if "key-pair" in grouped:
+        known = {p.id for p in call.gateway.key_pairs.list(call.owner)}
+        missing = [k for k in grouped["key-pair"] if k not in known]
+        if missing:
+            raise Ec2Error("InvalidKeyPair.NotFound", f"The key pair ID '{missing[0][:100]}' does not exist")
+
+
+def _check_tag(key: str, value: str | None) -> None:
+    if not key or len(key) > 128:
+        raise invalid_value("Tag keys must be 1 to 128 characters long")
+    if key.lower().startswith("aws:"):
+        raise invalid_value("Tag keys starting with 'aws:' are reserved for internal use")
+    if value is not None and len(value) > 256:
+        raise invalid_value("Tag values must be at most 256 characters long")
+
+
+@action("CreateTags", mutating=True)
+def create_tags(call: Call) -> dict[str, Any]:
+    grouped = _resources(call)
+    tags = {}
+    for tag in call.need("Tags"):
+        _check_tag(tag.get("Key", ""), tag.get("Value"))
+        tags[tag["Key"]] = tag.get("Value") or ""
+    _check_exist(call, grouped)
+    call.check_dry_run()
+    for kind, resource_ids in grouped.items():
+        if kind == "key-pair":
+            call.gateway.store.set_tags(call.owner, kind, resource_ids, tags)
+        else:
+            call.driver.set_tags(call.scope, kind, resource_ids, tags)
+    return {}
+
+
+@action("DeleteTags", mutating=True)
+def delete_tags(call: Call) -> dict[str, Any]:
+    grouped = _resources(call)
+    given = call.get("Tags")
+    tags: dict[str, str | None] | None = None
+    if given:
+        tags = {}
+        for tag in given:
+            _check_tag(tag.get("Key", ""), None)
+            tags[tag["Key"]] = tag.get("Value")
+    call.check_dry_run()
+    for kind, resource_ids in grouped.items():
+        if kind == "key-pair":
+            call.gateway.store.delete_tags(call.owner, resource_ids, tags)
+        else:
+            call.driver.delete_tags(call.scope, resource_ids, tags)
+    return {}
+
+
+def _kinds_of(call: Call) -> dict[str, str]:
+    """backend id -> resource type, for what the scope can see."""
+    kinds = {i.id: "instance" for i in call.driver.instances(call.scope)}
+    kinds.update({i.id: "image" for i in call.driver.images(call.scope)})
+    if call.driver.can("volumes"):
+        kinds.update({v.id: "volume" for v in call.driver.volumes(call.scope)})
+    return kinds
+
+
+@action("DescribeTags")
+def describe_tags(call: Call) -> dict[str, Any]:
+    size = page_size(call.get("MaxResults"), high=1000)
+    call.check_dry_run()
+    kinds = _kinds_of(call)
+    items = []
+    for resource_id, tags in call.driver.tags(call.scope).items():
+        kind = kinds.get(resource_id)
+        if kind is None:
+            continue
+        ec2_id = ids.encode(PREFIXES[kind], resource_id)
+        items += [{"ResourceId": ec2_id, "ResourceType": kind, "Key": k, "Value": v} for k, v in tags.items()]
+    pairs = call.gateway.key_pairs.list(call.owner)
+    if pairs:
+        for pair_id, tags in call.gateway.store.tags(call.owner, [p.id for p in pairs]).items():
+            items += [{"ResourceId": pair_id, "ResourceType": "key-pair", "Key": k, "Value": v}
+                      for k, v in tags.items()]
+    items = apply_filters(items, call.get("Filters"), TAG_FILTERS)
+    page, token = paginate(items, lambda t: f"{t['ResourceId']}\x00{t['Key']}", size, call.get("NextToken"))
+    return {"Tags": page, "NextToken": token}

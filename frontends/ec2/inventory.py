@@ -1,0 +1,125 @@
+"""Finding instances as EC2 sees them: live ones from the driver, terminated ones for an hour, the
+per-instance EC2 records (reservation, launch index, client token, attributes) and the names that
+rendering needs (zones, instance types), each fetched once per request.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from typing import Any, Iterable
+
+from gateway.errors import NotFound
+from gateway.model import HardwareProfile, Instance
+
+from . import ids
+from .call import Call
+from .errors import Ec2Error
+from .present import INSTANCE_RECORD, TYPE_PREFIX, Catalog, type_name
+
+TYPE_NAMES_TTL = 60.0
+_type_cache: dict[tuple[str, str], tuple[float, dict[str, HardwareProfile]]] = {}
+_type_lock = threading.Lock()
+
+
+def account_id(call: Call) -> str:
+    """A stable 12-digit account id for the identity (EC2 clients expect one as OwnerId)."""
+    digest = hashlib.sha256(call.owner.encode()).hexdigest()
+    return f"{int(digest[:15], 16) % 10**12:012d}"
+
+
+def instance_types(call: Call, *, fresh: bool = False) -> dict[str, HardwareProfile]:
+    """EC2 instance type name -> hardware profile of the scope (kept a minute: types rarely change)."""
+    key = (call.scope.cache_key, call.scope.datacenter or "")
+    now = time.monotonic()
+    with _type_lock:
+        cached = _type_cache.get(key)
+    if cached is not None and not fresh and now - cached[0] < TYPE_NAMES_TTL:
+        return cached[1]
+    types = {type_name(p): p for p in call.driver.hardware_profiles(call.scope)}
+    with _type_lock:
+        _type_cache[key] = (now, types)
+    return types
+
+
+def profile_for(call: Call, name: str) -> HardwareProfile | str:
+    """The hardware profile an EC2 instance type names (`o1.small`, oVirt's `Small`, or a profile id);
+    a driver-specific id after `o1.` (a custom sizing) is passed through as the profile id."""
+    types = instance_types(call)
+    if name in types:
+        return types[name]
+    for profile in types.values():
+        if name in (profile.name, profile.id):
+            return profile
+    if name.startswith(TYPE_PREFIX) and len(name) > len(TYPE_PREFIX):
+        return name[len(TYPE_PREFIX):]
+    raise Ec2Error("InvalidInstanceType", f"The instance type '{name[:100]}' does not exist")
+
+
+def records(call: Call) -> dict[str, dict[str, Any]]:
+    """instance id -> the EC2 record kept for it (only instances launched through EC2 have one)."""
+    return {r["id"]: r for r in call.gateway.store.entities(INSTANCE_RECORD, call.scope.provider.name)}
+
+
+def put_record(call: Call, instance_id: str, **values: Any) -> None:
+    store = call.gateway.store
+    owner = call.scope.provider.name
+    record = store.entity(INSTANCE_RECORD, owner, instance_id) or {"id": instance_id}
+    record.update(values)
+    store.put_entity(INSTANCE_RECORD, owner, instance_id, record)
+
+
+def record(call: Call, instance_id: str) -> dict[str, Any]:
+    return call.gateway.store.entity(INSTANCE_RECORD, call.scope.provider.name, instance_id) or {}
+
+
+def catalog(call: Call) -> Catalog:
+    zones = {realm.id: realm.name for realm in call.driver.realms(call.scope)} if call.driver.can("realms") else {}
+    types = {p.id: name for name, p in instance_types(call).items()} if call.driver.can("hardware_profiles") else {}
+    return Catalog(zones=zones, types=types, records=records(call), owner_id=account_id(call))
+
+
+def terminated(call: Call, wanted: Iterable[str] | None = None) -> list[Instance]:
+    """Instances terminated within the last hour (state terminated), from the driver's tombstones."""
+    if not call.driver.can("terminated_instances"):
+        return []
+    return call.driver.terminated_instances(call.scope, None if wanted is None else list(wanted))
+
+
+def instances(call: Call, wanted: list[str] | None = None, *, include_terminated: bool = True) -> list[Instance]:
+    """Live instances (and recently terminated ones) of the scope; `wanted` (backend ids) narrows.
+
+    With `wanted`, a missing id is InvalidInstanceID.NotFound, naming every id that is missing.
+    """
+    live = call.driver.instances(call.scope, wanted)
+    found = {i.id: i for i in live}
+    if include_terminated:
+        missing = None if wanted is None else [w for w in wanted if w not in found]
+        if missing is None or missing:
+            for gone in terminated(call, missing):
+                found.setdefault(gone.id, gone)
+    if wanted is not None:
+        absent = [w for w in dict.fromkeys(wanted) if w not in found]
+        if absent:
+            shown = ", ".join(f"'{ids.instance_id(a)}'" for a in absent)
+            noun = "ID" if len(absent) == 1 else "IDs"
+            verb = "does" if len(absent) == 1 else "do"
+            raise Ec2Error("InvalidInstanceID.NotFound", f"The instance {noun} {shown} {verb} not exist")
+        return [found[w] for w in dict.fromkeys(wanted)]
+    return list(found.values())
+
+
+def one_instance(call: Call, instance_id: str) -> Instance:
+    try:
+        return call.driver.instance(call.scope, instance_id)
+    except NotFound:
+        raise Ec2Error("InvalidInstanceID.NotFound",
+                       f"The instance ID '{ids.instance_id(instance_id)}' does not exist") from None
+
+
+def instance_ids(call: Call, name: str = "InstanceIds", *, required: bool = False) -> list[str] | None:
+    """Backend ids of the `InstanceId.N` parameter (Malformed for anything not `i-`+hex or a UUID)."""
+    given = call.need(name) if required else call.get(name)
+    if not given:
+        return None
+    return ids.decode_many("i", given)

@@ -1,0 +1,162 @@
+"""RunInstances: validate everything first, then create MinCount..MaxCount instances or none at all.
+
+boto3 sends a ClientToken with every RunInstances (and botocore's retries reuse it), so idempotency also
+absorbs a retry after a timeout: the token is claimed in the store before anything is created; the same
+token with the same parameters answers the reservation it created, with different ones
+`IdempotentParameterMismatch`. If fewer than MinCount instances can be created, those that were are
+terminated again and the error is answered.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from gateway.errors import GatewayError, NotFound
+from gateway.model import Instance, InstanceSpec
+
+from . import ids, inventory
+from .call import Call
+from .errors import Ec2Error, invalid_value
+from .present import instance_item, reservation_id
+
+log = logging.getLogger("cloudgw.ec2")
+MAX_INSTANCES = 1000
+SHUTDOWN_BEHAVIOURS = ("stop", "terminate")
+TOKEN_WAIT_SECONDS = 10.0
+
+
+@dataclass
+class LaunchRequest:
+    spec: InstanceSpec
+    min_count: int
+    max_count: int
+    client_token: str | None = None
+    disable_api_termination: bool = False
+    shutdown_behaviour: str = "stop"
+    fingerprint: str = ""
+    extra_tags: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_call(cls, call: Call) -> "LaunchRequest":
+        image_id = ids.decode("ami", call.need("ImageId"))
+        min_count, max_count = call.need("MinCount"), call.need("MaxCount")
+        if min_count < 1 or max_count < min_count:
+            raise invalid_value("MinCount must be at least 1 and at most MaxCount")
+        if max_count > MAX_INSTANCES:
+            raise Ec2Error("InstanceLimitExceeded", f"You may launch at most {MAX_INSTANCES} instances at once")
+        spec = InstanceSpec(image_id=image_id)
+        instance_type = call.get("InstanceType")
+        if instance_type:
+            profile = inventory.profile_for(call, instance_type)
+            spec.hardware_profile_id = profile if isinstance(profile, str) else profile.id
+        zone = (call.get("Placement") or {}).get("AvailabilityZone")
+        if zone:
+            realm = next((r for r in call.driver.realms(call.scope) if zone in (r.name, r.id)), None)
+            if realm is None:
+                raise Ec2Error("InvalidZone.NotFound", f"The availability zone '{zone[:100]}' does not exist")
+            spec.realm_id = realm.id
+        key_name = call.get("KeyName")
+        if key_name:
+            try:
+                pair = call.gateway.key_pairs.get(call.owner, key_name)
+            except NotFound:
+                raise Ec2Error("InvalidKeyPair.NotFound", f"The key pair '{key_name[:100]}' does not exist") from None
+            spec.key_name, spec.ssh_public_keys = key_name, [pair.public_key]
+        user_data = call.get("UserData")
+        if user_data:
+            try:
+                spec.user_data = base64.b64decode(user_data, validate=True)
+            except (binascii.Error, ValueError):
+                raise Ec2Error("InvalidUserData.Malformed", "User data must be base64 encoded") from None
+        tags: dict[str, dict[str, str]] = {}
+        for spec_item in call.get("TagSpecifications", []):
+            kind = spec_item.get("ResourceType") or "instance"
+            for tag in spec_item.get("Tags") or []:
+                if not tag.get("Key"):
+                    raise invalid_value("A tag key must not be empty")
+                tags.setdefault(kind, {})[tag["Key"]] = tag.get("Value") or ""
+        spec.tags = tags.pop("instance", {})
+        behaviour = call.get("InstanceInitiatedShutdownBehavior") or "stop"
+        if behaviour not in SHUTDOWN_BEHAVIOURS:
+            raise invalid_value(f"InstanceInitiatedShutdownBehavior must be one of {', '.join(SHUTDOWN_BEHAVIOURS)}")
+        fingerprint_source = {k: v for k, v in call.params.items() if k not in ("ClientToken", "DryRun")}
+        fingerprint = hashlib.sha256(json.dumps(fingerprint_source, sort_keys=True, default=str).encode()).hexdigest()
+        return cls(spec=spec, min_count=min_count, max_count=max_count, client_token=call.get("ClientToken") or None,
+                   disable_api_termination=bool(call.get("DisableApiTermination")), shutdown_behaviour=behaviour,
+                   fingerprint=fingerprint, extra_tags=tags)
+
+
+def run(call: Call, request: LaunchRequest) -> dict[str, Any]:
+    """Create the instances (or answer what the client token created before) as a Reservation."""
+    store = call.gateway.store
+    token = request.client_token
+    if token:
+        earlier = store.claim_token(call.owner, token, request.fingerprint, {"state": "creating"})
+        if earlier is not None:
+            return _replay(call, request, token, earlier)
+    try:
+        created = _create(call, request)
+    except BaseException:
+        if token:
+            store.forget_token(call.owner, token)
+        raise
+    rid = reservation_id(created[0].id)
+    for index, instance in enumerate(created):
+        inventory.put_record(call, instance.id, reservation_id=rid, launch_index=index, client_token=token or "",
+                             disable_api_termination=request.disable_api_termination,
+                             shutdown_behaviour=request.shutdown_behaviour)
+    if token:
+        store.update_token(call.owner, token, {"state": "done", "reservation_id": rid,
+                                               "instance_ids": [i.id for i in created]})
+    return _reservation(call, rid, created)
+
+
+def _create(call: Call, request: LaunchRequest) -> list[Instance]:
+    created: list[Instance] = []
+    try:
+        for _ in range(request.max_count):
+            created.append(call.driver.create_instance(call.scope, replace(request.spec)))
+    except GatewayError as exc:
+        if len(created) >= request.min_count:
+            log.warning("RunInstances: created %d of %d instances: %s", len(created), request.max_count, exc.message)
+            return created
+        for instance in created:
+            try:
+                call.driver.destroy_instance(call.scope, instance.id)
+            except GatewayError as cleanup:
+                log.error("RunInstances: could not roll back instance %s: %s", instance.id, cleanup.message)
+        raise
+    return created
+
+
+def _replay(call: Call, request: LaunchRequest, token: str, earlier: dict[str, Any]) -> dict[str, Any]:
+    if earlier["fingerprint"] != request.fingerprint:
+        raise Ec2Error("IdempotentParameterMismatch",
+                       f"The client token '{token[:64]}' was used before with different parameters")
+    deadline = time.monotonic() + TOKEN_WAIT_SECONDS
+    while earlier["result"].get("state") != "done":
+        if time.monotonic() > deadline:
+            raise Ec2Error("Unavailable", "An earlier request with this client token is still running", 503,
+                           retry_after=2)
+        time.sleep(0.2)
+        earlier = call.gateway.store.token(call.owner, token)
+        if earlier is None:  # the earlier request failed and released the token: try again as new
+            raise Ec2Error("Unavailable", "An earlier request with this client token failed; retry", 503,
+                           retry_after=1)
+    result = earlier["result"]
+    found = inventory.instances(call, None)
+    wanted = set(result["instance_ids"])
+    instances = sorted((i for i in found if i.id in wanted), key=lambda i: result["instance_ids"].index(i.id))
+    return _reservation(call, result["reservation_id"], instances)
+
+
+def _reservation(call: Call, rid: str, instances: list[Instance]) -> dict[str, Any]:
+    catalog = inventory.catalog(call)
+    return {"ReservationId": rid, "OwnerId": catalog.owner_id, "Groups": [],
+            "Instances": [instance_item(i, catalog) for i in instances]}

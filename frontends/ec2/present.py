@@ -1,0 +1,168 @@
+"""The common model as boto3 sees it: instances, states, images, zones and tags as response dicts.
+
+EC2 vocabulary is decided here and only here: state codes, `ami-`/`i-` ids, `o1.small`-style instance
+type names, zone names. Actions assemble these dicts; the renderer never needs to know what they mean.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from gateway.model import HardwareProfile, Image, Instance, InstanceState, ResourceState
+
+from . import ids
+
+# Canonical state -> (EC2 code, EC2 name). EC2 has no paused, suspended or error: they are stopped
+# (the reason says why), so waiters never mistake them for running.
+EC2_STATES: dict[InstanceState, tuple[int, str]] = {
+    InstanceState.PENDING: (0, "pending"),
+    InstanceState.RUNNING: (16, "running"),
+    InstanceState.SHUTTING_DOWN: (32, "shutting-down"),
+    InstanceState.TERMINATED: (48, "terminated"),
+    InstanceState.STOPPING: (64, "stopping"),
+    InstanceState.STOPPED: (80, "stopped"),
+    InstanceState.PAUSED: (80, "stopped"),
+    InstanceState.SUSPENDED: (80, "stopped"),
+    InstanceState.ERROR: (80, "stopped"),
+}
+STATE_REASONS = {
+    InstanceState.PAUSED: ("Server.Paused", "The instance is paused in the backend"),
+    InstanceState.SUSPENDED: ("Client.UserInitiatedHibernate", "The instance is suspended in the backend"),
+    InstanceState.ERROR: ("Server.InternalError", "The backend reports the instance in an error state"),
+    InstanceState.TERMINATED: ("Client.UserInitiatedShutdown", "Client.UserInitiatedShutdown: User initiated shutdown"),
+}
+TYPE_PREFIX = "o1."
+IMAGE_STATES = {ResourceState.AVAILABLE: "available", ResourceState.PENDING: "pending",
+                ResourceState.ERROR: "failed", ResourceState.DELETING: "deregistered",
+                ResourceState.IN_USE: "available"}
+INSTANCE_RECORD = "ec2.instance"  # store entity kind: what EC2 adds to a VM (reservation, launch index, ...)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def state(value: InstanceState) -> dict[str, Any]:
+    code, name = EC2_STATES[value]
+    return {"Code": code, "Name": name}
+
+
+def type_name(profile: HardwareProfile) -> str:
+    """`o1.small` for oVirt's `Small`: AWS-shaped, as Terraform's instance type parser wants."""
+    slug = re.sub(r"[^a-z0-9]+", "-", profile.name.lower()).strip("-") or profile.id
+    return TYPE_PREFIX + slug
+
+
+def tag_list(tags: dict[str, str] | None) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in sorted((tags or {}).items())]
+
+
+@dataclass
+class Catalog:
+    """What rendering instances needs besides the instances, fetched once per request."""
+
+    zones: dict[str, str] = field(default_factory=dict)  # realm id -> zone name
+    types: dict[str, str] = field(default_factory=dict)  # hardware profile id -> EC2 type name
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)  # instance id -> record
+    tags: dict[str, dict[str, str]] = field(default_factory=dict)
+    owner_id: str = ""
+
+    def type_of(self, profile_id: str | None) -> str | None:
+        if not profile_id:
+            return None
+        return self.types.get(profile_id, TYPE_PREFIX + profile_id)
+
+
+def reservation_id(instance_id: str) -> str:
+    return ids.encode("r", instance_id)
+
+
+def instance_item(instance: Instance, catalog: Catalog) -> dict[str, Any]:
+    """One `Instance` of a reservation, as boto3 returns it."""
+    record = catalog.records.get(instance.id, {})
+    private_ips = [a.value for a in instance.addresses if a.kind == "ipv4" and a.private]
+    public_ips = [a.value for a in instance.addresses if a.kind == "ipv4" and not a.private]
+    hostnames = instance.addresses_of("hostname")
+    zone = catalog.zones.get(instance.realm_id or "", "")
+    item: dict[str, Any] = {
+        "InstanceId": ids.instance_id(instance.id),
+        "ImageId": ids.image_id(instance.image_id) if instance.image_id else None,
+        "State": state(instance.state),
+        "PrivateDnsName": hostnames[0] if hostnames and private_ips else "",
+        "PublicDnsName": hostnames[0] if hostnames and not private_ips else "",
+        "StateTransitionReason": instance.state_reason or "",
+        "KeyName": instance.key_name or record.get("key_name"),
+        "AmiLaunchIndex": int(record.get("launch_index", 0)),
+        "InstanceType": catalog.type_of(instance.hardware_profile_id),
+        "LaunchTime": instance.launch_time or instance.created or EPOCH,
+        "Placement": {"AvailabilityZone": zone, "GroupName": "", "Tenancy": "default"},
+        "Monitoring": {"State": "disabled"},
+        "PrivateIpAddress": private_ips[0] if private_ips else None,
+        "PublicIpAddress": public_ips[0] if public_ips else None,
+        "Architecture": instance.architecture or "x86_64",
+        "RootDeviceType": "ebs",
+        "RootDeviceName": "/dev/sda1",
+        "BlockDeviceMappings": [
+            {"DeviceName": a.device or f"/dev/sd{chr(ord('a') + n)}",
+             "Ebs": {"VolumeId": ids.encode("vol", a.volume_id), "Status": "attached" if a.active else "detached",
+                     "DeleteOnTermination": a.bootable, **({"AttachTime": a.attached_at} if a.attached_at else {})}}
+            for n, a in enumerate(instance.attachments)],
+        "VirtualizationType": "hvm",
+        "Hypervisor": "xen",
+        "ClientToken": record.get("client_token", ""),
+        "Tags": tag_list(catalog.tags.get(instance.id, instance.tags)),
+        "SecurityGroups": [],
+        "NetworkInterfaces": [
+            {"NetworkInterfaceId": ids.encode("eni", nic.id), "MacAddress": nic.mac,
+             "Status": "in-use" if nic.plugged else "available", "OwnerId": catalog.owner_id,
+             "PrivateIpAddress": nic.ipv4[0] if nic.ipv4 else None, "SourceDestCheck": True,
+             "Description": nic.name,
+             "PrivateIpAddresses": [{"PrivateIpAddress": ip, "Primary": n == 0} for n, ip in enumerate(nic.ipv4)],
+             "Ipv6Addresses": [{"Ipv6Address": ip} for ip in nic.ipv6]}
+            for nic in instance.interfaces],
+        "SourceDestCheck": True,
+        "EbsOptimized": False,
+        "CpuOptions": {"CoreCount": instance.cpus, "ThreadsPerCore": 1},
+    }
+    reason = STATE_REASONS.get(instance.state)
+    if reason:
+        item["StateReason"] = {"Code": reason[0], "Message": instance.state_reason or reason[1]}
+    return item
+
+
+def reservations(instances: Iterable[Instance], catalog: Catalog) -> list[dict[str, Any]]:
+    """Instances grouped into the reservations they were launched in (one each if launched elsewhere)."""
+    groups: dict[str, dict[str, Any]] = {}
+    for instance in instances:
+        record = catalog.records.get(instance.id, {})
+        rid = record.get("reservation_id") or reservation_id(instance.id)
+        group = groups.get(rid)
+        if group is None:
+            group = groups[rid] = {"ReservationId": rid, "OwnerId": catalog.owner_id, "Groups": [],
+                                   "Instances": []}
+        group["Instances"].append(instance_item(instance, catalog))
+    return list(groups.values())
+
+
+def image_item(image: Image, tags: dict[str, str] | None = None, owner_id: str = "") -> dict[str, Any]:
+    return {
+        "ImageId": ids.image_id(image.id),
+        "ImageLocation": image.name,
+        "State": IMAGE_STATES.get(image.state, "available"),
+        "OwnerId": owner_id or image.owner,
+        "CreationDate": (image.created or EPOCH).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "Public": image.is_public,
+        "Architecture": image.architecture or "x86_64",
+        "ImageType": "machine",
+        "Name": image.name,
+        "Description": image.description,
+        "RootDeviceType": "ebs",
+        "RootDeviceName": "/dev/sda1",
+        "BlockDeviceMappings": ([{"DeviceName": "/dev/sda1",
+                                  "Ebs": {"VolumeSize": max(1, -(-image.disk_bytes // (1 << 30))),
+                                          "DeleteOnTermination": True, "VolumeType": "standard"}}]
+                                if image.disk_bytes else []),
+        "VirtualizationType": "hvm",
+        "Hypervisor": "xen",
+        "PlatformDetails": "Windows" if "windows" in image.os_type.lower() else "Linux/UNIX",
+        "Tags": tag_list(tags if tags is not None else image.tags),
+    }

@@ -1,0 +1,125 @@
+"""One renderer: a boto3-shaped response dict -> EC2 XML, driven by the operation's output shape.
+
+Element names are the model's locationNames, list entries are `<item>`, booleans lower-case,
+timestamps `YYYY-MM-DDTHH:MM:SS.000Z`; None members are left out (botocore crashes on empty integer or
+timestamp elements) and the top-level lists are always present, empty if need be. Actions never see XML.
+Per-shape plans are computed once, so rendering a thousand instances is a loop of string appends.
+"""
+from __future__ import annotations
+
+import base64
+import re
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from botocore.model import Shape
+
+from .service import operation
+
+DEFAULT_VERSION = "2016-11-15"
+VERSION_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
+
+Emit = Callable[[list[str], Any], None]
+_plans: dict[str, Emit] = {}
+
+
+def text(value: str) -> str:
+    """XML character data: escaped, and without the control characters XML 1.0 cannot carry."""
+    if INVALID_XML_CHARS.search(value):
+        value = INVALID_XML_CHARS.sub("", value)
+    return value.translate(ESCAPES)
+
+
+def timestamp(value: datetime | str) -> str:
+    if isinstance(value, str):
+        return value
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _scalar_emitter(shape: Shape) -> Emit:
+    kind = shape.type_name
+    if kind == "boolean":
+        return lambda out, v: out.append("true" if v else "false")
+    if kind in ("integer", "long"):
+        return lambda out, v: out.append(str(int(v)))
+    if kind in ("float", "double"):
+        return lambda out, v: out.append(repr(float(v)))
+    if kind == "timestamp":
+        return lambda out, v: out.append(timestamp(v))
+    if kind == "blob":
+        return lambda out, v: out.append(base64.b64encode(v).decode() if isinstance(v, bytes) else text(v))
+    return lambda out, v: out.append(text(str(v)))
+
+
+def emitter(shape: Shape) -> Emit:
+    """The function that appends a value of `shape` (its content, not its own element) to `out`."""
+    plan = _plans.get(shape.name)
+    if plan is not None:
+        return plan
+    kind = shape.type_name
+    if kind == "structure":
+        members: dict[str, tuple[str, str, Shape]] = {}
+
+        def emit_structure(out: list[str], value: dict[str, Any]) -> None:
+            for key, item in value.items():
+                if item is None:
+                    continue
+                name, close, member = members[key]
+                out.append(name)
+                emitter(member)(out, item)
+                out.append(close)
+
+        _plans[shape.name] = emit_structure
+        for member_name, member in shape.members.items():
+            xml_name = member.serialization.get("name", member_name)
+            members[member_name] = (f"<{xml_name}>", f"</{xml_name}>", member)
+        return emit_structure
+    if kind == "list":
+        item_name = shape.member.serialization.get("name", "member")
+        open_item, close_item = f"<{item_name}>", f"</{item_name}>"
+        member_shape = shape.member
+
+        def emit_list(out: list[str], value: list[Any]) -> None:
+            emit_member = emitter(member_shape)
+            for item in value:
+                out.append(open_item)
+                emit_member(out, item)
+                out.append(close_item)
+
+        _plans[shape.name] = emit_list
+        return emit_list
+    plan = _scalar_emitter(shape)
+    _plans[shape.name] = plan
+    return plan
+
+
+def namespace(version: str | None) -> str:
+    return f"http://ec2.amazonaws.com/doc/{version if version and VERSION_PATTERN.match(version) else DEFAULT_VERSION}/"
+
+
+def render_response(action: str, result: dict[str, Any], request_id: str, version: str | None) -> bytes:
+    """`<{Action}Response xmlns=...><requestId/>...</{Action}Response>` for a result dict of that action."""
+    root = f"{action}Response"
+    out = [f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns="{namespace(version)}">',
+           f"<requestId>{text(request_id)}</requestId>"]
+    shape = operation(action).output_shape
+    if shape is None:
+        out.append("<return>true</return>")
+    else:
+        emitter(shape)(out, result)
+        for member_name, member in shape.members.items():
+            if member.type_name == "list" and result.get(member_name) is None:
+                xml_name = member.serialization.get("name", member_name)
+                out.append(f"<{xml_name}/>")
+    out.append(f"</{root}>")
+    return "".join(out).encode()
+
+
+def render_error(code: str, message: str, request_id: str) -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{text(code)}</Code>'
+            f"<Message>{text(message)}</Message></Error></Errors><RequestID>{text(request_id)}</RequestID>"
+            f"</Response>").encode()
