@@ -119,7 +119,8 @@ class StorageMixin(OvirtBase):
                                + (f" to '{instance_id}'" if instance_id else ""), resource_id=volume_id)
         for a in held:
             path = f"vms/{a.instance_id}/diskattachments/{volume_id}"
-            if a.active:  # a running VM must unplug the disk before it can be detached
+            status = self._get(scope, f"vms/{a.instance_id}", what=("instance", a.instance_id)).findtext("status")
+            if a.active and status != "down":  # a running VM must unplug the disk before it is detached
                 self._call(scope, "PUT", path, body=E.disk_attachment(E.active("false")), idempotent=True,
                            what=("volume", volume_id))
             self._call(scope, "DELETE", path, idempotent=True, what=("volume", volume_id))
