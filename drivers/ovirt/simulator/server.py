@@ -104,8 +104,9 @@ class SimulatorServer:
         self.port = self.server.server_port
 
     def start(self) -> ServerHandle:
-        thread = threading.Thread(target=self.server.serve_forever, name=f"ovirt-simulator:{self.port}",
-                                  daemon=True)
+        # A short poll interval keeps shutdown() quick (tests start and stop many servers).
+        thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                  name=f"ovirt-simulator:{self.port}", daemon=True)
         thread.start()
         return ServerHandle(self.server, thread, self.host, self.port)
 
