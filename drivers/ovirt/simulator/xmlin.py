@@ -31,6 +31,8 @@ def parse_body(data: bytes, expected: str | tuple[str, ...]) -> etree._Element:
         root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as exc:
         raise bad_request("Invalid XML", str(exc)) from None
+    if root.getroottree().docinfo.doctype:
+        raise bad_request("Invalid XML", "Document type declarations are not allowed")
     names = (expected,) if isinstance(expected, str) else expected
     if root.tag not in names:
         raise bad_request("Invalid request", f"Expected <{names[0]}> but got <{root.tag}>")
