@@ -8,7 +8,6 @@ engine's codes.
 from __future__ import annotations
 
 import enum
-import time
 from collections.abc import Iterator
 from typing import Any
 

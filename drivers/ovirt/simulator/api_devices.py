@@ -9,9 +9,10 @@ from werkzeug.wrappers import Response
 
 from . import lifecycle
 from . import render_infra as ri
+from . import render_storage as rs
 from . import render_vm as rv
 from .call import Call
-from .entities import Attachment, Disk, GiB, Nic
+from .entities import Attachment, Disk, Nic
 from .errors import conflict, entity_not_found, incomplete, invalid_enum, not_found
 from .render_common import action_xml, href
 from .xmlin import boolean, integer, parse_body, reference, text
@@ -99,7 +100,7 @@ def vm_reported_devices(call: Call, id: str) -> Response:
 
 def attachments_list(call: Call, id: str) -> Response:
     vm = call.vm(id)
-    return _write(call, rv.disk_attachments, vm.attachments, href("vms", vm.id), "vm", vm.id, call.ctx,
+    return _write(call, rs.disk_attachments, vm.attachments, href("vms", vm.id), "vm", vm.id, call.ctx,
                   vm.host_id is not None)
 
 
@@ -113,7 +114,7 @@ def _attachment(call: Call, vm_id: str, disk_id: str) -> tuple[Any, Attachment, 
 
 def attachment_get(call: Call, id: str, disk: str) -> Response:
     vm, att, index = _attachment(call, id, disk)
-    return _write(call, rv.disk_attachment, att, href("vms", vm.id), "vm", vm.id, call.ctx,
+    return _write(call, rs.disk_attachment, att, href("vms", vm.id), "vm", vm.id, call.ctx,
                   vm.host_id is not None, index)
 
 
@@ -172,7 +173,7 @@ def attachment_add(call: Call, id: str) -> Response:
         att.disk_id = disk.id
         lifecycle.add_disk(store, vm, disk, att, new=True)
     base = href("vms", vm.id)
-    return _write(call, rv.disk_attachment, att, base, "vm", vm.id, call.ctx, vm.host_id is not None,
+    return _write(call, rs.disk_attachment, att, base, "vm", vm.id, call.ctx, vm.host_id is not None,
                   len(vm.attachments) - 1, status=201, headers={"Location": f"{base}/diskattachments/{att.disk_id}"})
 
 
@@ -195,7 +196,7 @@ def attachment_remove(call: Call, id: str, disk: str) -> Response:
 # -- snapshots ----------------------------------------------------------------------------------------
 
 def snapshots_list(call: Call, id: str) -> Response:
-    return _write(call, rv.snapshots, call.vm(id), call.ctx)
+    return _write(call, rs.snapshots, call.vm(id), call.ctx)
 
 
 def _snapshot(call: Call, vm_id: str, snap_id: str) -> tuple[Any, Any]:
@@ -208,7 +209,7 @@ def _snapshot(call: Call, vm_id: str, snap_id: str) -> tuple[Any, Any]:
 
 def snapshot_get(call: Call, id: str, snapshot: str) -> Response:
     vm, s = _snapshot(call, id, snapshot)
-    return _write(call, rv.snapshot, vm, s, call.ctx)
+    return _write(call, rs.snapshot, vm, s, call.ctx)
 
 
 def snapshot_add(call: Call, id: str) -> Response:
@@ -220,9 +221,9 @@ def snapshot_add(call: Call, id: str) -> Response:
     persist = bool(boolean(text(root, "persist_memorystate"), False))
     job = call.store.start_job(f"Creating VM Snapshot {description} for VM {vm.name}", call.user,
                                call.correlation_id)
-    snap = lifecycle.add_snapshot(call.store, vm, description, persist, job, rv.snapshot_config(vm))
+    snap = lifecycle.add_snapshot(call.store, vm, description, persist, job, rs.snapshot_config(vm))
     base = f"{href('vms', vm.id)}/snapshots/{snap.id}"
-    return _write(call, rv.snapshot, vm, snap, call.ctx, status=202, headers={"Location": base})
+    return _write(call, rs.snapshot, vm, snap, call.ctx, status=202, headers={"Location": base})
 
 
 def snapshot_remove(call: Call, id: str, snapshot: str) -> Response:

@@ -8,6 +8,7 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from . import render_infra as ri
+from . import render_storage as rs
 from . import render_vm as rv
 from .call import Call
 from .entities import BLANK_ID, ROOT_TAG_ID, Tag
@@ -140,13 +141,13 @@ def network_profiles(call: Call, id: str) -> Response:
 
 def sd_disks(call: Call, id: str) -> Response:
     sd = call.get(call.store.storagedomains, id)
-    return call.many("disks", [d for d in call.store.disks.values() if d.storage_domain_id == sd.id], rv.disk)
+    return call.many("disks", [d for d in call.store.disks.values() if d.storage_domain_id == sd.id], rs.disk)
 
 
 def template_attachments(call: Call, id: str) -> Response:
     t = call.get(call.store.templates, id)
     w = XmlWriter()
-    rv.disk_attachments(w, t.attachments, href("templates", t.id), "template", t.id, call.ctx, False)
+    rs.disk_attachments(w, t.attachments, href("templates", t.id), "template", t.id, call.ctx, False)
     return call.xml(document(w.getvalue()))
 
 
@@ -222,7 +223,7 @@ def _routes() -> list[tuple[str, tuple[str, ...], Any]]:
         ("vnicprofiles", "vnic_profiles", "vnicprofiles", ri.vnic_profile),
         ("instancetypes", "instance_types", "instancetypes", rv.instance_type),
         ("templates", "templates", "templates", rv.template),
-        ("disks", "disks", "disks", rv.disk),
+        ("disks", "disks", "disks", rs.disk),
         ("tags", "tags", "tags", ri.tag),
         ("jobs", "jobs", "jobs", ri.job),
         ("users", "users", "users", ri.user),

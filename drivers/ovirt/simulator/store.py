@@ -17,7 +17,7 @@ from typing import Any
 
 from .clock import Clock
 from .entities import (
-    BLANK_ID, ROOT_TAG_ID, Cluster, DataCenter, Disk, Host, InstanceType, Job, Network, Nic,
+    BLANK_ID, ROOT_TAG_ID, Cluster, DataCenter, Disk, Host, InstanceType, Job, Network,
     StorageDomain, Tag, Template, User, Vm, VnicProfile,
 )
 
