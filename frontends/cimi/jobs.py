@@ -1,0 +1,171 @@
+"""CIMI Jobs: one per asynchronous operation, its state read from what really happened.
+
+A job records what was asked (action, target, the condition that means "done") in the store; its state
+is derived on every read from the target's real state in the engine and, where the driver runs the work
+as a durable operation, from that operation's state and progress. Once SUCCESS or FAILED it is final
+and kept as such (with `timeOfStatusChange`). Job states are only RUNNING, SUCCESS and FAILED, the
+subset every CIMI client understands.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from gateway.app import current_gateway
+from gateway.errors import GatewayError, NotFound
+from gateway.model import InstanceState, ResourceState
+from gateway.operations import DONE, FAILED as OP_FAILED, Operation, progress as operation_progress
+
+from .context import Context
+
+KIND = "cimi.job"
+RUNNING, SUCCESS, FAILED = "RUNNING", "SUCCESS", "FAILED"
+# A job whose target never reaches the wanted condition stops claiming to run after this long.
+GIVE_UP_SECONDS = 3600.0
+
+# What "done" means, per expectation: (target kind, condition on the target).
+STARTED, STOPPED, SUSPENDED, RESTARTED, GONE, AVAILABLE, ATTACHED, DETACHED = (
+    "started", "stopped", "suspended", "restarted", "gone", "available", "attached", "detached")
+
+
+def iso(timestamp: float | datetime | None) -> str | None:
+    if timestamp is None:
+        return None
+    moment = timestamp if isinstance(timestamp, datetime) else datetime.fromtimestamp(timestamp, timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def start_job(ctx: Context, action: str, target_kind: str, target_id: str, expect: str, *,
+              target_href: str, machine_id: str | None = None, affected: list[str] | None = None) -> dict[str, Any]:
+    """Record a job for work just asked of the driver; returns the stored record."""
+    now = time.time()
+    job = {"id": uuid.uuid4().hex, "action": action, "target_kind": target_kind, "target_id": target_id,
+           "target_href": target_href, "machine_id": machine_id, "affected": affected or [], "expect": expect,
+           "created": now, "changed": now, "state": RUNNING, "message": "", "progress": 0, "operation": None}
+    current_gateway().store.put_entity(KIND, ctx.owner, job["id"], job)
+    return job
+
+
+def job_href(ctx: Context, job: dict[str, Any]) -> str:
+    return ctx.href("jobs", job["id"])
+
+
+def stored_job(ctx: Context, job_id: str) -> dict[str, Any]:
+    job = current_gateway().store.entity(KIND, ctx.owner, job_id)
+    if job is None:
+        raise NotFound("job", job_id)
+    return job
+
+
+def stored_jobs(ctx: Context) -> list[dict[str, Any]]:
+    return current_gateway().store.entities(KIND, ctx.owner)
+
+
+def refresh(ctx: Context, job: dict[str, Any]) -> dict[str, Any]:
+    """The job with its state brought up to date (and saved when it changed)."""
+    if job["state"] != RUNNING:
+        return job
+    operation = _operation(job)
+    state, message, percent = _derive(ctx, job, operation)
+    if (state, message, percent) != (job["state"], job["message"], job["progress"]):
+        job = dict(job, state=state, message=message, progress=percent,
+                   operation=operation.id if operation else job.get("operation"))
+        if state != RUNNING:
+            job["changed"] = time.time()
+        current_gateway().store.put_entity(KIND, ctx.owner, job["id"], job)
+    return job
+
+
+def _operation(job: dict[str, Any]) -> Operation | None:
+    """The durable operation the driver started for this job's target, if it runs one."""
+    operations = current_gateway().operations
+    if job.get("operation"):
+        return operations.get(job["operation"])
+    candidates = [op for op in operations.find(target=job["target_id"]) if op.created >= job["created"] - 2.0]
+    return candidates[-1] if candidates else None
+
+
+def _derive(ctx: Context, job: dict[str, Any], operation: Operation | None) -> tuple[str, str, int]:
+    if operation is not None and operation.state == OP_FAILED:
+        return FAILED, operation.last_error or "The operation failed", job["progress"]
+    op_percent = None
+    if operation is not None:
+        kind = current_gateway().operations.kinds.get(operation.kind)
+        op_percent = operation_progress(kind, operation)
+    try:
+        reached, failure = _condition(ctx, job)
+    except GatewayError as exc:
+        if exc.status >= 500:  # the engine is unreachable: nothing is known yet
+            return RUNNING, job["message"], job["progress"]
+        raise
+    if failure:
+        return FAILED, failure, job["progress"]
+    if reached and (operation is None or operation.state == DONE):
+        return SUCCESS, "", 100
+    if time.time() - job["created"] > GIVE_UP_SECONDS:
+        return FAILED, "The operation did not complete in time", job["progress"]
+    percent = op_percent if op_percent is not None else (90 if reached else job["progress"])
+    return RUNNING, "", min(percent, 99)
+
+
+def _condition(ctx: Context, job: dict[str, Any]) -> tuple[bool, str]:
+    """(reached, failure message) for the job's expectation on its target's real state."""
+    kind, target_id, expect = job["target_kind"], job["target_id"], job["expect"]
+    driver, scope = ctx.driver, ctx.scope
+    try:
+        if kind == "machine":
+            instance = driver.instance(scope, target_id)
+            if expect == GONE:
+                return instance.state == InstanceState.TERMINATED, ""
+            if instance.state == InstanceState.ERROR:
+                return False, f"The machine is in error: {instance.state_reason or instance.backend_state}"
+            wanted = {STARTED: InstanceState.RUNNING, STOPPED: InstanceState.STOPPED,
+                      SUSPENDED: InstanceState.SUSPENDED, RESTARTED: InstanceState.RUNNING}[expect]
+            reached = instance.state == wanted
+            if expect == RESTARTED:
+                reached = reached and (instance.backend_state or "").lower() != "reboot_in_progress"
+            return reached, ""
+        if kind == "machineVolume":
+            instance = driver.instance(scope, job["machine_id"])
+            attached = any(a.volume_id == target_id for a in instance.attachments)
+            return attached == (expect == ATTACHED), ""
+        resource = driver.volume(scope, target_id) if kind == "volume" else driver.image(scope, target_id)
+        if expect == GONE:
+            return False, ""
+        if resource.state == ResourceState.ERROR:
+            return False, f"The {kind} is in error"
+        return resource.state in (ResourceState.AVAILABLE, ResourceState.IN_USE), ""
+    except NotFound:
+        if expect == GONE:
+            return True, ""
+        if kind == "machineVolume" and expect == DETACHED:
+            return True, ""
+        return False, f"The {kind} no longer exists"
+
+
+def render_job(ctx: Context, job: dict[str, Any]) -> dict[str, Any]:
+    href = job_href(ctx, job)
+    content: dict[str, Any] = {
+        "id": href, "name": f"{job['action'].rsplit('/', 1)[-1]} {job['target_kind']}",
+        "created": iso(job["created"]), "updated": iso(job["changed"]), "state": job["state"],
+        "targetResource": {"href": job["target_href"]},
+        "affectedResources": [{"href": h} for h in job.get("affected") or []],
+        "action": job["action"], "progress": job["progress"],
+    }
+    if job["state"] != RUNNING:
+        content["returnCode"] = 0 if job["state"] == SUCCESS else 1
+    if job["message"]:
+        content["statusMessage"] = job["message"]
+    content["timeOfStatusChange"] = iso(job["changed"])
+    if not content["affectedResources"]:
+        del content["affectedResources"]
+    content["operations"] = [{"rel": "delete", "href": href}] if job["state"] != RUNNING else []
+    if not content["operations"]:
+        del content["operations"]
+    return content
+
+
+def job_headers(ctx: Context, job: dict[str, Any]) -> dict[str, str]:
+    return {"CIMI-Job-URI": job_href(ctx, job)}

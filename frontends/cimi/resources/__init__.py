@@ -1,0 +1,13 @@
+"""The CIMI resources, one module each; `install` adds their routes and registers their collections."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+from . import configs, credentials, entry_point, images, jobs, machine_parts, machines, networks, templates, volumes
+
+MODULES = (entry_point, machines, machine_parts, images, configs, templates, volumes, networks, credentials, jobs)
+
+
+def install(bp: Blueprint) -> None:
+    for module in MODULES:
+        module.install(bp)

@@ -1,0 +1,111 @@
+"""MachineConfigurations (the engine's hardware profiles) and VolumeConfigurations (kept by the gateway).
+
+Sizes are in kilobytes, as CIMI wants them (model bytes / 1024).
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from flask import Blueprint, Response
+
+from gateway.app import current_gateway
+from gateway.errors import MissingParameter, NotFound
+from gateway.model import HardwareProfile
+
+from .. import jobs
+from ..context import Context, current
+from ..listing import register_collection, resource_response
+from ..reading import integer, properties, text
+from ..schema import NAMESPACE
+from .templates import delete_stored
+
+VOLUME_CONFIG = "cimi.volumeConfiguration"
+
+
+def config_entry(ctx: Context, profile: HardwareProfile) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": ctx.href("machineConfigs", profile.id), "name": profile.name}
+    entry["description"] = profile.description or (
+        f"{profile.cpus} CPU, {profile.memory_bytes // 1024} KB of memory")
+    entry.update({"cpu": profile.cpus, "memory": profile.memory_bytes // 1024})
+    if profile.disk_bytes:
+        entry["disks"] = [{"capacity": profile.disk_bytes // 1024}]
+    entry["cpuArch"] = profile.architecture
+    return entry
+
+
+def list_configs(ctx: Context) -> list[dict[str, Any]]:
+    return [config_entry(ctx, p) for p in ctx.driver.hardware_profiles(ctx.scope)]
+
+
+def get_config(config_id: str) -> Response:
+    ctx = current()
+    for profile in ctx.driver.hardware_profiles(ctx.scope):
+        if profile.id == config_id:
+            return resource_response(ctx, "MachineConfiguration", config_entry(ctx, profile))
+    raise NotFound("machine configuration", config_id)
+
+
+# --- VolumeConfigurations ---------------------------------------------------------------------------------
+def stored_volume_config(ctx: Context, config_id: str) -> dict[str, Any]:
+    ctx.verify_credentials()
+    stored = current_gateway().store.entity(VOLUME_CONFIG, ctx.owner, config_id)
+    if stored is None:
+        raise NotFound("volume configuration", config_id)
+    return stored
+
+
+def volume_config_entry(ctx: Context, stored: dict[str, Any]) -> dict[str, Any]:
+    href = ctx.href("volumeConfigs", stored["id"])
+    entry: dict[str, Any] = {"id": href, "name": stored["name"]}
+    if stored.get("description"):
+        entry["description"] = stored["description"]
+    entry["created"] = jobs.iso(stored["created"])
+    if stored.get("properties"):
+        entry["properties"] = stored["properties"]
+    entry["type"] = stored.get("type") or f"{NAMESPACE}/mapped"
+    if stored.get("format"):
+        entry["format"] = stored["format"]
+    entry["capacity"] = stored["capacity_kb"]
+    entry["operations"] = [{"rel": "delete", "href": href}]
+    return entry
+
+
+def list_volume_configs(ctx: Context) -> list[dict[str, Any]]:
+    ctx.verify_credentials()
+    return [volume_config_entry(ctx, s) for s in current_gateway().store.entities(VOLUME_CONFIG, ctx.owner)]
+
+
+def create_volume_config() -> Response:
+    ctx = current()
+    ctx.verify_credentials()
+    _, body = ctx.body("VolumeConfiguration")
+    capacity = integer(body, "capacity")
+    if not capacity:
+        raise MissingParameter("A VolumeConfiguration needs a capacity (in kilobytes)", parameter="capacity")
+    stored = {"id": uuid.uuid4().hex, "created": time.time(), "capacity_kb": capacity,
+              "format": text(body, "format") or "", "type": text(body, "type") or "",
+              "description": text(body, "description") or "", "properties": properties(body) or {}}
+    stored["name"] = text(body, "name") or f"volume-config-{stored['id'][:8]}"
+    current_gateway().store.put_entity(VOLUME_CONFIG, ctx.owner, stored["id"], stored)
+    entry = volume_config_entry(ctx, stored)
+    return resource_response(ctx, "VolumeConfiguration", entry, 201, {"Location": entry["id"]}, apply_select=False)
+
+
+def get_volume_config(config_id: str) -> Response:
+    ctx = current()
+    return resource_response(ctx, "VolumeConfiguration", volume_config_entry(ctx, stored_volume_config(ctx, config_id)))
+
+
+def install(bp: Blueprint) -> None:
+    register_collection("machineConfigs", "MachineConfiguration", list_configs,
+                        available=lambda ctx: ctx.driver.can("hardware_profiles"))
+    register_collection("volumeConfigs", "VolumeConfiguration", list_volume_configs,
+                        available=lambda ctx: ctx.driver.can("create_volume"), can_add=lambda ctx: True)
+    bp.add_url_rule("/machine_configurations/<config_id>", "get_config", get_config, methods=["GET"])
+    bp.add_url_rule("/volume_configurations", "create_volume_config", create_volume_config, methods=["POST"])
+    bp.add_url_rule("/volume_configurations/<config_id>", "get_volume_config", get_volume_config, methods=["GET"])
+    bp.add_url_rule("/volume_configurations/<entity_id>", "delete_volume_config",
+                    lambda entity_id: delete_stored(VOLUME_CONFIG, "volume configuration", entity_id),
+                    methods=["DELETE"])

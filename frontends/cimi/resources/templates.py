@@ -1,0 +1,343 @@
+"""MachineTemplates and VolumeTemplates: kept by the gateway (oVirt has no home for them), per identity.
+
+A template stores references as ids (image, configuration, credential name), checked when it is saved
+and again when a machine is created from it, so a reference to something deleted since is a clear 400.
+Resolving a MachineCreate's template also lives here: stored template first, inline attributes over it.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Response
+
+from gateway.app import current_gateway
+from gateway.errors import InvalidParameter, MissingParameter, NotFound, NotSupported
+
+from .. import jobs
+from ..context import Context, current
+from ..listing import register_collection, resource_response
+from ..protocol import respond
+from ..reading import integer, nested, properties, text, user_data
+from ..schema import NAMESPACE
+
+MACHINE_TEMPLATE, VOLUME_TEMPLATE = "cimi.machineTemplate", "cimi.volumeTemplate"
+INITIAL_STATES = ("STARTED", "STOPPED")
+
+
+@dataclass
+class ResolvedMachineTemplate:
+    image_id: str
+    hardware_profile_id: str | None = None
+    memory_bytes: int | None = None
+    cpus: int | None = None
+    realm_id: str | None = None
+    initial_state: str = "STARTED"
+    user_data: bytes | None = None
+    ssh_public_keys: list[str] = field(default_factory=list)
+    key_name: str | None = None
+
+
+def _unknown(what: str, exc: NotFound) -> InvalidParameter:
+    return InvalidParameter(f"Unknown {what}: {exc.message}")
+
+
+def check_image(ctx: Context, image_id: str) -> str:
+    try:
+        return ctx.driver.image(ctx.scope, image_id).id
+    except NotFound as exc:
+        raise _unknown("machineImage", exc) from None
+
+
+def check_config(ctx: Context, config_id: str) -> str:
+    if not any(p.id == config_id for p in ctx.driver.hardware_profiles(ctx.scope)):
+        raise InvalidParameter(f"Unknown machineConfig: the MachineConfiguration '{config_id}' does not exist")
+    return config_id
+
+
+def check_credential(ctx: Context, name: str) -> str:
+    ctx.verify_credentials()
+    try:
+        return current_gateway().key_pairs.get(ctx.owner, name).public_key
+    except NotFound:
+        raise InvalidParameter(f"Unknown credential: the Credential '{name}' does not exist") from None
+
+
+def check_realm(ctx: Context, realm: str) -> str:
+    for candidate in ctx.driver.realms(ctx.scope):
+        if realm in (candidate.id, candidate.name):
+            return candidate.id
+    raise InvalidParameter(f"Unknown realm '{realm}'")
+
+
+def read_machine_template(ctx: Context, content: dict[str, Any]) -> dict[str, Any]:
+    """The storable form of a template's attributes (ids, not hrefs), every reference checked."""
+    stored: dict[str, Any] = {}
+    image = nested(content, "machineImage")
+    if image is not None:
+        if "href" not in image:
+            raise InvalidParameter("machineImage must be a reference to a MachineImage", parameter="machineImage")
+        stored["image_id"] = check_image(ctx, ctx.id_from_href(image["href"], "machineImages", "MachineImage"))
+    config = nested(content, "machineConfig")
+    if config is not None:
+        if "href" in config:
+            stored["config_id"] = check_config(
+                ctx, ctx.id_from_href(config["href"], "machineConfigs", "MachineConfiguration"))
+        cpu, memory = integer(config, "cpu"), integer(config, "memory")
+        if cpu is not None:
+            stored["cpus"] = cpu
+        if memory is not None:
+            stored["memory_kb"] = memory
+        if "href" not in config and cpu is None and memory is None:
+            raise InvalidParameter("machineConfig needs an href or cpu and memory", parameter="machineConfig")
+    credential = nested(content, "credential")
+    if credential is not None:
+        if "href" in credential:
+            name = ctx.id_from_href(credential["href"], "credentials", "Credential")
+            check_credential(ctx, name)
+            stored["credential"] = name
+        elif text(credential, "key"):
+            stored["public_key"] = text(credential, "key")
+        else:
+            raise InvalidParameter("credential needs an href or a key", parameter="credential")
+    state = text(content, "initialState")
+    if state:
+        if state.upper() not in INITIAL_STATES:
+            raise InvalidParameter(f"initialState must be one of {', '.join(INITIAL_STATES)}, got '{state}'",
+                                   parameter="initialState")
+        stored["initial_state"] = state.upper()
+    if content.get("userData"):
+        user_data(content)  # refuse what is not base64 now rather than at creation
+        stored["user_data"] = "".join(str(content["userData"]).split())
+    realm = text(content, "realm")
+    if realm:
+        stored["realm_id"] = check_realm(ctx, realm)
+    for unsupported in ("volumes", "volumeTemplates", "networkInterfaces"):
+        if content.get(unsupported):
+            raise NotSupported(f"Machines cannot be created with {unsupported} yet: create the machine, then "
+                               f"attach volumes through its volumes collection")
+    return stored
+
+
+def resolve_machine_template(ctx: Context, template: dict[str, Any]) -> ResolvedMachineTemplate:
+    merged: dict[str, Any] = {}
+    if "href" in template:
+        template_id = ctx.id_from_href(template["href"], "machineTemplates", "MachineTemplate")
+        ctx.verify_credentials()
+        stored = current_gateway().store.entity(MACHINE_TEMPLATE, ctx.owner, template_id)
+        if stored is None:
+            raise InvalidParameter(f"Unknown machineTemplate: the MachineTemplate '{template_id}' does not exist")
+        merged.update(stored["attributes"])
+        try:  # references may have gone since the template was saved
+            if "image_id" in merged:
+                check_image(ctx, merged["image_id"])
+            if "config_id" in merged:
+                check_config(ctx, merged["config_id"])
+        except InvalidParameter as exc:
+            raise InvalidParameter(f"The MachineTemplate '{template_id}' is stale: {exc.message}") from None
+    merged.update(read_machine_template(ctx, {k: v for k, v in template.items() if k != "href"}))
+    if "image_id" not in merged:
+        raise MissingParameter("The machineTemplate needs a machineImage", parameter="machineImage")
+    keys, key_name = [], None
+    if "credential" in merged:
+        keys, key_name = [check_credential(ctx, merged["credential"])], merged["credential"]
+    elif "public_key" in merged:
+        keys = [merged["public_key"]]
+    raw = merged.get("user_data")
+    return ResolvedMachineTemplate(
+        image_id=merged["image_id"], hardware_profile_id=merged.get("config_id"),
+        memory_bytes=merged["memory_kb"] * 1024 if "memory_kb" in merged else None, cpus=merged.get("cpus"),
+        realm_id=merged.get("realm_id"), initial_state=merged.get("initial_state", "STARTED"),
+        user_data=user_data({"userData": raw}) if raw else None, ssh_public_keys=keys, key_name=key_name)
+
+
+# --- MachineTemplates --------------------------------------------------------------------------------------
+def template_entry(ctx: Context, stored: dict[str, Any]) -> dict[str, Any]:
+    href = ctx.href("machineTemplates", stored["id"])
+    attrs = stored["attributes"]
+    entry: dict[str, Any] = {"id": href, "name": stored["name"]}
+    if stored.get("description"):
+        entry["description"] = stored["description"]
+    entry["created"] = jobs.iso(stored["created"])
+    if stored.get("updated"):
+        entry["updated"] = jobs.iso(stored["updated"])
+    if stored.get("properties"):
+        entry["properties"] = stored["properties"]
+    if "initial_state" in attrs:
+        entry["initialState"] = attrs["initial_state"]
+    config: dict[str, Any] = {}
+    if "config_id" in attrs:
+        config["href"] = ctx.href("machineConfigs", attrs["config_id"])
+    if "cpus" in attrs:
+        config["cpu"] = attrs["cpus"]
+    if "memory_kb" in attrs:
+        config["memory"] = attrs["memory_kb"]
+    if config:
+        entry["machineConfig"] = config
+    if "image_id" in attrs:
+        entry["machineImage"] = {"href": ctx.href("machineImages", attrs["image_id"])}
+    if "credential" in attrs:
+        entry["credential"] = {"href": ctx.href("credentials", attrs["credential"])}
+    elif "public_key" in attrs:
+        entry["credential"] = {"key": attrs["public_key"]}
+    if "user_data" in attrs:
+        entry["userData"] = attrs["user_data"]
+    if "realm_id" in attrs:
+        entry["realm"] = attrs["realm_id"]
+    entry["operations"] = [{"rel": "edit", "href": href}, {"rel": "delete", "href": href}]
+    return entry
+
+
+def _stored(ctx: Context, kind: str, entity_id: str, what: str) -> dict[str, Any]:
+    ctx.verify_credentials()
+    stored = current_gateway().store.entity(kind, ctx.owner, entity_id)
+    if stored is None:
+        raise NotFound(what, entity_id)
+    return stored
+
+
+def list_templates(ctx: Context) -> list[dict[str, Any]]:
+    ctx.verify_credentials()
+    return [template_entry(ctx, s) for s in current_gateway().store.entities(MACHINE_TEMPLATE, ctx.owner)]
+
+
+def _save(ctx: Context, kind: str, stored: dict[str, Any], body: dict[str, Any], attributes: dict[str, Any]) -> None:
+    name = text(body, "name")
+    if name is not None:
+        stored["name"] = name or stored["name"]
+    if "description" in body:
+        stored["description"] = text(body, "description") or ""
+    props = properties(body)
+    if props is not None:
+        stored["properties"] = props
+    stored["attributes"] = attributes
+    current_gateway().store.put_entity(kind, ctx.owner, stored["id"], stored)
+
+
+def create_template() -> Response:
+    ctx = current()
+    ctx.verify_credentials()
+    _, body = ctx.body("MachineTemplate")
+    attributes = read_machine_template(ctx, body)
+    if "image_id" not in attributes:
+        raise MissingParameter("A MachineTemplate needs a machineImage", parameter="machineImage")
+    stored = {"id": uuid.uuid4().hex, "name": "", "created": time.time(), "updated": None}
+    stored["name"] = text(body, "name") or f"template-{stored['id'][:8]}"
+    _save(ctx, MACHINE_TEMPLATE, stored, body, attributes)
+    entry = template_entry(ctx, stored)
+    return resource_response(ctx, "MachineTemplate", entry, 201, {"Location": entry["id"]}, apply_select=False)
+
+
+def get_template(template_id: str) -> Response:
+    ctx = current()
+    return resource_response(ctx, "MachineTemplate",
+                             template_entry(ctx, _stored(ctx, MACHINE_TEMPLATE, template_id, "machine template")))
+
+
+def edit_template(template_id: str) -> Response:
+    ctx = current()
+    stored = _stored(ctx, MACHINE_TEMPLATE, template_id, "machine template")
+    _, body = ctx.body("MachineTemplate")
+    attributes = dict(stored["attributes"])
+    attributes.update(read_machine_template(ctx, body))
+    stored["updated"] = time.time()
+    _save(ctx, MACHINE_TEMPLATE, stored, body, attributes)
+    return resource_response(ctx, "MachineTemplate", template_entry(ctx, stored), apply_select=False)
+
+
+def delete_stored(kind: str, what: str, entity_id: str) -> Response:
+    ctx = current()
+    _stored(ctx, kind, entity_id, what)
+    current_gateway().store.delete_entity(kind, ctx.owner, entity_id)
+    return respond(None, ctx.fmt, 200)
+
+
+# --- VolumeTemplates -----------------------------------------------------------------------------------------
+def read_volume_template(ctx: Context, content: dict[str, Any]) -> dict[str, Any]:
+    """{'config_id': …} or {'capacity_kb': …, 'format': …} from a VolumeTemplate's attributes."""
+    from .configs import stored_volume_config
+
+    config = nested(content, "volumeConfig")
+    if nested(content, "volumeImage") is not None:
+        raise NotSupported("Volumes cannot be created from a volumeImage")
+    if config is None:
+        raise MissingParameter("A volumeTemplate needs a volumeConfig", parameter="volumeConfig")
+    if "href" in config:
+        config_id = ctx.id_from_href(config["href"], "volumeConfigs", "VolumeConfiguration")
+        try:
+            stored_volume_config(ctx, config_id)
+        except NotFound as exc:
+            raise _unknown("volumeConfig", exc) from None
+        return {"config_id": config_id}
+    capacity = integer(config, "capacity")
+    if not capacity:
+        raise MissingParameter("An inline volumeConfig needs a capacity (in kilobytes)", parameter="capacity")
+    return {"capacity_kb": capacity, "format": text(config, "format") or ""}
+
+
+def volume_template_entry(ctx: Context, stored: dict[str, Any]) -> dict[str, Any]:
+    href = ctx.href("volumeTemplates", stored["id"])
+    attrs = stored["attributes"]
+    entry: dict[str, Any] = {"id": href, "name": stored["name"]}
+    if stored.get("description"):
+        entry["description"] = stored["description"]
+    entry["created"] = jobs.iso(stored["created"])
+    if stored.get("properties"):
+        entry["properties"] = stored["properties"]
+    if "config_id" in attrs:
+        entry["volumeConfig"] = {"href": ctx.href("volumeConfigs", attrs["config_id"])}
+    else:
+        entry["volumeConfig"] = {"type": f"{NAMESPACE}/mapped", "capacity": attrs["capacity_kb"]}
+    entry["operations"] = [{"rel": "delete", "href": href}]
+    return entry
+
+
+def list_volume_templates(ctx: Context) -> list[dict[str, Any]]:
+    ctx.verify_credentials()
+    return [volume_template_entry(ctx, s) for s in current_gateway().store.entities(VOLUME_TEMPLATE, ctx.owner)]
+
+
+def create_volume_template() -> Response:
+    ctx = current()
+    ctx.verify_credentials()
+    _, body = ctx.body("VolumeTemplate")
+    attributes = read_volume_template(ctx, body)
+    stored = {"id": uuid.uuid4().hex, "created": time.time()}
+    stored["name"] = text(body, "name") or f"volume-template-{stored['id'][:8]}"
+    _save(ctx, VOLUME_TEMPLATE, stored, body, attributes)
+    entry = volume_template_entry(ctx, stored)
+    return resource_response(ctx, "VolumeTemplate", entry, 201, {"Location": entry["id"]}, apply_select=False)
+
+
+def resolve_volume_template(ctx: Context, template: dict[str, Any]) -> dict[str, Any]:
+    if "href" in template:
+        template_id = ctx.id_from_href(template["href"], "volumeTemplates", "VolumeTemplate")
+        try:
+            return _stored(ctx, VOLUME_TEMPLATE, template_id, "volume template")["attributes"]
+        except NotFound as exc:
+            raise _unknown("volumeTemplate", exc) from None
+    return read_volume_template(ctx, template)
+
+
+def install(bp: Blueprint) -> None:
+    register_collection("machineTemplates", "MachineTemplate", list_templates,
+                        available=lambda ctx: ctx.driver.can("create_instance"), can_add=lambda ctx: True)
+    register_collection("volumeTemplates", "VolumeTemplate", list_volume_templates,
+                        available=lambda ctx: ctx.driver.can("create_volume"), can_add=lambda ctx: True)
+    bp.add_url_rule("/machine_templates", "create_template", create_template, methods=["POST"])
+    bp.add_url_rule("/machine_templates/<template_id>", "get_template", get_template, methods=["GET"])
+    bp.add_url_rule("/machine_templates/<template_id>", "edit_template", edit_template, methods=["PUT"])
+    bp.add_url_rule("/machine_templates/<entity_id>", "delete_template",
+                    lambda entity_id: delete_stored(MACHINE_TEMPLATE, "machine template", entity_id),
+                    methods=["DELETE"])
+    bp.add_url_rule("/volume_templates", "create_volume_template", create_volume_template, methods=["POST"])
+    bp.add_url_rule("/volume_templates/<template_id>", "get_volume_template",
+                    lambda template_id: resource_response(current(), "VolumeTemplate", volume_template_entry(
+                        current(), _stored(current(), VOLUME_TEMPLATE, template_id, "volume template"))),
+                    methods=["GET"])
+    bp.add_url_rule("/volume_templates/<entity_id>", "delete_volume_template",
+                    lambda entity_id: delete_stored(VOLUME_TEMPLATE, "volume template", entity_id),
+                    methods=["DELETE"])
+
