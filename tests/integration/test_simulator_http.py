@@ -335,3 +335,11 @@ def test_clock_reset_and_forced_status(engine: Any, admin: requests.Session) -> 
 def test_control_api_is_off_by_default() -> None:
     with running_simulator(control_api=False) as (sim, handle):
         assert requests.get(f"{handle.url}/__simulator__/clock").status_code == 404
+
+
+def test_large_listings_are_streamed_whole() -> None:
+    with running_simulator(vms=700) as (sim, handle):
+        response = requests.get(f"{handle.api_url}/vms", params={"follow": "nics.reported_devices"}, auth=ADMIN)
+        root = xml(response)
+        assert len(root) == 700 and root[699].findtext("name") == "vm-00700"
+        assert len({a.text for a in root.iter("address") if a.text.startswith("10.")}) == sum(1 for i in range(1, 701) if i % 3)   # two in three seeded VMs are up
