@@ -1,0 +1,79 @@
+"""The `/api` blueprint: format and provider settled before each view, errors in Deltacloud's dialect.
+
+Collection modules add their routes to `bp`; a catch-all answers unknown paths (404) and known paths
+with a wrong method (405 + Allow) in this API's own error format, since Flask's routing errors would
+otherwise reach the app-wide JSON fallback.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound as RoutingNotFound
+
+from gateway.errors import GatewayError
+
+from . import context, respond
+from .errors import DeltacloudError, error_response, from_gateway_error, from_http_exception, from_unexpected
+from .negotiation import NotAcceptable
+
+bp = Blueprint("deltacloud", __name__, url_prefix="/api")
+CATCH_ALL = "deltacloud.unknown_path"
+METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
+
+
+@bp.before_request
+def settle_format_and_provider() -> None:
+    """406 and a refused provider are answered before any view (nothing is contacted)."""
+    respond.current_format()
+    context.choice()
+
+
+@bp.after_request
+def protocol_headers(response: Response) -> Response:
+    return respond.finish(response)
+
+
+@bp.errorhandler(NotAcceptable)
+def not_acceptable(exc: NotAcceptable) -> Response:
+    return error_response(406, str(exc))
+
+
+@bp.errorhandler(DeltacloudError)
+def deltacloud_error(exc: DeltacloudError) -> Response:
+    return error_response(exc.status, exc.message, exc.headers)
+
+
+@bp.errorhandler(GatewayError)
+def gateway_error(exc: GatewayError) -> Response:
+    return from_gateway_error(exc)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(exc: HTTPException) -> Any:
+    return from_http_exception(exc)
+
+
+@bp.errorhandler(Exception)
+def unexpected(exc: Exception) -> Response:
+    return from_unexpected(exc)
+
+
+@bp.route("/<path:rest>", methods=METHODS, endpoint="unknown_path")
+def unknown_path(rest: str) -> Response:
+    """Reached for a path no route has, or a known path with a method it does not take."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ("GET", "POST", "DELETE", "PUT"):
+        try:
+            endpoint, _ = adapter.match(method=method)
+        except (RoutingNotFound, MethodNotAllowed):
+            continue
+        except HTTPException:
+            continue
+        if endpoint != CATCH_ALL:
+            allowed.append(method)
+    if allowed:
+        raise DeltacloudError(405, f"{request.method} is not allowed on {request.path}",
+                              {"Allow": ", ".join(allowed)})
+    raise DeltacloudError(404, f"No such resource: {request.path}")

@@ -1,0 +1,128 @@
+"""Per-request facts of the Deltacloud API: driver and provider, credentials, scope, URLs, parameters.
+
+Driver and provider come from matrix parameters on the `api` segment (`/api;driver=rhevm;provider=...`),
+else the `X-Deltacloud-Driver` / `X-Deltacloud-Provider` headers, else the configured default. A provider
+always goes through gateway.scope's allow-list (ProviderRefused, never contacted). Credentials are HTTP
+Basic, demanded lazily: only what needs the engine asks for them.
+"""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from flask import g, request
+
+from gateway.app import basic_credentials, current_gateway
+from gateway.config import ProviderConfig
+from gateway.driver import Driver
+from gateway.errors import AuthFailure, InvalidParameter, MissingParameter
+from gateway.scope import PROVIDER_HEADER, Credentials, ProviderChoice, Scope, choose_provider
+
+from .matrix import API_SEGMENT_KEY, ENVIRON_KEY
+
+API_VERSION = "1.1.3"
+DRIVER_HEADER = "X-Deltacloud-Driver"
+# The Deltacloud name of each backend kind: oVirt is what Deltacloud called `rhevm`.
+DRIVER_NAMES = {"ovirt": "rhevm"}
+
+
+def driver_name(provider: ProviderConfig) -> str:
+    return DRIVER_NAMES.get(provider.driver, provider.driver)
+
+
+def matrix_params(segment: str) -> dict[str, str]:
+    return request.environ.get(ENVIRON_KEY, {}).get(segment, {})
+
+
+def _providers_of_driver(name: str) -> list[ProviderConfig]:
+    wanted = name.strip().lower()
+    return [p for p in current_gateway().config.providers if wanted in (driver_name(p), p.driver)]
+
+
+def choice() -> ProviderChoice:
+    """The engine and data center this request is about (cached per request)."""
+    if "dc_choice" in g:
+        return g.dc_choice
+    config = current_gateway().config
+    api = matrix_params("api")
+    wanted_driver = api.get("driver") or request.headers.get(DRIVER_HEADER) or None
+    provider_text = api.get("provider") or request.headers.get(PROVIDER_HEADER) or None
+    if provider_text is not None and provider_text.strip().lower() == "default":
+        provider_text = None
+    if provider_text:
+        selected = choose_provider(config, provider_text)
+    else:
+        selected = choose_provider(config, None)
+        if wanted_driver and driver_name(selected.provider) != wanted_driver.strip().lower():
+            candidates = _providers_of_driver(wanted_driver)
+            if candidates:
+                selected = ProviderChoice(candidates[0], candidates[0].default_datacenter)
+    if wanted_driver and driver_name(selected.provider) != wanted_driver.strip().lower() \
+            and selected.provider.driver != wanted_driver.strip().lower():
+        known = ", ".join(sorted({driver_name(p) for p in config.providers}))
+        raise InvalidParameter(f"Unknown driver '{wanted_driver[:50]}' (this gateway has: {known})",
+                               parameter="driver")
+    g.dc_choice = selected
+    return selected
+
+
+def provider_text() -> str | None:
+    """The provider string as a client would send it back: `<engine URL>;<data center>`."""
+    selected = choice()
+    if selected.datacenter is None:
+        return selected.provider.url
+    return f"{selected.provider.url};{selected.datacenter}" + (";user" if selected.user_level else "")
+
+
+def driver() -> Driver:
+    return current_gateway().driver_for(choice().provider)
+
+
+def credentials() -> Credentials:
+    """HTTP Basic credentials, or AuthFailure (401) when the request has none."""
+    found = basic_credentials()
+    if found is None:
+        raise AuthFailure("Authentication required: send HTTP Basic credentials of the engine")
+    return found
+
+
+def scope() -> Scope:
+    if "dc_scope" not in g:
+        g.dc_scope = current_gateway().scope(choice(), credentials())
+    return g.dc_scope
+
+
+def api_url(*parts: str) -> str:
+    """Absolute URL under /api, keeping the driver/provider matrix parameters the client used."""
+    base = request.host_url.rstrip("/") + "/api" + request.environ.get(API_SEGMENT_KEY, "")
+    return "/".join([base, *(quote(p, safe="") for p in parts)])
+
+
+def params() -> dict[str, Any]:
+    """Request parameters: the collection segment's matrix parameters, then the query string, then the form."""
+    segments = [s for s in request.path.split("/") if s]
+    merged: dict[str, Any] = {}
+    for segment in segments[1:]:
+        merged.update(matrix_params(segment))
+    merged.update(request.args.to_dict())
+    if request.method in ("POST", "PUT") and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        merged.update(request.form.to_dict())
+    merged.pop("format", None)
+    return merged
+
+
+def param(values: dict[str, Any], name: str) -> str | None:
+    """A parameter's value with blanks treated as absent (Ruby clients send empty strings for nil)."""
+    value = values.get(name)
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def required(values: dict[str, Any], name: str) -> str:
+    value = param(values, name)
+    if value is None:
+        raise MissingParameter(f"Required parameter '{name}' is missing", parameter=name)
+    return value

@@ -1,0 +1,63 @@
+"""Images: the templates usable in the scoped data center; create one from an instance, destroy one."""
+from __future__ import annotations
+
+from flask import Response
+
+from gateway.model import Image
+
+from . import context, respond
+from .blueprint import bp
+from .description import ActionLink, Actions, Entity, Value
+
+
+def describe(image: Image) -> Entity:
+    driver = context.driver()
+    actions = [ActionLink("create_instance", f"{context.api_url('instances')};image_id={image.id}", "post")]
+    if driver.can("delete_image"):
+        actions.append(ActionLink("destroy_image", context.api_url("images", image.id), "delete"))
+    return Entity("image", image.id, context.api_url("images", image.id), [
+        Value("name", image.name),
+        Value("description", image.description or ""),
+        Value("owner_id", image.owner or "", aliases=("owner",)),
+        Value("architecture", image.architecture),
+        Value("state", image.state.value.upper()),
+        Value("creation_time", image.created),
+        Value("root_type", "persistent"),
+        Actions(actions),
+    ])
+
+
+@bp.route("/images", methods=["GET"])
+def images_index() -> Response:
+    values = context.params()
+    wanted = context.param(values, "id")
+    architecture = context.param(values, "architecture")
+    owner = context.param(values, "owner_id")
+    images = context.driver().images(context.scope(), [wanted] if wanted else None)
+    images = [i for i in images if architecture in (None, i.architecture) and owner in (None, i.owner)]
+    return respond.collection("images", [describe(i) for i in images])
+
+
+@bp.route("/images/<image_id>", methods=["GET"])
+def image_show(image_id: str) -> Response:
+    return respond.entity(describe(context.driver().image(context.scope(), image_id)))
+
+
+@bp.route("/images", methods=["POST"])
+def image_create() -> Response:
+    """Capture a template from an instance (`instance_id`, optional `name` and `description`): 201 + Location."""
+    values = context.params()
+    instance_id = context.required(values, "instance_id")
+    scope = context.scope()
+    name = context.param(values, "name")
+    if name is None:
+        name = f"{context.driver().instance(scope, instance_id).name}-template"
+    image = context.driver().create_image(scope, instance_id, name, context.param(values, "description") or "")
+    item = describe(image)
+    return respond.entity(item, 201, headers={"Location": item.href})
+
+
+@bp.route("/images/<image_id>", methods=["DELETE"])
+def image_destroy(image_id: str) -> Response:
+    context.driver().delete_image(context.scope(), image_id)
+    return respond.no_content()

@@ -1,0 +1,71 @@
+"""Storage snapshots: oVirt VM snapshots, shown against the volume(s) they cover.
+
+oVirt snapshots an instance's disks together, so creating one from `volume_id` snapshots the instance the
+volume is attached to (409 when it is attached to none); destroy answers 204.
+"""
+from __future__ import annotations
+
+from flask import Response
+
+from gateway.errors import InvalidState, NotFound
+from gateway.model import Snapshot
+
+from . import context, respond
+from .blueprint import bp
+from .description import Entity, Ref, RefList, Value
+
+
+def describe(snapshot: Snapshot) -> Entity:
+    first_volume = snapshot.volume_ids[0] if snapshot.volume_ids else None
+    return Entity("storage_snapshot", snapshot.id, context.api_url("storage_snapshots", snapshot.id), [
+        Value("name", snapshot.description or snapshot.id),
+        Value("description", snapshot.description or None),
+        Value("created", snapshot.created),
+        Value("state", snapshot.state.value.upper()),
+        Ref("storage_volume", first_volume,
+            context.api_url("storage_volumes", first_volume) if first_volume else None),
+        RefList("storage_volumes", [Ref("storage_volume", v, context.api_url("storage_volumes", v))
+                                    for v in snapshot.volume_ids]),
+        Ref("instance", snapshot.instance_id, context.api_url("instances", snapshot.instance_id)),
+    ])
+
+
+def _find(snapshot_id: str) -> Snapshot:
+    found = context.driver().snapshots(context.scope(), [snapshot_id])
+    for snapshot in found:
+        if snapshot.id == snapshot_id:
+            return snapshot
+    raise NotFound("storage snapshot", snapshot_id)
+
+
+@bp.route("/storage_snapshots", methods=["GET"])
+def storage_snapshots_index() -> Response:
+    wanted = context.param(context.params(), "id")
+    snapshots = context.driver().snapshots(context.scope(), [wanted] if wanted else None)
+    return respond.collection("storage_snapshots", [describe(s) for s in snapshots])
+
+
+@bp.route("/storage_snapshots/<snapshot_id>", methods=["GET"])
+def storage_snapshot_show(snapshot_id: str) -> Response:
+    return respond.entity(describe(_find(snapshot_id)))
+
+
+@bp.route("/storage_snapshots", methods=["POST"])
+def storage_snapshot_create() -> Response:
+    values = context.params()
+    volume_id = context.required(values, "volume_id")
+    scope = context.scope()
+    volume = context.driver().volume(scope, volume_id)
+    if not volume.attachments:
+        raise InvalidState(f"The volume '{volume_id}' is attached to no instance; oVirt snapshots an "
+                           "instance's disks, so attach it first", resource_id=volume_id)
+    snapshot = context.driver().create_snapshot(scope, volume.attachments[0].instance_id,
+                                                context.param(values, "description") or "")
+    item = describe(snapshot)
+    return respond.entity(item, 201, headers={"Location": item.href})
+
+
+@bp.route("/storage_snapshots/<snapshot_id>", methods=["DELETE"])
+def storage_snapshot_destroy(snapshot_id: str) -> Response:
+    context.driver().delete_snapshot(context.scope(), snapshot_id)
+    return respond.no_content()

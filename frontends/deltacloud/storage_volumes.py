@@ -1,0 +1,110 @@
+"""Storage volumes: disks. Create with `capacity` (GB), attach to an instance with a `device`, detach, destroy.
+
+Links advertise what the volume's state allows: attach while unattached, detach while attached,
+destroy (DELETE) while unattached. attach/detach answer 202 with the volume, destroy 204.
+"""
+from __future__ import annotations
+
+import math
+
+from flask import Response
+
+from gateway.errors import InvalidParameter
+from gateway.model import ResourceState, Volume, VolumeSpec
+
+from . import context, respond
+from .blueprint import bp
+from .description import ActionLink, Actions, Element, Entity, JsonOnly, Ref, Value
+
+GIB = 1 << 30
+
+
+def describe(volume: Volume) -> Entity:
+    driver = context.driver()
+    href = context.api_url("storage_volumes", volume.id)
+    attachment = volume.attachments[0] if volume.attachments else None
+    links = []
+    if attachment is None and driver.can("attach_volume") and volume.state == ResourceState.AVAILABLE:
+        links.append(ActionLink("attach", href + "/attach", "post"))
+    if attachment is not None and driver.can("detach_volume"):
+        links.append(ActionLink("detach", href + "/detach", "post"))
+    if attachment is None and driver.can("delete_volume"):
+        links.append(ActionLink("destroy", href, "delete"))
+    mount = []
+    instance_ref = None
+    if attachment is not None:
+        instance_ref = Ref("instance", attachment.instance_id, context.api_url("instances", attachment.instance_id))
+        mount = [instance_ref] + ([Element("device", [], {"name": attachment.device})] if attachment.device else [])
+    realm = Ref("realm", volume.realm_id, context.api_url("realms", volume.realm_id) if volume.realm_id else None)
+    return Entity("storage_volume", volume.id, href, [
+        Value("created", volume.created),
+        Value("capacity", _gigabytes(volume.size_bytes), attrs={"unit": "GB"}),
+        Value("kind", "data"),
+        Value("name", volume.name or volume.id),
+        Value("description", volume.description or None),
+        Value("device", attachment.device if attachment else None),
+        realm,
+        Value("realm_id", volume.realm_id),
+        Value("state", volume.state.value.upper()),
+        *([Element("mount", mount)] if mount else []),
+        JsonOnly("instance", instance_ref.json_value() if instance_ref else {}),
+        Actions(links),
+    ])
+
+
+def _gigabytes(size_bytes: int) -> int | float:
+    exact = size_bytes / GIB
+    return int(exact) if exact == int(exact) else math.ceil(exact * 100) / 100
+
+
+@bp.route("/storage_volumes", methods=["GET"])
+def storage_volumes_index() -> Response:
+    wanted = context.param(context.params(), "id")
+    volumes = context.driver().volumes(context.scope(), [wanted] if wanted else None)
+    return respond.collection("storage_volumes", [describe(v) for v in volumes])
+
+
+@bp.route("/storage_volumes/<volume_id>", methods=["GET"])
+def storage_volume_show(volume_id: str) -> Response:
+    return respond.entity(describe(context.driver().volume(context.scope(), volume_id)))
+
+
+@bp.route("/storage_volumes", methods=["POST"])
+def storage_volume_create() -> Response:
+    """`capacity` in GB (required), optional `name`, `description`, `realm_id`: 201 + Location."""
+    values = context.params()
+    text = context.required(values, "capacity")
+    try:
+        capacity = float(text)
+    except ValueError:
+        raise InvalidParameter(f"'capacity' must be a number of GB, got '{text[:50]}'", parameter="capacity") from None
+    if not math.isfinite(capacity) or capacity <= 0:
+        raise InvalidParameter(f"'capacity' must be a positive number of GB, got '{text[:50]}'", parameter="capacity")
+    spec = VolumeSpec(size_bytes=math.ceil(capacity * GIB), name=context.param(values, "name"),
+                      description=context.param(values, "description") or "",
+                      realm_id=context.param(values, "realm_id"))
+    volume = context.driver().create_volume(context.scope(), spec)
+    item = describe(volume)
+    return respond.entity(item, 201, headers={"Location": item.href})
+
+
+@bp.route("/storage_volumes/<volume_id>/attach", methods=["POST"])
+def storage_volume_attach(volume_id: str) -> Response:
+    values = context.params()
+    instance_id = context.required(values, "instance_id")
+    scope = context.scope()
+    context.driver().attach_volume(scope, volume_id, instance_id, context.param(values, "device"))
+    return respond.entity(describe(context.driver().volume(scope, volume_id)), 202)
+
+
+@bp.route("/storage_volumes/<volume_id>/detach", methods=["POST"])
+def storage_volume_detach(volume_id: str) -> Response:
+    scope = context.scope()
+    context.driver().detach_volume(scope, volume_id, context.param(context.params(), "instance_id"))
+    return respond.entity(describe(context.driver().volume(scope, volume_id)), 202)
+
+
+@bp.route("/storage_volumes/<volume_id>", methods=["DELETE"])
+def storage_volume_destroy(volume_id: str) -> Response:
+    context.driver().delete_volume(context.scope(), volume_id)
+    return respond.no_content()
