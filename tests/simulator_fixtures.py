@@ -19,7 +19,8 @@ from drivers.ovirt.simulator.server import ServerHandle, Simulator, serve_in_thr
 
 ADMIN = ("admin@internal", "admin")
 USER = ("user@internal", "user")
-CAPTURES = Path("/work/shared/reference/ovirt-captures")
+# shared/ lies beside the repository (CI clones it that way too).
+CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "ovirt-captures"
 
 DC_DEFAULT = "dc000000-0000-4000-8000-000000000001"
 DC_BARCELONA = "dc000000-0000-4000-8000-000000000002"

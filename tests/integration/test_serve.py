@@ -21,8 +21,8 @@ def test_serve_starts_the_embedded_default_answers_and_stops_cleanly(tmp_path: P
         assert health.headers["X-Request-Id"] == health.headers["x-amzn-RequestId"]
         echoed = requests.get(f"{gateway.url}/healthz", headers={"X-Request-Id": "trace-123"}, timeout=5)
         assert echoed.headers["X-Request-Id"] == "trace-123"
-        forged = requests.get(f"{gateway.url}/healthz", headers={"X-Request-Id": "bad id\r\nx: y"}, timeout=5)
-        assert forged.headers["X-Request-Id"] != "bad id\r\nx: y"
+        forged = requests.get(f"{gateway.url}/healthz", headers={"X-Request-Id": "bad id; x=y"}, timeout=5)
+        assert forged.headers["X-Request-Id"] != "bad id; x=y"
         ready = requests.get(f"{gateway.url}/readyz", timeout=10)
         assert ready.status_code == 200, ready.text
         assert ready.json() == {"status": "ready", "checks": {"store": "ok", "engine": "ok"}}
