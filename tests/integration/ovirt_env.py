@@ -77,7 +77,7 @@ class Gateway:
     engine: Engine
     data_dir: Path
     time: FakeTime = field(default_factory=FakeTime)
-    requests: list[str] = field(default_factory=list)
+    sent: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)  # method, URL, headers
 
     def __post_init__(self) -> None:
         self.provider = ProviderConfig(name="sim", url=self.engine.url)
@@ -90,7 +90,19 @@ class Gateway:
         for kind in self.driver.operation_kinds():
             self.runner.register(kind)
         session = self.driver.client_for(self.provider).session
-        session.hooks["response"].append(lambda r, *a, **k: self.requests.append(f"{r.request.method} {r.url}"))
+        session.hooks["response"].append(
+            lambda r, *a, **k: self.sent.append((r.request.method, r.url, dict(r.request.headers))))
+
+    @property
+    def requests(self) -> list[str]:
+        """The engine requests made so far (since `forget_requests`), as 'METHOD URL'."""
+        return [f"{method} {url}" for method, url, _ in self.sent]
+
+    def forget_requests(self) -> None:
+        self.sent.clear()
+
+    def headers_sent_to(self, fragment: str) -> list[dict[str, str]]:
+        return [headers for _, url, headers in self.sent if fragment in url]
 
     def scope(self, credentials: Credentials = ADMIN, datacenter: str | None = None, user_level: bool = False,
               request_id: str = "test-request") -> Scope:

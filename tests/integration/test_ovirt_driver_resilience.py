@@ -1,0 +1,136 @@
+"""The oVirt driver when things go wrong or grow: restarts mid-operation, tokens expiring, the engine
+going away and coming back, user-level scope, refused engines, and listings that cost the same for 10
+or 1,000 VMs."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.errors import BackendUnavailable, NotFound, ProviderRefused
+from gateway.model import InstanceSpec, InstanceState
+from gateway.operations import DONE, PENDING
+from gateway.scope import choose_provider
+
+from .ovirt_env import ADMIN, CENTOS, DEBIAN, USER, Engine, Gateway, running_engine
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Engine]:
+    with running_engine() as running:
+        yield running
+
+
+@pytest.fixture
+def gw(engine: Engine, tmp_path: Path) -> Iterator[Gateway]:
+    engine.simulator.reset()
+    gateway = Gateway(engine, tmp_path)
+    yield gateway
+    gateway.close()
+    engine.clear_faults()
+
+
+def test_a_run_interrupted_by_a_restart_is_finished_by_the_next_process(gw: Gateway) -> None:
+    created = gw.driver.create_instance(gw.scope(), InstanceSpec(image_id=CENTOS, user_data=b"#!/bin/sh\necho hi"))
+    claimed = gw.runner.claim()  # the first process takes the operation's lease and dies mid-step
+    assert claimed is not None and claimed.kind == "ovirt.run"
+    after = gw.restart()
+    after.settle(90)  # the lease expires (30 s) and the new process runs every step
+    (op,) = after.runner.find(target=created.id)
+    assert op.state == DONE
+    assert after.driver.instance(after.scope(), created.id).state is InstanceState.RUNNING
+
+
+def test_a_terminate_interrupted_by_a_restart_is_finished_by_the_next_process(gw: Gateway) -> None:
+    scope = gw.scope()
+    vm_id = gw.driver.create_instance(scope, InstanceSpec(image_id=DEBIAN)).id
+    gw.settle(60)
+    gw.driver.destroy_instance(scope, vm_id)
+    assert gw.runner.run_once()  # `stop` was sent...
+    gw.runner.claim()  # ...and the process dies holding `wait_for_down`
+    after = gw.restart()
+    after.settle(90)
+    with pytest.raises(NotFound):
+        after.driver.instance(after.scope(), vm_id)
+    assert [i.id for i in after.driver.terminated_instances(after.scope())] == [vm_id]
+
+
+def test_an_expired_token_is_renewed(gw: Gateway, engine: Engine) -> None:
+    scope = gw.scope()
+    gw.driver.instances(scope)
+    engine.control("faults", expire_tokens=True)
+    gw.forget_requests()
+    gw.driver.instances(scope)
+    assert sum("sso/oauth/token" in r for r in gw.requests) == 1
+    assert any(r.startswith("GET") and "/vms?" in r for r in gw.requests)
+
+
+def test_the_engine_down_and_back(gw: Gateway, engine: Engine) -> None:
+    scope = gw.scope()
+    created = gw.driver.create_instance(scope, InstanceSpec(image_id=CENTOS))
+    engine.control("faults", engine_down=True)
+    with pytest.raises(BackendUnavailable) as caught:
+        gw.driver.instances(scope)
+    assert caught.value.retryable
+    gw.settle(20)
+    (op,) = gw.runner.find(target=created.id)
+    assert op.state == PENDING and op.attempts > 0 and op.last_error  # waiting, not failed
+    engine.clear_faults()
+    gw.settle(120)
+    assert gw.runner.find(target=created.id)[0].state == DONE
+    assert gw.driver.instance(scope, created.id).state is InstanceState.RUNNING
+
+
+def test_user_level_scope_sends_filter_and_sees_its_own_vms(gw: Gateway) -> None:
+    admin_vm = gw.driver.create_instance(gw.scope(), InstanceSpec(image_id=CENTOS, start=False)).id
+    gw.settle(30)
+    user_scope = gw.scope(USER, user_level=True)
+    gw.forget_requests()
+    mine = gw.driver.create_instance(user_scope, InstanceSpec(image_id=CENTOS, start=False)).id
+    gw.settle(30)
+    seen = {i.id for i in gw.driver.instances(user_scope)}
+    assert mine in seen and admin_vm not in seen
+    sent = gw.headers_sent_to("/api/vms")  # the user's create, run operation and listing
+    assert sent and all(h.get("Filter") == "true" for h in sent)
+    assert {mine, admin_vm} <= {i.id for i in gw.driver.instances(gw.scope(ADMIN))}
+    assert "Filter" not in gw.headers_sent_to("/api/vms")[-1]
+
+
+def test_an_engine_outside_the_configuration_is_refused_without_contact(gw: Gateway) -> None:
+    with pytest.raises(ProviderRefused):
+        choose_provider(gw.config, "http://169.254.169.254/latest/meta-data;Default")
+    with pytest.raises(ProviderRefused):
+        choose_provider(gw.config, f"{gw.engine.handle.url}/other-engine/api;Default")
+    choice = choose_provider(gw.config, f"{gw.engine.url};barcelona;user")
+    assert (choice.datacenter, choice.user_level) == ("barcelona", True)
+    assert gw.requests == []
+
+
+def listing_costs(vms: int, tmp_path: Path) -> dict[str, int]:
+    """Engine requests per listing, cold (the data center resolved again), on an engine with `vms` VMs."""
+    with running_engine(vms=vms) as engine:
+        gw = Gateway(engine, tmp_path)
+        try:
+            scope = gw.scope()
+            gw.driver.validate_credentials(scope)  # the token, outside the counts
+            costs: dict[str, int] = {}
+            for name, listing in (("instances", gw.driver.instances), ("interfaces", gw.driver.interfaces),
+                                  ("volumes", gw.driver.volumes), ("images", gw.driver.images),
+                                  ("snapshots", gw.driver.snapshots), ("tags", gw.driver.tags)):
+                gw.driver._forget_places()
+                gw.forget_requests()
+                found = listing(scope)
+                costs[name] = len(gw.requests)
+                if name == "instances":
+                    assert len(found) >= vms // 2 - 1  # the seed spreads VMs over both data centers
+            return costs
+        finally:
+            gw.close()
+
+
+def test_listing_costs_the_same_for_10_and_1000_vms(tmp_path: Path) -> None:
+    small = listing_costs(10, tmp_path / "small")
+    large = listing_costs(1000, tmp_path / "large")
+    assert small == large
+    assert large["instances"] <= 5  # data centers, clusters, storage domains, vNIC profiles, VMs
