@@ -38,7 +38,7 @@ def error_response(status: int, message: str, fmt: str | None = None, headers: d
         etree.SubElement(root, "{%s}message" % NAMESPACE).text = message
         etree.SubElement(root, "{%s}requestId" % NAMESPACE).text = request_id
         body = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-    response = Response(body, status=status, mimetype=MEDIA_TYPES[fmt])
+    response = Response(body, status=status, content_type=MEDIA_TYPES[fmt])
     response.headers[VERSION_HEADER] = getattr(g, "cimi_version", DEFAULT_VERSION)
     for name, value in (headers or {}).items():
         response.headers[name] = value

@@ -93,7 +93,7 @@ def respond(document: Document | None, fmt: str, status: int = 200, headers: dic
     if document is None:
         response = Response(b"", status=status)
     else:
-        response = Response(serialise(document, fmt), status=status, mimetype=MEDIA_TYPES[fmt])
+        response = Response(serialise(document, fmt), status=status, content_type=MEDIA_TYPES[fmt])
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
