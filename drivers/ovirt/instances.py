@@ -71,11 +71,11 @@ class InstancesMixin(OvirtBase):
                 if realm is None:
                     return []
                 extra = f"cluster={search_value(realm.name)}"
-            vms = self._vms(scope, place, follow=VM_FOLLOW, extra_search=extra)
+            vms = self._vms(scope, place, follow=VM_FOLLOW, extra_search=extra, checked=False)
         found = [mapping.instance(vm, owner=scope.credentials.username, region_id=place.region.id,
                                   networks_of_profiles=place.networks_of_profiles) for vm in vms]
-        found = [i for i in found if (wanted is None or i.id in wanted) and (realm_id is None or i.realm_id == realm_id)
-                 and (image_id is None or i.image_id == image_id)]
+        found = [i for i in found if i.realm_id in place.realms and (wanted is None or i.id in wanted)
+                 and (realm_id is None or i.realm_id == realm_id) and (image_id is None or i.image_id == image_id)]
         self._decorate(scope, found)
         if states is not None:
             allowed = {str(s) for s in states}
