@@ -161,6 +161,13 @@ class CimiClient:
             self.wait_job(response.headers["CIMI-Job-URI"])
 
 
+def engine_implements(gateway: Any, collection: str) -> bool:
+    """Whether the engine (the simulator) implements POST on a collection (`templates`, `disks`): a 405 says not."""
+    probe = requests.post(f"{gateway.engine_url}/{collection}", data=b"<x/>", auth=gateway.admin, timeout=10,
+                          headers={"Content-Type": "application/xml", "Version": "4"})
+    return probe.status_code != 405
+
+
 def _encode(body: dict[str, Any], fmt: str) -> bytes:
     if fmt == "json":
         import json

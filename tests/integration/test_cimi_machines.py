@@ -12,7 +12,7 @@ import pytest
 import requests
 from lxml import etree
 
-from tests.integration.cimi_client import ACTION, NS, CimiClient
+from tests.integration.cimi_client import ACTION, NS, CimiClient, engine_implements
 
 MACHINE_STATES = {"CREATING", "STARTING", "STARTED", "STOPPING", "STOPPED", "SUSPENDING", "SUSPENDED", "PAUSED",
                   "DELETING", "ERROR"}
@@ -68,13 +68,6 @@ def test_machine_from_image_and_config_through_its_life(cimi: CimiClient, gatewa
     cimi.request("GET", machine["id"], expect=404)
 
 
-def _engine_can_make_templates(gateway) -> bool:
-    """Whether the engine implements POST /templates (template from a VM), which capture needs."""
-    probe = requests.post(f"{gateway.engine_url}/templates", data=b"<template/>", auth=gateway.admin, timeout=10,
-                          headers={"Content-Type": "application/xml", "Version": "4"})
-    return probe.status_code != 405
-
-
 def test_capture_a_stopped_machine(cimi: CimiClient, gateway) -> None:
     machine, job_url = cimi.create_machine(name=f"capture-{cimi.fmt}",
                                            template={"machineConfig": {"href": cimi.preferred_config()},
@@ -85,7 +78,7 @@ def test_capture_a_stopped_machine(cimi: CimiClient, gateway) -> None:
         machine = cimi.get(machine["id"])
         capture_href = cimi.operation(machine, ACTION + "capture")
         assert capture_href == cimi.collection_url("machineImages")
-        if not _engine_can_make_templates(gateway):
+        if not engine_implements(gateway, "templates"):
             pytest.xfail("the oVirt simulator does not implement POST /templates yet")
         body = {"resourceURI": NS + "/MachineImageCreate", "name": f"{machine['name']}-image",
                 "description": "captured", "type": " IMAGE ", "imageLocation": f" {machine['id']} "}
