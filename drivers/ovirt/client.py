@@ -22,7 +22,7 @@ from requests.adapters import HTTPAdapter
 
 from gateway.config import Config, ProviderConfig
 from gateway.errors import (AuthFailure, BackendError, BackendTimeout, BackendUnavailable, GatewayError,
-                            InvalidParameter, InvalidState, NotFound)
+                            InvalidParameter, InvalidState, NotFound, NotSupported)
 from gateway.scope import Scope
 
 log = logging.getLogger("cloudgw.ovirt")
@@ -192,6 +192,9 @@ class EngineClient:
             raise AuthFailure(reason or "The engine refused the credentials")
         if code >= 500:
             raise BackendUnavailable(f"The engine answered {code}", detail=reason or None)
+        if code == 405:  # an engine version (or simulator) without this endpoint
+            raise NotSupported(f"The engine does not support {response.request.method} "
+                               f"{urlsplit(response.url).path}")
         raise BackendError(f"The engine answered {code}", detail=reason or None)
 
     def probe(self) -> None:
