@@ -198,5 +198,7 @@ class EngineClient:
         raise BackendError(f"The engine answered {code}", detail=reason or None)
 
     def probe(self) -> None:
-        """The engine answers at all (any HTTP status will do, 401 included)."""
-        self._send("HEAD", self.base, retry=False)
+        """The engine's API answers (401 included: no credentials are sent); 5xx means it is down."""
+        response = self._send("HEAD", self.base, retry=False)
+        if response.status_code >= 500:
+            raise BackendUnavailable(f"The engine answered {response.status_code}")

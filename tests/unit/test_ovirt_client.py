@@ -235,3 +235,14 @@ def test_fault_text_reads_action_faults() -> None:
                       b"<detail>[Cannot stop VM. VM is not running.]</detail></fault></action>") \
         == "Cannot stop VM. VM is not running."
     assert fault_text(b"") == "" and fault_text(b"Internal error") == ""
+
+
+def test_probe_needs_no_credentials_but_a_working_engine(stub: StubEngine) -> None:
+    client, _ = make(stub.url)
+    stub.answer("HEAD", "/ovirt-engine/api", 401)
+    client.probe()
+    assert stub.tokens == 0
+    stub.script.clear()
+    stub.answer("HEAD", "/ovirt-engine/api", 503)
+    with pytest.raises(BackendUnavailable):
+        client.probe()
