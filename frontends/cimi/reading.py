@@ -17,7 +17,7 @@ from lxml import etree
 from gateway.errors import InvalidParameter
 from gateway.xmlsafe import parse_xml
 
-from .schema import NAMESPACE, OBJECT, OBJECTS, PROPERTIES, ResourceType, resource_type
+from .schema import NAMESPACE, OBJECT, OBJECTS, OPERATIONS, PROPERTIES, ResourceType, resource_type
 
 XML_MEDIA_TYPES = ("application/xml", "text/xml")
 JSON_MEDIA_TYPES = ("application/json", "text/json")
@@ -112,8 +112,9 @@ def element_content(element: etree._Element, rtype: ResourceType) -> dict[str, A
             if key is None:
                 raise InvalidParameter("A <property> element needs a 'key' attribute")
             content.setdefault("properties", {})[key.strip()] = (child.text or "").strip()
-        elif spec is not None and spec.kind == OBJECTS:
-            content.setdefault(spec.name, []).append(_value(child, resource_type(spec.type)))
+        elif spec is not None and spec.kind in (OBJECTS, OPERATIONS):
+            nested_type = resource_type("Operation" if spec.kind == OPERATIONS else spec.type)
+            content.setdefault(spec.name, []).append(_value(child, nested_type))
         elif spec is not None:
             nested = resource_type(spec.type) if spec.kind == OBJECT else resource_type("")
             content[spec.name] = _value(child, nested)
