@@ -61,6 +61,8 @@ def storage_snapshot_create() -> Response:
                            "instance's disks, so attach it first", resource_id=volume_id)
     snapshot = context.driver().create_snapshot(scope, volume.attachments[0].instance_id,
                                                 context.param(values, "description") or "")
+    if volume_id not in snapshot.volume_ids:  # it covers every disk of the instance, this one included
+        snapshot.volume_ids.insert(0, volume_id)
     item = describe(snapshot)
     return respond.entity(item, 201, headers={"Location": item.href})
 
