@@ -44,7 +44,7 @@ def raw_path_of(environ: dict[str, Any]) -> str:
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if raw:
         path = raw.split("?", 1)[0]
-        if "://" in path.split("/", 1)[0] + "/":  # absolute-form request target
+        if not path.startswith("/") and "://" in path:  # absolute-form request target
             path = "/" + path.split("://", 1)[1].partition("/")[2]
         script = environ.get("SCRIPT_NAME", "")
         return path[len(script):] if script and path.startswith(script) else path
