@@ -7,6 +7,7 @@ so they do not depend on one another.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -101,21 +102,40 @@ class GatewayProcess:
 
 
 def start_gateway(data_dir: Path, *extra: str, speed: float = SIMULATOR_SPEED) -> GatewayProcess:
-    """Start `cloudgw serve` on free ports with the simulator's control API on; wait until healthy."""
-    port, sim_port = free_port(), free_port()
+    """Start `cloudgw serve` with the simulator's control API on; wait until healthy.
+
+    Both ports are 0: the process picks free ones and the banner says which, so parallel starts never race.
+    """
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
-        [*CLOUDGW, "serve", "--port", str(port), "--simulator-port", str(sim_port), "--data-dir", str(data_dir),
+        [*CLOUDGW, "serve", "--port", "0", "--simulator-port", "0", "--data-dir", str(data_dir),
          "--simulator-speed", str(speed), "--simulator-control", *extra],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    gateway = GatewayProcess(process, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sim_port}", data_dir,
-                             drain(process))
+    output = drain(process)
     try:
-        wait_until_healthy(f"{gateway.url}/healthz", process, gateway.output)
+        url = _banner_value(process, output, r"cloudgw listening on (http://\S+)")
+        simulator_api = _banner_value(process, output, r"oVirt simulator \(embedded default\): (http://\S+)")
+        gateway = GatewayProcess(process, url, simulator_api.removesuffix("/ovirt-engine/api"), data_dir, output)
+        wait_until_healthy(f"{gateway.url}/healthz", process, output)
     except Exception:
-        gateway.stop()
+        process.kill()
+        process.wait()
         raise
     return gateway
+
+
+def _banner_value(process: subprocess.Popen, output: list[str], pattern: str, timeout: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in list(output):
+            match = re.search(pattern, line)
+            if match:
+                return match.group(1)
+        if process.poll() is not None:
+            time.sleep(0.2)
+            raise RuntimeError(f"process exited with {process.returncode}: {''.join(output)[-3000:]}")
+        time.sleep(0.05)
+    raise RuntimeError(f"no line matching {pattern!r} after {timeout}s: {''.join(output)[-3000:]}")
 
 
 @pytest.fixture(scope="session")
