@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound as RoutingNotFound
+from werkzeug.exceptions import HTTPException
 
 from gateway.errors import GatewayError
 
@@ -67,9 +67,7 @@ def unknown_path(rest: str) -> Response:
     for method in ("GET", "POST", "DELETE", "PUT"):
         try:
             endpoint, _ = adapter.match(method=method)
-        except (RoutingNotFound, MethodNotAllowed):
-            continue
-        except HTTPException:
+        except HTTPException:  # no rule (404), another method only (405) or a redirect
             continue
         if endpoint != CATCH_ALL:
             allowed.append(method)

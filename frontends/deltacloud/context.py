@@ -34,9 +34,8 @@ def matrix_params(segment: str) -> dict[str, str]:
     return request.environ.get(ENVIRON_KEY, {}).get(segment, {})
 
 
-def _providers_of_driver(name: str) -> list[ProviderConfig]:
-    wanted = name.strip().lower()
-    return [p for p in current_gateway().config.providers if wanted in (driver_name(p), p.driver)]
+def _is_driver(provider: ProviderConfig, wanted: str) -> bool:
+    return wanted in (driver_name(provider), provider.driver)
 
 
 def choice() -> ProviderChoice:
@@ -45,22 +44,19 @@ def choice() -> ProviderChoice:
         return g.dc_choice
     config = current_gateway().config
     api = matrix_params("api")
-    wanted_driver = api.get("driver") or request.headers.get(DRIVER_HEADER) or None
-    provider_text = api.get("provider") or request.headers.get(PROVIDER_HEADER) or None
-    if provider_text is not None and provider_text.strip().lower() == "default":
-        provider_text = None
-    if provider_text:
-        selected = choose_provider(config, provider_text)
+    wanted = (api.get("driver") or request.headers.get(DRIVER_HEADER) or "").strip().lower() or None
+    named = api.get("provider") or request.headers.get(PROVIDER_HEADER) or None
+    if named and named.strip().lower() != "default":
+        selected = choose_provider(config, named)
     else:
         selected = choose_provider(config, None)
-        if wanted_driver and driver_name(selected.provider) != wanted_driver.strip().lower():
-            candidates = _providers_of_driver(wanted_driver)
-            if candidates:
-                selected = ProviderChoice(candidates[0], candidates[0].default_datacenter)
-    if wanted_driver and driver_name(selected.provider) != wanted_driver.strip().lower() \
-            and selected.provider.driver != wanted_driver.strip().lower():
+        if wanted and not _is_driver(selected.provider, wanted):
+            others = [p for p in config.providers if _is_driver(p, wanted)]
+            if others:
+                selected = ProviderChoice(others[0], others[0].default_datacenter)
+    if wanted and not _is_driver(selected.provider, wanted):
         known = ", ".join(sorted({driver_name(p) for p in config.providers}))
-        raise InvalidParameter(f"Unknown driver '{wanted_driver[:50]}' (this gateway has: {known})",
+        raise InvalidParameter(f"Unknown driver '{wanted[:50]}' for this provider (this gateway has: {known})",
                                parameter="driver")
     g.dc_choice = selected
     return selected

@@ -15,7 +15,7 @@ from flask import Response, g, request
 from lxml import etree
 from werkzeug.exceptions import HTTPException
 
-from gateway.errors import (AuthFailure, BackendError, BackendTimeout, BackendUnavailable, GatewayError,
+from gateway.errors import (BackendError, BackendTimeout, BackendUnavailable, GatewayError,
                             NotSupported)
 
 from .context import choice, driver_name, provider_text
@@ -96,8 +96,7 @@ def from_gateway_error(exc: GatewayError) -> Response:
     if status >= 500:
         log.warning("engine error on %s %s: %s", request.method, request.path, exc.message,
                     extra={"request_id": getattr(g, "request_id", None)})
-    message = exc.message if not isinstance(exc, AuthFailure) else (exc.message or "Authentication failed")
-    return error_response(status, message, headers)
+    return error_response(status, exc.message, headers)
 
 
 def from_http_exception(exc: HTTPException) -> Response:

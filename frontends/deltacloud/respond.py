@@ -16,7 +16,7 @@ from gateway.scope import PROVIDER_HEADER
 
 from .context import API_VERSION, choice, driver_name, matrix_params, provider_text
 from .description import Entity, collection_xml, xml_bytes
-from .negotiation import CONTENT_TYPES, JSON, XML, choose_format
+from .negotiation import CONTENT_TYPES, JSON, choose_format
 
 SERVER_HEADER = f"Apache-Deltacloud/{API_VERSION} cloudgw"
 
