@@ -194,3 +194,13 @@ def test_image_captured_from_a_stopped_instance_and_destroyed(gateway) -> None:
     api.act(image, "destroy_image", 204)
     api.wait_gone(image.href)
     api.act(api.show(instance.href, "instance"), "destroy", 204)
+
+
+def test_keys_belong_to_the_identity_that_made_them(gateway) -> None:
+    admin = Api(gateway.api_url, "json", gateway.admin)
+    user = Api(gateway.api_url, "json", ("user@internal", "user"))
+    key = admin.create("keys", "key", {"name": unique("dc-mine")})
+    assert key.id not in {k.id for k in user.list("keys")}
+    assert user.call("GET", key.href).status_code == 404
+    assert user.call("DELETE", key.href).status_code == 404
+    admin.act(admin.show(key.href, "key"), "destroy", 204)
