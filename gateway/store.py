@@ -375,6 +375,11 @@ class Store:
                 & (tombstones_table.c.deleted_at >= since)).order_by(tombstones_table.c.deleted_at.desc())).all()
         return [{"resource_id": r.resource_id, "data": json.loads(r.data), "deleted_at": r.deleted_at} for r in rows]
 
+    def remove_tombstone(self, place: str, resource_id: str) -> None:
+        with self.begin() as conn:
+            conn.execute(tombstones_table.delete().where(
+                (tombstones_table.c.place == place) & (tombstones_table.c.resource_id == resource_id)))
+
     def purge_tombstones(self, max_age: float) -> int:
         with self.begin() as conn:
             result = conn.execute(tombstones_table.delete().where(

@@ -103,7 +103,7 @@ class TerminateInstance(OvirtOperation):
     """Stop the VM if it runs, wait for down, remove it, leave a tombstone."""
 
     name = "ovirt.terminate"
-    steps = ("stop", "wait_for_down", "remove", "tombstone")
+    steps = ("stop", "wait_for_down", "remove", "tombstone", "forget")
 
     def step_stop(self, op: Operation, scope: Scope) -> Outcome:
         vm_id = op.data["vm_id"]
@@ -133,24 +133,35 @@ class TerminateInstance(OvirtOperation):
         return Next("stop", data={"polls": 0})  # started again meanwhile, or the stop was lost: stop again
 
     def step_remove(self, op: Operation, scope: Scope) -> Outcome:
+        """Tombstone first, then remove: a listing never finds the instance neither live nor terminated."""
         vm_id = op.data["vm_id"]
+        self.bury(op, scope)
         try:
             self.driver._call(scope, "DELETE", f"vms/{vm_id}", idempotent=True, what=("instance", vm_id))
         except NotFound:
             pass
         except InvalidState:
+            self.driver.store.remove_tombstone(op.data["place"], vm_id)  # it lives on (started again)
             return Next("stop", delay=self.poll)
-        return Next("tombstone")
+        return Next("forget")
 
     def step_tombstone(self, op: Operation, scope: Scope) -> Outcome:
-        vm_id = op.data["vm_id"]
+        """The VM was gone before this operation could remove it: it is terminated all the same."""
+        self.bury(op, scope)
+        return Next("forget")
+
+    def step_forget(self, op: Operation, scope: Scope) -> Outcome:
+        """Drop what the store kept for the removed VM (its tags live on in the tombstone)."""
         owner = scope.provider.name
+        self.driver.store.delete_tags(owner, [op.data["vm_id"]])
+        self.driver.store.delete_entity(INSTANCE_META, owner, op.data["vm_id"])
+        return Done()
+
+    def bury(self, op: Operation, scope: Scope) -> None:
+        vm_id = op.data["vm_id"]
         last: Instance = from_json(Instance, op.data["instance"])
         last.state, last.state_reason, last.backend_state = InstanceState.TERMINATED, "Terminated", ""
-        last.tags = {**last.tags, **self.driver.store.tags(owner, [vm_id]).get(vm_id, {})}
+        last.tags = {**last.tags, **self.driver.store.tags(scope.provider.name, [vm_id]).get(vm_id, {})}
         last.addresses = [a for a in last.addresses if a.kind == "mac"]
         last.interfaces, last.attachments = [], []
         self.driver.store.add_tombstone(op.data["place"], vm_id, "instance", to_json(last))
-        self.driver.store.delete_tags(owner, [vm_id])
-        self.driver.store.delete_entity(INSTANCE_META, owner, vm_id)
-        return Done()
