@@ -115,6 +115,22 @@ def serve(config_path: str | None, data_dir: str | None, host: str | None, port:
     _serve_embedded(cfg, simulator)
 
 
+def _request_handler() -> type:
+    """werkzeug's handler, minus its own `Server` header and access log: the frontends set their own
+    Server header (Deltacloud's), and the app logs every request with its request id already."""
+    from werkzeug.serving import WSGIRequestHandler
+
+    class GatewayRequestHandler(WSGIRequestHandler):
+        def send_response(self, code: int, message: str | None = None) -> None:
+            self.send_response_only(code, message)
+            self.send_header("Date", self.date_time_string())
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            pass
+
+    return GatewayRequestHandler
+
+
 def _serve_embedded(cfg: Config, simulator: Any) -> None:
     """One process: the simulator's thread and a threaded HTTP server for the gateway."""
     from werkzeug.serving import make_server
@@ -128,7 +144,7 @@ def _serve_embedded(cfg: Config, simulator: Any) -> None:
     with app.app_context():
         gateway = current_gateway()
         ensure_demo_credential(gateway.store)
-    server = make_server(cfg.host, cfg.port, app, threaded=True)
+    server = make_server(cfg.host, cfg.port, app, threaded=True, request_handler=_request_handler())
     click.echo(_banner(cfg, f"http://{cfg.host}:{server.server_port}", gateway.frontends, simulator))
     sys.stdout.flush()
 
