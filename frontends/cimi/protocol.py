@@ -7,8 +7,6 @@ a wildcard: `1.0` means any 1.0.x), and a list naming none of them is a 400.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Response, request
 
 from gateway.errors import InvalidParameter
@@ -107,7 +105,3 @@ def query_values(name: str) -> list[str]:
 def query_value(name: str) -> str | None:
     values = query_values(name)
     return values[0] if values else None
-
-
-def any_body() -> Any:
-    return request.get_data(cache=True)
