@@ -19,6 +19,7 @@ from .present import INSTANCE_RECORD, TYPE_PREFIX, Catalog, type_name
 
 TYPE_NAMES_TTL = 60.0
 _type_cache: dict[tuple[str, str], tuple[float, dict[str, HardwareProfile]]] = {}
+_zone_cache: dict[tuple[str, str, str], tuple[float, dict[str, str]]] = {}
 _type_lock = threading.Lock()
 
 
@@ -73,8 +74,24 @@ def record(call: Call, instance_id: str) -> dict[str, Any]:
     return call.gateway.store.entity(INSTANCE_RECORD, call.scope.provider.name, instance_id) or {}
 
 
+def zone_names(call: Call) -> dict[str, str]:
+    """realm id -> zone name (kept a minute, like the types: rendering instances only needs the names)."""
+    if not call.driver.can("realms"):
+        return {}
+    key = ("zones", call.scope.cache_key, call.scope.datacenter or "")
+    now = time.monotonic()
+    with _type_lock:
+        cached = _zone_cache.get(key)
+    if cached is not None and now - cached[0] < TYPE_NAMES_TTL:
+        return cached[1]
+    zones = {realm.id: realm.name for realm in call.driver.realms(call.scope)}
+    with _type_lock:
+        _zone_cache[key] = (now, zones)
+    return zones
+
+
 def catalog(call: Call) -> Catalog:
-    zones = {realm.id: realm.name for realm in call.driver.realms(call.scope)} if call.driver.can("realms") else {}
+    zones = zone_names(call)
     types = {p.id: name for name, p in instance_types(call).items()} if call.driver.can("hardware_profiles") else {}
     return Catalog(zones=zones, types=types, records=records(call), owner_id=account_id(call))
 

@@ -19,6 +19,7 @@ from .service import operation
 DEFAULT_VERSION = "2016-11-15"
 VERSION_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+NEEDS_CARE = re.compile("[&<>\"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
 
 Emit = Callable[[list[str], Any], None]
@@ -27,6 +28,8 @@ _plans: dict[str, Emit] = {}
 
 def text(value: str) -> str:
     """XML character data: escaped, and without the control characters XML 1.0 cannot carry."""
+    if NEEDS_CARE.search(value) is None:  # the common case: nothing to do
+        return value
     if INVALID_XML_CHARS.search(value):
         value = INVALID_XML_CHARS.sub("", value)
     return value.translate(ESCAPES)
@@ -62,21 +65,26 @@ def emitter(shape: Shape) -> Emit:
         return plan
     kind = shape.type_name
     if kind == "structure":
-        members: dict[str, tuple[str, str, Shape]] = {}
+        # member name -> (open tag, close tag, is a string, emitter of the member's shape)
+        members: dict[str, tuple[str, str, bool, Emit]] = {}
+        shapes = shape.members
 
         def emit_structure(out: list[str], value: dict[str, Any]) -> None:
+            append = out.append
             for key, item in value.items():
                 if item is None:
                     continue
-                name, close, member = members[key]
-                out.append(name)
-                emitter(member)(out, item)
-                out.append(close)
+                plan = members.get(key)
+                if plan is None:
+                    plan = members[key] = _member_plan(key, shapes[key])
+                append(plan[0])
+                if plan[2]:
+                    append(text(item if item.__class__ is str else str(item)))
+                else:
+                    plan[3](out, item)
+                append(plan[1])
 
         _plans[shape.name] = emit_structure
-        for member_name, member in shape.members.items():
-            xml_name = member.serialization.get("name", member_name)
-            members[member_name] = (f"<{xml_name}>", f"</{xml_name}>", member)
         return emit_structure
     if kind == "list":
         item_name = shape.member.serialization.get("name", "member")
@@ -85,6 +93,12 @@ def emitter(shape: Shape) -> Emit:
 
         def emit_list(out: list[str], value: list[Any]) -> None:
             emit_member = emitter(member_shape)
+            if member_shape.type_name == "string":
+                for item in value:
+                    out.append(open_item)
+                    out.append(text(item))
+                    out.append(close_item)
+                return
             for item in value:
                 out.append(open_item)
                 emit_member(out, item)
@@ -95,6 +109,11 @@ def emitter(shape: Shape) -> Emit:
     plan = _scalar_emitter(shape)
     _plans[shape.name] = plan
     return plan
+
+
+def _member_plan(member_name: str, member: Shape) -> tuple[str, str, bool, Emit]:
+    xml_name = member.serialization.get("name", member_name)
+    return f"<{xml_name}>", f"</{xml_name}>", member.type_name == "string", emitter(member)
 
 
 def namespace(version: str | None) -> str:

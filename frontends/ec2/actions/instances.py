@@ -12,17 +12,13 @@ from ..present import Catalog, instance_item, reservation_id
 from . import action
 
 
-def _reservation_of(catalog: Catalog, instance_id: str) -> str:
-    return catalog.records.get(instance_id, {}).get("reservation_id") or reservation_id(instance_id)
+def reservation_ids(found: list[Instance], catalog: Catalog) -> dict[str, str]:
+    """EC2 instance id -> its reservation id (its own `r-` id if it was not launched through EC2)."""
+    return {ids.instance_id(i.id): catalog.records.get(i.id, {}).get("reservation_id") or reservation_id(i.id)
+            for i in found}
 
 
-def instance_filters(catalog: Catalog) -> dict[str, Any]:
-    by_id = {ids.instance_id(k): v for k, v in catalog.records.items()}
-
-    def reservation(item: dict[str, Any]) -> list[str]:
-        record = by_id.get(item["InstanceId"], {})
-        return [record.get("reservation_id") or ids.encode("r", ids.decode("i", item["InstanceId"]))]
-
+def instance_filters(catalog: Catalog, reservations: dict[str, str]) -> dict[str, Any]:
     return {
         "instance-id": lambda i: [i["InstanceId"]],
         "instance-state-name": lambda i: [i["State"]["Name"]],
@@ -39,18 +35,18 @@ def instance_filters(catalog: Catalog) -> dict[str, Any]:
         "client-token": lambda i: [i.get("ClientToken")],
         "launch-index": lambda i: [i.get("AmiLaunchIndex")],
         "root-device-type": lambda i: [i.get("RootDeviceType")],
-        "reservation-id": reservation,
+        "reservation-id": lambda i: [reservations[i["InstanceId"]]],
         "owner-id": lambda i: [catalog.owner_id],
     }
 
 
-def group(items: list[dict[str, Any]], catalog: Catalog) -> list[dict[str, Any]]:
+def group(items: list[dict[str, Any]], reservations: dict[str, str], owner_id: str) -> list[dict[str, Any]]:
     """Instance items grouped into their reservations, in the order of their first instance."""
     groups: dict[str, dict[str, Any]] = {}
     for item in items:
-        rid = _reservation_of(catalog, ids.decode("i", item["InstanceId"]))
+        rid = reservations[item["InstanceId"]]
         if rid not in groups:
-            groups[rid] = {"ReservationId": rid, "OwnerId": catalog.owner_id, "Groups": [], "Instances": []}
+            groups[rid] = {"ReservationId": rid, "OwnerId": owner_id, "Groups": [], "Instances": []}
         groups[rid]["Instances"].append(item)
     return list(groups.values())
 
@@ -62,12 +58,14 @@ def describe_instances(call: Call) -> dict[str, Any]:
     call.check_dry_run()
     found: list[Instance] = inventory.instances(call, wanted)
     catalog = inventory.catalog(call)
-    items = apply_filters((instance_item(i, catalog) for i in found), call.get("Filters"), instance_filters(catalog))
+    reservations = reservation_ids(found, catalog)
+    items = apply_filters((instance_item(i, catalog) for i in found), call.get("Filters"),
+                          instance_filters(catalog, reservations))
     if wanted is None:
         page, token = paginate(items, lambda i: i["InstanceId"], size, call.get("NextToken"))
     else:
         page, token = items, None
-    return {"Reservations": group(page, catalog), "NextToken": token}
+    return {"Reservations": group(page, reservations, catalog.owner_id), "NextToken": token}
 
 
 @action("RunInstances", mutating=True)
