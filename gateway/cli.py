@@ -6,6 +6,7 @@ its own port, points the gateway at it, makes sure the demo EC2 key exists, and 
 from __future__ import annotations
 
 import importlib
+import runpy
 import signal
 import sys
 import threading
@@ -171,9 +172,11 @@ def _serve_with_gunicorn(cfg: Config, gunicorn_config: str) -> None:
 
     class CloudgwApplication(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
-            self.load_config_from_file(gunicorn_config)
+            settings = runpy.run_path(gunicorn_config)
+            for key, value in settings.items():
+                if key in self.cfg.settings and key != "wsgi_app" and value is not None:
+                    self.cfg.set(key, value)
             self.cfg.set("bind", [f"{cfg.host}:{cfg.port}"])
-            self.cfg.set("wsgi_app", None)
 
         def load(self) -> Any:
             return create_app(cfg)

@@ -1,6 +1,9 @@
 """`cloudgw serve` as a real process on free ports: endpoints, health, readiness, clean stop; the CLI."""
 from __future__ import annotations
 
+import os
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -82,3 +85,40 @@ def test_serve_with_a_bad_setting_stops_with_one_line(tmp_path: Path) -> None:
     result = cli("serve", "--config", str(config))
     assert result.returncode == 1
     assert result.stderr.strip() == "Error: configuration: server.port: must be an integer from 1 to 65535, got 'abc'"
+
+
+def test_serve_with_configured_engines_runs_under_gunicorn(tmp_path: Path) -> None:
+    """Production mode: a configured engine (here a simulator we start) and gunicorn workers."""
+    from drivers.ovirt.simulator.server import Simulator, serve_in_thread
+
+    engine = serve_in_thread(Simulator(speed=20))
+    config = tmp_path / "cloudgw.toml"
+    config.write_text(f'[server]\ndata_dir = "{tmp_path / "data"}"\n\n'
+                      f'[[providers]]\nname = "lab"\nurl = "{engine.api_url}"\ndefault_datacenter = "Default"\n')
+    process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(config), "--port", "0"],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "CLOUDGW_WORKERS": "2", "CLOUDGW_THREADS": "2"})
+    try:
+        listening = None
+        deadline = time.monotonic() + 30
+        while listening is None and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            match = re.search(r"Listening at: (http://\S+)", line)
+            listening = match.group(1) if match else None
+        assert listening, "gunicorn did not say where it listens"
+        ready = None
+        while time.monotonic() < deadline:
+            try:
+                ready = requests.get(f"{listening}/readyz", timeout=5)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert ready is not None and ready.status_code == 200, ready and ready.text
+        assert ready.json()["checks"] == {"store": "ok", "engine": "ok"}
+        instances = requests.get(f"{listening}/api/realms?format=json", auth=("admin@internal", "admin"), timeout=10)
+        assert instances.status_code == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        engine.shutdown()
+    assert process.returncode == 0
