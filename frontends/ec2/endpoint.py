@@ -43,7 +43,7 @@ def signed_request(params: dict[str, str], body: bytes) -> signing.SignedRequest
 
 def region_name(scope: Scope, signed_region: str | None) -> str:
     """The region name the client knows this data center by: its own, an alias, or the data center's."""
-    if signed_region:
+    if signed_region and not request.headers.get(PROVIDER_HEADER):
         return signed_region
     datacenter = scope.datacenter or ""
     for alias, target in scope.provider.region_aliases.items():

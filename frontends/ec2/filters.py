@@ -90,17 +90,6 @@ def apply_filters(items: Iterable[dict[str, Any]], filters: Sequence[Mapping[str
     return kept
 
 
-def filter_values(filters: Sequence[Mapping[str, Any]] | None, name: str) -> list[str] | None:
-    """The plain values of one filter (for narrowing a backend query), or None if it is absent or wild."""
-    for spec in filters or ():
-        if spec.get("Name") == name:
-            values = spec.get("Values") or []
-            if any("*" in v or "?" in v for v in values):
-                return None
-            return list(values)
-    return None
-
-
 def page_size(max_results: int | None, *, low: int = 5, high: int = 1000, with_ids: bool = False,
               ids_name: str = "InstanceIds") -> int | None:
     if max_results is None:

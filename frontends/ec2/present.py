@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any
 
 from gateway.model import HardwareProfile, Image, Instance, InstanceState, ResourceState
 
@@ -127,20 +127,6 @@ def instance_item(instance: Instance, catalog: Catalog) -> dict[str, Any]:
     if reason:
         item["StateReason"] = {"Code": reason[0], "Message": instance.state_reason or reason[1]}
     return item
-
-
-def reservations(instances: Iterable[Instance], catalog: Catalog) -> list[dict[str, Any]]:
-    """Instances grouped into the reservations they were launched in (one each if launched elsewhere)."""
-    groups: dict[str, dict[str, Any]] = {}
-    for instance in instances:
-        record = catalog.records.get(instance.id, {})
-        rid = record.get("reservation_id") or reservation_id(instance.id)
-        group = groups.get(rid)
-        if group is None:
-            group = groups[rid] = {"ReservationId": rid, "OwnerId": catalog.owner_id, "Groups": [],
-                                   "Instances": []}
-        group["Instances"].append(instance_item(instance, catalog))
-    return list(groups.values())
 
 
 def image_item(image: Image, tags: dict[str, str] | None = None, owner_id: str = "") -> dict[str, Any]:

@@ -136,12 +136,4 @@ def parse_params(action: str, flat: Mapping[str, str]) -> dict[str, Any]:
     return params
 
 
-def require(params: Mapping[str, Any], name: str) -> Any:
-    """A member the model leaves optional but the action needs."""
-    value = params.get(name)
-    if value is None or value == "" or value == []:
-        raise missing(name)
-    return value
-
-
-__all__ = ["Ec2Error", "parse_params", "params_tree", "require", "wire_name"]
+__all__ = ["Ec2Error", "parse_params", "params_tree", "wire_name"]

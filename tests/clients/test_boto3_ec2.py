@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import requests
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -107,6 +107,9 @@ def test_instance_lifecycle(ec2: Any, image_id: str) -> None:
         attribute = ec2.describe_instance_attribute(InstanceId=ids[0], Attribute="userData")
         assert base64.b64decode(attribute["UserData"]["Value"]).decode() == user_data
 
+        ec2.modify_instance_attribute(InstanceId=ids[1], DisableApiStop={"Value": True})
+        expect("OperationNotPermitted", ec2.stop_instances, InstanceIds=ids)
+        ec2.modify_instance_attribute(InstanceId=ids[1], DisableApiStop={"Value": False})
         stopping = ec2.stop_instances(InstanceIds=ids)["StoppingInstances"]
         assert {s["PreviousState"]["Code"] for s in stopping} == {16}
         assert {s["CurrentState"]["Name"] for s in stopping} <= {"stopping", "stopped"}

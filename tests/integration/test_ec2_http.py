@@ -55,6 +55,16 @@ def ec2_client_for_region(gateway: Any, region: str) -> Any:
                         aws_access_key_id=gateway.access_key, aws_secret_access_key=gateway.secret_key)
 
 
+def test_provider_header_overrides_the_region(gateway: Any) -> None:
+    client = ec2_client(gateway)
+    client.meta.events.register("before-sign.ec2.*", lambda request, **_: request.headers.__setitem__(
+        "X-Deltacloud-Provider", f"{gateway.engine_url};barcelona"))
+    barcelona = ec2_client_for_region(gateway, "barcelona").describe_availability_zones()["AvailabilityZones"]
+    overridden = client.describe_availability_zones()["AvailabilityZones"]
+    assert {z["ZoneId"] for z in overridden} == {z["ZoneId"] for z in barcelona}
+    assert {z["RegionName"] for z in overridden} == {"barcelona"}
+
+
 def test_foreign_provider_header_is_refused_without_contact(gateway: Any) -> None:
     client = ec2_client(gateway)
     client.meta.events.register("before-sign.ec2.*", lambda request, **_: request.headers.__setitem__(

@@ -58,6 +58,12 @@ def start_instances(call: Call) -> dict[str, Any]:
 @action("StopInstances", mutating=True)
 def stop_instances(call: Call) -> dict[str, Any]:
     found = checked(call, "stop")
+    records = inventory.records(call)
+    protected = [i for i in found if records.get(i.id, {}).get("disable_api_stop")]
+    if protected:
+        raise Ec2Error("OperationNotPermitted",
+                       f"The instance '{ids.instance_id(protected[0].id)}' may not be stopped. Modify its "
+                       "'disableApiStop' instance attribute and try again.")
     force = bool(call.get("Force"))
     call.check_dry_run()
     return {"StoppingInstances": changes(call, "stop", found,
