@@ -1,5 +1,5 @@
-"""Handlers for what hangs off a VM: NICs and guest-reported devices, disk attachments, snapshots,
-tags and permissions."""
+"""Handlers for what hangs off a VM: NICs and guest-reported devices, snapshots, tags and permissions
+(disk attachments are in api_disks)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,13 @@ from . import render_infra as ri
 from . import render_storage as rs
 from . import render_vm as rv
 from .call import Call
-from .entities import Attachment, Disk, Nic
+from .entities import Nic
 from .errors import conflict, entity_not_found, incomplete, invalid_enum, not_found
 from .render_common import action_xml, href
-from .xmlin import boolean, integer, parse_body, reference, text
+from .xmlin import boolean, parse_body, reference, text
 from .xmlwriter import XmlWriter, document
 
 NIC_INTERFACES = ("e1000", "e1000e", "virtio", "rtl8139", "rtl8139_virtio", "spapr_vlan", "pci_passthrough")
-DISK_INTERFACES = ("ide", "virtio_scsi", "virtio", "spapr_vscsi", "sata")
 
 
 def _write(call: Call, fn: Any, *args: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -94,103 +93,6 @@ def nic_reported_devices(call: Call, id: str, nic: str) -> Response:
 
 def vm_reported_devices(call: Call, id: str) -> Response:
     return _write(call, rv.reported_devices, call.vm(id), True)
-
-
-# -- disks --------------------------------------------------------------------------------------------
-
-def attachments_list(call: Call, id: str) -> Response:
-    vm = call.vm(id)
-    return _write(call, rs.disk_attachments, vm.attachments, href("vms", vm.id), "vm", vm.id, call.ctx,
-                  vm.host_id is not None)
-
-
-def _attachment(call: Call, vm_id: str, disk_id: str) -> tuple[Any, Attachment, int]:
-    vm = call.vm(vm_id)
-    for index, att in enumerate(vm.attachments):
-        if att.disk_id == disk_id:
-            return vm, att, index
-    raise not_found()
-
-
-def attachment_get(call: Call, id: str, disk: str) -> Response:
-    vm, att, index = _attachment(call, id, disk)
-    return _write(call, rs.disk_attachment, att, href("vms", vm.id), "vm", vm.id, call.ctx,
-                  vm.host_id is not None, index)
-
-
-def attachment_add(call: Call, id: str) -> Response:
-    """Attach an existing disk (`<disk id=..>`) or create a new one (`<disk>` with a size)."""
-    vm = call.vm(id)
-    root = parse_body(call.body(), "disk_attachment")
-    interface = text(root, "interface")
-    if not interface:
-        raise incomplete("DiskAttachment", "interface")
-    if interface not in DISK_INTERFACES:
-        raise invalid_enum(interface, "DiskInterface")
-    disk_el = root.find("disk")
-    if disk_el is None:
-        raise incomplete("DiskAttachment", "disk")
-    att = Attachment("", bootable=bool(boolean(text(root, "bootable"), False)), interface=interface,
-                     active=bool(boolean(text(root, "active"), True)),
-                     read_only=bool(boolean(text(root, "read_only"), False)),
-                     pass_discard=bool(boolean(text(root, "pass_discard"), False)))
-    disk_id = disk_el.get("id")
-    store = call.store
-    if disk_id and disk_id in store.disks and not disk_el.findall("provisioned_size"):
-        disk = store.disks[disk_id]
-        if disk.owner_vm_id and disk.owner_vm_id in store.vms and not disk.shareable:
-            raise conflict("Cannot attach Virtual Disk. The disk is already attached to VM.")
-        att.disk_id = disk.id
-        lifecycle.add_disk(store, vm, disk, att, new=False)
-    else:
-        size = integer(text(disk_el, "provisioned_size"), "provisioned_size")
-        if size is None:
-            raise incomplete("Disk", "provisioned_size")
-        fmt = text(disk_el, "format") or "cow"
-        if fmt not in ("cow", "raw"):
-            raise invalid_enum(fmt, "DiskFormat")
-        sd_el = disk_el.find("storage_domains/storage_domain")
-        sd = None
-        if sd_el is not None:
-            sd_id, sd_name = sd_el.get("id"), text(sd_el, "name")
-            matches = [d for d in store.storagedomains.values() if d.id == sd_id or (sd_name and d.name == sd_name)]
-            if not matches:
-                raise entity_not_found(f"StorageDomain: {'id=' + sd_id if sd_id else 'name=' + str(sd_name)}")
-            sd = matches[0]
-        else:
-            dc = store.data_center_of_cluster(vm.cluster_id)
-            candidates = store.storage_domains_of(dc.id) if dc else []
-            if not candidates:
-                raise incomplete("Disk", "storage_domains.storage_domain")
-            sd = candidates[0]
-        alias = text(disk_el, "alias") or text(disk_el, "name") or f"{vm.name}_Disk{len(vm.attachments) + 1}"
-        disk = Disk(disk_id or store.new_id(), alias, sd.id, size,
-                    actual_size=0 if fmt == "cow" else size, format=fmt,
-                    sparse=bool(boolean(text(disk_el, "sparse"), fmt == "cow")),
-                    image_id=store.new_id(), description=text(disk_el, "description") or "",
-                    shareable=bool(boolean(text(disk_el, "shareable"), False)))
-        sd.committed += size
-        att.disk_id = disk.id
-        lifecycle.add_disk(store, vm, disk, att, new=True)
-    base = href("vms", vm.id)
-    return _write(call, rs.disk_attachment, att, base, "vm", vm.id, call.ctx, vm.host_id is not None,
-                  len(vm.attachments) - 1, status=201, headers={"Location": f"{base}/diskattachments/{att.disk_id}"})
-
-
-def attachment_remove(call: Call, id: str, disk: str) -> Response:
-    """Detach a disk; `detach_only=false` removes the disk too."""
-    vm, att, _ = _attachment(call, id, disk)
-    store = call.store
-    d = store.disks.get(att.disk_id)
-    if d is not None and d.status == "locked":
-        raise conflict("Cannot remove Virtual Disk: Disk is locked. Please try again in a few minutes.")
-    vm.attachments.remove(att)
-    vm.touch()
-    if d is not None:
-        d.owner_vm_id = None
-        if boolean(call.request.args.get("detach_only"), True) is False:
-            del store.disks[d.id]
-    return call.xml(action_xml([], "complete", None, None))
 
 
 # -- snapshots ----------------------------------------------------------------------------------------
@@ -308,10 +210,6 @@ ROUTES: list[tuple[str, tuple[str, ...], Any]] = [
     ("/vms/<id>/nics/<nic>", ("DELETE",), nic_remove),
     ("/vms/<id>/nics/<nic>/reporteddevices", ("GET",), nic_reported_devices),
     ("/vms/<id>/reporteddevices", ("GET",), vm_reported_devices),
-    ("/vms/<id>/diskattachments", ("GET",), attachments_list),
-    ("/vms/<id>/diskattachments", ("POST",), attachment_add),
-    ("/vms/<id>/diskattachments/<disk>", ("GET",), attachment_get),
-    ("/vms/<id>/diskattachments/<disk>", ("DELETE",), attachment_remove),
     ("/vms/<id>/snapshots", ("GET",), snapshots_list),
     ("/vms/<id>/snapshots", ("POST",), snapshot_add),
     ("/vms/<id>/snapshots/<snapshot>", ("GET",), snapshot_get),

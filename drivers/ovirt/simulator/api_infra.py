@@ -1,5 +1,5 @@
 """Handlers for the API root and the infrastructure collections (read-mostly), plus tags, jobs,
-users and floating disks."""
+users and the disk listing."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from werkzeug.wrappers import Response
 from . import render_infra as ri
 from . import render_storage as rs
 from . import render_vm as rv
+from .api_disks import disk_fields
 from .call import Call
-from .entities import BLANK_ID, ROOT_TAG_ID, Tag
+from .entities import ROOT_TAG_ID, Tag
 from .errors import conflict, incomplete, not_found
 from .render_common import action_xml, href
 from .xmlin import parse_body, text
@@ -46,14 +47,7 @@ def _fields(call: Call) -> dict[str, dict[str, Any]]:
         "storagedomains": {**common, "status": lambda d: d.status, "type": lambda d: d.type,
                            "datacenter": lambda d: _dc_name(call, d.data_center_id)},
         "networks": {**common, "datacenter": lambda n: _dc_name(call, n.data_center_id)},
-        "templates": {**common, "status": lambda t: t.status, "cluster": lambda t: cluster_name(t.cluster_id),
-                      "datacenter": lambda t: (s.data_center_of_template(t).name
-                                               if s.data_center_of_template(t) else None),
-                      "comment": lambda t: t.comment},
         "instancetypes": common,
-        "disks": {**common, "alias": lambda d: d.name, "status": lambda d: d.status,
-                  "storage": lambda d: s.storagedomains[d.storage_domain_id].name
-                  if d.storage_domain_id in s.storagedomains else None},
         "tags": {"name": lambda t: t.name, "id": lambda t: t.id, "description": lambda t: t.description},
         "jobs": {"id": lambda j: j.id, "status": lambda j: j.status, "description": lambda j: j.description,
                  "correlation_id": lambda j: j.correlation_id},
@@ -73,7 +67,8 @@ def _simple(collection: str, tag: str, render: Any):
         items = getattr(call.store, collection).values()
         if collection == "jobs":
             items = [j for j in items if call.user.admin or j.owner_id == call.user.id]
-        return call.many(tag, items, render, _fields(call).get(collection))
+        fields = disk_fields(call) if collection == "disks" else _fields(call).get(collection)
+        return call.many(tag, items, render, fields)
 
     def get(call: Call, id: str) -> Response:
         obj = call.get(getattr(call.store, collection), id)
@@ -81,16 +76,6 @@ def _simple(collection: str, tag: str, render: Any):
             raise not_found()
         return call.one(render, obj)
     return list_, get
-
-
-def _sorted_templates(call: Call) -> list[Any]:
-    """Blank first, then by name, as the engine lists them."""
-    ts = call.store.templates.values()
-    return sorted(ts, key=lambda t: (t.id != BLANK_ID, t.name.lower(), t.version_number))
-
-
-def templates_list(call: Call) -> Response:
-    return call.many("templates", _sorted_templates(call), rv.template, _fields(call)["templates"])
 
 
 def dc_clusters(call: Call, id: str) -> Response:
@@ -142,31 +127,6 @@ def network_profiles(call: Call, id: str) -> Response:
 def sd_disks(call: Call, id: str) -> Response:
     sd = call.get(call.store.storagedomains, id)
     return call.many("disks", [d for d in call.store.disks.values() if d.storage_domain_id == sd.id], rs.disk)
-
-
-def template_attachments(call: Call, id: str) -> Response:
-    t = call.get(call.store.templates, id)
-    w = XmlWriter()
-    rs.disk_attachments(w, t.attachments, href("templates", t.id), "template", t.id, call.ctx, False)
-    return call.xml(document(w.getvalue()))
-
-
-def template_nics(call: Call, id: str) -> Response:
-    t = call.get(call.store.templates, id)
-    base = href("templates", t.id)
-    return call.many("nics", t.nics, lambda w, n, ctx: rv.nic(w, n, f"{base}/nics/{n.id}",
-                                                              ("template", base, t.id), None))
-
-
-def disk_remove(call: Call, id: str) -> Response:
-    disk = call.get(call.store.disks, id)
-    owner = call.store.vms.get(disk.owner_vm_id or "")
-    if owner is not None or disk.template_id:
-        raise conflict("Cannot remove Virtual Disk. Disk is attached to a VM or template; detach it first.")
-    if disk.status == "locked":
-        raise conflict("Cannot remove Virtual Disk: Disk is locked. Please try again in a few minutes.")
-    del call.store.disks[id]
-    return call.xml(action_xml([], "complete", None, None))
 
 
 def tag_add(call: Call) -> Response:
@@ -222,15 +182,12 @@ def _routes() -> list[tuple[str, tuple[str, ...], Any]]:
         ("networks", "networks", "networks", ri.network),
         ("vnicprofiles", "vnic_profiles", "vnicprofiles", ri.vnic_profile),
         ("instancetypes", "instance_types", "instancetypes", rv.instance_type),
-        ("templates", "templates", "templates", rv.template),
         ("disks", "disks", "disks", rs.disk),
         ("tags", "tags", "tags", ri.tag),
         ("jobs", "jobs", "jobs", ri.job),
         ("users", "users", "users", ri.user),
     ):
         list_, get = _simple(collection, tag, render)
-        if collection == "templates":
-            list_ = templates_list
         routes.append((f"/{item}", ("GET",), list_))
         routes.append((f"/{item}/<id>", ("GET",), get))
     routes += [
@@ -242,9 +199,6 @@ def _routes() -> list[tuple[str, tuple[str, ...], Any]]:
         ("/clusters/<id>/networks", ("GET",), cluster_networks),
         ("/networks/<id>/vnicprofiles", ("GET",), network_profiles),
         ("/storagedomains/<id>/disks", ("GET",), sd_disks),
-        ("/templates/<id>/diskattachments", ("GET",), template_attachments),
-        ("/templates/<id>/nics", ("GET",), template_nics),
-        ("/disks/<id>", ("DELETE",), disk_remove),
         ("/tags", ("POST",), tag_add),
         ("/tags/<id>", ("DELETE",), tag_remove),
     ]

@@ -185,12 +185,8 @@ def vm_add(call: Call) -> Response:
                              clone=clone, **fields)
     call.store.start_job(f"Creating VM {name} from Template {template.name} in Cluster {cluster.name}",
                          call.user, call.correlation_id)
-    headers = {"Location": href("vms", vm.id)}
-    if vm.status == "image_locked":
-        if "201-created" in call.request.headers.get("Expect", ""):
-            call.wait_for = vm.id           # the dispatcher waits for `down` outside the lock, then answers 201
-        return call.one(rv.vm, vm, status=202, headers=headers)
-    return call.one(rv.vm, vm, status=201, headers=headers)
+    return call.created(rv.vm, vm, href("vms", vm.id), ready=lambda: vm.status != "image_locked",
+                        gone=lambda: vm.id not in call.store.vms)
 
 
 def vm_update(call: Call, id: str) -> Response:

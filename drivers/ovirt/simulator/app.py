@@ -12,8 +12,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import api_devices, api_infra, api_vms
-from . import render_vm as rv
+from . import api_devices, api_disks, api_infra, api_templates, api_vms
 from .call import Call
 from .control import handle_control
 from .entities import User
@@ -35,7 +34,8 @@ DOWN_PAGE = ("<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>
 
 def _url_map() -> Map:
     rules = []
-    for path, methods, handler in api_infra.ROUTES + api_vms.ROUTES + api_devices.ROUTES:
+    for path, methods, handler in (api_infra.ROUTES + api_templates.ROUTES + api_vms.ROUTES + api_devices.ROUTES
+                                  + api_disks.ROUTES):
         rules.append(Rule(path, methods=list(methods), endpoint=handler, strict_slashes=False))
     return Map(rules)
 
@@ -188,18 +188,16 @@ class EngineApp:
         return response
 
     def _wait_created(self, call: Call, accepted: Response) -> Response:
-        """`Expect: 201-created`: block until the VM's disks are copied, then answer 201."""
+        """`Expect: 201-created`: block until the new object's images are copied, then answer 201."""
         store = self.sim.store
         clock = self.sim.clock
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not clock.frozen:
+        while time.monotonic() < deadline and not clock.frozen and call.wait_for is not None:
             with store.lock:
                 store.settle()
-                vm = store.vms.get(call.wait_for or "")
-                if vm is None:
-                    return accepted
-                if vm.status != "image_locked":
-                    return call.one(rv.vm, vm, status=201, headers={"Location": accepted.headers["Location"]})
+                final = call.wait_for()
+                if final is not None:
+                    return final
             time.sleep(0.01)
         return accepted
 

@@ -38,7 +38,9 @@ class Call:
         self.max = integer(args.get("max"), "max")
         if self.max is not None and self.max < 0:
             self.max = None
-        self.wait_for: str | None = None     # a VM id whose image copy the answer must wait for
+        # `Expect: 201-created` on an add that answered 202: called under the lock until it returns the
+        # final answer (or None while the copy still runs); see `expect_created`.
+        self.wait_for: Callable[[], Response | None] | None = None
         self.ctx = Ctx(self.store, user, parse_follow(args.get("follow")), self.all_content)
 
     def _flag(self, query_name: str, header: str, default: bool) -> bool | None:
@@ -105,6 +107,22 @@ class Call:
                 yield "".join(parts[i:i + 256]).encode("utf-8")
             yield f"</{tag}>\n".encode()
         return Response(chunks(), content_type=XML, direct_passthrough=True)
+
+    def created(self, render: Callable[..., None], obj: Any, location: str, ready: Callable[[], bool],
+                gone: Callable[[], bool]) -> Response:
+        """The answer to an add: 201 when `obj` is ready, else 202 (and with `Expect: 201-created` the
+        dispatcher waits, outside the lock, until it is ready and answers 201)."""
+        headers = {"Location": location}
+        if ready():
+            return self.one(render, obj, status=201, headers=headers)
+        accepted = self.one(render, obj, status=202, headers=headers)
+        if "201-created" in self.request.headers.get("Expect", ""):
+            def final() -> Response | None:
+                if gone():
+                    return accepted
+                return self.one(render, obj, status=201, headers=headers) if ready() else None
+            self.wait_for = final
+        return accepted
 
     def body(self) -> bytes:
         from .xmlin import MAX_BODY

@@ -26,6 +26,7 @@ TIMINGS: dict[str, float] = {
     "disk_create": 5.0,
     "disk_remove": 3.0,
     "clone_copy": 45.0,        # clone=true copies the template's disks in full
+    "template_copy": 20.0,     # a new template's disks are copied (collapsed) from its VM's
 }
 
 RUNNING = {"up", "powering_up", "wait_for_launch", "reboot_in_progress", "powering_down", "migrating",
@@ -280,21 +281,3 @@ def remove_snapshot(store: Store, vm: Vm, snap: Snapshot) -> None:
         vm.touch()
     store.schedule(store.now() + TIMINGS["snapshot"], gone)
 
-
-def add_disk(store: Store, vm: Vm, disk: Disk, attachment: Attachment, new: bool) -> None:
-    """Attach a disk; a new one is created `locked` and becomes `ok` after the (scaled) create time."""
-    if vm.status == "image_locked":
-        raise _locked("add disk to")
-    store.disks[disk.id] = disk
-    disk.owner_vm_id = vm.id
-    vm.attachments.append(attachment)
-    vm.touch()
-    if new:
-        disk.status = "locked"
-
-        def created(at: float) -> None:
-            disk.status = "ok"
-            owner = store.vms.get(disk.owner_vm_id or "")
-            if owner:
-                owner.touch()
-        store.schedule(store.now() + TIMINGS["disk_create"], created)

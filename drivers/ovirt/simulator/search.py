@@ -16,10 +16,18 @@ from typing import Any
 
 from .errors import ApiError
 
-Getter = Callable[[Any], Iterable[str] | str | int | None]
+Getter = Callable[[Any], "Iterable[str] | str | int | FreeText | None"]
 
 _TOKEN = re.compile(r'\s*(?:(?P<q>"[^"]*")|(?P<op>!=|<=|>=|=|<|>)|(?P<word>[^\s=!<>"]+))')
 _OPERATORS = ("!=", "<=", ">=", "=", "<", ">")
+
+
+@dataclass(slots=True)
+class FreeText:
+    """The text fields of a cross-referenced object (`Disks: storage=x` is `Storage` free text): the
+    engine matches them as `ILIKE '%x%'` over every text column, so a value matches anywhere inside."""
+
+    values: tuple[str, ...]
 
 
 @dataclass(slots=True)
@@ -105,7 +113,14 @@ def _wildcard(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
     return re.compile(regex, 0 if case_sensitive else re.IGNORECASE)
 
 
-def _matches(values: Iterable[str] | str | int | None, cond: Condition, case_sensitive: bool) -> bool:
+def _matches(values: Iterable[str] | str | int | FreeText | None, cond: Condition, case_sensitive: bool) -> bool:
+    if isinstance(values, FreeText):
+        if cond.op not in ("=", "!="):
+            return False
+        rx = _wildcard(f"*{cond.value}*", case_sensitive)
+        hits = [bool(rx.match(v)) for v in values.values]
+        # The engine ORs one condition per column, so `!=` holds when any column lacks the text.
+        return any(hits) if cond.op == "=" else not all(hits)
     if values is None:
         candidates: list[str] = []
     elif isinstance(values, (str, int)):

@@ -49,6 +49,16 @@ def text(el: etree._Element | None, path: str) -> str | None:
     return (node.text or "").strip()
 
 
+def raw_text(el: etree._Element | None, path: str) -> str | None:
+    """Like `text`, but verbatim: free text (names, descriptions) keeps its whitespace, as in the engine."""
+    if el is None:
+        return None
+    node = el.find(path)
+    if node is None:
+        return None
+    return node.text or ""
+
+
 def boolean(value: str | None, default: bool | None = None) -> bool | None:
     """Booleans as the engine parses them: t/true/y/yes/1 and f/false/n/no/0, any case."""
     if value is None or value == "":
