@@ -17,8 +17,6 @@ from unittest import mock
 
 from tests.clients.ec2_helpers import ec2_client, ec2_error, error_code, signed_post
 
-# Not 1 s: the gateway's operation worker also ticks every second, and polling in phase with it would
-# keep landing in the driver's remove->tombstone window (see test_terminating_instance_never_vanishes).
 FAST = {"Delay": 0.7, "MaxAttempts": 120}
 
 
@@ -253,10 +251,9 @@ def test_engine_failures_are_retryable_ec2_errors(ec2: Any, gateway: Any) -> Non
     assert "Reservations" in ec2.describe_instances()
 
 
-@pytest.mark.xfail(reason="driver gap: between the terminate operation's remove and tombstone steps the VM is "
-                          "neither listed nor tombstoned, so DescribeInstances answers NotFound for a few ms",
-                   strict=False)
 def test_terminating_instance_never_vanishes(ec2: Any, image_id: str) -> None:
+    """Polled every few ms while it terminates, an instance is always there: shutting-down, then terminated
+    (waiters fail on InvalidInstanceID.NotFound)."""
     ids = [i["InstanceId"] for i in ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1)["Instances"]]
     ec2.terminate_instances(InstanceIds=ids)
     deadline = time.monotonic() + 20
