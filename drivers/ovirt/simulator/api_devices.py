@@ -15,7 +15,7 @@ from .call import Call
 from .entities import Nic
 from .errors import conflict, entity_not_found, incomplete, invalid_enum, not_found
 from .render_common import action_xml, href
-from .xmlin import boolean, parse_body, reference, text
+from .xmlin import boolean, parse_body, raw_text, reference, text
 from .xmlwriter import XmlWriter, document
 
 NIC_INTERFACES = ("e1000", "e1000e", "virtio", "rtl8139", "rtl8139_virtio", "spapr_vlan", "pci_passthrough")
@@ -117,7 +117,7 @@ def snapshot_get(call: Call, id: str, snapshot: str) -> Response:
 def snapshot_add(call: Call, id: str) -> Response:
     vm = call.vm(id)
     root = parse_body(call.body(), "snapshot")
-    description = text(root, "description")
+    description = raw_text(root, "description")
     if not description:
         raise incomplete("Snapshot", "description")
     persist = bool(boolean(text(root, "persist_memorystate"), False))

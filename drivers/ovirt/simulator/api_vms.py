@@ -15,7 +15,7 @@ from .entities import BLANK_ID, Cluster, Template, Vm
 from .errors import ApiError, conflict, entity_not_found, failed, incomplete, invalid_enum, not_found
 from .render_common import action_xml, href
 from .store import nic_addresses
-from .xmlin import boolean, initialization, integer, parse_body, reference, text, to_tree
+from .xmlin import boolean, initialization, integer, parse_body, raw_text, reference, text, to_tree
 
 NAME_RE = re.compile(r"^[\w.-]{1,64}$")
 VM_TYPES = ("desktop", "server", "high_performance")
@@ -113,9 +113,9 @@ def _template(call: Call, root: etree._Element, cluster: Cluster | None) -> Temp
 def _sizing(call: Call, root: etree._Element) -> dict[str, Any]:
     """Fields a client may set on add or update."""
     fields: dict[str, Any] = {}
-    if (value := text(root, "description")) is not None:
+    if (value := raw_text(root, "description")) is not None:
         fields["description"] = value
-    if (value := text(root, "comment")) is not None:
+    if (value := raw_text(root, "comment")) is not None:
         fields["comment"] = value
     if (memory := integer(text(root, "memory"), "memory")) is not None:
         if memory < 1024 * 1024:
@@ -163,7 +163,7 @@ def _check_name(call: Call, name: str, verb: str, vm: Vm | None = None) -> None:
 
 def vm_add(call: Call) -> Response:
     root = parse_body(call.body(), "vm")
-    name = text(root, "name")
+    name = raw_text(root, "name")
     if not name:
         raise incomplete("Vm", "name")
     cluster = _cluster(call, root)
@@ -194,7 +194,7 @@ def vm_update(call: Call, id: str) -> Response:
     root = parse_body(call.body(), "vm")
     if vm.status == "image_locked":
         raise conflict("Cannot edit VM: VM is locked. Please try again in a few minutes.")
-    name = text(root, "name")
+    name = raw_text(root, "name")
     if name is not None and name != vm.name:
         _check_name(call, name, "edit", vm)
         vm.name = name
