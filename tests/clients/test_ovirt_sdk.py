@@ -245,6 +245,101 @@ def test_errors_carry_codes(connection: Any) -> None:
     vms.vm_service(vm.id).remove()
 
 
+def test_floating_disk_attach_deactivate_detach_remove(connection: Any) -> None:
+    system = connection.system_service()
+    disks = system.disks_service()
+    disk = disks.add(types.Disk(name="sdk-data", description="scratch\n", format=types.DiskFormat.COW,
+                                provisioned_size=2 * 2**30, sparse=True,
+                                storage_domains=[types.StorageDomain(name="data-default")]))
+    assert disk.status == types.DiskStatus.LOCKED and disk.description == "scratch\n"
+    disk_service = disks.disk_service(disk.id)
+    wait_until(lambda: disk_service.get().status == types.DiskStatus.OK)
+    assert [d.id for d in disks.list(search="name=sdk-data and storage=data-default")] == [disk.id]
+    assert [d.id for d in disks.list(search="name=sdk-data and datacenter=Default")] == [disk.id]
+
+    vms = system.vms_service()
+    vm = vms.add(types.Vm(name="sdk-disks", cluster=types.Cluster(name="Default"),
+                          template=types.Template(id=TEMPLATE_CENTOS_DEFAULT)))
+    vm_service = vms.vm_service(vm.id)
+    wait_until(lambda: vm_service.get().status == types.VmStatus.DOWN)
+    vm_service.start()
+    wait_until(lambda: vm_service.get().status == types.VmStatus.UP)
+    attachments = vm_service.disk_attachments_service()
+    attachment = attachments.add(types.DiskAttachment(disk=types.Disk(id=disk.id), interface=types.DiskInterface.VIRTIO,
+                                                      bootable=False, active=True))
+    assert attachment.active is True and attachment.interface == types.DiskInterface.VIRTIO
+    attachment_service = attachments.attachment_service(disk.id)
+    assert attachment_service.get().logical_name is not None
+    with pytest.raises(sdk.Error) as in_use:
+        disk_service.remove()
+    assert in_use.value.code == 409 and "At least one of the VMs is not down" in str(in_use.value)
+
+    updated = attachment_service.update(types.DiskAttachment(active=False))
+    assert updated.active is False and attachment_service.get().active is False
+    assert_sdk_parsed_all(raw_path(connection, f"vms/{vm.id}/diskattachments/{disk.id}"), attachment_service.get())
+    attachment_service.remove(detach_only=True)
+    assert disk.id not in {a.id for a in attachments.list()}
+    disk_service.remove()
+    wait_until(lambda: disk.id not in {d.id for d in disks.list()})
+    with pytest.raises(sdk.NotFoundError):
+        disk_service.get()
+    vm_service.stop()
+    wait_until(lambda: vm_service.get().status == types.VmStatus.DOWN)
+    vm_service.remove()
+
+
+def test_template_from_a_stopped_vm(connection: Any) -> None:
+    system = connection.system_service()
+    vms = system.vms_service()
+    templates = system.templates_service()
+    source = vms.add(types.Vm(name="sdk-source", cluster=types.Cluster(name="Default"),
+                              template=types.Template(id=TEMPLATE_CENTOS_DEFAULT), memory=2 * 2**30))
+    source_service = vms.vm_service(source.id)
+    wait_until(lambda: source_service.get().status == types.VmStatus.DOWN)
+    source_service.start()
+    with pytest.raises(sdk.Error) as running:
+        templates.add(types.Template(name="sdk-golden", vm=types.Vm(id=source.id)))
+    assert running.value.code == 409 and "VM is locked or still running" in str(running.value)
+    source_service.stop()
+    wait_until(lambda: source_service.get().status == types.VmStatus.DOWN)
+
+    template = templates.add(types.Template(name="sdk-golden", description="golden image", vm=types.Vm(id=source.id)))
+    assert template.status == types.TemplateStatus.LOCKED
+    service = templates.template_service(template.id)
+    wait_until(lambda: service.get().status == types.TemplateStatus.OK)
+    assert source_service.get().status == types.VmStatus.DOWN
+    got = service.get()
+    assert got.memory == 2 * 2**30 and got.cluster.id == CLUSTER_DEFAULT and got.version.version_number == 1
+    assert len(service.disk_attachments_service().list()) == 1 and len(service.nics_service().list()) == 1
+    assert [t.id for t in templates.list(search="name=sdk-golden and datacenter=Default")] == [template.id]
+    assert_sdk_parsed_all(raw_path(connection, f"templates/{template.id}"), got)
+
+    child = vms.add(types.Vm(name="sdk-child", cluster=types.Cluster(name="Default"),
+                             template=types.Template(id=template.id)))
+    child_service = vms.vm_service(child.id)
+    wait_until(lambda: child_service.get().status == types.VmStatus.DOWN)
+    assert child_service.get().template.id == template.id and child_service.get().memory == 2 * 2**30
+    with pytest.raises(sdk.Error) as in_use:
+        service.remove()
+    assert in_use.value.code == 409 and "used by the following VMs: sdk-child" in str(in_use.value)
+    with pytest.raises(sdk.Error) as blank:
+        templates.template_service(BLANK).remove()
+    assert blank.value.code == 400
+    child_service.remove()
+    service.remove()
+    wait_until(lambda: template.id not in {t.id for t in templates.list()})
+    with pytest.raises(sdk.NotFoundError):
+        service.get()
+    source_service.remove()
+
+
+def raw_path(connection: Any, path: str) -> bytes:
+    """The raw XML of `path`, fetched through the SDK connection's own URL."""
+    response = requests.get(f"{connection.url}/{path}", auth=ADMIN, timeout=10)
+    response.raise_for_status()
+    return response.content
+
+
 def test_bad_credentials_raise_auth_error(simulator: Any) -> None:
     conn = sdk.Connection(url=simulator.api_url, username="admin@internal", password="wrong")
     with pytest.raises(sdk.AuthError) as error:
