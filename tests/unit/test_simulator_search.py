@@ -59,3 +59,17 @@ def test_parse_structure() -> None:
     q = search.parse("Vms: name=a* and status=up sortby name desc page 3")
     assert [(c.field, c.op, c.value) for c in q.groups[0]] == [("name", "=", "a*"), ("status", "=", "up")]
     assert (q.sort_field, q.descending, q.page) == ("name", True, 3)
+
+
+def test_cross_references_match_as_free_text() -> None:
+    """`Disks: storage=x` searches the storage domain's text fields for `%x%`, as the engine does."""
+    fields = {**FIELDS, "storage": lambda t: search.FreeText((f"data-{t.status}", "NFS share"))}
+
+    def found(query: str) -> list[str]:
+        return [t.name for t in search.apply(THINGS, query, fields)]
+    assert found("storage=data-up") == ["web-1", "db-1", "Web-3"]
+    assert found("storage=own") == ["web-2"]              # inside the name, case-insensitively
+    assert found("storage=nfs") == [t.name for t in THINGS]
+    assert found("storage=d*n") == ["web-2"]
+    assert found("storage!=nfs") == found("storage=*")    # one NOT ILIKE per column, ORed: "data-.." lacks it
+    assert found("storage>x") == []
