@@ -2,11 +2,12 @@
 
 It serves the SSO token endpoint (`/ovirt-engine/sso/oauth/token`, `/ovirt-engine/services/sso-logout`)
 and the API at `/ovirt-engine/api` (and `/ovirt-engine/api/v4`): data centers, clusters, hosts, storage
-domains, networks, vNIC profiles, instance types, templates (Blank always present), VMs with their
-power actions and state machine, NICs with guest-reported IPs, disks and disk attachments, snapshots,
+domains, networks, vNIC profiles, instance types, templates (Blank always present; new ones made from
+down VMs, and removed), VMs with their power actions and state machine, NICs with guest-reported IPs,
+disks (floating ones too) and disk attachments (hot plug and unplug, bootable, interface), snapshots,
 tags, permissions and jobs, with the real engine's XML shapes, status codes and faults. Timed
-behaviour (booting, disk copies, snapshots) follows a controllable `Clock` and is evaluated lazily
-on each request, so there are no background threads and tests are deterministic.
+behaviour (booting, disk and template copies, deletions, snapshots) follows a controllable `Clock` and
+is evaluated lazily on each request, so there are no background threads and tests are deterministic.
 
 Use::
 
@@ -35,7 +36,8 @@ Control API (only with `control_api=True`; JSON in and out; never part of a real
 - `POST /__simulator__/vms/<id>/status` `{"status": "not_responding"}`: force a VM status
 - `GET  /__simulator__/state`: object counts, pending timed steps, the clock
 
-Known simplifications: answers are XML only (no JSON); the user-level API (`Filter: true`, and always
+Known simplifications: answers are XML only (no JSON); templates have no sub-versions and are made
+from VMs only (not from snapshots or configurations); the user-level API (`Filter: true`, and always
 for non-admin users) filters VMs and jobs, while infrastructure and templates stay visible to every
 user; token idle expiry runs on real time (30 minutes), not on the simulated clock.
 """
