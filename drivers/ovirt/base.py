@@ -10,7 +10,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
 from lxml import etree
 
@@ -33,6 +33,7 @@ PLACE_TTL_SECONDS = 30.0
 SEARCH_PLAIN = re.compile(r"^[A-Za-z0-9_.-]+$")
 INSTANCE_META = "ovirt.instance"  # store entity kind: what oVirt cannot hold about a VM (key name)
 VM_FOLLOW = "nics.reported_devices,disk_attachments"
+T = TypeVar("T")
 
 
 def search_value(value: str) -> str:
@@ -158,17 +159,26 @@ class OvirtBase(Driver):
             raise NotFound("instance", vm_id)
         return vm
 
-    def _vms(self, scope: Scope, place: Place, *, follow: str | None = None, extra_search: str = "",
-             checked: bool = True) -> list[Element]:
-        """Every VM of the scoped data center in one request (what `follow` names inlined).
-
-        `checked=False` leaves the cluster check to a caller that maps the VMs anyway (cheaper).
-        """
+    @staticmethod
+    def _vm_params(place: Place, follow: str | None, extra_search: str) -> dict[str, Any]:
         params: dict[str, Any] = {"search": place.search + (f" and {extra_search}" if extra_search else "")}
         if follow:
             params["follow"] = follow
-        found = list(self._get(scope, "vms", params))
-        return [vm for vm in found if mapping.link_id(vm, "cluster") in place.realms] if checked else found
+        return params
+
+    def _vms(self, scope: Scope, place: Place, *, follow: str | None = None, extra_search: str = "") -> list[Element]:
+        """Every VM of the scoped data center in one request (what `follow` names inlined)."""
+        found = list(self._get(scope, "vms", self._vm_params(place, follow, extra_search)))
+        return [vm for vm in found if mapping.link_id(vm, "cluster") in place.realms]
+
+    def _vms_mapped(self, scope: Scope, place: Place, each: Callable[[Element], T], *, follow: str | None = None,
+                    extra_search: str = "") -> list[T]:
+        """`each` of every VM the one request answers, mapped while its body streams in (never the whole tree).
+
+        No cluster check: the caller maps the VMs anyway and checks the realm of what it mapped (cheaper).
+        """
+        return self.client_for(scope.provider).collection(scope, "vms", "vm", each,
+                                                          params=self._vm_params(place, follow, extra_search))
 
     def _templates(self, scope: Scope, place: Place) -> list[Element]:
         """Templates usable in the data center (its own and Blank), disks inlined for their sizes."""

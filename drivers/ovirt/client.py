@@ -13,7 +13,7 @@ import logging
 import re
 import threading
 import time
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -31,6 +31,8 @@ XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=F
 RETRYABLE_STATUS = (502, 503, 504)
 CORRELATION_ID = re.compile(r"[^A-Za-z0-9_-]")
 SSO_ABSENT = (404, 405, 501)
+STREAM_CHUNK = 64 * 1024  # large enough to keep the transfer cheap, small enough to interleave with parsing
+T = TypeVar("T")
 
 
 def parse_xml(content: bytes) -> etree._Element:
@@ -134,18 +136,22 @@ class EngineClient:
         while True:
             try:
                 response = self.session.request(method, url, timeout=self.timeout, **kwargs)
-            except requests.Timeout:
-                error: GatewayError = BackendTimeout(f"The engine did not answer within {self.timeout[1]:g} s")
             except requests.RequestException as exc:
-                error = BackendUnavailable("The engine cannot be reached", detail=type(exc).__name__)
+                error: GatewayError = self._transport_error(exc)
             else:
                 if not (retry and response.status_code in RETRYABLE_STATUS and attempt < self.retries):
                     return response
+                response.close()  # a streamed answer would otherwise hold its pooled connection
                 error = BackendUnavailable(f"The engine answered {response.status_code}")
             if not retry or attempt >= self.retries:
                 raise error
             time.sleep(self.backoff * 2 ** attempt)
             attempt += 1
+
+    def _transport_error(self, exc: requests.RequestException) -> GatewayError:
+        if isinstance(exc, requests.Timeout):
+            return BackendTimeout(f"The engine did not answer within {self.timeout[1]:g} s")
+        return BackendUnavailable("The engine cannot be reached", detail=type(exc).__name__)
 
     def request(self, scope: Scope, method: str, path: str, *, params: Mapping[str, str] | None = None,
                 body: etree._Element | None = None, idempotent: bool | None = None,
@@ -154,26 +160,82 @@ class EngineClient:
 
         `what` = (kind, id) names the resource a 404 is about.
         """
+        data = None if body is None else etree.tostring(body, encoding="utf-8")
+        retry = method in ("GET", "HEAD") if idempotent is None else idempotent
+        response = self._exchange(scope, method, path, params=params, data=data, retry=retry)
+        return self._answer(response, what)
+
+    def collection(self, scope: Scope, path: str, item: str, each: Callable[[etree._Element], T], *,
+                   params: Mapping[str, str] | None = None) -> list[T]:
+        """GET a collection and `each(element)` of its `<item>` children, parsed while the body streams in.
+
+        Parsing overlaps the transfer, and each item is mapped and freed as soon as it is complete, so a
+        listing of thousands of VMs never holds its whole tree. Errors are those of `request`; a body
+        cut short is retried as a whole, as `request` retries any GET.
+        """
+        attempt = 0
+        while True:
+            response = self._exchange(scope, "GET", path, params=params, retry=True, stream=True)
+            if response.status_code >= 300:
+                self._answer(response, None)
+                raise BackendError(f"The engine answered {response.status_code}")
+            try:
+                with response:
+                    return self._stream_items(response, path, item, each)
+            except requests.RequestException as exc:
+                error = self._transport_error(exc)
+            if attempt >= self.retries:
+                raise error
+            time.sleep(self.backoff * 2 ** attempt)
+            attempt += 1
+
+    @staticmethod
+    def _stream_items(response: requests.Response, path: str, item: str,
+                      each: Callable[[etree._Element], T]) -> list[T]:
+        parser = etree.XMLPullParser(events=("end",), tag=item, resolve_entities=False, no_network=True,
+                                     load_dtd=False, remove_blank_text=True)
+        found: list[T] = []
+        started = False
+        try:
+            for chunk in response.iter_content(STREAM_CHUNK):
+                started = started or bool(chunk.strip())
+                parser.feed(chunk)
+                for _, element in parser.read_events():
+                    parent = element.getparent()
+                    if parent is None or parent.getparent() is not None:
+                        continue  # the root, or a link nested in an item (a NIC's <vm>): not an item
+                    found.append(each(element))
+                    parent.remove(element)
+            if not started:
+                raise BackendError(f"The engine answered GET {path} with an empty body")
+            parser.close()
+        except etree.XMLSyntaxError as exc:
+            raise BackendError("The engine answered something that is not XML", detail=str(exc)) from None
+        return found
+
+    def _exchange(self, scope: Scope, method: str, path: str, *, params: Mapping[str, str] | None,
+                  retry: bool, data: bytes | None = None, stream: bool = False) -> requests.Response:
+        """One request with the scope's headers and authorization, renewing an expired token once."""
         url = f"{self.base}/{path.lstrip('/')}" if path else self.base
         headers = {"Correlation-Id": CORRELATION_ID.sub("", scope.request_id)[:50]} if scope.request_id else {}
         if scope.user_level:
             headers["Filter"] = "true"
-        data = None
-        if body is not None:
+        if data is not None:
             headers["Content-Type"] = "application/xml"
-            data = etree.tostring(body, encoding="utf-8")
-        retry = method in ("GET", "HEAD") if idempotent is None else idempotent
         response = None
         for renew in (False, True):
+            if response is not None:
+                response.close()
             auth = self._auth_headers(scope, renew=renew)
-            kwargs: dict[str, Any] = {"params": params, "headers": {**headers, **auth}, "data": data}
+            kwargs: dict[str, Any] = {"params": params, "headers": {**headers, **auth}, "data": data,
+                                      "stream": stream}
             if not auth:
                 kwargs["auth"] = (scope.credentials.username, scope.credentials.password)
             response = self._send(method, url, retry=retry, **kwargs)
             if response.status_code != 401 or not auth:
                 break
         assert response is not None
-        return self._answer(response, what)
+        return response
 
     def _answer(self, response: requests.Response, what: tuple[str, str] | None) -> etree._Element | None:
         code = response.status_code

@@ -18,7 +18,7 @@ from gateway.model import Instance, InstanceSpec, InstanceState, from_json, to_j
 from gateway.scope import Scope
 
 from . import mapping
-from .base import INSTANCE_META, VM_FOLLOW, OvirtBase, Place, search_value
+from .base import INSTANCE_META, VM_FOLLOW, Element, OvirtBase, Place, search_value
 
 # oVirt's VM name rule (letters, digits, '.', '_', '-'; at most 64 characters in 4.x engines).
 VM_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -59,11 +59,16 @@ class InstancesMixin(OvirtBase):
         wanted = None if ids is None else set(ids)
         if wanted is not None and not wanted:
             return []
+
+        def as_instance(vm: Element) -> Instance:
+            return mapping.instance(vm, owner=scope.credentials.username, region_id=place.region.id,
+                                    networks_of_profiles=place.networks_of_profiles)
+
         if wanted is not None and len(wanted) == 1:
             try:
-                vms = [self._vm(scope, place, next(iter(wanted)), follow=VM_FOLLOW)]
+                found = [as_instance(self._vm(scope, place, next(iter(wanted)), follow=VM_FOLLOW))]
             except NotFound:
-                vms = []
+                found = []
         else:
             extra = ""
             if realm_id is not None:
@@ -71,9 +76,7 @@ class InstancesMixin(OvirtBase):
                 if realm is None:
                     return []
                 extra = f"cluster={search_value(realm.name)}"
-            vms = self._vms(scope, place, follow=VM_FOLLOW, extra_search=extra, checked=False)
-        found = [mapping.instance(vm, owner=scope.credentials.username, region_id=place.region.id,
-                                  networks_of_profiles=place.networks_of_profiles) for vm in vms]
+            found = self._vms_mapped(scope, place, as_instance, follow=VM_FOLLOW, extra_search=extra)
         found = [i for i in found if i.realm_id in place.realms and (wanted is None or i.id in wanted)
                  and (realm_id is None or i.realm_id == realm_id) and (image_id is None or i.image_id == image_id)]
         self._decorate(scope, found)
