@@ -19,6 +19,10 @@ INTS = {"cpu", "memory", "count", "capacity", "progress", "returnCode", "mtu"}
 ARRAYS = {"operation": "operations", "disk": "disks", "address": "addresses", "affectedResource": "affectedResources",
           "nestedJob": "nestedJobs", "attribute": "attributes", "capability": "capabilities"}
 PLURAL = {"ResourceMetadata": "resourceMetadata"}
+# Resources made from a template are created with an `XxxCreate` document; the others with the resource itself
+# (CIMI 1.0.1, DSP0263 5.5: MachineCreate, VolumeCreate, ...; a MachineVolume or MachineImage is POSTed as such).
+CREATED_FROM_TEMPLATES = {"Machine", "Volume", "Network", "NetworkPort", "Address", "ForwardingGroup", "System",
+                          "Credential"}
 
 
 def _local(tag: str) -> str:
@@ -53,12 +57,17 @@ class CimiClient:
         self.session.auth = auth or gateway.admin
         self.session.headers["Accept"] = MEDIA[fmt]
         self.cep_url = gateway.cimi_url
+        self._document_types: dict[str, str] = {}
 
     # --- transport -----------------------------------------------------------------------------------
     def request(self, method: str, url: str, body: Any = None, *, expect: int | tuple[int, ...] | None = None,
                 **kwargs: Any) -> requests.Response:
         if body is not None:
-            kwargs["data"] = body if isinstance(body, (bytes, str)) else _encode(body, self.fmt)
+            if isinstance(body, (bytes, str)):
+                kwargs["data"] = body
+            else:
+                root = None if self.fmt == "json" or "resourceURI" in body else self.document_type(url)
+                kwargs["data"] = _encode(body, self.fmt, root)
             kwargs.setdefault("headers", {}).setdefault("Content-Type", MEDIA[self.fmt])
         response = self.session.request(method, url, timeout=30, **kwargs)
         assert response.headers.get("CIMI-Specification-Version") == "1.0.1", response.headers
@@ -83,6 +92,17 @@ class CimiClient:
             document.setdefault("resourceURI", f"{NS}/{type_name}")
             assert document["resourceURI"] == f"{NS}/{type_name}"
         return document
+
+    def document_type(self, collection_url: str) -> str:
+        """The type of document a POST to a collection carries (`VolumeCreate`, `MachineVolume`, ...), read
+        from the collection's own resourceURI, for XML bodies that (like clients' JSON) do not name it."""
+        if collection_url not in self._document_types:
+            uri = self.get(collection_url)["resourceURI"]
+            assert uri.endswith("Collection"), f"POST to {collection_url} ({uri}) needs a resourceURI in its body"
+            resource = uri.rsplit("/", 1)[-1][:-len("Collection")]
+            self._document_types[collection_url] = resource + "Create" if resource in CREATED_FROM_TEMPLATES \
+                else resource
+        return self._document_types[collection_url]
 
     def get(self, url: str, expect: int = 200, **params: Any) -> dict[str, Any]:
         return self.parse(self.request("GET", url, expect=expect, params=params or None))
@@ -161,19 +181,14 @@ class CimiClient:
             self.wait_job(response.headers["CIMI-Job-URI"])
 
 
-def engine_implements(gateway: Any, collection: str) -> bool:
-    """Whether the engine (the simulator) implements POST on a collection (`templates`, `disks`): a 405 says not."""
-    probe = requests.post(f"{gateway.engine_url}/{collection}", data=b"<x/>", auth=gateway.admin, timeout=10,
-                          headers={"Content-Type": "application/xml", "Version": "4"})
-    return probe.status_code != 405
-
-
-def _encode(body: dict[str, Any], fmt: str) -> bytes:
+def _encode(body: dict[str, Any], fmt: str, type_name: str | None = None) -> bytes:
+    """JSON as given; XML with the root its resourceURI names, else `type_name`."""
     if fmt == "json":
         import json
 
         return json.dumps(body).encode()
-    type_name = body.get("resourceURI", "").rsplit("/", 1)[-1] or "Resource"
+    type_name = body["resourceURI"].rsplit("/", 1)[-1] if "resourceURI" in body else type_name
+    assert type_name, "an XML body needs a resourceURI or a known document type"
     root = etree.Element(f"{{{NS}}}{type_name}", nsmap={None: NS})
     _fill(root, {k: v for k, v in body.items() if k != "resourceURI"})
     return etree.tostring(root)

@@ -7,13 +7,11 @@ import uuid
 
 import pytest
 
-from tests.integration.cimi_client import NS, CimiClient, engine_implements
+from tests.integration.cimi_client import NS, CimiClient
 
 
 @pytest.fixture(params=["xml", "json"])
 def cimi(request: pytest.FixtureRequest, gateway) -> CimiClient:
-    if not engine_implements(gateway, "disks"):
-        pytest.xfail("the oVirt simulator does not implement POST /disks (floating disks) yet")
     return CimiClient(gateway, request.param)
 
 
