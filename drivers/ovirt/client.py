@@ -21,7 +21,7 @@ from lxml import etree
 from requests.adapters import HTTPAdapter
 
 from gateway.config import Config, ProviderConfig
-from gateway.errors import (AuthFailure, BackendError, BackendTimeout, BackendUnavailable, GatewayError,
+from gateway.errors import (AuthFailure, BackendError, BackendTimeout, BackendUnavailable, Forbidden, GatewayError,
                             InvalidParameter, InvalidState, NotFound, NotSupported)
 from gateway.scope import Scope
 
@@ -250,8 +250,10 @@ class EngineClient:
                                resource_id=what[1] if what else None)
         if code == 400:
             raise InvalidParameter(reason or "The engine refused the request's parameters")
-        if code in (401, 403):
+        if code == 401:
             raise AuthFailure(reason or "The engine refused the credentials")
+        if code == 403:  # authenticated, but the user lacks the permission (oVirt's "not authorized")
+            raise Forbidden(reason or "The user is not allowed to do this")
         if code >= 500:
             raise BackendUnavailable(f"The engine answered {code}", detail=reason or None)
         if code == 405:  # an engine version (or simulator) without this endpoint

@@ -13,7 +13,7 @@ import pytest
 
 from drivers.ovirt.client import EngineClient, fault_text
 from gateway.config import Config, ProviderConfig
-from gateway.errors import (AuthFailure, BackendError, BackendTimeout, BackendUnavailable, InvalidParameter,
+from gateway.errors import (AuthFailure, BackendError, BackendTimeout, BackendUnavailable, Forbidden, InvalidParameter,
                             InvalidState, NotFound, NotSupported)
 from gateway.scope import Credentials, Scope
 
@@ -163,7 +163,7 @@ def test_basic_auth_where_sso_is_absent(stub: StubEngine) -> None:
 
 
 @pytest.mark.parametrize("status,error", [(404, NotFound), (409, InvalidState), (400, InvalidParameter),
-                                          (401, AuthFailure), (403, AuthFailure), (500, BackendUnavailable),
+                                          (401, AuthFailure), (403, Forbidden), (500, BackendUnavailable),
                                           (503, BackendUnavailable), (405, NotSupported),
                                           (418, BackendError)])
 def test_engine_faults_map_to_gateway_errors(stub: StubEngine, status: int, error: type) -> None:
