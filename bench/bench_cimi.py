@@ -14,47 +14,23 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import boto3
 import requests
 from botocore.config import Config as BotoConfig
+from harness import free_port, timed, wait_http
 
 ROOT = Path(__file__).resolve().parents[1]
 CLOUDGW = [sys.executable, "-m", "gateway.cli"]
 USER, PASSWORD = "admin@internal", "admin"
 ACCESS_KEY, SECRET_KEY = "BENCHCIMI", "bench-cimi-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, timeout: float = 120.0, **kwargs: Any) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=2, **kwargs).status_code < 500:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout}s")
-
-
-def timed(action: Callable[[], int]) -> tuple[float, int]:
-    started = time.perf_counter()
-    count = action()
-    return time.perf_counter() - started, count
 
 
 def main() -> int:
@@ -70,7 +46,7 @@ def main() -> int:
                 [*CLOUDGW, "simulator", "--port", str(sim_port), "--vms", str(2 * args.instances)],
                 cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             engine = f"http://127.0.0.1:{sim_port}/ovirt-engine/api"
-            wait_for(engine)
+            wait_http(engine)
             config = Path(data) / "cloudgw.toml"
             config.write_text(
                 f'[server]\nport = {port}\ndata_dir = "{data}"\n[log]\nlevel = "warning"\n'
@@ -86,7 +62,7 @@ def main() -> int:
                  "--access-logfile", "/dev/null"], cwd=ROOT, env=env,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             base = f"http://127.0.0.1:{port}"
-            wait_for(f"{base}/healthz")
+            wait_http(f"{base}/healthz")
             return run(base, args.instances, args.runs)
         finally:
             for process in reversed(processes):

@@ -14,17 +14,16 @@ Run: python bench/bench_driver.py [--instances N] [--runs R]
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from urllib.parse import unquote
 
 import requests
+from harness import free_port, timed, wait_http
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -35,29 +34,6 @@ from gateway.config import Config, ProviderConfig  # noqa: E402
 from gateway.operations import OperationRunner  # noqa: E402
 from gateway.scope import Credentials, Scope  # noqa: E402
 from gateway.store import Store, load_or_create_key  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            requests.head(url, timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise RuntimeError(f"simulator did not start at {url}")
-
-
-def timed(action) -> float:  # type: ignore[no-untyped-def]
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
 
 
 def main() -> int:
@@ -71,7 +47,7 @@ def main() -> int:
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     api = f"http://127.0.0.1:{port}/ovirt-engine/api"
     try:
-        wait_ready(api)
+        wait_http(api)
         with tempfile.TemporaryDirectory() as data:
             provider = ProviderConfig(name="bench", url=api)
             config = Config(providers=(provider,), default_provider="bench")
@@ -107,7 +83,7 @@ def main() -> int:
             order = list(sides)
             for _ in range(args.runs):
                 for name in order:
-                    times[name].append(timed(sides[name]))
+                    times[name].append(timed(sides[name])[0])
                 order = order[1:] + order[:1]
             driver.close()
             store.close()

@@ -12,10 +12,7 @@ benchmarked data center (us-east-1 = Default) holds the wanted number; moto is g
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,46 +22,13 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import boto3
-import requests
 from botocore.config import Config
+from harness import free_port, process, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 CLOUDGW = [PYTHON, "-m", "gateway.cli"]
 ACCESS_KEY, SECRET_KEY = "bench-key", "bench-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
-
-
-@contextmanager
-def process(args: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
-    proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
 
 
 def client(url: str) -> Any:

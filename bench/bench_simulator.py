@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,26 +19,10 @@ import time
 from pathlib import Path
 
 import requests
+from harness import free_port, wait_http
 
 ROOT = Path(__file__).resolve().parents[1]
 VM_START = re.compile(rb'<vm href="[^"]*" id="[^"]*">')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise RuntimeError(f"simulator did not start at {url}")
 
 
 def main() -> int:
@@ -54,7 +37,7 @@ def main() -> int:
     proc = subprocess.Popen([sys.executable, "-m", "drivers.ovirt.simulator", "--port", str(port),
                              "--vms", str(args.vms), "--control"], cwd=ROOT, stdout=subprocess.DEVNULL)
     try:
-        wait_ready(f"{base}/__simulator__/clock")
+        wait_http(f"{base}/__simulator__/clock")
         seeded = time.perf_counter() - started
         session = requests.Session()
         session.auth = ("admin@internal", "admin")
