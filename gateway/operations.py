@@ -22,7 +22,8 @@ from typing import Any, Callable, Protocol
 import sqlalchemy as sa
 
 from .errors import GatewayError
-from .store import Store, operations_table as ops
+from .schema import operations_table as ops
+from .store import Store
 
 log = logging.getLogger("cloudgw.operations")
 

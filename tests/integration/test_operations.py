@@ -172,7 +172,7 @@ def test_a_process_killed_mid_operation_is_resumed_by_a_new_process(paths: dict[
     assert (interrupted.state, interrupted.step) == (RUNNING, "slow")
     # The new process must not redo what was recorded, only the interrupted step.
     with runner.store.begin() as conn:
-        from gateway.store import operations_table as ops
+        from gateway.schema import operations_table as ops
         import json
         conn.execute(ops.update().where(ops.c.id == op.id).values(
             data=json.dumps({**interrupted.data, "sleep": 0})))

@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from gateway.errors import AlreadyExists, ConfigError
-from gateway.store import SCHEMA_VERSION, Store, load_or_create_key
+from gateway.schema import SCHEMA_VERSION
+from gateway.store import Store, load_or_create_key
 
 
 @pytest.fixture

@@ -1,0 +1,95 @@
+"""The store's tables (SQLAlchemy Core) and their schema version.
+
+Bump SCHEMA_VERSION with every change to these tables; Store refuses a database newer than it knows.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+SCHEMA_VERSION = 1
+
+metadata = sa.MetaData()
+
+meta_table = sa.Table(
+    "meta", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+credentials_table = sa.Table(
+    "credentials", metadata,
+    sa.Column("access_key", sa.String(128), primary_key=True),
+    sa.Column("secret_enc", sa.Text, nullable=False),
+    sa.Column("username", sa.String(255), nullable=False),
+    sa.Column("password_enc", sa.Text, nullable=False),
+    sa.Column("provider", sa.String(255)),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("created", sa.Float, nullable=False),
+)
+
+key_pairs_table = sa.Table(
+    "key_pairs", metadata,
+    sa.Column("owner", sa.String(512), primary_key=True),
+    sa.Column("name", sa.String(255), primary_key=True),
+    sa.Column("id", sa.String(64), nullable=False),
+    sa.Column("key_type", sa.String(32), nullable=False),
+    sa.Column("fingerprint", sa.String(255), nullable=False),
+    sa.Column("public_key", sa.Text, nullable=False),
+    sa.Column("created", sa.Float, nullable=False),
+)
+
+tags_table = sa.Table(
+    "tags", metadata,
+    sa.Column("owner", sa.String(512), primary_key=True),
+    sa.Column("resource_id", sa.String(128), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("resource_type", sa.String(64), nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+tokens_table = sa.Table(
+    "idempotency_tokens", metadata,
+    sa.Column("owner", sa.String(512), primary_key=True),
+    sa.Column("token", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.String(128), nullable=False),
+    sa.Column("result", sa.Text, nullable=False),
+    sa.Column("created", sa.Float, nullable=False),
+)
+
+tombstones_table = sa.Table(
+    "tombstones", metadata,
+    sa.Column("place", sa.String(512), primary_key=True),
+    sa.Column("resource_id", sa.String(128), primary_key=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("deleted_at", sa.Float, nullable=False, index=True),
+)
+
+entities_table = sa.Table(
+    "entities", metadata,
+    sa.Column("kind", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(512), primary_key=True),
+    sa.Column("id", sa.String(128), primary_key=True),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("updated", sa.Float, nullable=False),
+)
+
+operations_table = sa.Table(
+    "operations", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("owner", sa.String(512), nullable=False, default=""),
+    sa.Column("target", sa.String(255), nullable=False, default=""),
+    sa.Column("step", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, index=True),  # pending, running, done, failed
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("secret_enc", sa.Text),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text),
+    sa.Column("lease_owner", sa.String(128)),
+    sa.Column("lease_until", sa.Float),
+    sa.Column("due_at", sa.Float, nullable=False, index=True),
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("updated", sa.Float, nullable=False),
+)
