@@ -53,6 +53,7 @@ class OvirtDriver(InstancesMixin, StorageMixin):
         wanted = None if ids is None else set(ids)
         found = [mapping.image(t, owner=scope.credentials.username, realms=place.realms)
                  for t in self._templates(scope, place) if wanted is None or t.get("id") in wanted]
+        self._mark_deleting(place, "image", found)
         if found:
             tags = self.store.tags(scope.provider.name, [i.id for i in found])
             for img in found:

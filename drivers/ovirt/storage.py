@@ -3,6 +3,10 @@
 Disks carry no link to the VMs using them, so a volume listing joins two data-center-wide answers:
 the disks, and the VMs with their disk attachments inlined; template disks (seen through the
 templates) are left out, since no client can attach or delete them. Constant request count again.
+
+The engine keeps a removed disk or template `locked` until its images are deleted, which reads just like
+one being created; the driver leaves a tombstone when it removes one, and a locked resource with a
+tombstone is shown as DELETING (one store query, made only when a listing holds a locked resource).
 """
 from __future__ import annotations
 
@@ -37,6 +41,7 @@ class StorageMixin(OvirtBase):
                 continue
             if wanted is None or disk_id in wanted:
                 found.append(mapping.volume(disk, attachments.get(disk_id or "", [])))
+        self._mark_deleting(place, "volume", found)
         if found:
             tags = self.store.tags(scope.provider.name, [v.id for v in found])
             for v in found:
@@ -93,6 +98,7 @@ class StorageMixin(OvirtBase):
             raise InvalidState(f"The volume '{volume_id}' is attached to an instance", resource_id=volume_id,
                                state="in-use")
         self._call(scope, "DELETE", f"disks/{volume_id}", idempotent=True, what=("volume", volume_id))
+        self.store.add_tombstone(self._place(scope).key, volume_id, "volume", {})
         self.store.delete_tags(scope.provider.name, [volume_id])
 
     def attach_volume(self, scope: Scope, volume_id: str, instance_id: str,
@@ -172,4 +178,16 @@ class StorageMixin(OvirtBase):
         if mapping.link_id(template, "cluster") not in place.realms:
             raise NotFound("image", image_id)
         self._call(scope, "DELETE", f"templates/{image_id}", idempotent=True, what=("image", image_id))
+        self.store.add_tombstone(place.key, image_id, "image", {})
         self.store.delete_tags(scope.provider.name, [image_id])
+
+    # --- removals in progress -------------------------------------------------------------------------
+    def _mark_deleting(self, place: Place, kind: str, resources: Iterable[Image | Volume]) -> None:
+        """PENDING (locked) resources this gateway asked the engine to remove become DELETING."""
+        locked = [r for r in resources if r.state is ResourceState.PENDING]
+        if not locked:
+            return
+        removed = {s["resource_id"] for s in self.store.tombstones(place.key, kind, self.config.tombstone_seconds)}
+        for resource in locked:
+            if resource.id in removed:
+                resource.state = ResourceState.DELETING

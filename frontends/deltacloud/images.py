@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Response
 
-from gateway.model import Image
+from gateway.model import Image, ResourceState
 
 from . import context, respond
 from .blueprint import bp
@@ -12,9 +12,11 @@ from .description import ActionLink, Actions, Entity, Value
 
 def describe(image: Image) -> Entity:
     driver = context.driver()
-    actions = [ActionLink("create_instance", f"{context.api_url('instances')};image_id={image.id}", "post")]
-    if driver.can("delete_image"):
-        actions.append(ActionLink("destroy_image", context.api_url("images", image.id), "delete"))
+    actions = []
+    if image.state is not ResourceState.DELETING:  # a template being removed offers nothing more
+        actions.append(ActionLink("create_instance", f"{context.api_url('instances')};image_id={image.id}", "post"))
+        if driver.can("delete_image"):
+            actions.append(ActionLink("destroy_image", context.api_url("images", image.id), "delete"))
     return Entity("image", image.id, context.api_url("images", image.id), [
         Value("name", image.name),
         Value("description", image.description or ""),

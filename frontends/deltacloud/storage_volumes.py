@@ -28,7 +28,7 @@ def describe(volume: Volume) -> Entity:
         links.append(ActionLink("attach", href + "/attach", "post"))
     if attachment is not None and driver.can("detach_volume"):
         links.append(ActionLink("detach", href + "/detach", "post"))
-    if attachment is None and driver.can("delete_volume"):
+    if attachment is None and driver.can("delete_volume") and volume.state != ResourceState.DELETING:
         links.append(ActionLink("destroy", href, "delete"))
     mount = []
     instance_ref = None

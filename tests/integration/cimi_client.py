@@ -158,6 +158,19 @@ class CimiClient:
             assert time.monotonic() < deadline, f"timed out waiting on {url}: {document}"
             time.sleep(0.2)
 
+    def wait_gone(self, url: str, while_visible: Callable[[dict[str, Any]], bool] = lambda _: True,
+                  timeout: float = 30.0) -> None:
+        """Poll until GET answers 404; every answer before must satisfy `while_visible`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            response = self.request("GET", url, expect=(200, 404))
+            if response.status_code == 404:
+                return
+            document = self.parse(response)
+            assert while_visible(document), f"{url} while it is being removed: {document}"
+            assert time.monotonic() < deadline, f"{url} still there after {timeout}s: {document}"
+            time.sleep(0.2)
+
     def wait_job(self, job_url: str, timeout: float = 30.0) -> dict[str, Any]:
         job = self.wait(job_url, lambda j: j["state"] != "RUNNING", timeout)
         assert job["state"] == "SUCCESS", job

@@ -86,8 +86,13 @@ def test_capture_a_stopped_machine(cimi: CimiClient, gateway) -> None:
         cimi.wait_job(response.headers["CIMI-Job-URI"])
         image = cimi.get(image["id"])
         assert image["state"] == "AVAILABLE"
-        cimi.request("DELETE", cimi.operation(image, "delete"), expect=200)
-        cimi.request("GET", image["id"], expect=404)
+        response = cimi.request("DELETE", cimi.operation(image, "delete"), expect=200)
+        job_url = response.headers["CIMI-Job-URI"]
+        assert cimi.get(job_url)["action"] == "delete"
+        # the engine keeps the template locked until its disks are removed: shown as DELETING, nothing to do
+        # with it, until it is gone
+        cimi.wait_gone(image["id"], while_visible=lambda i: i["state"] == "DELETING" and "operations" not in i)
+        assert cimi.wait_job(job_url)["targetResource"]["href"] == image["id"]
     finally:
         cimi.delete_machine(machine["id"])
 

@@ -204,6 +204,7 @@ def test_volumes_attach_detach_delete(gw: Gateway) -> None:
     gw.driver.detach_volume(scope, volume.id)
     assert gw.driver.volume(scope, volume.id).state is ResourceState.AVAILABLE
     gw.driver.delete_volume(scope, volume.id)
+    assert gw.driver.volume(scope, volume.id).state is ResourceState.DELETING  # locked while its image goes
     gw.settle(10)
     with pytest.raises(NotFound):
         gw.driver.volume(scope, volume.id)
@@ -225,7 +226,9 @@ def test_snapshots_and_images_from_instances(gw: Gateway) -> None:
     gw.settle(60)
     assert gw.driver.image(scope, image.id).state is ResourceState.AVAILABLE
     gw.driver.delete_image(scope, image.id)
-    gw.settle(10)  # the engine keeps the template (locked) until its disks are deleted
+    # the engine keeps the template locked until its disks are deleted: being removed, not being made
+    assert gw.driver.image(scope, image.id).state is ResourceState.DELETING
+    gw.settle(10)
     with pytest.raises(NotFound):
         gw.driver.image(scope, image.id)
 

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from gateway.errors import InvalidParameter, InvalidState, MissingParameter, NotFound
-from gateway.model import Image, InstanceState
+from gateway.model import Image, InstanceState, ResourceState
 
 from .. import jobs
 from ..context import Context, current
@@ -31,7 +31,8 @@ def image_entry(ctx: Context, image: Image) -> dict[str, Any]:
     source = image.extra.get("source_instance_id") if image.extra else None
     if source:
         entry["imageLocation"] = ctx.href("machines", source)
-    entry["operations"] = [{"rel": "delete", "href": href}] if ctx.driver.can("delete_image") else []
+    deletable = ctx.driver.can("delete_image") and image.state is not ResourceState.DELETING
+    entry["operations"] = [{"rel": "delete", "href": href}] if deletable else []
     if not entry["operations"]:
         del entry["operations"]
     return entry

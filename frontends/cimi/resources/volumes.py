@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from gateway.errors import InvalidParameter, MissingParameter
-from gateway.model import Volume, VolumeSpec
+from gateway.model import ResourceState, Volume, VolumeSpec
 
 from .. import jobs
 from ..context import Context, current
@@ -39,7 +39,8 @@ def volume_entry(ctx: Context, volume: Volume) -> dict[str, Any]:
     entry.update({"state": volume_state(volume.state), "type": f"{NAMESPACE}/mapped",
                   "capacity": volume.size_bytes // 1024,
                   "bootable": any(a.bootable for a in volume.attachments)})
-    entry["operations"] = [{"rel": "delete", "href": href}] if ctx.driver.can("delete_volume") else []
+    deletable = ctx.driver.can("delete_volume") and volume.state is not ResourceState.DELETING
+    entry["operations"] = [{"rel": "delete", "href": href}] if deletable else []
     if not entry["operations"]:
         del entry["operations"]
     return entry
