@@ -133,10 +133,12 @@ class StorageMixin(OvirtBase):
 
     # --- snapshots ------------------------------------------------------------------------------------
     def snapshots(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Snapshot]:
+        """Every VM's snapshots in one request; the engine names a snapshot's disks only when the listing
+        follows them (`snapshots.disks`), never in the snapshot itself."""
         place = self._place(scope)
         wanted = None if ids is None else set(ids)
         found = []
-        for vm in self._vms(scope, place, follow="snapshots"):
+        for vm in self._vms(scope, place, follow="snapshots.disks"):
             for element in vm.iterfind("snapshots/snapshot"):
                 if mapping.is_user_snapshot(element) and (wanted is None or element.get("id") in wanted):
                     found.append(mapping.snapshot(element, vm.get("id", "")))

@@ -142,8 +142,13 @@ def test_new_volume_attached_snapshotted_detached_and_destroyed(api: Api) -> Non
     assert snapshot.id in {s.id for s in api.list("storage_snapshots")}
     # the engine refuses to remove a snapshot it is still creating (409): wait until it is AVAILABLE
     snapshot = api.wait_for(snapshot.href, "storage_snapshot", "AVAILABLE")
+    covered = ({v.get("id") for v in snapshot["storage_volumes"]} if api.fmt == "json"
+               else {v.get("id") for v in snapshot["_element"].find("storage_volumes")})
+    assert volume.id in covered  # every disk of the instance, the attached volume among them
     api.checked("DELETE", snapshot.href, 204)
 
+    # the engine cannot hot-unplug a disk while the VM is still launching (409): detach from a running one
+    api.wait_for(instance.href, "instance", "RUNNING")
     api.act(volume, "detach", 202)
     volume = api.wait_for(volume.href, "storage_volume", "AVAILABLE")
     assert volume["instance"] in (None, {}) and "attach" in volume.actions

@@ -218,6 +218,7 @@ def test_snapshots_and_images_from_instances(gw: Gateway) -> None:
     gw.settle(20)
     (listed,) = gw.driver.snapshots(scope)
     assert listed.id == snap.id and listed.state is ResourceState.AVAILABLE
+    assert listed.volume_ids == [a.volume_id for a in gw.driver.instance(scope, vm_id).attachments]
     gw.driver.delete_snapshot(scope, snap.id)
     gw.settle(20)
     assert gw.driver.snapshots(scope) == []
@@ -231,6 +232,29 @@ def test_snapshots_and_images_from_instances(gw: Gateway) -> None:
     gw.settle(10)
     with pytest.raises(NotFound):
         gw.driver.image(scope, image.id)
+
+
+def test_snapshots_name_their_volumes_in_one_listing(gw: Gateway) -> None:
+    scope = gw.scope()
+    first, second = run(gw, start=False), run(gw, start=False)
+    extra = gw.driver.create_volume(scope, VolumeSpec(size_bytes=GiB, name="extra"))
+    gw.settle(20)
+    gw.driver.attach_volume(scope, extra.id, second)
+    disks = {vm: [a.volume_id for a in gw.driver.instance(scope, vm).attachments] for vm in (first, second)}
+    assert extra.id in disks[second] and len(disks[second]) == 2
+    snaps: dict[str, list[str]] = {first: [], second: []}
+    for n in range(2):  # the engine makes one snapshot of a VM at a time
+        for vm in (first, second):
+            snaps[vm].append(gw.driver.create_snapshot(scope, vm, f"s{n}").id)
+        gw.settle(20)
+    gw.forget_requests()
+    listed = {s.id: s for s in gw.driver.snapshots(scope)}
+    vm_listings = [r for r in gw.requests if r.startswith("GET") and "/vms?" in r]
+    assert len(vm_listings) == 1 and "snapshots.disks" in vm_listings[0]  # one request, however many snapshots
+    for vm, ids in snaps.items():
+        for snap_id in ids:
+            assert listed[snap_id].instance_id == vm and listed[snap_id].volume_ids == disks[vm]
+    assert [s.volume_ids for s in gw.driver.snapshots(scope, [snaps[second][0]])] == [disks[second]]
 
 
 def test_a_boot_disk_moves_between_stopped_instances(gw: Gateway) -> None:

@@ -98,6 +98,9 @@ def snapshot(w: XmlWriter, v: Vm, s: Snapshot, ctx: Ctx) -> None:
     if s.snapshot_type != "active":
         w.links(base, ("cdroms", "disks", "nics"))
     w.leaf("date", iso(s.date))
+    disks_ctx = ctx.sub("disks")
+    if disks_ctx is not None and s.snapshot_type != "active":  # the active snapshot has no disks link to follow
+        snapshot_disks(w, base, [ctx.store.disks[d] for d in s.disk_ids if d in ctx.store.disks], disks_ctx)
     w.leaf("persist_memorystate", s.persist_memorystate)
     w.leaf("snapshot_status", s.status)
     w.leaf("snapshot_type", s.snapshot_type)
@@ -112,6 +115,17 @@ def snapshot(w: XmlWriter, v: Vm, s: Snapshot, ctx: Ctx) -> None:
                 w.leaf(key, value)
         w.end("vm")
     w.end("snapshot")
+
+
+def snapshot_disks(w: XmlWriter, snapshot_base: str, disks: list[Disk], ctx: Ctx) -> None:
+    """`follow=snapshots.disks`: the disks the snapshot covers, each under the snapshot's own href."""
+    if not disks:
+        w.empty("disks")
+        return
+    w.start("disks")
+    for d in disks:
+        disk(w, d, ctx, f"{snapshot_base}/disks/{d.id}")
+    w.end("disks")
 
 
 def snapshot_config(v: Vm) -> dict[str, Any]:
