@@ -11,14 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
 from drivers.ovirt.driver import OvirtDriver
 from drivers.ovirt.simulator.clock import Clock
 from drivers.ovirt.simulator.server import ServerHandle, Simulator, serve_in_thread
 from gateway.config import Config, ProviderConfig
-from gateway.errors import NotSupported
 from gateway.operations import OperationRunner
 from gateway.scope import Credentials, Scope
 from gateway.store import Store, load_or_create_key
@@ -126,12 +124,3 @@ class Gateway:
     def close(self) -> None:
         self.driver.close()
         self.store.close()
-
-
-@contextmanager
-def simulator_gap(what: str) -> Iterator[None]:
-    """Mark a test expected-to-fail where the simulator does not serve an engine endpoint yet (405)."""
-    try:
-        yield
-    except NotSupported:
-        pytest.xfail(f"the simulator does not serve {what} (the real engine does)")
