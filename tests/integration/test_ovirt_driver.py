@@ -1,31 +1,15 @@
 """The oVirt driver over HTTP against the simulator: catalogue, instance life cycle, storage, tags."""
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from gateway.errors import InvalidParameter, InvalidState, NotFound
 from gateway.model import InstanceSpec, InstanceState, ResourceState, VolumeSpec
 
-from .ovirt_env import CENTOS, DEBIAN, DEFAULT_CLUSTER, DEFAULT_DC, TINY, Engine, Gateway, running_engine
+from .ovirt_env import CENTOS, DEBIAN, DEFAULT_CLUSTER, DEFAULT_DC, TINY, Gateway
 
 GiB = 1024 ** 3
-
-
-@pytest.fixture(scope="module")
-def engine() -> Iterator[Engine]:
-    with running_engine() as running:
-        yield running
-
-
-@pytest.fixture
-def gw(engine: Engine, tmp_path: Path) -> Iterator[Gateway]:
-    engine.simulator.reset()
-    gateway = Gateway(engine, tmp_path)
-    yield gateway
-    gateway.close()
 
 
 def run(gw: Gateway, **spec: object) -> str:

@@ -3,7 +3,6 @@ going away and coming back, user-level scope, refused engines, and listings that
 or 1,000 VMs."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,21 +13,6 @@ from gateway.operations import DONE, PENDING
 from gateway.scope import choose_provider
 
 from .ovirt_env import ADMIN, CENTOS, DEBIAN, USER, Engine, Gateway, running_engine
-
-
-@pytest.fixture(scope="module")
-def engine() -> Iterator[Engine]:
-    with running_engine() as running:
-        yield running
-
-
-@pytest.fixture
-def gw(engine: Engine, tmp_path: Path) -> Iterator[Gateway]:
-    engine.simulator.reset()
-    gateway = Gateway(engine, tmp_path)
-    yield gateway
-    gateway.close()
-    engine.clear_faults()
 
 
 def test_a_run_interrupted_by_a_restart_is_finished_by_the_next_process(gw: Gateway) -> None:
