@@ -364,6 +364,29 @@ def test_user_level_api_shows_only_own_vms(simulator: Any, connection: Any) -> N
         connection.system_service().vms_service().vm_service(admin_vm.id).remove()
 
 
+def test_an_action_the_user_may_not_do_raises_auth_error_403(simulator: Any, connection: Any) -> None:
+    """The engine's NO_PERMISSION fault reaches SDK code as AuthError with code 403 and the engine's text,
+    for an action on a VM the user holds no role on and for creating a template."""
+    admin_vm = connection.system_service().vms_service().add(types.Vm(
+        name="sdk-admins-403", cluster=types.Cluster(name="Default"), template=types.Template(name="Blank")))
+    user = sdk.Connection(url=simulator.api_url, username=USER[0], password=USER[1])
+    try:
+        with pytest.raises(sdk.AuthError) as error:
+            user.system_service().vms_service().vm_service(admin_vm.id).start()
+        assert error.value.code == 403
+        assert "User is not authorized to perform this action." in str(error.value)
+        mine = user.system_service().vms_service().add(types.Vm(
+            name="sdk-users-403", cluster=types.Cluster(name="Default"), template=types.Template(name="Blank")))
+        with pytest.raises(sdk.AuthError) as error:
+            user.system_service().templates_service().add(types.Template(name="sdk-users-tpl",
+                                                                         vm=types.Vm(id=mine.id)))
+        assert error.value.code == 403
+        user.system_service().vms_service().vm_service(mine.id).remove()
+    finally:
+        user.close()
+        connection.system_service().vms_service().vm_service(admin_vm.id).remove()
+
+
 @pytest.mark.parametrize("collection, search", [
     ("datacenters", None), ("clusters", None), ("hosts", None), ("storagedomains", None), ("networks", None),
     ("vnicprofiles", None), ("instancetypes", None), ("templates", None), ("disks", None), ("tags", None),

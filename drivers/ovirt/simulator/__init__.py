@@ -5,7 +5,8 @@ and the API at `/ovirt-engine/api` (and `/ovirt-engine/api/v4`): data centers, c
 domains, networks, vNIC profiles, instance types, templates (Blank always present; new ones made from
 down VMs, and removed), VMs with their power actions and state machine, NICs with guest-reported IPs,
 disks (floating ones too) and disk attachments (hot plug and unplug, bootable, interface), snapshots,
-tags, permissions and jobs, with the real engine's XML shapes, status codes and faults. Timed
+tags, permissions (with the engine's 403 for an action the user holds no role for; see `permissions`)
+and jobs, with the real engine's XML shapes, status codes and faults. Timed
 behaviour (booting, disk and template copies, deletions, snapshots) follows a controllable `Clock` and
 is evaluated lazily on each request, so there are no background threads and tests are deterministic.
 
@@ -37,7 +38,8 @@ Control API (only with `control_api=True`; JSON in and out; never part of a real
 - `GET  /__simulator__/state`: object counts, pending timed steps, the clock
 
 Known simplifications: answers are XML only (no JSON); templates have no sub-versions and are made
-from VMs only (not from snapshots or configurations); the user-level API (`Filter: true`, and always
-for non-admin users) filters VMs and jobs, while infrastructure and templates stay visible to every
-user; token idle expiry runs on real time (30 minutes), not on the simulated clock.
+from VMs only (not from snapshots or configurations); the user-level API (`Filter: true`, the default
+for non-admin users) filters VMs and jobs, while infrastructure, templates and disks stay visible to every
+user; only the roles UserRole and UserVmManager can be given on a VM; token idle expiry runs on real time
+(30 minutes), not on the simulated clock.
 """

@@ -7,7 +7,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from . import lifecycle
+from . import lifecycle, permissions
 from . import render_infra as ri
 from . import render_storage as rs
 from . import render_vm as rv
@@ -53,6 +53,7 @@ def nic_add(call: Call, id: str) -> Response:
     name = text(root, "name")
     if not name:
         raise incomplete("Nic", "name")
+    permissions.require(call, "CONFIGURE_VM_NETWORK", [vm])
     if vm.status == "image_locked":
         raise conflict("Cannot add Interface: VM is locked. Please try again in a few minutes.")
     if any(n.name == name for n in vm.nics):
@@ -79,6 +80,7 @@ def nic_add(call: Call, id: str) -> Response:
 
 def nic_remove(call: Call, id: str, nic: str) -> Response:
     vm, n, _ = _nic(call, id, nic)
+    permissions.require(call, "CONFIGURE_VM_NETWORK", [vm])
     if vm.status not in ("down",) and n.plugged:
         raise conflict("Cannot remove Interface. The VM Network Interface is plugged to a running VM.")
     vm.nics.remove(n)
@@ -120,6 +122,7 @@ def snapshot_add(call: Call, id: str) -> Response:
     description = raw_text(root, "description")
     if not description:
         raise incomplete("Snapshot", "description")
+    permissions.require(call, "MANIPULATE_VM_SNAPSHOTS", [vm])
     persist = bool(boolean(text(root, "persist_memorystate"), False))
     job = call.store.start_job(f"Creating VM Snapshot {description} for VM {vm.name}", call.user,
                                call.correlation_id)
@@ -130,6 +133,7 @@ def snapshot_add(call: Call, id: str) -> Response:
 
 def snapshot_remove(call: Call, id: str, snapshot: str) -> Response:
     vm, s = _snapshot(call, id, snapshot)
+    permissions.require(call, "MANIPULATE_VM_SNAPSHOTS", [vm])
     lifecycle.remove_snapshot(call.store, vm, s)
     return call.xml(action_xml([], "complete", None, None))
 
@@ -149,6 +153,7 @@ def vm_tag_add(call: Call, id: str) -> Response:
     tag_id, name = root.get("id") or text(root, "id"), text(root, "name")
     if not tag_id and not name:
         raise incomplete("Tag", "id|name")
+    permissions.require(call, "TAG_MANAGEMENT")     # tags are the system's: TagsCommandBase
     matches = [t for t in call.store.tags.values() if t.id == tag_id or (name and t.name == name)]
     if not matches:
         raise entity_not_found(f"Tag: {'id=' + tag_id if tag_id else 'name=' + str(name)}")
@@ -165,6 +170,7 @@ def vm_tag_remove(call: Call, id: str, tag: str) -> Response:
     vm = call.vm(id)
     if tag not in vm.tag_ids:
         raise not_found()
+    permissions.require(call, "TAG_MANAGEMENT")
     vm.tag_ids.remove(tag)
     vm.touch()
     return call.xml(action_xml([], "complete", None, None))
@@ -174,7 +180,7 @@ def _permission(w: XmlWriter, vm: Any, user_id: str) -> None:
     perm_id = "9e" + user_id[2:]
     base = f"{href('vms', vm.id)}/permissions/{perm_id}"
     w.start("permission", base, perm_id)
-    role = "00000000-0000-0000-0001-000000000001"
+    role = permissions.ROLES[vm.user_roles[user_id]][0]
     w.ref("role", href("roles", role), role)
     w.ref("user", href("users", user_id), user_id)
     w.ref("vm", href("vms", vm.id), vm.id)
@@ -183,23 +189,30 @@ def _permission(w: XmlWriter, vm: Any, user_id: str) -> None:
 
 def permissions_list(call: Call, id: str) -> Response:
     vm = call.vm(id)
-    return call.many("permissions", sorted(vm.owner_ids), lambda w, uid, ctx: _permission(w, vm, uid))
+    return call.many("permissions", sorted(vm.user_roles), lambda w, uid, ctx: _permission(w, vm, uid))
 
 
 def permission_add(call: Call, id: str) -> Response:
-    """Give a VM to a user (any role): the user-level API then shows it to that user."""
+    """Give a VM to a user with a role (UserRole or UserVmManager): the user-level API then shows it to
+    that user, and the role's action groups say what the user may do with it."""
     vm = call.vm(id)
-    if not call.user.admin:
-        raise not_found()
     root = parse_body(call.body(), "permission")
     ref = reference(root, "user")
     if ref is None:
         raise incomplete("Permission", "user.id")
+    role_ref = reference(root, "role")
+    if role_ref is None:
+        raise incomplete("Permission", "role.id|name")
+    permissions.require(call, "MANIPULATE_PERMISSIONS", [vm])
+    role = permissions.role_named(role_ref[1], role_ref[0])
+    if role is None:
+        raise entity_not_found(f"Role: {'id=' + role_ref[0] if role_ref[0] else 'name=' + str(role_ref[1])}")
     user_id, user_name = ref
     matches = [u for u in call.store.users.values() if u.id == user_id or u.user_name == user_name]
     if not matches:
         raise entity_not_found(f"User: id={user_id or user_name}")
-    vm.owner_ids.add(matches[0].id)
+    vm.user_roles[matches[0].id] = role
+    vm.touch()
     return _write(call, _permission, vm, matches[0].id, status=201)
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from lxml import etree
 from werkzeug.wrappers import Response
 
 from . import lifecycle_storage as ls
+from . import permissions
 from . import render_storage as rs
 from .call import Call
 from .entities import Attachment, Disk, StorageDomain, Vm
@@ -99,6 +101,7 @@ def disk_add(call: Call) -> Response:
     root = parse_body(call.body(), "disk")
     disk = new_disk(call, root, "disk")
     domain = _domain(call, root)
+    permissions.require(call, "CREATE_DISK")        # on the storage domain: DiskCreator, which users lack
     disk.storage_domain_id = domain.id
     job = call.store.start_job(f"Adding Disk {disk.name}", call.user, call.correlation_id)
     try:
@@ -112,8 +115,14 @@ def disk_add(call: Call) -> Response:
 
 def disk_remove(call: Call, id: str) -> Response:
     disk = call.get(call.store.disks, id)
+    permissions.require(call, "DELETE_DISK", _vms_using(call, disk.id))
     ls.remove_disk(call.store, disk)
     return call.xml(action_xml([], "complete", None, None))
+
+
+def _vms_using(call: Call, disk_id: str) -> Iterator[Vm]:
+    """The VMs a disk is attached to: a disk inherits the permissions held on them."""
+    return (vm for vm in call.store.vms.values() if any(a.disk_id == disk_id for a in vm.attachments))
 
 
 # -- attachments --------------------------------------------------------------------------------------
@@ -159,6 +168,7 @@ def attachment_add(call: Call, id: str) -> Response:
     disk_el = root.find("disk")
     if disk_el is None:
         raise incomplete("DiskAttachment", "disk")
+    permissions.require(call, "CONFIGURE_VM_STORAGE", [vm])
     att = Attachment("", bootable=bool(boolean(text(root, "bootable"), False)), interface=interface,
                      active=bool(boolean(text(root, "active"), True)),
                      read_only=bool(boolean(text(root, "read_only"), False)),
@@ -167,11 +177,13 @@ def attachment_add(call: Call, id: str) -> Response:
     store = call.store
     if disk_id and disk_id in store.disks and not disk_el.findall("provisioned_size"):
         disk = store.disks[disk_id]
+        permissions.require(call, "ATTACH_DISK", _vms_using(call, disk.id))
         if disk.owner_vm_id and disk.owner_vm_id in store.vms and not disk.shareable:
             raise conflict("Cannot attach Virtual Disk. The disk is already attached to VM.")
         att.disk_id = disk.id
         ls.add_disk(store, vm, disk, att, new=False)
     else:
+        permissions.require(call, "CREATE_DISK")    # on the storage domain, as for a floating disk
         disk = new_disk(call, disk_el, f"{vm.name}_Disk{len(vm.attachments) + 1}")
         if disk_el.find("storage_domains/storage_domain") is not None:
             sd = _domain(call, disk_el)
@@ -193,6 +205,7 @@ def attachment_add(call: Call, id: str) -> Response:
 def attachment_update(call: Call, id: str, disk: str) -> Response:
     """`PUT`: `active` (hot plug or unplug) first, then `bootable`, `interface` and the disk's alias."""
     vm, att, index = _attachment(call, id, disk)
+    permissions.require(call, "CONFIGURE_VM_STORAGE", [vm])
     root = parse_body(call.body(), "disk_attachment")
     active = boolean(text(root, "active"))
     bootable = boolean(text(root, "bootable"))
@@ -209,6 +222,7 @@ def attachment_update(call: Call, id: str, disk: str) -> Response:
 def attachment_remove(call: Call, id: str, disk: str) -> Response:
     """Detach a disk; `detach_only=false` removes the disk too."""
     vm, att, _ = _attachment(call, id, disk)
+    permissions.require(call, "CONFIGURE_VM_STORAGE", [vm])
     store = call.store
     d = store.disks.get(att.disk_id)
     if d is not None and d.status == "locked":

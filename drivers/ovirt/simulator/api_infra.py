@@ -7,6 +7,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
+from . import permissions
 from . import render_infra as ri
 from . import render_storage as rs
 from . import render_vm as rv
@@ -134,6 +135,7 @@ def tag_add(call: Call) -> Response:
     name = text(root, "name")
     if not name:
         raise incomplete("Tag", "name")
+    permissions.require(call, "TAG_MANAGEMENT")
     if call.store.by_name(call.store.tags, name):
         raise conflict("Cannot add Tag. Tag name is in use.")
     parent = root.find("parent")
@@ -153,6 +155,7 @@ def tag_add(call: Call) -> Response:
 
 def tag_remove(call: Call, id: str) -> Response:
     tag = call.get(call.store.tags, id)
+    permissions.require(call, "TAG_MANAGEMENT")
     if tag.id == ROOT_TAG_ID:
         raise conflict("Cannot remove Tag. The root tag cannot be removed.")
     doomed = {tag.id}

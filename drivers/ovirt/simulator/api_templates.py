@@ -8,6 +8,7 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from . import lifecycle_storage as ls
+from . import permissions
 from . import render_storage as rs
 from . import render_vm as rv
 from .call import Call
@@ -73,6 +74,7 @@ def template_add(call: Call) -> Response:
     if ref is None:
         raise incomplete("Template", "vm.id|name")
     vm = _source_vm(call, ref)
+    permissions.require(call, "CREATE_TEMPLATE")    # on the cluster: TemplateCreator, which users lack
     cluster_id = vm.cluster_id
     cluster_ref = reference(root, "cluster")
     if cluster_ref is not None:
@@ -95,6 +97,7 @@ def template_add(call: Call) -> Response:
 
 def template_remove(call: Call, id: str) -> Response:
     template = call.get(call.store.templates, id)
+    permissions.require(call, "DELETE_TEMPLATE")    # TemplateOwner, which only a template's creator holds
     ls.remove_template(call.store, template)
     job = call.store.start_job(f"Removing Template {template.name}", call.user, call.correlation_id)
     call.store.finish_job(job, call.store.now())

@@ -8,7 +8,7 @@ from typing import Any
 from lxml import etree
 from werkzeug.wrappers import Response
 
-from . import lifecycle
+from . import lifecycle, permissions
 from . import render_vm as rv
 from .call import Call
 from .entities import BLANK_ID, Cluster, Template, Vm
@@ -192,6 +192,7 @@ def vm_add(call: Call) -> Response:
 def vm_update(call: Call, id: str) -> Response:
     vm = call.vm(id)
     root = parse_body(call.body(), "vm")
+    permissions.require(call, "EDIT_VM_PROPERTIES", [vm])
     if vm.status == "image_locked":
         raise conflict("Cannot edit VM: VM is locked. Please try again in a few minutes.")
     name = raw_text(root, "name")
@@ -211,7 +212,8 @@ def vm_update(call: Call, id: str) -> Response:
 
 
 def vm_remove(call: Call, id: str) -> Response:
-    vm = call.vm(id)
+    vm = call.vm(id)      # the engine reads the VM first: one the user cannot see is 404, not 403
+    permissions.require(call, "DELETE_VM", [vm])
     detach_only = bool(boolean(call.request.args.get("detach_only"), False))
     lifecycle.remove(call.store, vm, detach_only)
     job = call.store.start_job(f"Removing VM {vm.name} from system", call.user, call.correlation_id)
@@ -230,8 +232,15 @@ def _action_body(call: Call) -> etree._Element:
     return parse_body(data, "action")
 
 
+ACTION_GROUPS = {"start": "RUN_VM", "stop": "STOP_VM", "shutdown": "SHUT_DOWN_VM", "reboot": "REBOOT_VM",
+                 "suspend": "HIBERNATE_VM"}
+
+
 def vm_action(call: Call, id: str, action: str) -> Response:
-    vm = call.vm(id)
+    if action in ACTION_GROUPS:
+        vm = permissions.vm_for_command(call, id, ACTION_GROUPS[action])
+    else:
+        vm = call.vm(id)
     if action not in rv.VM_ACTIONS:
         raise not_found()
     if action not in POWER_ACTIONS:

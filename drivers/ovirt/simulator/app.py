@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import api_devices, api_disks, api_infra, api_templates, api_vms
+from . import api_devices, api_disks, api_infra, api_templates, api_vms, permissions
 from .call import Call
 from .control import handle_control
 from .entities import User
@@ -30,6 +30,11 @@ DOWN_PAGE = ("<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>
              "</title>\n</head><body>\n<h1>Service Unavailable</h1>\n<p>The server is temporarily unable to service"
              " your request due to maintenance downtime or capacity problems. Please try again later.</p>\n"
              "</body></html>\n")
+
+
+# Handlers that need no query: the power actions run their command directly (and the root is static), so
+# they still work for a non-admin who turned the user-level filter off.
+QUERY_FREE = (api_vms.vm_action, api_infra.api_root)
 
 
 def _url_map() -> Map:
@@ -182,6 +187,8 @@ class EngineApp:
         with store.lock:
             store.settle()
             call = Call(self.sim, request, user, correlation_id)
+            if call.queries_refused and handler not in QUERY_FREE:
+                raise ApiError(400, "Operation Failed", permissions.QUERY_REFUSED)
             response = handler(call, **args)
         if call.wait_for:
             response = self._wait_created(call, response)

@@ -32,7 +32,9 @@ class Call:
         self.user = user
         self.correlation_id = correlation_id
         args = request.args
-        self.filtered = self._flag("filter", "Filter", default=not user.admin) or not user.admin
+        # Non-admins default to the user-level API (ENGINE_API_FILTER_BY_DEFAULT); one that turns it off
+        # runs admin queries, which the engine refuses (see `queries_refused`).
+        self.filtered = bool(self._flag("filter", "Filter", default=not user.admin))
         self.all_content = bool(self._flag("all_content", "All-Content", default=False))
         self.case_sensitive = bool(boolean(args.get("case_sensitive"), False))
         self.max = integer(args.get("max"), "max")
@@ -51,9 +53,14 @@ class Call:
 
     # -- visibility ---------------------------------------------------------------------------------
 
+    @property
+    def queries_refused(self) -> bool:
+        """A non-admin with `Filter: false`: every query the request needs fails (QueriesCommandBase)."""
+        return self.filtered is False and not self.user.admin
+
     def sees(self, vm: Vm) -> bool:
         """The user-level API shows a non-admin only the VMs it created or was given."""
-        return not self.filtered or self.user.admin or self.user.id in vm.owner_ids
+        return not self.filtered or self.user.admin or self.user.id in vm.user_roles
 
     def vm(self, vm_id: str) -> Vm:
         vm = self.store.vms.get(vm_id)

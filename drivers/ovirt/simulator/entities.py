@@ -259,7 +259,7 @@ class Vm:
     nics: list[Nic] = field(default_factory=list)
     snapshots: list[Snapshot] = field(default_factory=list)
     tag_ids: list[str] = field(default_factory=list)
-    owner_ids: set[str] = field(default_factory=set)   # users who see it through the user-level API
+    user_roles: dict[str, str] = field(default_factory=dict)  # user id -> role on it (see permissions.py)
     version: int = 0                        # bumped on every change; keys the render cache
     generation: int = 0                     # bumped on every state change; stale timed steps are skipped
     cache_key: tuple[Any, ...] | None = None

@@ -11,6 +11,7 @@ from typing import Any
 
 from .entities import Attachment, Disk, Job, Nic, Snapshot, Template, User, Vm
 from .errors import conflict, failed
+from .permissions import CREATOR_ROLE
 from .store import Store
 
 TIMINGS: dict[str, float] = {
@@ -71,7 +72,7 @@ def create_vm(store: Store, *, name: str, cluster_id: str, template: Template, o
     for key, value in fields.items():
         if value is not None:
             setattr(vm, key, value)
-    vm.owner_ids.add(owner.id)
+    vm.user_roles[owner.id] = CREATOR_ROLE
     for tnic in template.nics:
         vm.nics.append(Nic(store.new_id(), tnic.name, store.next_mac(), tnic.vnic_profile_id, tnic.interface))
     copying = bool(template.attachments) and not settle_now
