@@ -1,0 +1,105 @@
+"""boto3 acting as an ordinary oVirt user (`user@internal`) through its own EC2 key: the engine's
+permissions show through as EC2 answers.
+
+An instance the admin made is invisible to the user (the engine's user-level API, the default for
+non-admins, does not find it), so EC2 calls it unknown, as AWS does another account's instance. Once the
+admin gives it to the user with oVirt's UserRole, the user sees it, but changing it needs a role the user
+lacks: the engine answers 403 and boto3 gets `UnauthorizedOperation`. The user's own instances it runs
+and terminates as usual.
+"""
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import uuid
+from typing import Any
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+from lxml import etree
+
+from tests.clients.ec2_helpers import ec2_client, error_code
+from tests.conftest import CLOUDGW, ROOT
+
+FAST = {"Delay": 0.3, "MaxAttempts": 200}
+USER_KEY, USER_SECRET = "AKUSERPERMISSIONS01", "user-permissions-secret"
+
+
+@pytest.fixture(scope="module")
+def admin_ec2(gateway: Any) -> Any:
+    return ec2_client(gateway)
+
+
+@pytest.fixture(scope="module")
+def user_ec2(gateway: Any) -> Any:
+    """An EC2 key for user@internal, added to the running gateway's store with the CLI (the gateway
+    looks credentials up at each request, so no restart)."""
+    created = subprocess.run(
+        [*CLOUDGW, "credentials", "create", "--data-dir", str(gateway.data_dir), "--user", "user@internal",
+         "--password", "user", "--access-key", USER_KEY, "--secret-key", USER_SECRET],
+        cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert created.returncode == 0, created.stderr
+    return ec2_client(dataclasses.replace(gateway, access_key=USER_KEY, secret_key=USER_SECRET))
+
+
+@pytest.fixture(scope="module")
+def image_id(admin_ec2: Any) -> str:
+    images = admin_ec2.describe_images(Filters=[{"Name": "name", "Values": ["centos-*"]}])["Images"]
+    return sorted(i["ImageId"] for i in images)[0]
+
+
+def run_one(ec2: Any, image_id: str) -> str:
+    return ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, InstanceType="o1.small")["Instances"][0][
+        "InstanceId"]
+
+
+def give_to_user(gateway: Any, instance_id: str, role: str) -> None:
+    """What an oVirt admin does in the engine: a permission with `role` on the VM for user@internal."""
+    vm_id = str(uuid.UUID(instance_id.removeprefix("i-")))
+    users = etree.fromstring(requests.get(f"{gateway.engine_url}/users", auth=gateway.admin, timeout=10).content)
+    user_id = next(u.get("id") for u in users if u.findtext("user_name") == "user@internal")
+    grant = f"<permission><role><name>{role}</name></role><user id='{user_id}'/></permission>"
+    given = requests.post(f"{gateway.engine_url}/vms/{vm_id}/permissions", data=grant, auth=gateway.admin,
+                          headers={"Content-Type": "application/xml"}, timeout=10)
+    assert given.status_code == 201, given.text
+
+
+def failure(call: Any, **kwargs: Any) -> tuple[str, int, str]:
+    """The EC2 error code, HTTP status and message boto3 got."""
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    response = caught.value.response
+    return error_code(caught.value), response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Message"]
+
+
+def test_the_user_may_not_change_an_instance_it_was_only_allowed_to_use(gateway: Any, admin_ec2: Any, user_ec2: Any,
+                                                                        image_id: str) -> None:
+    admins = run_one(admin_ec2, image_id)
+    try:
+        admin_ec2.get_waiter("instance_running").wait(InstanceIds=[admins], WaiterConfig=FAST)
+        assert failure(user_ec2.terminate_instances, InstanceIds=[admins])[:2] == ("InvalidInstanceID.NotFound", 400)
+
+        give_to_user(gateway, admins, "UserRole")     # may use it (run, stop), not edit or remove it
+        assert user_ec2.describe_instances(InstanceIds=[admins])["Reservations"]
+        user_ec2.stop_instances(InstanceIds=[admins])
+        user_ec2.get_waiter("instance_stopped").wait(InstanceIds=[admins], WaiterConfig=FAST)
+        code, status, message = failure(user_ec2.modify_instance_attribute, InstanceId=admins,
+                                        InstanceType={"Value": "o1.medium"})
+        assert (code, status) == ("UnauthorizedOperation", 403)
+        assert "User is not authorized to perform this action." in message
+        attribute = admin_ec2.describe_instance_attribute(InstanceId=admins, Attribute="instanceType")
+        assert attribute["InstanceType"] == {"Value": "o1.small"}
+    finally:
+        admin_ec2.terminate_instances(InstanceIds=[admins])
+    admin_ec2.get_waiter("instance_terminated").wait(InstanceIds=[admins], WaiterConfig=FAST)
+
+
+def test_the_user_runs_and_terminates_its_own_instance(user_ec2: Any, admin_ec2: Any, image_id: str) -> None:
+    mine = run_one(user_ec2, image_id)
+    user_ec2.get_waiter("instance_running").wait(InstanceIds=[mine], WaiterConfig=FAST)
+    user_ec2.modify_instance_attribute(InstanceId=mine, DisableApiTermination={"Value": False})
+    user_ec2.terminate_instances(InstanceIds=[mine])
+    user_ec2.get_waiter("instance_terminated").wait(InstanceIds=[mine], WaiterConfig=FAST)
+    assert mine in {i["InstanceId"] for r in admin_ec2.describe_instances(
+        Filters=[{"Name": "instance-state-name", "Values": ["terminated"]}])["Reservations"] for i in r["Instances"]}
