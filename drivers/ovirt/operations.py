@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from lxml.builder import E
 
-from gateway.errors import InvalidState, NotFound, ProviderRefused
+from gateway.errors import GatewayError, InvalidState, NotFound, ProviderRefused
 from gateway.model import Instance, InstanceState, from_json, to_json
 from gateway.operations import Done, Fail, Next, Operation, Outcome, Wait
 from gateway.scope import Credentials, Scope
@@ -143,6 +143,9 @@ class TerminateInstance(OvirtOperation):
         except InvalidState:
             self.driver.store.remove_tombstone(op.data["place"], vm_id)  # it lives on (started again)
             return Next("stop", delay=self.poll)
+        except GatewayError:  # refused (e.g. 403) or unreachable: it lives on until a retry removes it
+            self.driver.store.remove_tombstone(op.data["place"], vm_id)
+            raise
         return Next("forget")
 
     def step_tombstone(self, op: Operation, scope: Scope) -> Outcome:

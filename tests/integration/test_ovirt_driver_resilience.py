@@ -118,3 +118,23 @@ def test_listing_costs_the_same_for_10_and_1000_vms(tmp_path: Path) -> None:
     large = listing_costs(1000, tmp_path / "large")
     assert small == large
     assert large["instances"] <= 5  # data centers, clusters, storage domains, vNIC profiles, VMs
+
+
+def test_a_terminate_the_engine_refuses_leaves_no_tombstone(gw: Gateway) -> None:
+    """A user given only UserRole may stop a VM but not remove it: the instance must not read as terminated."""
+    import requests
+
+    vm_id = gw.driver.create_instance(gw.scope(), InstanceSpec(image_id=CENTOS)).id
+    gw.settle(60)
+    grant = ("<permission><role><name>UserRole</name></role>"
+             "<user id='05e70000-0000-4000-8000-000000000002'/></permission>")
+    given = requests.post(f"{gw.engine.url}/vms/{vm_id}/permissions", data=grant, auth=("admin@internal", "admin"),
+                          headers={"Content-Type": "application/xml", "Version": "4"}, timeout=10)
+    assert given.status_code == 201, given.text
+    user = gw.scope(USER, user_level=True)
+    gw.driver.destroy_instance(user, vm_id)
+    gw.settle(120)
+    [operation] = [o for o in gw.runner.find(target=vm_id) if o.kind == "ovirt.terminate"]
+    assert operation.state == "failed" and "not authorized" in (operation.last_error or "")
+    assert gw.driver.terminated_instances(gw.scope(), [vm_id]) == []
+    assert gw.driver.instance(gw.scope(), vm_id).state == InstanceState.STOPPED
