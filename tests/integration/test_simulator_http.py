@@ -185,7 +185,7 @@ def test_user_level_api(engine: Any, admin: requests.Session) -> None:
     assert names(xml(user.get(f"{api}/vms"))) == ["users-own"]
     given = "5eed0000-0000-4000-8000-000000000003"
     assert user.get(f"{api}/vms/{given}").status_code == 404
-    grant = f"<permission><role><name>UserRole</name></role><user id='05e70000-0000-4000-8000-000000000002'/></permission>"
+    grant = "<permission><role><name>UserRole</name></role><user id='05e70000-0000-4000-8000-000000000002'/></permission>"
     assert admin.post(f"{api}/vms/{given}/permissions", data=grant, headers=XML).status_code == 201
     assert set(names(xml(user.get(f"{api}/vms")))) == {"users-own", "vm-00003"}
     assert len(xml(admin.get(f"{api}/vms"))) == 31 and mine
