@@ -10,6 +10,8 @@ The filter grammar (DSP0263 4.1.6.1, as transcribed by StratusLab):
 
 Attributes may be nested with `/` (`machineConfig/href`). Several `$filter` parameters combine with
 `and`. Evaluation runs over the JSON-shaped resource dicts, so XML and JSON answers always agree.
+Parsing and evaluation recurse, so a filter's nesting and its number of comparisons are bounded (a 400
+beyond, far past what any client writes) rather than left to end in a RecursionError.
 """
 from __future__ import annotations
 
@@ -19,6 +21,9 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Union
 
 from gateway.errors import InvalidParameter
+
+MAX_DEPTH = 32  # parentheses within parentheses
+MAX_COMPARISONS = 200  # over every $filter of a request
 
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
@@ -100,6 +105,8 @@ class _Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.index = 0
+        self.depth = 0
+        self.comparisons = 0
 
     def fail(self, message: str) -> InvalidParameter:
         where = self.tokens[self.index].position + 1 if self.index < len(self.tokens) else len(self.text) + 1
@@ -138,13 +145,20 @@ class _Parser:
     def comparison(self) -> Expr:
         token = self.peek()
         if token is not None and token.kind == "lparen":
+            if self.depth == MAX_DEPTH:
+                raise self.fail(f"more than {MAX_DEPTH} nested parentheses")
             self.index += 1
+            self.depth += 1
             expr = self.filter()
             closing = self.peek()
             if closing is None or closing.kind != "rparen":
                 raise self.fail("missing ')'")
             self.index += 1
+            self.depth -= 1
             return expr
+        self.comparisons += 1
+        if self.comparisons > MAX_COMPARISONS:
+            raise self.fail(f"more than {MAX_COMPARISONS} comparisons")
         left = self.operand()
         op = self.peek()
         if op is None or op.kind != "op":
@@ -198,10 +212,15 @@ def parse_filter(text: str) -> Expr:
 
 
 def parse_filters(texts: list[str]) -> Expr | None:
-    """Several `$filter` parameters combine with `and`."""
+    """Several `$filter` parameters combine with `and` (MAX_COMPARISONS counts over all of them)."""
     result: Expr | None = None
+    comparisons = 0
     for text in texts:
-        expr = parse_filter(text)
+        parser = _Parser(text)
+        expr = parser.parse()
+        comparisons += parser.comparisons
+        if comparisons > MAX_COMPARISONS:
+            raise InvalidParameter(f"$filter: more than {MAX_COMPARISONS} comparisons in all", parameter="$filter")
         result = expr if result is None else BoolOp("and", result, expr)
     return result
 

@@ -74,3 +74,16 @@ def test_first_and_last_are_one_based_and_inclusive() -> None:
     for bad in ("0", "-1", "x"):
         with pytest.raises(InvalidParameter):
             page(items, bad, None)
+
+
+def test_filters_too_deep_or_too_long_are_400_not_a_recursion_error() -> None:
+    deep = "(" * 400 + "cpu=2" + ")" * 400
+    long_chain = " and ".join(["cpu=2"] * 3000)
+    for text in (deep, long_chain):
+        with pytest.raises(InvalidParameter) as caught:
+            parse_filter(text)
+        assert "$filter" in caught.value.message
+    with pytest.raises(InvalidParameter):
+        parse_filters([" and ".join(["cpu=2"] * 150)] * 2)
+    nested = "(" * 30 + " and ".join(["cpu=2"] * 150) + ")" * 30
+    assert matches(parse_filters([nested]), MACHINE) is True
