@@ -250,6 +250,9 @@ class InstanceSpec:
     start: bool = True
 
 
+MAX_VOLUME_BYTES = 64 << 40  # 64 TiB: a frontend refuses a larger disk as the client's mistake, never asks the engine
+
+
 @dataclass
 class VolumeSpec:
     """A new empty disk."""

@@ -10,7 +10,7 @@ import math
 from flask import Response
 
 from gateway.errors import InvalidParameter
-from gateway.model import ResourceState, Volume, VolumeSpec
+from gateway.model import MAX_VOLUME_BYTES, ResourceState, Volume, VolumeSpec
 
 from . import context, respond
 from .blueprint import bp
@@ -80,6 +80,9 @@ def storage_volume_create() -> Response:
         raise InvalidParameter(f"'capacity' must be a number of GB, got '{text[:50]}'", parameter="capacity") from None
     if not math.isfinite(capacity) or capacity <= 0:
         raise InvalidParameter(f"'capacity' must be a positive number of GB, got '{text[:50]}'", parameter="capacity")
+    if capacity * GIB > MAX_VOLUME_BYTES:
+        raise InvalidParameter(f"'capacity' must be at most {MAX_VOLUME_BYTES // GIB} GB, got '{text[:50]}'",
+                               parameter="capacity")
     spec = VolumeSpec(size_bytes=math.ceil(capacity * GIB), name=context.param(values, "name"),
                       description=context.param(values, "description") or "",
                       realm_id=context.param(values, "realm_id"))

@@ -131,3 +131,11 @@ def test_json_error_and_xml_error_carry_the_same_message(client) -> None:
     assert as_json.status_code == as_xml.status_code == 404
     assert json.loads(as_json.data)["message"] == etree.fromstring(as_xml.data).findtext("message") == \
         "The instance 'nope' does not exist"
+
+
+@pytest.mark.parametrize("capacity", ["1e300", "65537"])
+def test_a_volume_too_large_is_400_not_an_overflow(client, capacity) -> None:
+    response = client.post("/api/storage_volumes", data={"capacity": capacity},
+                           headers={**AUTH, "Accept": "application/json"})
+    assert response.status_code == 400
+    assert response.get_json()["message"] == f"'capacity' must be at most 65536 GB, got '{capacity}'"

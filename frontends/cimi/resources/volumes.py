@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from gateway.errors import InvalidParameter, MissingParameter
-from gateway.model import ResourceState, Volume, VolumeSpec
+from gateway.model import MAX_VOLUME_BYTES, ResourceState, Volume, VolumeSpec
 
 from .. import jobs
 from ..context import Context, current
@@ -24,7 +24,7 @@ from .configs import stored_volume_config
 from .templates import resolve_volume_template
 
 MIB = 1024 * 1024
-MAX_CAPACITY_KB = 64 * 1024 ** 3  # 64 TiB
+MAX_CAPACITY_KB = MAX_VOLUME_BYTES // 1024
 
 
 def volume_entry(ctx: Context, volume: Volume) -> dict[str, Any]:
