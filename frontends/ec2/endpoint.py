@@ -16,7 +16,7 @@ from gateway.app import current_gateway, request_scope
 from gateway.errors import ConfigError, GatewayError
 from gateway.scope import PROVIDER_HEADER, Credentials, ProviderChoice, Scope
 
-from . import signing
+from . import signing, sts
 from .actions import ACTIONS, load_all
 from .call import Call
 from .errors import Ec2Error, dry_run_error, from_gateway
@@ -69,6 +69,8 @@ def scope_for(verified: signing.Verified) -> Scope:
 
 
 def handle() -> Response:
+    if sts.addressed_to_sts(request.headers, request.args):  # Terraform's STS calls share the endpoint
+        return sts.handle()
     request_id = getattr(g, "request_id", "")
     try:
         body = request.get_data(cache=True)  # before the form is read, or the signed body is lost
