@@ -83,6 +83,7 @@ def instance_create() -> Response:
     keyname = context.param(values, "keyname")
     public_keys = []
     if keyname is not None:
+        driver.validate_credentials(scope)  # the store cannot check them: no key name is told to a wrong password
         try:
             public_keys.append(current_gateway().key_pairs.get(scope.owner_key, keyname).public_key)
         except NotFound:

@@ -139,3 +139,11 @@ def test_a_volume_too_large_is_400_not_an_overflow(client, capacity) -> None:
                            headers={**AUTH, "Accept": "application/json"})
     assert response.status_code == 400
     assert response.get_json()["message"] == f"'capacity' must be at most 65536 GB, got '{capacity}'"
+
+
+def test_a_wrong_password_learns_nothing_about_key_names(client) -> None:
+    form = {"image_id": "img1", "keyname": "nosuch"}
+    wrong = client.post("/api/instances", data=form, headers={"Authorization": "Basic YWRtaW46bm8="})
+    assert wrong.status_code == 401
+    right = client.post("/api/instances", data=form, headers={**AUTH, "Accept": "application/json"})
+    assert right.status_code == 400 and right.get_json()["message"] == "The key 'nosuch' does not exist"
