@@ -10,14 +10,14 @@ import logging
 import re
 import time
 import uuid
-from typing import Any
+from typing import Any, Sequence
 
 from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .config import Config, ProviderConfig
 from .driver import Driver, driver_class
-from .errors import GatewayError
+from .errors import AuthFailure, GatewayError
 from .keypairs import KeyPairs
 from .logs import configure_logging
 from .operations import OperationRunner
@@ -84,6 +84,32 @@ def basic_credentials() -> Credentials | None:
     if auth is None or auth.type != "basic" or not auth.username:
         return None
     return Credentials(auth.username, auth.password or "")
+
+
+def required_basic_credentials(message: str) -> Credentials:
+    """HTTP Basic credentials of the current request, or AuthFailure (401) saying `message`."""
+    found = basic_credentials()
+    if found is None:
+        raise AuthFailure(message)
+    return found
+
+
+def methods_routed_elsewhere(methods: Sequence[str], catch_all: str) -> list[str]:
+    """Which of `methods` (in that order) an endpoint other than `catch_all` takes at the current path.
+
+    A REST frontend's catch-all route reads it to answer an unknown path (none: 404) apart from a known
+    path asked with another method (405, these in `Allow`), both in its own dialect rather than Flask's.
+    """
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in methods:
+        try:
+            endpoint, _ = adapter.match(method=method)
+        except HTTPException:  # no rule (404), another method only (405) or a redirect
+            continue
+        if endpoint != catch_all:
+            allowed.append(method)
+    return allowed
 
 
 def create_app(config: Config, *, start_workers: bool = True, store: Store | None = None) -> Flask:

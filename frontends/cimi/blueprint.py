@@ -8,9 +8,9 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound as RoutingNotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from gateway.app import basic_credentials, request_scope
+from gateway.app import methods_routed_elsewhere, request_scope, required_basic_credentials
 from gateway.errors import GatewayError
 
 from . import resources
@@ -51,17 +51,13 @@ def _lister(name: str) -> Any:
     return list_collection
 
 
-def _before() -> Response | None:
-    g.cimi_format = XML
-    g.cimi_version = DEFAULT_VERSION
+def _before() -> None:
+    g.cimi_format, g.cimi_version = XML, DEFAULT_VERSION  # what an error in negotiating them is answered in
     g.cimi_format = response_format(query_value("$format"), request.headers.get("Accept"))
     g.cimi_version = negotiate_version(request.headers.get(VERSION_HEADER))
-    credentials = basic_credentials()
-    if credentials is None:
-        return error_response(401, "HTTP Basic credentials (an oVirt user such as admin@internal) are required",
-                              headers={"WWW-Authenticate": 'Basic realm="cloudgw"'})
+    credentials = required_basic_credentials(
+        "HTTP Basic credentials (an oVirt user such as admin@internal) are required")
     g.cimi = make_context(request_scope(credentials), g.cimi_format)
-    return None
 
 
 def _after(response: Response) -> Response:
@@ -87,17 +83,7 @@ def _unexpected(exc: Exception) -> Response:
 
 def _unknown_path(rest: str) -> Response:
     """404 for an unknown path; 405 with `Allow` when the path exists for other methods."""
-    adapter = current_app.url_map.bind("")
-    allowed = []
-    for method in ("GET", "POST", "PUT", "DELETE"):
-        try:
-            endpoint, _ = adapter.match(request.path, method=method)
-        except (RoutingNotFound, MethodNotAllowed):
-            continue
-        except HTTPException:  # a redirect (trailing slash): not a method of this path
-            continue
-        if endpoint != CATCH_ALL:
-            allowed.append(method)
+    allowed = methods_routed_elsewhere(("GET", "POST", "PUT", "DELETE"), CATCH_ALL)
     if allowed:
         return error_response(405, f"{request.method} is not allowed on {request.path}",
                               headers={"Allow": ", ".join(allowed)})

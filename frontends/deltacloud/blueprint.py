@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
+from gateway.app import methods_routed_elsewhere
 from gateway.errors import GatewayError
 
 from . import context, respond
@@ -62,15 +63,7 @@ def unexpected(exc: Exception) -> Response:
 @bp.route("/<path:rest>", methods=METHODS, endpoint="unknown_path")
 def unknown_path(rest: str) -> Response:
     """Reached for a path no route has, or a known path with a method it does not take."""
-    adapter = current_app.url_map.bind_to_environ(request.environ)
-    allowed = []
-    for method in ("GET", "POST", "DELETE", "PUT"):
-        try:
-            endpoint, _ = adapter.match(method=method)
-        except HTTPException:  # no rule (404), another method only (405) or a redirect
-            continue
-        if endpoint != CATCH_ALL:
-            allowed.append(method)
+    allowed = methods_routed_elsewhere(("GET", "POST", "DELETE", "PUT"), CATCH_ALL)
     if allowed:
         raise DeltacloudError(405, f"{request.method} is not allowed on {request.path}",
                               {"Allow": ", ".join(allowed)})

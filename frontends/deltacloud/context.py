@@ -12,11 +12,11 @@ from urllib.parse import quote
 
 from flask import g, request
 
-from gateway.app import basic_credentials, current_gateway
+from gateway.app import current_gateway, required_basic_credentials
 from gateway.config import ProviderConfig
 from gateway.driver import Driver
-from gateway.errors import AuthFailure, InvalidParameter, MissingParameter
-from gateway.scope import PROVIDER_HEADER, Credentials, ProviderChoice, Scope, choose_provider
+from gateway.errors import InvalidParameter, MissingParameter
+from gateway.scope import PROVIDER_HEADER, ProviderChoice, Scope, choose_provider
 
 from .matrix import API_SEGMENT_KEY, ENVIRON_KEY
 
@@ -74,17 +74,11 @@ def driver() -> Driver:
     return current_gateway().driver_for(choice().provider)
 
 
-def credentials() -> Credentials:
-    """HTTP Basic credentials, or AuthFailure (401) when the request has none."""
-    found = basic_credentials()
-    if found is None:
-        raise AuthFailure("Authentication required: send HTTP Basic credentials of the engine")
-    return found
-
-
 def scope() -> Scope:
+    """The request's scope; asks for HTTP Basic credentials (401) only here, where the engine is needed."""
     if "dc_scope" not in g:
-        g.dc_scope = current_gateway().scope(choice(), credentials())
+        credentials = required_basic_credentials("Authentication required: send HTTP Basic credentials of the engine")
+        g.dc_scope = current_gateway().scope(choice(), credentials)
     return g.dc_scope
 
 
