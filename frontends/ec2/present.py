@@ -12,7 +12,7 @@ from typing import Any
 
 from gateway.model import HardwareProfile, Image, Instance, InstanceState, ResourceState
 
-from . import ids
+from . import ids, networks
 
 # Canonical state -> (EC2 code, EC2 name). EC2 has no paused, suspended or error: they are stopped
 # (the reason says why), so waiters never mistake them for running.
@@ -110,9 +110,10 @@ def instance_item(instance: Instance, catalog: Catalog) -> dict[str, Any]:
         "Hypervisor": "xen",
         "ClientToken": record.get("client_token", ""),
         "Tags": tag_list(catalog.tags.get(instance.id, instance.tags)),
-        "SecurityGroups": [],
+        **networks.instance_placement(instance),  # VpcId, SubnetId, SecurityGroups
         "NetworkInterfaces": [
             {"NetworkInterfaceId": ids.encode("eni", nic.id), "MacAddress": nic.mac,
+             **networks.interface_placement(instance, nic.network_id),
              "Status": "in-use" if nic.plugged else "available", "OwnerId": catalog.owner_id,
              "PrivateIpAddress": nic.ipv4[0] if nic.ipv4 else None, "SourceDestCheck": True,
              "Description": nic.name,

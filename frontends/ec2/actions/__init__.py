@@ -14,7 +14,7 @@ Action = Callable[[Call], dict[str, Any]]
 ACTIONS: dict[str, Action] = {}
 MUTATING: set[str] = set()
 MODULES = ("regions", "images", "instance_types", "instances", "instance_state", "instance_status",
-           "instance_attributes", "key_pairs", "tags", "account", "addresses")
+           "instance_attributes", "key_pairs", "tags", "account", "addresses", "vpcs", "security_groups")
 
 
 def action(name: str, *, mutating: bool = False) -> Callable[[Action], Action]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from gateway.model import InstanceState
 
-from .. import ids, inventory
+from .. import ids, inventory, networks
 from ..call import Call
 from ..errors import Ec2Error, combination, invalid_value
 from ..launch import SHUTDOWN_BEHAVIOURS
@@ -40,8 +40,8 @@ def _describe(attribute: str, instance: Any, record: dict[str, Any], catalog: Ca
         return {"InstanceInitiatedShutdownBehavior": _value(record.get("shutdown_behaviour", "stop"))}
     if attribute == "rootDeviceName":
         return {"RootDeviceName": _value(BLOCK_DEVICE_ROOT)}
-    if attribute == "groupSet":
-        return {"Groups": []}
+    if attribute == "groupSet":  # the same groups as DescribeInstances: the VPC's one `default` group
+        return {"Groups": networks.instance_placement(instance)["SecurityGroups"]}
     if attribute == "blockDeviceMapping":
         return {"BlockDeviceMappings": [
             {"DeviceName": a.device or BLOCK_DEVICE_ROOT,

@@ -37,6 +37,12 @@ def instance_filters(catalog: Catalog, reservations: dict[str, str]) -> dict[str
         "root-device-type": lambda i: [i.get("RootDeviceType")],
         "reservation-id": lambda i: [reservations[i["InstanceId"]]],
         "owner-id": lambda i: [catalog.owner_id],
+        "vpc-id": lambda i: [i.get("VpcId")],
+        "subnet-id": lambda i: [i.get("SubnetId")],
+        "network-interface.subnet-id": lambda i: [n.get("SubnetId") for n in i["NetworkInterfaces"]],
+        "network-interface.vpc-id": lambda i: [n.get("VpcId") for n in i["NetworkInterfaces"]],
+        "instance.group-name": lambda i: [g["GroupName"] for g in i["SecurityGroups"]],
+        "instance.group-id": lambda i: [g["GroupId"] for g in i["SecurityGroups"]],
     }
 
 
