@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from gateway.model import HardwareProfile, Image, Instance, InstanceState, ResourceState
+from gateway.model import HardwareProfile, Image, Instance, InstanceState, NetworkInterface, ResourceState
 
 from . import ids, networks
 
@@ -39,6 +39,7 @@ IMAGE_STATES = {ResourceState.AVAILABLE: "available", ResourceState.PENDING: "pe
                 ResourceState.IN_USE: "available"}
 INSTANCE_RECORD = "ec2.instance"  # store entity kind: what EC2 adds to a VM (reservation, launch index, ...)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+NO_RECORD: dict[str, Any] = {}  # read-only stand-in for an instance without an EC2 record
 
 
 def state(value: InstanceState) -> dict[str, Any]:
@@ -77,49 +78,61 @@ def reservation_id(instance_id: str) -> str:
 
 
 def instance_item(instance: Instance, catalog: Catalog) -> dict[str, Any]:
-    """One `Instance` of a reservation, as boto3 returns it."""
-    record = catalog.records.get(instance.id, {})
-    private_ips = [a.value for a in instance.addresses if a.kind == "ipv4" and a.private]
-    public_ips = [a.value for a in instance.addresses if a.kind == "ipv4" and not a.private]
-    hostnames = instance.addresses_of("hostname")
-    zone = catalog.zones.get(instance.realm_id or "", "")
+    """One `Instance` of a reservation, as boto3 returns it.
+
+    Plain loops rather than comprehensions: a listing builds a thousand of these, and in Python 3.11
+    every comprehension is a function call of its own.
+    """
+    record = catalog.records.get(instance.id) or NO_RECORD
+    private_ip = public_ip = hostname = None  # the first of each, in reported order
+    for address in instance.addresses:
+        kind = address.kind
+        if kind == "ipv4":
+            if address.private:
+                if private_ip is None:
+                    private_ip = address.value
+            elif public_ip is None:
+                public_ip = address.value
+        elif kind == "hostname" and hostname is None:
+            hostname = address.value
+    code, name = EC2_STATES[instance.state]
+    mappings = []
+    for n, attachment in enumerate(instance.attachments):
+        ebs = {"VolumeId": ids.encode("vol", attachment.volume_id),
+               "Status": "attached" if attachment.active else "detached",
+               "DeleteOnTermination": attachment.bootable}
+        if attachment.attached_at:
+            ebs["AttachTime"] = attachment.attached_at
+        mappings.append({"DeviceName": attachment.device or f"/dev/sd{chr(ord('a') + n)}", "Ebs": ebs})
+    interfaces = []
+    for nic in instance.interfaces:
+        interfaces.append(interface_item(instance, nic, catalog.owner_id))
     item: dict[str, Any] = {
         "InstanceId": ids.instance_id(instance.id),
         "ImageId": ids.image_id(instance.image_id) if instance.image_id else None,
-        "State": state(instance.state),
-        "PrivateDnsName": hostnames[0] if hostnames and private_ips else "",
-        "PublicDnsName": hostnames[0] if hostnames and not private_ips else "",
+        "State": {"Code": code, "Name": name},
+        "PrivateDnsName": hostname if hostname is not None and private_ip is not None else "",
+        "PublicDnsName": hostname if hostname is not None and private_ip is None else "",
         "StateTransitionReason": instance.state_reason or "",
         "KeyName": instance.key_name or record.get("key_name"),
         "AmiLaunchIndex": int(record.get("launch_index", 0)),
         "InstanceType": catalog.type_of(instance.hardware_profile_id),
         "LaunchTime": instance.launch_time or instance.created or EPOCH,
-        "Placement": {"AvailabilityZone": zone, "GroupName": "", "Tenancy": "default"},
+        "Placement": {"AvailabilityZone": catalog.zones.get(instance.realm_id or "", ""), "GroupName": "",
+                      "Tenancy": "default"},
         "Monitoring": {"State": "disabled"},
-        "PrivateIpAddress": private_ips[0] if private_ips else None,
-        "PublicIpAddress": public_ips[0] if public_ips else None,
+        "PrivateIpAddress": private_ip,
+        "PublicIpAddress": public_ip,
         "Architecture": instance.architecture or "x86_64",
         "RootDeviceType": "ebs",
         "RootDeviceName": "/dev/sda1",
-        "BlockDeviceMappings": [
-            {"DeviceName": a.device or f"/dev/sd{chr(ord('a') + n)}",
-             "Ebs": {"VolumeId": ids.encode("vol", a.volume_id), "Status": "attached" if a.active else "detached",
-                     "DeleteOnTermination": a.bootable, **({"AttachTime": a.attached_at} if a.attached_at else {})}}
-            for n, a in enumerate(instance.attachments)],
+        "BlockDeviceMappings": mappings,
         "VirtualizationType": "hvm",
         "Hypervisor": "xen",
         "ClientToken": record.get("client_token", ""),
         "Tags": tag_list(catalog.tags.get(instance.id, instance.tags)),
         **networks.instance_placement(instance),  # VpcId, SubnetId, SecurityGroups
-        "NetworkInterfaces": [
-            {"NetworkInterfaceId": ids.encode("eni", nic.id), "MacAddress": nic.mac,
-             **networks.interface_placement(instance, nic.network_id),
-             "Status": "in-use" if nic.plugged else "available", "OwnerId": catalog.owner_id,
-             "PrivateIpAddress": nic.ipv4[0] if nic.ipv4 else None, "SourceDestCheck": True,
-             "Description": nic.name,
-             "PrivateIpAddresses": [{"PrivateIpAddress": ip, "Primary": n == 0} for n, ip in enumerate(nic.ipv4)],
-             "Ipv6Addresses": [{"Ipv6Address": ip} for ip in nic.ipv6]}
-            for nic in instance.interfaces],
+        "NetworkInterfaces": interfaces,
         "SourceDestCheck": True,
         "EbsOptimized": False,
         "CpuOptions": {"CoreCount": instance.cpus, "ThreadsPerCore": 1},
@@ -128,6 +141,21 @@ def instance_item(instance: Instance, catalog: Catalog) -> dict[str, Any]:
     if reason:
         item["StateReason"] = {"Code": reason[0], "Message": instance.state_reason or reason[1]}
     return item
+
+
+def interface_item(instance: Instance, nic: NetworkInterface, owner_id: str) -> dict[str, Any]:
+    """One of an instance's `NetworkInterfaces`; its first IPv4 address is the primary one."""
+    private_ips = []
+    for ip in nic.ipv4:
+        private_ips.append({"PrivateIpAddress": ip, "Primary": not private_ips})
+    ipv6 = []
+    for ip in nic.ipv6:
+        ipv6.append({"Ipv6Address": ip})
+    return {"NetworkInterfaceId": ids.encode("eni", nic.id), "MacAddress": nic.mac,
+            **networks.interface_placement(instance, nic.network_id),
+            "Status": "in-use" if nic.plugged else "available", "OwnerId": owner_id,
+            "PrivateIpAddress": nic.ipv4[0] if nic.ipv4 else None, "SourceDestCheck": True,
+            "Description": nic.name, "PrivateIpAddresses": private_ips, "Ipv6Addresses": ipv6}
 
 
 def image_item(image: Image, tags: dict[str, str] | None = None, owner_id: str = "") -> dict[str, Any]:
