@@ -19,6 +19,7 @@ from gateway.model import InstanceState, ResourceState
 from gateway.operations import DONE, FAILED as OP_FAILED, Operation, progress as operation_progress
 
 from .context import Context
+from .records import all_records, find_record, save_record
 
 KIND = "cimi.job"
 RUNNING, SUCCESS, FAILED = "RUNNING", "SUCCESS", "FAILED"
@@ -44,7 +45,7 @@ def start_job(ctx: Context, action: str, target_kind: str, target_id: str, expec
     job = {"id": uuid.uuid4().hex, "action": action, "target_kind": target_kind, "target_id": target_id,
            "target_href": target_href, "machine_id": machine_id, "affected": affected or [], "expect": expect,
            "created": now, "changed": now, "state": RUNNING, "message": "", "progress": 0, "operation": None}
-    current_gateway().store.put_entity(KIND, ctx.owner, job["id"], job)
+    save_record(ctx, KIND, job)
     return job
 
 
@@ -53,14 +54,11 @@ def job_href(ctx: Context, job: dict[str, Any]) -> str:
 
 
 def stored_job(ctx: Context, job_id: str) -> dict[str, Any]:
-    job = current_gateway().store.entity(KIND, ctx.owner, job_id)
-    if job is None:
-        raise NotFound("job", job_id)
-    return job
+    return find_record(ctx, KIND, job_id, "job")
 
 
 def stored_jobs(ctx: Context) -> list[dict[str, Any]]:
-    return current_gateway().store.entities(KIND, ctx.owner)
+    return all_records(ctx, KIND)
 
 
 def refresh(ctx: Context, job: dict[str, Any]) -> dict[str, Any]:
@@ -74,7 +72,7 @@ def refresh(ctx: Context, job: dict[str, Any]) -> dict[str, Any]:
                    operation=operation.id if operation else job.get("operation"))
         if state != RUNNING:
             job["changed"] = time.time()
-        current_gateway().store.put_entity(KIND, ctx.owner, job["id"], job)
+        save_record(ctx, KIND, job)
     return job
 
 

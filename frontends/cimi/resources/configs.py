@@ -10,7 +10,6 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from gateway.app import current_gateway
 from gateway.errors import MissingParameter, NotFound
 from gateway.model import HardwareProfile
 
@@ -18,8 +17,8 @@ from .. import jobs
 from ..context import Context, current
 from ..listing import register_collection, resource_response
 from ..reading import integer, properties, text
+from ..records import all_records, deleting_view, find_record, save_record
 from ..schema import NAMESPACE
-from .templates import delete_stored
 
 VOLUME_CONFIG = "cimi.volumeConfiguration"
 
@@ -49,11 +48,7 @@ def get_config(config_id: str) -> Response:
 
 # --- VolumeConfigurations ---------------------------------------------------------------------------------
 def stored_volume_config(ctx: Context, config_id: str) -> dict[str, Any]:
-    ctx.verify_credentials()
-    stored = current_gateway().store.entity(VOLUME_CONFIG, ctx.owner, config_id)
-    if stored is None:
-        raise NotFound("volume configuration", config_id)
-    return stored
+    return find_record(ctx, VOLUME_CONFIG, config_id, "volume configuration")
 
 
 def volume_config_entry(ctx: Context, stored: dict[str, Any]) -> dict[str, Any]:
@@ -73,8 +68,7 @@ def volume_config_entry(ctx: Context, stored: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_volume_configs(ctx: Context) -> list[dict[str, Any]]:
-    ctx.verify_credentials()
-    return [volume_config_entry(ctx, s) for s in current_gateway().store.entities(VOLUME_CONFIG, ctx.owner)]
+    return [volume_config_entry(ctx, s) for s in all_records(ctx, VOLUME_CONFIG)]
 
 
 def create_volume_config() -> Response:
@@ -84,12 +78,12 @@ def create_volume_config() -> Response:
     capacity = integer(body, "capacity")
     if not capacity:
         raise MissingParameter("A VolumeConfiguration needs a capacity (in kilobytes)", parameter="capacity")
-    stored = {"id": uuid.uuid4().hex, "created": time.time(), "capacity_kb": capacity,
-              "format": text(body, "format") or "", "type": text(body, "type") or "",
+    record_id = uuid.uuid4().hex
+    record = {"id": record_id, "name": text(body, "name") or f"volume-config-{record_id[:8]}", "created": time.time(),
+              "capacity_kb": capacity, "format": text(body, "format") or "", "type": text(body, "type") or "",
               "description": text(body, "description") or "", "properties": properties(body) or {}}
-    stored["name"] = text(body, "name") or f"volume-config-{stored['id'][:8]}"
-    current_gateway().store.put_entity(VOLUME_CONFIG, ctx.owner, stored["id"], stored)
-    entry = volume_config_entry(ctx, stored)
+    save_record(ctx, VOLUME_CONFIG, record)
+    entry = volume_config_entry(ctx, record)
     return resource_response(ctx, "VolumeConfiguration", entry, 201, {"Location": entry["id"]}, apply_select=False)
 
 
@@ -107,5 +101,4 @@ def install(bp: Blueprint) -> None:
     bp.add_url_rule("/volume_configurations", "create_volume_config", create_volume_config, methods=["POST"])
     bp.add_url_rule("/volume_configurations/<config_id>", "get_volume_config", get_volume_config, methods=["GET"])
     bp.add_url_rule("/volume_configurations/<entity_id>", "delete_volume_config",
-                    lambda entity_id: delete_stored(VOLUME_CONFIG, "volume configuration", entity_id),
-                    methods=["DELETE"])
+                    deleting_view(VOLUME_CONFIG, "volume configuration"), methods=["DELETE"])

@@ -15,19 +15,16 @@ from ..protocol import respond
 
 
 def list_jobs(ctx: Context) -> list[dict[str, Any]]:
-    ctx.verify_credentials()
     return [jobs.render_job(ctx, jobs.refresh(ctx, j)) for j in jobs.stored_jobs(ctx)]
 
 
 def get_job(job_id: str) -> Response:
     ctx = current()
-    ctx.verify_credentials()
     return resource_response(ctx, "Job", jobs.render_job(ctx, jobs.refresh(ctx, jobs.stored_job(ctx, job_id))))
 
 
 def delete_job(job_id: str) -> Response:
     ctx = current()
-    ctx.verify_credentials()
     job = jobs.refresh(ctx, jobs.stored_job(ctx, job_id))
     if job["state"] == jobs.RUNNING:
         raise InvalidState("A running job cannot be deleted; it is removed once it has finished", resource_id=job_id)

@@ -19,9 +19,10 @@ from gateway.errors import InvalidParameter, MissingParameter, NotFound, NotSupp
 from .. import jobs
 from ..context import Context, current
 from ..listing import register_collection, resource_response
-from ..protocol import respond
 from ..reading import integer, nested, properties, text, user_data
 from ..schema import NAMESPACE
+from .configs import stored_volume_config
+from ..records import all_records, deleting_view, find_record, record_or_none, save_record
 
 MACHINE_TEMPLATE, VOLUME_TEMPLATE = "cimi.machineTemplate", "cimi.volumeTemplate"
 INITIAL_STATES = ("STARTED", "STOPPED")
@@ -125,11 +126,10 @@ def resolve_machine_template(ctx: Context, template: dict[str, Any]) -> Resolved
     merged: dict[str, Any] = {}
     if "href" in template:
         template_id = ctx.id_from_href(template["href"], "machineTemplates", "MachineTemplate")
-        ctx.verify_credentials()
-        stored = current_gateway().store.entity(MACHINE_TEMPLATE, ctx.owner, template_id)
-        if stored is None:
+        record = record_or_none(ctx, MACHINE_TEMPLATE, template_id)
+        if record is None:
             raise InvalidParameter(f"Unknown machineTemplate: the MachineTemplate '{template_id}' does not exist")
-        merged.update(stored["attributes"])
+        merged.update(record["attributes"])
         try:  # references may have gone since the template was saved
             if "image_id" in merged:
                 check_image(ctx, merged["image_id"])
@@ -190,30 +190,26 @@ def template_entry(ctx: Context, stored: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def _stored(ctx: Context, kind: str, entity_id: str, what: str) -> dict[str, Any]:
-    ctx.verify_credentials()
-    stored = current_gateway().store.entity(kind, ctx.owner, entity_id)
-    if stored is None:
-        raise NotFound(what, entity_id)
-    return stored
-
-
 def list_templates(ctx: Context) -> list[dict[str, Any]]:
-    ctx.verify_credentials()
-    return [template_entry(ctx, s) for s in current_gateway().store.entities(MACHINE_TEMPLATE, ctx.owner)]
+    return [template_entry(ctx, s) for s in all_records(ctx, MACHINE_TEMPLATE)]
 
 
-def _save(ctx: Context, kind: str, stored: dict[str, Any], body: dict[str, Any], attributes: dict[str, Any]) -> None:
-    name = text(body, "name")
-    if name is not None:
-        stored["name"] = name or stored["name"]
+def _new_record(body: dict[str, Any], default_name: str) -> dict[str, Any]:
+    """A new template record: its id, the body's name (else `default_name`-<id prefix>), its time."""
+    record_id = uuid.uuid4().hex
+    return {"id": record_id, "name": text(body, "name") or f"{default_name}-{record_id[:8]}", "created": time.time()}
+
+
+def _save(ctx: Context, kind: str, record: dict[str, Any], body: dict[str, Any], attributes: dict[str, Any]) -> None:
+    """Store the template with the body's name, description and properties over the record's."""
+    record["name"] = text(body, "name") or record["name"]
     if "description" in body:
-        stored["description"] = text(body, "description") or ""
+        record["description"] = text(body, "description") or ""
     props = properties(body)
     if props is not None:
-        stored["properties"] = props
-    stored["attributes"] = attributes
-    current_gateway().store.put_entity(kind, ctx.owner, stored["id"], stored)
+        record["properties"] = props
+    record["attributes"] = attributes
+    save_record(ctx, kind, record)
 
 
 def create_template() -> Response:
@@ -223,42 +219,31 @@ def create_template() -> Response:
     attributes = read_machine_template(ctx, body)
     if "image_id" not in attributes:
         raise MissingParameter("A MachineTemplate needs a machineImage", parameter="machineImage")
-    stored = {"id": uuid.uuid4().hex, "name": "", "created": time.time(), "updated": None}
-    stored["name"] = text(body, "name") or f"template-{stored['id'][:8]}"
-    _save(ctx, MACHINE_TEMPLATE, stored, body, attributes)
-    entry = template_entry(ctx, stored)
+    record = _new_record(body, "template")
+    _save(ctx, MACHINE_TEMPLATE, record, body, attributes)
+    entry = template_entry(ctx, record)
     return resource_response(ctx, "MachineTemplate", entry, 201, {"Location": entry["id"]}, apply_select=False)
 
 
 def get_template(template_id: str) -> Response:
     ctx = current()
-    return resource_response(ctx, "MachineTemplate",
-                             template_entry(ctx, _stored(ctx, MACHINE_TEMPLATE, template_id, "machine template")))
+    record = find_record(ctx, MACHINE_TEMPLATE, template_id, "machine template")
+    return resource_response(ctx, "MachineTemplate", template_entry(ctx, record))
 
 
 def edit_template(template_id: str) -> Response:
     ctx = current()
-    stored = _stored(ctx, MACHINE_TEMPLATE, template_id, "machine template")
+    record = find_record(ctx, MACHINE_TEMPLATE, template_id, "machine template")
     _, body = ctx.body("MachineTemplate")
-    attributes = dict(stored["attributes"])
-    attributes.update(read_machine_template(ctx, body))
-    stored["updated"] = time.time()
-    _save(ctx, MACHINE_TEMPLATE, stored, body, attributes)
-    return resource_response(ctx, "MachineTemplate", template_entry(ctx, stored), apply_select=False)
-
-
-def delete_stored(kind: str, what: str, entity_id: str) -> Response:
-    ctx = current()
-    _stored(ctx, kind, entity_id, what)
-    current_gateway().store.delete_entity(kind, ctx.owner, entity_id)
-    return respond(None, ctx.fmt, 200)
+    attributes = {**record["attributes"], **read_machine_template(ctx, body)}
+    record["updated"] = time.time()
+    _save(ctx, MACHINE_TEMPLATE, record, body, attributes)
+    return resource_response(ctx, "MachineTemplate", template_entry(ctx, record), apply_select=False)
 
 
 # --- VolumeTemplates -----------------------------------------------------------------------------------------
 def read_volume_template(ctx: Context, content: dict[str, Any]) -> dict[str, Any]:
     """{'config_id': …} or {'capacity_kb': …, 'format': …} from a VolumeTemplate's attributes."""
-    from .configs import stored_volume_config
-
     config = nested(content, "volumeConfig")
     if nested(content, "volumeImage") is not None:
         raise NotSupported("Volumes cannot be created from a volumeImage")
@@ -295,8 +280,7 @@ def volume_template_entry(ctx: Context, stored: dict[str, Any]) -> dict[str, Any
 
 
 def list_volume_templates(ctx: Context) -> list[dict[str, Any]]:
-    ctx.verify_credentials()
-    return [volume_template_entry(ctx, s) for s in current_gateway().store.entities(VOLUME_TEMPLATE, ctx.owner)]
+    return [volume_template_entry(ctx, s) for s in all_records(ctx, VOLUME_TEMPLATE)]
 
 
 def create_volume_template() -> Response:
@@ -304,10 +288,9 @@ def create_volume_template() -> Response:
     ctx.verify_credentials()
     _, body = ctx.body("VolumeTemplate")
     attributes = read_volume_template(ctx, body)
-    stored = {"id": uuid.uuid4().hex, "created": time.time()}
-    stored["name"] = text(body, "name") or f"volume-template-{stored['id'][:8]}"
-    _save(ctx, VOLUME_TEMPLATE, stored, body, attributes)
-    entry = volume_template_entry(ctx, stored)
+    record = _new_record(body, "volume-template")
+    _save(ctx, VOLUME_TEMPLATE, record, body, attributes)
+    entry = volume_template_entry(ctx, record)
     return resource_response(ctx, "VolumeTemplate", entry, 201, {"Location": entry["id"]}, apply_select=False)
 
 
@@ -315,10 +298,16 @@ def resolve_volume_template(ctx: Context, template: dict[str, Any]) -> dict[str,
     if "href" in template:
         template_id = ctx.id_from_href(template["href"], "volumeTemplates", "VolumeTemplate")
         try:
-            return _stored(ctx, VOLUME_TEMPLATE, template_id, "volume template")["attributes"]
+            return find_record(ctx, VOLUME_TEMPLATE, template_id, "volume template")["attributes"]
         except NotFound as exc:
             raise _unknown("volumeTemplate", exc) from None
     return read_volume_template(ctx, template)
+
+
+def get_volume_template(template_id: str) -> Response:
+    ctx = current()
+    record = find_record(ctx, VOLUME_TEMPLATE, template_id, "volume template")
+    return resource_response(ctx, "VolumeTemplate", volume_template_entry(ctx, record))
 
 
 def install(bp: Blueprint) -> None:
@@ -330,14 +319,9 @@ def install(bp: Blueprint) -> None:
     bp.add_url_rule("/machine_templates/<template_id>", "get_template", get_template, methods=["GET"])
     bp.add_url_rule("/machine_templates/<template_id>", "edit_template", edit_template, methods=["PUT"])
     bp.add_url_rule("/machine_templates/<entity_id>", "delete_template",
-                    lambda entity_id: delete_stored(MACHINE_TEMPLATE, "machine template", entity_id),
-                    methods=["DELETE"])
+                    deleting_view(MACHINE_TEMPLATE, "machine template"), methods=["DELETE"])
     bp.add_url_rule("/volume_templates", "create_volume_template", create_volume_template, methods=["POST"])
-    bp.add_url_rule("/volume_templates/<template_id>", "get_volume_template",
-                    lambda template_id: resource_response(current(), "VolumeTemplate", volume_template_entry(
-                        current(), _stored(current(), VOLUME_TEMPLATE, template_id, "volume template"))),
-                    methods=["GET"])
+    bp.add_url_rule("/volume_templates/<template_id>", "get_volume_template", get_volume_template, methods=["GET"])
     bp.add_url_rule("/volume_templates/<entity_id>", "delete_volume_template",
-                    lambda entity_id: delete_stored(VOLUME_TEMPLATE, "volume template", entity_id),
-                    methods=["DELETE"])
+                    deleting_view(VOLUME_TEMPLATE, "volume template"), methods=["DELETE"])
 
