@@ -20,7 +20,7 @@ from typing import Any
 from gateway.errors import GatewayError, NotFound
 from gateway.model import Instance, InstanceSpec
 
-from . import ids, inventory
+from . import ids, inventory, networks
 from .call import Call
 from .errors import Ec2Error, invalid_value
 from .present import instance_item, reservation_id
@@ -61,6 +61,13 @@ class LaunchRequest:
             if realm is None:
                 raise Ec2Error("InvalidZone.NotFound", f"The availability zone '{zone[:100]}' does not exist")
             spec.realm_id = realm.id
+        subnet = call.get("SubnetId") or next(
+            (n["SubnetId"] for n in call.get("NetworkInterfaces") or [] if n.get("SubnetId")), None)
+        if subnet:  # Ansible always names the default subnet: it chooses the zone
+            in_subnet = networks.subnet_realm(call.driver, call.scope, subnet)
+            if spec.realm_id not in (None, in_subnet.id):
+                raise invalid_value(f"The subnet '{subnet[:100]}' is not in availability zone '{zone}'")
+            spec.realm_id = in_subnet.id
         key_name = call.get("KeyName")
         if key_name:
             try:

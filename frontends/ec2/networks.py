@@ -172,3 +172,19 @@ def decode_ids(prefix: str, given: list[str] | None, kind: str) -> list[str] | N
             raise Ec2Error(f"Invalid{kind}.Malformed",
                            f"Invalid id: \"{ec2_id[:100]}\" (expecting \"{prefix}-...\")") from None
     return decoded
+
+
+def subnet_realm(driver: Any, scope: Any, subnet_ec2_id: str) -> Realm:
+    """The cluster a RunInstances `SubnetId` places the instance in (InvalidSubnetID.NotFound/.Malformed).
+
+    Only the zone can be honoured: the Driver's InstanceSpec names no network, so the instance's NICs
+    are the template's, and its SubnetId is that of the network they are on (usually the same, the
+    default VPC's, as templates' NICs are on the management network).
+    """
+    (wanted,) = decode_ids("subnet", [subnet_ec2_id], "SubnetID") or [""]
+    realms = driver.realms(scope)
+    for network in driver.networks(scope):
+        for realm in realms:
+            if subnet_uuid(network.id, realm.id) == wanted:
+                return realm
+    raise Ec2Error("InvalidSubnetID.NotFound", f"The subnet ID '{subnet_ec2_id[:100]}' does not exist")

@@ -12,7 +12,7 @@ from typing import Any
 
 from gateway.model import HardwareProfile, Image, Instance, InstanceState, NetworkInterface, ResourceState
 
-from . import ids, networks
+from . import devices, ids, networks
 
 # Canonical state -> (EC2 code, EC2 name). EC2 has no paused, suspended or error: they are stopped
 # (the reason says why), so waiters never mistake them for running.
@@ -96,6 +96,7 @@ def instance_item(instance: Instance, catalog: Catalog) -> dict[str, Any]:
         elif kind == "hostname" and hostname is None:
             hostname = address.value
     code, name = EC2_STATES[instance.state]
+    device_names = devices.names(instance.attachments)
     mappings = []
     for n, attachment in enumerate(instance.attachments):
         ebs = {"VolumeId": ids.encode("vol", attachment.volume_id),
@@ -103,7 +104,7 @@ def instance_item(instance: Instance, catalog: Catalog) -> dict[str, Any]:
                "DeleteOnTermination": attachment.bootable}
         if attachment.attached_at:
             ebs["AttachTime"] = attachment.attached_at
-        mappings.append({"DeviceName": attachment.device or f"/dev/sd{chr(ord('a') + n)}", "Ebs": ebs})
+        mappings.append({"DeviceName": device_names[n], "Ebs": ebs})
     interfaces = []
     for nic in instance.interfaces:
         interfaces.append(interface_item(instance, nic, catalog.owner_id))
@@ -125,7 +126,7 @@ def instance_item(instance: Instance, catalog: Catalog) -> dict[str, Any]:
         "PublicIpAddress": public_ip,
         "Architecture": instance.architecture or "x86_64",
         "RootDeviceType": "ebs",
-        "RootDeviceName": "/dev/sda1",
+        "RootDeviceName": devices.root_name(instance.attachments, device_names),
         "BlockDeviceMappings": mappings,
         "VirtualizationType": "hvm",
         "Hypervisor": "xen",

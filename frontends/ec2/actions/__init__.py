@@ -14,7 +14,8 @@ Action = Callable[[Call], dict[str, Any]]
 ACTIONS: dict[str, Action] = {}
 MUTATING: set[str] = set()
 MODULES = ("regions", "images", "instance_types", "instances", "instance_state", "instance_status",
-           "instance_attributes", "key_pairs", "tags", "account", "addresses", "vpcs", "security_groups")
+           "instance_attributes", "key_pairs", "tags", "account", "addresses", "vpcs", "security_groups",
+           "volumes", "snapshots")
 
 
 def action(name: str, *, mutating: bool = False) -> Callable[[Action], Action]:

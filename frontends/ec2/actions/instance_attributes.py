@@ -12,14 +12,12 @@ from typing import Any
 
 from gateway.model import InstanceState
 
-from .. import ids, inventory, networks
+from .. import devices, ids, inventory, networks
 from ..call import Call
 from ..errors import Ec2Error, combination, invalid_value
 from ..launch import SHUTDOWN_BEHAVIOURS
 from ..present import Catalog
 from . import action
-
-BLOCK_DEVICE_ROOT = "/dev/sda1"
 
 
 def _value(value: Any) -> dict[str, Any]:
@@ -39,14 +37,15 @@ def _describe(attribute: str, instance: Any, record: dict[str, Any], catalog: Ca
     if attribute == "instanceInitiatedShutdownBehavior":
         return {"InstanceInitiatedShutdownBehavior": _value(record.get("shutdown_behaviour", "stop"))}
     if attribute == "rootDeviceName":
-        return {"RootDeviceName": _value(BLOCK_DEVICE_ROOT)}
+        return {"RootDeviceName": _value(devices.root_name(instance.attachments))}
     if attribute == "groupSet":  # the same groups as DescribeInstances: the VPC's one `default` group
         return {"Groups": networks.instance_placement(instance)["SecurityGroups"]}
     if attribute == "blockDeviceMapping":
         return {"BlockDeviceMappings": [
-            {"DeviceName": a.device or BLOCK_DEVICE_ROOT,
+            {"DeviceName": name,
              "Ebs": {"VolumeId": ids.encode("vol", a.volume_id), "Status": "attached" if a.active else "detached",
-                     "DeleteOnTermination": a.bootable}} for a in instance.attachments]}
+                     "DeleteOnTermination": a.bootable}}
+            for a, name in zip(instance.attachments, devices.names(instance.attachments))]}
     if attribute == "sourceDestCheck":
         return {"SourceDestCheck": _value(True)}
     if attribute in ("ebsOptimized", "enaSupport"):

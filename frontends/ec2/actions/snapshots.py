@@ -1,0 +1,107 @@
+"""EBS snapshots on oVirt VM snapshots: DescribeSnapshots, CreateSnapshot, DeleteSnapshot.
+
+oVirt snapshots a whole VM (see ..storage): CreateSnapshot of a volume snapshots the VM it is attached
+to, and refuses an unattached volume with IncorrectState saying why. The engine locks the snapshot
+while it copies, shown as `pending` until it is `completed` (boto3's snapshot_completed waiter).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.errors import InvalidState
+from gateway.model import ResourceState
+
+from .. import ids, inventory, storage
+from ..call import Call
+from ..errors import Ec2Error, invalid_value
+from ..filters import apply_filters, page_size, paginate
+from . import action
+
+SNAPSHOT_FILTERS = {
+    "snapshot-id": lambda s: [s["SnapshotId"]],
+    "volume-id": lambda s: [s["VolumeId"]],
+    "status": lambda s: [s["State"]],
+    "owner-id": lambda s: [s["OwnerId"]],
+    "description": lambda s: [s["Description"]],
+    "volume-size": lambda s: [s["VolumeSize"]],
+    "progress": lambda s: [s["Progress"]],
+    "encrypted": lambda s: [s["Encrypted"]],
+    "storage-tier": lambda s: [s["StorageTier"]],
+    "start-time": lambda s: [s["StartTime"].strftime("%Y-%m-%dT%H:%M:%S.000Z")],
+}
+
+
+def _not_found(snapshot_id: str) -> Ec2Error:
+    return Ec2Error("InvalidSnapshot.NotFound", f"The snapshot '{ids.encode('snap', snapshot_id)}' does not exist.")
+
+
+@action("DescribeSnapshots")
+def describe_snapshots(call: Call) -> dict[str, Any]:
+    given = call.get("SnapshotIds")
+    wanted = ids.decode_many("snap", given) if given else None
+    size = page_size(call.get("MaxResults"), with_ids=bool(wanted), ids_name="SnapshotIds")
+    call.check_dry_run()
+    owner = inventory.account_id(call)
+    owners = call.get("OwnerIds")
+    if owners and not {"self", owner} & set(owners):  # every snapshot here is the caller's own
+        return {"Snapshots": [], "NextToken": None}
+    found = call.driver.snapshots(call.scope, wanted)
+    if wanted is not None:
+        known = {s.id for s in found}
+        absent = [w for w in dict.fromkeys(wanted) if w not in known]
+        if absent:
+            raise _not_found(absent[0])
+    records = storage.snapshot_records(call)
+    sizes: dict[str, int] = {}
+    if any(s.id not in records and s.volume_ids for s in found):  # taken outside EC2: size of its disk
+        sizes = {v.id: v.size_bytes for v in call.driver.volumes(call.scope)}
+    tags = call.driver.tags(call.scope, [s.id for s in found]) if found else {}
+    items = [storage.snapshot_item(s, records.get(s.id, {}), owner_id=owner, tags=tags.get(s.id, {}), sizes=sizes)
+             for s in found]
+    items = apply_filters(items, call.get("Filters"), SNAPSHOT_FILTERS)
+    page, token = paginate(items, lambda s: s["SnapshotId"], size, call.get("NextToken"))
+    return {"Snapshots": page, "NextToken": token}
+
+
+@action("CreateSnapshot", mutating=True)
+def create_snapshot(call: Call) -> dict[str, Any]:
+    volume = storage.one_volume(call, ids.decode("vol", call.need("VolumeId")))
+    vol_id = ids.encode("vol", volume.id)
+    tags: dict[str, str] = {}
+    for spec in call.get("TagSpecifications", []):
+        if (spec.get("ResourceType") or "snapshot") != "snapshot":
+            raise invalid_value(f"Tags of resource type '{spec.get('ResourceType')}' cannot be given to a snapshot")
+        tags.update({t["Key"]: t.get("Value") or "" for t in spec.get("Tags") or [] if t.get("Key")})
+    if not volume.attachments:
+        raise Ec2Error("IncorrectState", f"Cannot snapshot volume '{vol_id}': oVirt snapshots virtual machines, "
+                                         "not single disks, and this volume is attached to none. Attach it to an "
+                                         "instance first (the snapshot then covers that instance's disks).")
+    if volume.state not in (ResourceState.AVAILABLE, ResourceState.IN_USE):
+        raise Ec2Error("IncorrectState", f"Cannot snapshot volume '{vol_id}': it is "
+                                         f"'{storage.VOLUME_STATES[volume.state]}'.")
+    instance_id = next((a.instance_id for a in volume.attachments if a.active), volume.attachments[0].instance_id)
+    call.check_dry_run()
+    try:
+        snapshot = call.driver.create_snapshot(call.scope, instance_id, call.get("Description") or "")
+    except InvalidState as exc:
+        raise Ec2Error("IncorrectState", exc.message) from None
+    record = {"id": snapshot.id, "volume_id": volume.id, "volume_size": storage.gib(volume.size_bytes),
+              "instance_id": instance_id}
+    call.gateway.store.put_entity(storage.SNAPSHOT_RECORD, call.scope.provider.name, snapshot.id, record)
+    if tags:
+        call.driver.set_tags(call.scope, "snapshot", [snapshot.id], tags)
+    return storage.snapshot_item(snapshot, record, owner_id=inventory.account_id(call), tags=tags, sizes={})
+
+
+@action("DeleteSnapshot", mutating=True)
+def delete_snapshot(call: Call) -> dict[str, Any]:
+    snapshot_id = ids.decode("snap", call.need("SnapshotId"))
+    if not call.driver.snapshots(call.scope, [snapshot_id]):
+        raise _not_found(snapshot_id)
+    call.check_dry_run()
+    try:
+        call.driver.delete_snapshot(call.scope, snapshot_id)
+    except InvalidState as exc:
+        raise Ec2Error("IncorrectState", exc.message) from None
+    call.gateway.store.delete_entity(storage.SNAPSHOT_RECORD, call.scope.provider.name, snapshot_id)
+    return {}
