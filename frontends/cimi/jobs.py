@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timezone
 from typing import Any
 
 from gateway.app import current_gateway
@@ -19,7 +18,9 @@ from gateway.model import InstanceState, ResourceState
 from gateway.operations import DONE, FAILED as OP_FAILED, Operation, progress as operation_progress
 
 from .context import Context
+from .protocol import JOB_HEADER
 from .records import all_records, find_record, save_record
+from .schema import iso_time
 
 KIND = "cimi.job"
 RUNNING, SUCCESS, FAILED = "RUNNING", "SUCCESS", "FAILED"
@@ -29,13 +30,6 @@ GIVE_UP_SECONDS = 3600.0
 # What "done" means, per expectation: (target kind, condition on the target).
 STARTED, STOPPED, SUSPENDED, RESTARTED, GONE, AVAILABLE, ATTACHED, DETACHED = (
     "started", "stopped", "suspended", "restarted", "gone", "available", "attached", "detached")
-
-
-def iso(timestamp: float | datetime | None) -> str | None:
-    if timestamp is None:
-        return None
-    moment = timestamp if isinstance(timestamp, datetime) else datetime.fromtimestamp(timestamp, timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def start_job(ctx: Context, action: str, target_kind: str, target_id: str, expect: str, *,
@@ -147,23 +141,21 @@ def render_job(ctx: Context, job: dict[str, Any]) -> dict[str, Any]:
     href = job_href(ctx, job)
     content: dict[str, Any] = {
         "id": href, "name": f"{job['action'].rsplit('/', 1)[-1]} {job['target_kind']}",
-        "created": iso(job["created"]), "updated": iso(job["changed"]), "state": job["state"],
+        "created": iso_time(job["created"]), "updated": iso_time(job["changed"]), "state": job["state"],
         "targetResource": {"href": job["target_href"]},
-        "affectedResources": [{"href": h} for h in job.get("affected") or []],
-        "action": job["action"], "progress": job["progress"],
     }
+    if job.get("affected"):
+        content["affectedResources"] = [{"href": h} for h in job["affected"]]
+    content.update({"action": job["action"], "progress": job["progress"]})
     if job["state"] != RUNNING:
         content["returnCode"] = 0 if job["state"] == SUCCESS else 1
     if job["message"]:
         content["statusMessage"] = job["message"]
-    content["timeOfStatusChange"] = iso(job["changed"])
-    if not content["affectedResources"]:
-        del content["affectedResources"]
-    content["operations"] = [{"rel": "delete", "href": href}] if job["state"] != RUNNING else []
-    if not content["operations"]:
-        del content["operations"]
+    content["timeOfStatusChange"] = iso_time(job["changed"])
+    if job["state"] != RUNNING:
+        content["operations"] = [{"rel": "delete", "href": href}]
     return content
 
 
 def job_headers(ctx: Context, job: dict[str, Any]) -> dict[str, str]:
-    return {"CIMI-Job-URI": job_href(ctx, job)}
+    return {JOB_HEADER: job_href(ctx, job)}

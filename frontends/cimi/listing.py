@@ -79,6 +79,13 @@ def collection_response(ctx: Context, spec: CollectionSpec) -> Response:
                    ctx.fmt)
 
 
+def created_response(ctx: Context, type_name: str, entry: dict[str, Any],
+                     headers: dict[str, str] | None = None) -> Response:
+    """201 with the new resource whole (`$select` names no attributes here), `Location` its id."""
+    return resource_response(ctx, type_name, entry, 201, {"Location": entry["id"], **(headers or {})},
+                             apply_select=False)
+
+
 def sub_collection_response(ctx: Context, entry_type: str, href: str, entries: list[dict[str, Any]],
                             add: bool) -> Response:
     """A collection inside a resource (a machine's disks, volumes, network interfaces)."""

@@ -9,6 +9,8 @@ that `$expand` may inline.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
 
 NAMESPACE = "http://schemas.dmtf.org/cimi/1"
 ACTION_PREFIX = NAMESPACE + "/action/"
@@ -57,6 +59,30 @@ def _common(*fields: Field) -> tuple[Field, ...]:
     """The common attributes first, the type's own next, operations last (the spec's element order)."""
     return (Field("id"), Field("name"), Field("description"), Field("created"), Field("updated"),
             Field("properties", PROPERTIES, "property"), *fields, Field("operations", OPERATIONS, "operation"))
+
+
+def iso_time(moment: float | datetime) -> str:
+    """A CIMI dateTime from a timestamp or datetime: UTC with milliseconds and 'Z'."""
+    if not isinstance(moment, datetime):
+        moment = datetime.fromtimestamp(moment, timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def common_attributes(href: str, name: str, *, description: str | None = None, created: float | datetime | None = None,
+                      updated: float | datetime | None = None, properties: dict[str, str] | None = None
+                      ) -> dict[str, Any]:
+    """The start of a resource dict: id and name, then the other common attributes that have a value, in
+    `_common`'s order (JSON keeps its keys in the order XML must have them)."""
+    entry: dict[str, Any] = {"id": href, "name": name}
+    if description:
+        entry["description"] = description
+    if created:
+        entry["created"] = iso_time(created)
+    if updated:
+        entry["updated"] = iso_time(updated)
+    if properties:
+        entry["properties"] = properties
+    return entry
 
 
 def _link(name: str, entry_type: str) -> Field:

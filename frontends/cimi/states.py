@@ -76,14 +76,11 @@ def action_name(uri: str | None) -> str:
     return (uri or "").strip().rstrip("/").rsplit("/", 1)[-1].strip().lower()
 
 
-_IMAGE_STATES = {ResourceState.PENDING: "CREATING", ResourceState.AVAILABLE: "AVAILABLE",
+_RESOURCE_STATES = {ResourceState.PENDING: "CREATING", ResourceState.AVAILABLE: "AVAILABLE",
                  ResourceState.IN_USE: "AVAILABLE", ResourceState.DELETING: "DELETING",
                  ResourceState.ERROR: "ERROR"}
 
 
-def image_state(state: ResourceState) -> str:
-    return _IMAGE_STATES[state]
-
-
-def volume_state(state: ResourceState) -> str:
-    return _IMAGE_STATES[state]
+def resource_state(state: ResourceState) -> str:
+    """A MachineImage's or Volume's state: CIMI has one vocabulary for both."""
+    return _RESOURCE_STATES[state]

@@ -13,20 +13,18 @@ from flask import Blueprint, Response
 from gateway.errors import MissingParameter, NotFound
 from gateway.model import HardwareProfile
 
-from .. import jobs
 from ..context import Context, current
-from ..listing import register_collection, resource_response
+from ..listing import created_response, register_collection, resource_response
 from ..reading import integer, properties, text
 from ..records import all_records, deleting_view, find_record, save_record
-from ..schema import NAMESPACE
+from ..schema import NAMESPACE, common_attributes
 
 VOLUME_CONFIG = "cimi.volumeConfiguration"
 
 
 def config_entry(ctx: Context, profile: HardwareProfile) -> dict[str, Any]:
-    entry: dict[str, Any] = {"id": ctx.href("machineConfigs", profile.id), "name": profile.name}
-    entry["description"] = profile.description or (
-        f"{profile.cpus} CPU, {profile.memory_bytes // 1024} KB of memory")
+    entry = common_attributes(ctx.href("machineConfigs", profile.id), profile.name, description=(
+        profile.description or f"{profile.cpus} CPU, {profile.memory_bytes // 1024} KB of memory"))
     entry.update({"cpu": profile.cpus, "memory": profile.memory_bytes // 1024})
     if profile.disk_bytes:
         entry["disks"] = [{"capacity": profile.disk_bytes // 1024}]
@@ -53,12 +51,8 @@ def stored_volume_config(ctx: Context, config_id: str) -> dict[str, Any]:
 
 def volume_config_entry(ctx: Context, stored: dict[str, Any]) -> dict[str, Any]:
     href = ctx.href("volumeConfigs", stored["id"])
-    entry: dict[str, Any] = {"id": href, "name": stored["name"]}
-    if stored.get("description"):
-        entry["description"] = stored["description"]
-    entry["created"] = jobs.iso(stored["created"])
-    if stored.get("properties"):
-        entry["properties"] = stored["properties"]
+    entry = common_attributes(href, stored["name"], description=stored.get("description"), created=stored["created"],
+                              properties=stored.get("properties"))
     entry["type"] = stored.get("type") or f"{NAMESPACE}/mapped"
     if stored.get("format"):
         entry["format"] = stored["format"]
@@ -83,8 +77,7 @@ def create_volume_config() -> Response:
               "capacity_kb": capacity, "format": text(body, "format") or "", "type": text(body, "type") or "",
               "description": text(body, "description") or "", "properties": properties(body) or {}}
     save_record(ctx, VOLUME_CONFIG, record)
-    entry = volume_config_entry(ctx, record)
-    return resource_response(ctx, "VolumeConfiguration", entry, 201, {"Location": entry["id"]}, apply_select=False)
+    return created_response(ctx, "VolumeConfiguration", volume_config_entry(ctx, record))
 
 
 def get_volume_config(config_id: str) -> Response:

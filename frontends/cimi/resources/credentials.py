@@ -14,18 +14,16 @@ from gateway.app import current_gateway
 from gateway.errors import NotFound
 from gateway.model import KeyPair
 
-from .. import jobs
 from ..context import Context, current
-from ..listing import register_collection, resource_response
+from ..listing import created_response, register_collection, resource_response
 from ..protocol import respond
 from ..reading import nested, text
+from ..schema import common_attributes
 
 
 def credential_entry(ctx: Context, pair: KeyPair) -> dict[str, Any]:
     href = ctx.href("credentials", pair.name)
-    entry: dict[str, Any] = {"id": href, "name": pair.name}
-    if pair.created:
-        entry["created"] = jobs.iso(pair.created)
+    entry = common_attributes(href, pair.name, created=pair.created)
     entry.update({"key": pair.public_key, "fingerprint": pair.fingerprint})
     if pair.private_key:
         entry["privateKey"] = pair.private_key
@@ -47,8 +45,7 @@ def create_credential() -> Response:
     key = text(source, "key") or text(source, "publicKey")
     key_pairs = current_gateway().key_pairs
     pair = key_pairs.import_key(ctx.owner, name, key) if key else key_pairs.create(ctx.owner, name)
-    entry = credential_entry(ctx, pair)
-    return resource_response(ctx, "Credential", entry, 201, {"Location": entry["id"]}, apply_select=False)
+    return created_response(ctx, "Credential", credential_entry(ctx, pair))
 
 
 def get_credential(name: str) -> Response:

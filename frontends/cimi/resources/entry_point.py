@@ -13,10 +13,9 @@ from flask import Blueprint, Response, current_app
 
 from gateway.errors import NotFound
 
-from .. import jobs
 from ..context import Context, current
 from ..listing import COLLECTIONS, expander, register_collection, resource_response
-from ..schema import LINK, NAMESPACE, resource_type
+from ..schema import LINK, NAMESPACE, iso_time, resource_type
 from ..states import CIMI_ACTIONS, action_uri
 
 CREATED_KEY = "CIMI_CREATED"
@@ -28,7 +27,7 @@ def entry_point_entry(ctx: Context) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "id": ctx.base + "cloudEntryPoint", "name": f"cloudgw {provider.name}",
         "description": f"CIMI entry point of cloudgw for {where}",
-        "created": jobs.iso(current_app.config.setdefault(CREATED_KEY, time.time())), "baseURI": ctx.base,
+        "created": iso_time(current_app.config.setdefault(CREATED_KEY, time.time())), "baseURI": ctx.base,
     }
     for spec in resource_type("CloudEntryPoint").fields:
         collection = COLLECTIONS.get(spec.name)

@@ -14,27 +14,22 @@ from gateway.model import Image, InstanceState, ResourceState
 
 from .. import jobs
 from ..context import Context, current
-from ..listing import register_collection, resource_response
+from ..listing import created_response, register_collection, resource_response
 from ..protocol import respond
 from ..reading import nested, text
-from ..states import action_uri, image_state, machine_state
+from ..schema import common_attributes
+from ..states import action_uri, machine_state, resource_state
 
 
 def image_entry(ctx: Context, image: Image) -> dict[str, Any]:
     href = ctx.href("machineImages", image.id)
-    entry: dict[str, Any] = {"id": href, "name": image.name}
-    if image.description:
-        entry["description"] = image.description
-    if image.created:
-        entry["created"] = jobs.iso(image.created)
-    entry.update({"state": image_state(image.state), "type": "IMAGE"})
+    entry = common_attributes(href, image.name, description=image.description, created=image.created)
+    entry.update({"state": resource_state(image.state), "type": "IMAGE"})
     source = image.extra.get("source_instance_id") if image.extra else None
     if source:
         entry["imageLocation"] = ctx.href("machines", source)
-    deletable = ctx.driver.can("delete_image") and image.state is not ResourceState.DELETING
-    entry["operations"] = [{"rel": "delete", "href": href}] if deletable else []
-    if not entry["operations"]:
-        del entry["operations"]
+    if ctx.driver.can("delete_image") and image.state is not ResourceState.DELETING:
+        entry["operations"] = [{"rel": "delete", "href": href}]
     return entry
 
 
@@ -71,11 +66,9 @@ def capture_machine() -> Response:
                            resource_id=machine_id, state=instance.state.value)
     name = text(body, "name") or f"{instance.name}-image"
     image = ctx.driver.create_image(ctx.scope, machine_id, name, text(body, "description") or "")
-    href = ctx.href("machineImages", image.id)
-    job = jobs.start_job(ctx, action_uri("capture"), "machineImage", image.id, jobs.AVAILABLE, target_href=href,
-                         affected=[ctx.href("machines", machine_id)])
-    return resource_response(ctx, "MachineImage", image_entry(ctx, image), 201,
-                             {"Location": href, **jobs.job_headers(ctx, job)}, apply_select=False)
+    job = jobs.start_job(ctx, action_uri("capture"), "machineImage", image.id, jobs.AVAILABLE,
+                         target_href=ctx.href("machineImages", image.id), affected=[ctx.href("machines", machine_id)])
+    return created_response(ctx, "MachineImage", image_entry(ctx, image), jobs.job_headers(ctx, job))
 
 
 def delete_image(image_id: str) -> Response:

@@ -12,13 +12,9 @@ from gateway.model import Instance, NetworkInterface
 
 from .. import jobs
 from ..context import Context, current
-from ..listing import expander, resource_response, sub_collection_response
+from ..listing import created_response, expander, resource_response, sub_collection_response
 from ..protocol import respond
 from ..reading import nested, text
-
-
-def _machine_href(ctx: Context, machine_id: str) -> str:
-    return ctx.href("machines", machine_id)
 
 
 def disk_entries(ctx: Context, instance: Instance) -> list[dict[str, Any]]:
@@ -26,7 +22,7 @@ def disk_entries(ctx: Context, instance: Instance) -> list[dict[str, Any]]:
     if not boot:
         return []
     sizes = {v.id: v for v in ctx.driver.volumes(ctx.scope, [a.volume_id for a in boot])}
-    href = _machine_href(ctx, instance.id) + "/disks"
+    href = ctx.href("machines", instance.id) + "/disks"
     entries = []
     for attachment in boot:
         volume = sizes.get(attachment.volume_id)
@@ -41,7 +37,7 @@ def disk_entries(ctx: Context, instance: Instance) -> list[dict[str, Any]]:
 
 
 def machine_volume_entry(ctx: Context, instance_id: str, volume_id: str, device: str | None) -> dict[str, Any]:
-    href = f"{_machine_href(ctx, instance_id)}/volumes/{volume_id}"
+    href = f"{ctx.href('machines', instance_id)}/volumes/{volume_id}"
     entry: dict[str, Any] = {"id": href}
     if device:
         entry["initialLocation"] = device
@@ -57,7 +53,7 @@ def volume_entries(ctx: Context, instance: Instance) -> list[dict[str, Any]]:
 
 
 def interface_entry(ctx: Context, nic: NetworkInterface) -> dict[str, Any]:
-    href = f"{_machine_href(ctx, nic.instance_id)}/network_interfaces/{nic.id}"
+    href = f"{ctx.href('machines', nic.instance_id)}/network_interfaces/{nic.id}"
     addresses = [{"ip": ip, "allocation": "dynamic", "protocol": "IPv4"} for ip in nic.ipv4]
     addresses += [{"ip": ip, "allocation": "dynamic", "protocol": "IPv6"} for ip in nic.ipv6]
     entry: dict[str, Any] = {"id": href, "name": nic.name}
@@ -98,7 +94,7 @@ def _expand_interfaces(ctx: Context, entry: dict[str, Any]) -> list[dict[str, An
 def list_disks(machine_id: str) -> Response:
     ctx = current()
     instance = ctx.driver.instance(ctx.scope, machine_id)
-    return sub_collection_response(ctx, "Disk", _machine_href(ctx, machine_id) + "/disks",
+    return sub_collection_response(ctx, "Disk", ctx.href("machines", machine_id) + "/disks",
                                    disk_entries(ctx, instance), add=False)
 
 
@@ -113,7 +109,7 @@ def get_disk(machine_id: str, disk_id: str) -> Response:
 def list_machine_volumes(machine_id: str) -> Response:
     ctx = current()
     instance = ctx.driver.instance(ctx.scope, machine_id)
-    return sub_collection_response(ctx, "MachineVolume", _machine_href(ctx, machine_id) + "/volumes",
+    return sub_collection_response(ctx, "MachineVolume", ctx.href("machines", machine_id) + "/volumes",
                                    volume_entries(ctx, instance), add=ctx.driver.can("attach_volume"))
 
 
@@ -144,8 +140,7 @@ def attach_volume(machine_id: str) -> Response:
     entry = machine_volume_entry(ctx, machine_id, volume_id, attachment.device or device)
     job = jobs.start_job(ctx, "add", "machineVolume", volume_id, jobs.ATTACHED, target_href=entry["id"],
                          machine_id=machine_id, affected=[ctx.href("volumes", volume_id)])
-    return resource_response(ctx, "MachineVolume", entry, 201, {"Location": entry["id"], **jobs.job_headers(ctx, job)},
-                             apply_select=False)
+    return created_response(ctx, "MachineVolume", entry, jobs.job_headers(ctx, job))
 
 
 def detach_volume(machine_id: str, volume_id: str) -> Response:
@@ -155,7 +150,7 @@ def detach_volume(machine_id: str, volume_id: str) -> Response:
     if not attached or attached[0].bootable:
         raise NotFound("machine volume", volume_id, f"The volume '{volume_id}' is not attached to this machine")
     ctx.driver.detach_volume(ctx.scope, volume_id, machine_id)
-    href = f"{_machine_href(ctx, machine_id)}/volumes/{volume_id}"
+    href = f"{ctx.href('machines', machine_id)}/volumes/{volume_id}"
     job = jobs.start_job(ctx, "delete", "machineVolume", volume_id, jobs.DETACHED, target_href=href,
                          machine_id=machine_id, affected=[ctx.href("volumes", volume_id)])
     return respond(None, ctx.fmt, 200, jobs.job_headers(ctx, job))
@@ -165,7 +160,7 @@ def list_interfaces(machine_id: str) -> Response:
     ctx = current()
     instance = ctx.driver.instance(ctx.scope, machine_id)
     return sub_collection_response(ctx, "MachineNetworkInterface",
-                                   _machine_href(ctx, machine_id) + "/network_interfaces",
+                                   ctx.href("machines", machine_id) + "/network_interfaces",
                                    interface_entries(ctx, instance), add=False)
 
 

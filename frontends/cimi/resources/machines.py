@@ -16,10 +16,11 @@ from gateway.model import Instance, InstanceSpec
 
 from .. import jobs
 from ..context import Context, current
-from ..listing import register_collection, resource_response
+from ..listing import created_response, register_collection, resource_response
 from ..protocol import query_values
 from ..query import names
 from ..reading import boolean, nested, properties, text
+from ..schema import common_attributes
 from ..states import (CIMI_ACTIONS, action_name, action_uri, can_capture, can_delete, machine_actions,
                       machine_state)
 from .templates import resolve_machine_template
@@ -30,14 +31,8 @@ EXPECT = {"start": jobs.STARTED, "stop": jobs.STOPPED, "restart": jobs.RESTARTED
 
 def machine_entry(ctx: Context, instance: Instance) -> dict[str, Any]:
     href = ctx.href("machines", instance.id)
-    entry: dict[str, Any] = {"id": href, "name": instance.name}
-    if instance.description:
-        entry["description"] = instance.description
-    if instance.created:
-        entry["created"] = jobs.iso(instance.created)
-    shown = {k: v for k, v in instance.tags.items() if k != "Name"}
-    if shown:
-        entry["properties"] = shown
+    entry = common_attributes(href, instance.name, description=instance.description, created=instance.created,
+                              properties={k: v for k, v in instance.tags.items() if k != "Name"})
     entry.update({
         "state": machine_state(instance), "cpu": instance.cpus, "memory": instance.memory_bytes // 1024,
         "disks": {"href": href + "/disks"}, "cpuArch": instance.architecture,
@@ -97,11 +92,9 @@ def create_machine() -> Response:
     if tags:
         ctx.driver.set_tags(ctx.scope, "instance", [instance.id], tags)
         instance.tags.update(tags)
-    href = ctx.href("machines", instance.id)
     job = jobs.start_job(ctx, "add", "machine", instance.id, jobs.STARTED if spec.start else jobs.STOPPED,
-                         target_href=href)
-    return resource_response(ctx, "Machine", machine_entry(ctx, instance), 201,
-                             {"Location": href, **jobs.job_headers(ctx, job)}, apply_select=False)
+                         target_href=ctx.href("machines", instance.id))
+    return created_response(ctx, "Machine", machine_entry(ctx, instance), jobs.job_headers(ctx, job))
 
 
 def edit_machine(machine_id: str) -> Response:

@@ -10,16 +10,13 @@ from gateway.model import Network
 
 from ..context import Context, current
 from ..listing import register_collection, resource_response
+from ..schema import common_attributes
 
 
 def network_entry(ctx: Context, network: Network) -> dict[str, Any]:
-    entry: dict[str, Any] = {"id": ctx.href("networks", network.id), "name": network.name}
-    if network.description:
-        entry["description"] = network.description
-    if network.vlan is not None:
-        entry["properties"] = {"vlan": str(network.vlan)}
-    entry["state"] = "STARTED"
-    entry["networkType"] = "PRIVATE"
+    entry = common_attributes(ctx.href("networks", network.id), network.name, description=network.description,
+                              properties={"vlan": str(network.vlan)} if network.vlan is not None else None)
+    entry.update({"state": "STARTED", "networkType": "PRIVATE"})
     if network.mtu:
         entry["mtu"] = network.mtu
     return entry

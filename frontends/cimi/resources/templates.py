@@ -16,11 +16,10 @@ from flask import Blueprint, Response
 from gateway.app import current_gateway
 from gateway.errors import InvalidParameter, MissingParameter, NotFound, NotSupported
 
-from .. import jobs
 from ..context import Context, current
-from ..listing import register_collection, resource_response
+from ..listing import created_response, register_collection, resource_response
 from ..reading import integer, nested, properties, text, user_data
-from ..schema import NAMESPACE
+from ..schema import NAMESPACE, common_attributes
 from .configs import stored_volume_config
 from ..records import all_records, deleting_view, find_record, record_or_none, save_record
 
@@ -157,14 +156,8 @@ def resolve_machine_template(ctx: Context, template: dict[str, Any]) -> Resolved
 def template_entry(ctx: Context, stored: dict[str, Any]) -> dict[str, Any]:
     href = ctx.href("machineTemplates", stored["id"])
     attrs = stored["attributes"]
-    entry: dict[str, Any] = {"id": href, "name": stored["name"]}
-    if stored.get("description"):
-        entry["description"] = stored["description"]
-    entry["created"] = jobs.iso(stored["created"])
-    if stored.get("updated"):
-        entry["updated"] = jobs.iso(stored["updated"])
-    if stored.get("properties"):
-        entry["properties"] = stored["properties"]
+    entry = common_attributes(href, stored["name"], description=stored.get("description"), created=stored["created"],
+                              updated=stored.get("updated"), properties=stored.get("properties"))
     if "initial_state" in attrs:
         entry["initialState"] = attrs["initial_state"]
     config: dict[str, Any] = {}
@@ -221,8 +214,7 @@ def create_template() -> Response:
         raise MissingParameter("A MachineTemplate needs a machineImage", parameter="machineImage")
     record = _new_record(body, "template")
     _save(ctx, MACHINE_TEMPLATE, record, body, attributes)
-    entry = template_entry(ctx, record)
-    return resource_response(ctx, "MachineTemplate", entry, 201, {"Location": entry["id"]}, apply_select=False)
+    return created_response(ctx, "MachineTemplate", template_entry(ctx, record))
 
 
 def get_template(template_id: str) -> Response:
@@ -265,12 +257,8 @@ def read_volume_template(ctx: Context, content: dict[str, Any]) -> dict[str, Any
 def volume_template_entry(ctx: Context, stored: dict[str, Any]) -> dict[str, Any]:
     href = ctx.href("volumeTemplates", stored["id"])
     attrs = stored["attributes"]
-    entry: dict[str, Any] = {"id": href, "name": stored["name"]}
-    if stored.get("description"):
-        entry["description"] = stored["description"]
-    entry["created"] = jobs.iso(stored["created"])
-    if stored.get("properties"):
-        entry["properties"] = stored["properties"]
+    entry = common_attributes(href, stored["name"], description=stored.get("description"), created=stored["created"],
+                              properties=stored.get("properties"))
     if "config_id" in attrs:
         entry["volumeConfig"] = {"href": ctx.href("volumeConfigs", attrs["config_id"])}
     else:
@@ -290,8 +278,7 @@ def create_volume_template() -> Response:
     attributes = read_volume_template(ctx, body)
     record = _new_record(body, "volume-template")
     _save(ctx, VOLUME_TEMPLATE, record, body, attributes)
-    entry = volume_template_entry(ctx, record)
-    return resource_response(ctx, "VolumeTemplate", entry, 201, {"Location": entry["id"]}, apply_select=False)
+    return created_response(ctx, "VolumeTemplate", volume_template_entry(ctx, record))
 
 
 def resolve_volume_template(ctx: Context, template: dict[str, Any]) -> dict[str, Any]:

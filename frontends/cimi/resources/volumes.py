@@ -15,11 +15,11 @@ from gateway.model import MAX_VOLUME_BYTES, ResourceState, Volume, VolumeSpec
 
 from .. import jobs
 from ..context import Context, current
-from ..listing import register_collection, resource_response
+from ..listing import created_response, register_collection, resource_response
 from ..protocol import respond
 from ..reading import nested, properties, text
-from ..schema import NAMESPACE
-from ..states import volume_state
+from ..schema import NAMESPACE, common_attributes
+from ..states import resource_state
 from .configs import stored_volume_config
 from .templates import resolve_volume_template
 
@@ -29,20 +29,13 @@ MAX_CAPACITY_KB = MAX_VOLUME_BYTES // 1024
 
 def volume_entry(ctx: Context, volume: Volume) -> dict[str, Any]:
     href = ctx.href("volumes", volume.id)
-    entry: dict[str, Any] = {"id": href, "name": volume.name}
-    if volume.description:
-        entry["description"] = volume.description
-    if volume.created:
-        entry["created"] = jobs.iso(volume.created)
-    if volume.tags:
-        entry["properties"] = dict(volume.tags)
-    entry.update({"state": volume_state(volume.state), "type": f"{NAMESPACE}/mapped",
+    entry = common_attributes(href, volume.name, description=volume.description, created=volume.created,
+                              properties=dict(volume.tags))
+    entry.update({"state": resource_state(volume.state), "type": f"{NAMESPACE}/mapped",
                   "capacity": volume.size_bytes // 1024,
                   "bootable": any(a.bootable for a in volume.attachments)})
-    deletable = ctx.driver.can("delete_volume") and volume.state is not ResourceState.DELETING
-    entry["operations"] = [{"rel": "delete", "href": href}] if deletable else []
-    if not entry["operations"]:
-        del entry["operations"]
+    if ctx.driver.can("delete_volume") and volume.state is not ResourceState.DELETING:
+        entry["operations"] = [{"rel": "delete", "href": href}]
     return entry
 
 
@@ -79,10 +72,8 @@ def create_volume() -> Response:
     volume = ctx.driver.create_volume(ctx.scope, VolumeSpec(
         size_bytes=size_bytes, name=text(body, "name") or None, description=text(body, "description") or "",
         tags=tags))
-    href = ctx.href("volumes", volume.id)
-    job = jobs.start_job(ctx, "add", "volume", volume.id, jobs.AVAILABLE, target_href=href)
-    return resource_response(ctx, "Volume", volume_entry(ctx, volume), 201,
-                             {"Location": href, **jobs.job_headers(ctx, job)}, apply_select=False)
+    job = jobs.start_job(ctx, "add", "volume", volume.id, jobs.AVAILABLE, target_href=ctx.href("volumes", volume.id))
+    return created_response(ctx, "Volume", volume_entry(ctx, volume), jobs.job_headers(ctx, job))
 
 
 def delete_volume(volume_id: str) -> Response:
