@@ -18,6 +18,7 @@ from gateway.driver import Driver
 from gateway.errors import InvalidParameter, MissingParameter
 from gateway.scope import PROVIDER_HEADER, ProviderChoice, Scope, choose_provider
 
+from .description import Ref
 from .matrix import API_SEGMENT_KEY, ENVIRON_KEY
 
 API_VERSION = "1.1.3"
@@ -86,6 +87,11 @@ def api_url(*parts: str) -> str:
     """Absolute URL under /api, keeping the driver/provider matrix parameters the client used."""
     base = request.host_url.rstrip("/") + "/api" + request.environ.get(API_SEGMENT_KEY, "")
     return "/".join([base, *(quote(p, safe="") for p in parts)])
+
+
+def ref(name: str, collection: str, resource_id: str | None) -> Ref:
+    """`<name id href/>` for a resource of `collection`; without an id, no element and a null in JSON."""
+    return Ref(name, resource_id, api_url(collection, resource_id) if resource_id else None)
 
 
 def params() -> dict[str, Any]:

@@ -148,12 +148,13 @@ def drivers_index() -> Response:
     root = etree.Element("drivers")
     listing = []
     for name in _driver_names():
-        element = etree.SubElement(root, "driver", {"href": context.api_url("drivers", name), "id": name})
+        href, providers = context.api_url("drivers", name), _providers_of(name)
+        element = etree.SubElement(root, "driver", {"href": href, "id": name})
         etree.SubElement(element, "name").text = name.upper()
-        for provider in _providers_of(name):
+        for provider in providers:
             etree.SubElement(element, "provider", {"id": provider.name})
-        listing.append({"id": name, "href": context.api_url("drivers", name), "name": name.upper(),
-                        "providers": [{"id": p.name} for p in _providers_of(name)]})
+        listing.append({"id": name, "href": href, "name": name.upper(),
+                        "providers": [{"id": p.name} for p in providers]})
     return respond.document(root, {"drivers": listing})
 
 

@@ -20,7 +20,8 @@ from gateway.errors import (BackendError, BackendTimeout, BackendUnavailable, Ga
 
 from .context import choice, driver_name, provider_text
 from .description import xml_bytes
-from .negotiation import CONTENT_TYPES, JSON, XML, NotAcceptable, choose_format
+from .negotiation import CONTENT_TYPES, JSON, XML, NotAcceptable
+from .respond import current_format
 
 log = logging.getLogger("cloudgw.deltacloud")
 
@@ -55,8 +56,7 @@ def status_of(exc: GatewayError) -> int:
 def _format_for_error() -> str:
     """The negotiated format, or XML when negotiation itself is what failed."""
     try:
-        return g.dc_format if "dc_format" in g else choose_format(
-            request.args.get("format"), request.accept_mimetypes, request.headers.get("Accept", ""))
+        return current_format()
     except NotAcceptable:
         return XML
 

@@ -55,8 +55,7 @@ def image_create() -> Response:
     if name is None:
         name = f"{context.driver().instance(scope, instance_id).name}-template"
     image = context.driver().create_image(scope, instance_id, name, context.param(values, "description") or "")
-    item = describe(image)
-    return respond.entity(item, 201, headers={"Location": item.href})
+    return respond.created(describe(image))
 
 
 @bp.route("/images/<image_id>", methods=["DELETE"])

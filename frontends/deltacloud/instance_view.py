@@ -109,8 +109,8 @@ def describe(instance: Instance) -> Entity:
     return Entity("instance", instance.id, context.api_url("instances", instance.id), [
         Value("name", instance.name),
         Value("owner_id", instance.owner or "", aliases=("owner",)),
-        Ref("image", instance.image_id, context.api_url("images", instance.image_id) if instance.image_id else None),
-        Ref("realm", instance.realm_id, context.api_url("realms", instance.realm_id) if instance.realm_id else None),
+        context.ref("image", "images", instance.image_id),
+        context.ref("realm", "realms", instance.realm_id),
         Value("state", state_name(instance.state)),
         InstanceProfile(profile_id, context.api_url("hardware_profiles", profile_id),
                         {"memory": instance.memory_bytes // MIB, "cpu": instance.cpus,

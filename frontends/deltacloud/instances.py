@@ -96,8 +96,7 @@ def instance_create() -> Response:
     instance = driver.create_instance(scope, spec)
     if instance.key_name is None:
         instance.key_name = keyname
-    item = describe(instance)
-    return respond.entity(item, 201, headers={"Location": item.href})
+    return respond.created(describe(instance))
 
 
 def run_action(instance_id: str, action: str) -> Response:

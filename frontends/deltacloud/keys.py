@@ -76,8 +76,7 @@ def key_create() -> Response:
     public_key = context.param(values, "public_key")
     key_pairs = current_gateway().key_pairs
     key = key_pairs.import_key(_owner(), name, public_key) if public_key else key_pairs.create(_owner(), name)
-    item = describe(key)
-    return respond.entity(item, 201, headers={"Location": item.href})
+    return respond.created(describe(key))
 
 
 @bp.route("/keys/<name>", methods=["DELETE"])

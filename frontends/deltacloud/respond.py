@@ -45,6 +45,11 @@ def entity(item: Entity, status: int = 200, *, wrapped: bool = True, headers: di
     return document(item.to_xml(), {item.tag: value} if wrapped else value, status, headers)
 
 
+def created(item: Entity) -> Response:
+    """201 with the new resource, `Location` its href."""
+    return entity(item, 201, headers={"Location": item.href})
+
+
 def collection(name: str, items: list[Entity]) -> Response:
     """`<name><tag/>...</name>`; JSON `{"name": [...]}`."""
     return document(collection_xml(name, items), {name: [i.to_json() for i in items]})

@@ -22,8 +22,7 @@ def describe(snapshot: Snapshot) -> Entity:
         Value("description", snapshot.description or None),
         Value("created", snapshot.created),
         Value("state", snapshot.state.value.upper()),
-        Ref("storage_volume", first_volume,
-            context.api_url("storage_volumes", first_volume) if first_volume else None),
+        context.ref("storage_volume", "storage_volumes", first_volume),
         RefList("storage_volumes", [Ref("storage_volume", v, context.api_url("storage_volumes", v))
                                     for v in snapshot.volume_ids]),
         Ref("instance", snapshot.instance_id, context.api_url("instances", snapshot.instance_id)),
@@ -63,8 +62,7 @@ def storage_snapshot_create() -> Response:
                                                 context.param(values, "description") or "")
     if volume_id not in snapshot.volume_ids:  # it covers every disk of the instance, this one included
         snapshot.volume_ids.insert(0, volume_id)
-    item = describe(snapshot)
-    return respond.entity(item, 201, headers={"Location": item.href})
+    return respond.created(describe(snapshot))
 
 
 @bp.route("/storage_snapshots/<snapshot_id>", methods=["DELETE"])

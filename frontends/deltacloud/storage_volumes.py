@@ -35,7 +35,6 @@ def describe(volume: Volume) -> Entity:
     if attachment is not None:
         instance_ref = Ref("instance", attachment.instance_id, context.api_url("instances", attachment.instance_id))
         mount = [instance_ref] + ([Element("device", [], {"name": attachment.device})] if attachment.device else [])
-    realm = Ref("realm", volume.realm_id, context.api_url("realms", volume.realm_id) if volume.realm_id else None)
     return Entity("storage_volume", volume.id, href, [
         Value("created", volume.created),
         Value("capacity", _gigabytes(volume.size_bytes), attrs={"unit": "GB"}),
@@ -43,7 +42,7 @@ def describe(volume: Volume) -> Entity:
         Value("name", volume.name or volume.id),
         Value("description", volume.description or None),
         Value("device", attachment.device if attachment else None),
-        realm,
+        context.ref("realm", "realms", volume.realm_id),
         Value("realm_id", volume.realm_id),
         Value("state", volume.state.value.upper()),
         *([Element("mount", mount)] if mount else []),
@@ -87,8 +86,7 @@ def storage_volume_create() -> Response:
                       description=context.param(values, "description") or "",
                       realm_id=context.param(values, "realm_id"))
     volume = context.driver().create_volume(context.scope(), spec)
-    item = describe(volume)
-    return respond.entity(item, 201, headers={"Location": item.href})
+    return respond.created(describe(volume))
 
 
 @bp.route("/storage_volumes/<volume_id>/attach", methods=["POST"])
