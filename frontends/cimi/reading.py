@@ -7,14 +7,13 @@ root of the wrong type, DTDs and entities are refused with a 400 that says what 
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from typing import Any
 
 from lxml import etree
 
 from gateway.errors import InvalidParameter
+from gateway.userdata import decode_user_data
 from gateway.xmlsafe import parse_xml
 
 from .schema import NAMESPACE, OBJECT, OBJECTS, OPERATIONS, PROPERTIES, ResourceType, resource_type
@@ -201,7 +200,4 @@ def user_data(content: dict[str, Any]) -> bytes | None:
     value = text(content, "userData")
     if not value:
         return None
-    try:
-        return base64.b64decode("".join(value.split()), validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidParameter("userData must be base64-encoded", parameter="userData") from None
+    return decode_user_data(value, "userData", line_breaks=True)

@@ -8,14 +8,12 @@ the instance's state does not allow 405 (checked with gateway.lifecycle before t
 """
 from __future__ import annotations
 
-import base64
-import binascii
-
 from flask import Response
 
 from gateway.app import current_gateway
 from gateway.errors import InvalidParameter, NotFound
 from gateway.model import Instance, InstanceSpec, InstanceState
+from gateway.userdata import decode_user_data
 
 from . import context, respond
 from .blueprint import bp
@@ -63,11 +61,7 @@ def _user_data(text: str | None) -> bytes | None:
     """Deltacloud's user_data is base64 (Ruby's encode64 wraps lines; whitespace is ignored)."""
     if text is None:
         return None
-    compact = "".join(text.split())
-    try:
-        return base64.b64decode(compact, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidParameter("'user_data' must be base64-encoded", parameter="user_data") from None
+    return decode_user_data(text, "user_data", line_breaks=True)
 
 
 @bp.route("/instances", methods=["POST"])

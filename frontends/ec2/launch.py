@@ -8,8 +8,6 @@ terminated again and the error is answered.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import logging
@@ -19,6 +17,7 @@ from typing import Any
 
 from gateway.errors import GatewayError, NotFound
 from gateway.model import Instance, InstanceSpec
+from gateway.userdata import decode_user_data
 
 from . import ids, inventory, networks
 from .call import Call
@@ -77,10 +76,7 @@ class LaunchRequest:
             spec.key_name, spec.ssh_public_keys = key_name, [pair.public_key]
         user_data = call.get("UserData")
         if user_data:
-            try:
-                spec.user_data = base64.b64decode(user_data, validate=True)
-            except (binascii.Error, ValueError):
-                raise Ec2Error("InvalidUserData.Malformed", "User data must be base64 encoded") from None
+            spec.user_data = decode_user_data(user_data, "UserData")  # InvalidParameterValue when bad
         tags: dict[str, dict[str, str]] = {}
         for spec_item in call.get("TagSpecifications", []):
             kind = spec_item.get("ResourceType") or "instance"

@@ -7,12 +7,13 @@ in numeric order. Unknown parameters are ignored, as the authentication ones are
 """
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from typing import Any, Mapping
 
 from botocore.model import Shape
+
+from gateway.errors import InvalidParameter
+from gateway.userdata import decode_base64
 
 from .errors import Ec2Error, invalid_value, missing
 from .service import operation
@@ -100,8 +101,8 @@ def _scalar(shape: Shape, text: str, name: str) -> Any:
             raise invalid_value(f"Value ({text[:100]}) for parameter {name} is invalid. Expected a number.") from None
     if kind == "blob":
         try:
-            return base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
+            return decode_base64(text, name)
+        except InvalidParameter:
             raise invalid_value(f"Value for parameter {name} is not valid base64.") from None
     if kind == "timestamp":
         try:

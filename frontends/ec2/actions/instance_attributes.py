@@ -7,10 +7,10 @@ home in oVirt and are kept in the instance's EC2 record.
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Any
 
 from gateway.model import InstanceState
+from gateway.userdata import check_user_data_size, decode_user_data
 
 from .. import devices, ids, inventory, networks
 from ..call import Call
@@ -99,12 +99,10 @@ def _as_bool(value: Any) -> bool:
 
 
 def _user_data(value: Any) -> bytes:
+    """UserData.Value arrives decoded (a blob); `Attribute=userData&Value=...` as base64 text."""
     if isinstance(value, bytes):
-        return value
-    try:
-        return base64.b64decode(str(value), validate=True)
-    except (binascii.Error, ValueError):
-        raise Ec2Error("InvalidUserData.Malformed", "User data must be base64 encoded") from None
+        return check_user_data_size(value, "UserData")
+    return decode_user_data(str(value), "UserData")
 
 
 def _require_stopped(instance: Any, attribute: str) -> None:
