@@ -159,7 +159,10 @@ class Driver:
     def snapshots(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Snapshot]:
         raise _unsupported("list snapshots")
 
-    def create_snapshot(self, scope: Scope, instance_id: str, description: str = "") -> Snapshot:
+    def create_snapshot(self, scope: Scope, instance_id: str, description: str = "",
+                        volume_ids: Sequence[str] | None = None) -> Snapshot:
+        """Snapshot an instance: every disk, or only `volume_ids` (each attached to it), so a frontend whose
+        snapshots are of one volume (EC2) gets exactly that volume. The snapshot names what it covers."""
         raise _unsupported("create snapshot")
 
     def delete_snapshot(self, scope: Scope, snapshot_id: str) -> None:

@@ -9,11 +9,11 @@ disk is `creating` (or `deleting` when this gateway removed it), a disk with an 
 volume_deleted waiter waits for). oVirt disks have no performance classes: every volume is `standard`,
 unencrypted, single-attach.
 
-Snapshots. oVirt snapshots a VM, all its disks at once; the Driver offers nothing narrower. An EBS
-snapshot of a volume is therefore a snapshot of the VM the volume is attached to (which also covers
-that VM's other disks); the volume it was asked for is kept in the store (`ec2.snapshot`) and answered
-as its VolumeId. A snapshot taken outside EC2 names its first disk. An unattached volume has no VM to
-snapshot and is refused (IncorrectState) rather than snapshotted some other way.
+Snapshots. oVirt snapshots a VM, narrowed to chosen disks of it: an EBS snapshot of a volume is a
+snapshot of the VM the volume is attached to covering that one disk, so its VolumeId and VolumeSize are
+the volume's (also kept in the store, `ec2.snapshot`, as the engine names a snapshot's disks only when a
+listing follows them). A snapshot taken outside EC2 names its first disk. An unattached volume has no VM
+to snapshot and is refused (IncorrectState) rather than snapshotted some other way.
 """
 from __future__ import annotations
 

@@ -4,11 +4,14 @@ GetCallerIdentity on the same endpoint; the error codes and DryRun answers of ea
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any, Iterator
 
 import boto3
 import pytest
+import requests
 from botocore.exceptions import ClientError
+from lxml import etree
 
 from tests.clients.ec2_helpers import REGION, ec2_client, error_code
 
@@ -134,7 +137,20 @@ def wait_gone(call: Any, code: str, **kwargs: Any) -> None:
     raise AssertionError(f"still there after 60 s: {kwargs}")
 
 
-def test_volume_and_snapshot_lifecycle_with_waiters(ec2: Any, instance: dict[str, Any]) -> None:
+def uuid_of(ec2_id: str) -> str:
+    hex_digits = ec2_id.split("-", 1)[1]
+    return str(uuid.UUID(hex_digits))
+
+
+def engine_snapshot_disks(gateway: Any, instance_id: str, snapshot_id: str) -> list[str]:
+    """The disks the engine says a snapshot covers (asked of the simulator directly, as an admin would)."""
+    answer = requests.get(f"{gateway.engine_url}/vms/{uuid_of(instance_id)}/snapshots/{uuid_of(snapshot_id)}",
+                          params={"follow": "disks"}, auth=gateway.admin, timeout=10)
+    answer.raise_for_status()
+    return [d.get("id") for d in etree.fromstring(answer.content).iterfind("disks/disk")]
+
+
+def test_volume_and_snapshot_lifecycle_with_waiters(gateway: Any, ec2: Any, instance: dict[str, Any]) -> None:
     zone, instance_id = instance["Placement"]["AvailabilityZone"], instance["InstanceId"]
     expect("DryRunOperation", ec2.create_volume, Size=1, AvailabilityZone=zone, DryRun=True)
     expect("InvalidZone.NotFound", ec2.create_volume, Size=1, AvailabilityZone="nowhere")
@@ -169,6 +185,7 @@ def test_volume_and_snapshot_lifecycle_with_waiters(ec2: Any, instance: dict[str
     snapshot_id = snapshot["SnapshotId"]
     assert snapshot["VolumeId"] == volume_id and snapshot["VolumeSize"] == 2
     ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[snapshot_id], WaiterConfig=FAST)
+    assert engine_snapshot_disks(gateway, instance_id, snapshot_id) == [uuid_of(volume_id)]  # that volume only
     mine = ec2.describe_snapshots(OwnerIds=["self"], Filters=[{"Name": "volume-id", "Values": [volume_id]}])
     assert [(s["SnapshotId"], s["State"], s["Description"]) for s in mine["Snapshots"]] == [
         (snapshot_id, "completed", "b3 nightly")]

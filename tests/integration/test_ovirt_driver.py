@@ -241,6 +241,24 @@ def test_snapshots_name_their_volumes_in_one_listing(gw: Gateway) -> None:
     assert [s.volume_ids for s in gw.driver.snapshots(scope, [snaps[second][0]])] == [disks[second]]
 
 
+def test_a_snapshot_of_chosen_volumes_covers_only_those(gw: Gateway) -> None:
+    scope = gw.scope()
+    vm_id = run(gw, start=False)
+    extra = gw.driver.create_volume(scope, VolumeSpec(size_bytes=GiB, name="extra"))
+    loose = gw.driver.create_volume(scope, VolumeSpec(size_bytes=GiB, name="loose"))
+    gw.settle(20)
+    gw.driver.attach_volume(scope, extra.id, vm_id)
+    snap = gw.driver.create_snapshot(scope, vm_id, "just the data", volume_ids=[extra.id])
+    assert snap.volume_ids == [extra.id]
+    gw.settle(20)
+    (listed,) = gw.driver.snapshots(scope, [snap.id])
+    assert listed.volume_ids == [extra.id] and listed.state is ResourceState.AVAILABLE
+    with pytest.raises(InvalidState):  # the engine snapshots disks of the VM only
+        gw.driver.create_snapshot(scope, vm_id, "elsewhere", volume_ids=[loose.id])
+    with pytest.raises(InvalidParameter):  # the engine would read "no disks" as "every disk"
+        gw.driver.create_snapshot(scope, vm_id, "nothing", volume_ids=[])
+
+
 def test_a_boot_disk_moves_between_stopped_instances(gw: Gateway) -> None:
     scope = gw.scope()
     source, target = run(gw, start=False), run(gw, start=False)

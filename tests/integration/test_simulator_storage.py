@@ -140,6 +140,38 @@ def test_removing_a_disk_of_a_down_vm_detaches_it(engine: Any, admin: requests.S
     assert len(xml(admin.get(f"{api}/vms/{vm_id}/diskattachments"))) == 0
 
 
+def test_a_snapshot_of_chosen_disks_covers_and_locks_only_those(engine: Any, admin: requests.Session) -> None:
+    """`<disk_attachments>` in the snapshot narrows CreateSnapshotForVm; a disk not attached is refused."""
+    api = engine.api_url
+    vm_id = add_vm(admin, api, "snapped", BLANK)
+    chosen, other, loose = (xml(add_disk(admin, api, n)).get("id") for n in ("chosen", "other", "loose"))
+    advance(engine, 6)
+    for disk_id in (chosen, other):
+        admin.post(f"{api}/vms/{vm_id}/diskattachments", headers=XML, data=(
+            f"<disk_attachment><interface>virtio</interface><disk id='{disk_id}'/></disk_attachment>"))
+
+    def snapshot(*disk_ids: str) -> requests.Response:
+        wanted = "".join(f"<disk_attachment><disk id='{d}'/></disk_attachment>" for d in disk_ids)
+        return admin.post(f"{api}/vms/{vm_id}/snapshots", headers=XML, data=(
+            f"<snapshot><description>one disk</description><disk_attachments>{wanted}</disk_attachments></snapshot>"))
+
+    assert fault(snapshot(loose)) == (409, "[Cannot create Snapshot. The following disk(s) are not attached to VM "
+                                           "snapped: loose.]")
+    created = snapshot(chosen)
+    assert created.status_code == 202
+    snap_id = xml(created).get("id")
+    assert xml(admin.get(f"{api}/disks/{chosen}")).findtext("status") == "locked"
+    assert xml(admin.get(f"{api}/disks/{other}")).findtext("status") == "ok"
+    advance(engine, 6)
+    followed = xml(admin.get(f"{api}/vms/{vm_id}/snapshots/{snap_id}", params={"follow": "disks"}))
+    assert [d.get("id") for d in followed.iterfind("disks/disk")] == [chosen]
+    everything = admin.post(f"{api}/vms/{vm_id}/snapshots", headers=XML,
+                            data="<snapshot><description>all</description></snapshot>")
+    advance(engine, 6)
+    followed = xml(admin.get(f"{api}/vms/{vm_id}/snapshots/{xml(everything).get('id')}", params={"follow": "disks"}))
+    assert [d.get("id") for d in followed.iterfind("disks/disk")] == [chosen, other]
+
+
 # -- templates ---------------------------------------------------------------------------------------
 
 def test_a_template_from_a_stopped_vm_and_a_vm_from_it(engine: Any, admin: requests.Session) -> None:

@@ -126,7 +126,9 @@ def snapshot_add(call: Call, id: str) -> Response:
     persist = bool(boolean(text(root, "persist_memorystate"), False))
     job = call.store.start_job(f"Creating VM Snapshot {description} for VM {vm.name}", call.user,
                                call.correlation_id)
-    snap = lifecycle.add_snapshot(call.store, vm, description, persist, job, rs.snapshot_config(vm))
+    chosen = [d.get("id") or text(d, "id") or "" for d in root.iterfind("disk_attachments/disk_attachment/disk")]
+    snap = lifecycle.add_snapshot(call.store, vm, description, persist, job, rs.snapshot_config(vm),
+                                  disk_ids=chosen or None)
     base = f"{href('vms', vm.id)}/snapshots/{snap.id}"
     return _write(call, rs.snapshot, vm, snap, call.ctx, status=202, headers={"Location": base})
 

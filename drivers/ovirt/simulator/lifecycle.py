@@ -237,7 +237,18 @@ def remove(store: Store, vm: Vm, detach_only: bool = False) -> None:
 
 
 def add_snapshot(store: Store, vm: Vm, description: str, persist_memory: bool,
-                 job: Job | None, config: dict[str, Any]) -> Snapshot:
+                 job: Job | None, config: dict[str, Any], disk_ids: list[str] | None = None) -> Snapshot:
+    """Snapshot the VM's disks, or only `disk_ids` (CreateSnapshotForVm's validation: each must exist and be
+    attached to the VM); the disks left out are not locked and the snapshot does not list them."""
+    attached = [a.disk_id for a in vm.attachments]
+    if disk_ids:
+        absent = [d for d in disk_ids if d not in store.disks]
+        if absent:
+            raise conflict(f"Cannot create Snapshot. The following disk(s) do not exist: {', '.join(absent)}.")
+        foreign = [store.disks[d].name for d in disk_ids if d not in attached]
+        if foreign:
+            raise conflict(f"Cannot create Snapshot. The following disk(s) are not attached to VM {vm.name}: "
+                           f"{', '.join(foreign)}.")
     if vm.status == "image_locked":
         raise _locked("create snapshot for")
     if vm.status in ("suspended", "saving_state", "restoring_state", "migrating"):
@@ -248,7 +259,7 @@ def add_snapshot(store: Store, vm: Vm, description: str, persist_memory: bool,
     now = store.now()
     snap = Snapshot(store.new_id(), description, now, status="locked",
                     persist_memorystate=persist_memory and vm.status == "up", vm_config=config,
-                    disk_ids=[a.disk_id for a in vm.attachments])
+                    disk_ids=[d for d in attached if not disk_ids or d in disk_ids])
     vm.snapshots.append(snap)
     locked = [store.disks[d] for d in snap.disk_ids if d in store.disks]
     for disk in locked:

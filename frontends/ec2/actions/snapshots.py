@@ -1,7 +1,7 @@
 """EBS snapshots on oVirt VM snapshots: DescribeSnapshots, CreateSnapshot, DeleteSnapshot.
 
-oVirt snapshots a whole VM (see ..storage): CreateSnapshot of a volume snapshots the VM it is attached
-to, and refuses an unattached volume with IncorrectState saying why. The engine locks the snapshot
+oVirt snapshots disks of a VM (see ..storage): CreateSnapshot of a volume snapshots that one disk of the
+VM it is attached to, and refuses an unattached volume with IncorrectState saying why. The engine locks the snapshot
 while it copies, shown as `pending` until it is `completed` (boto3's snapshot_completed waiter).
 """
 from __future__ import annotations
@@ -73,16 +73,17 @@ def create_snapshot(call: Call) -> dict[str, Any]:
             raise invalid_value(f"Tags of resource type '{spec.get('ResourceType')}' cannot be given to a snapshot")
         tags.update({t["Key"]: t.get("Value") or "" for t in spec.get("Tags") or [] if t.get("Key")})
     if not volume.attachments:
-        raise Ec2Error("IncorrectState", f"Cannot snapshot volume '{vol_id}': oVirt snapshots virtual machines, "
-                                         "not single disks, and this volume is attached to none. Attach it to an "
-                                         "instance first (the snapshot then covers that instance's disks).")
+        raise Ec2Error("IncorrectState", f"Cannot snapshot volume '{vol_id}': oVirt snapshots the disks of a "
+                                         "virtual machine, and this volume is attached to none. Attach it to an "
+                                         "instance first.")
     if volume.state not in (ResourceState.AVAILABLE, ResourceState.IN_USE):
         raise Ec2Error("IncorrectState", f"Cannot snapshot volume '{vol_id}': it is "
                                          f"'{storage.VOLUME_STATES[volume.state]}'.")
     instance_id = next((a.instance_id for a in volume.attachments if a.active), volume.attachments[0].instance_id)
     call.check_dry_run()
     try:
-        snapshot = call.driver.create_snapshot(call.scope, instance_id, call.get("Description") or "")
+        snapshot = call.driver.create_snapshot(call.scope, instance_id, call.get("Description") or "",
+                                               volume_ids=[volume.id])
     except InvalidState as exc:
         raise Ec2Error("IncorrectState", exc.message) from None
     record = {"id": snapshot.id, "volume_id": volume.id, "volume_size": storage.gib(volume.size_bytes),
