@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from .config import Config, ProviderConfig
 from .driver import Driver, driver_class
 from .errors import AuthFailure, GatewayError
+from .housekeeping import Housekeeping
 from .keypairs import KeyPairs
 from .logs import configure_logging
 from .operations import OperationRunner
@@ -39,7 +40,12 @@ class Gateway:
         self.operations = OperationRunner(
             self.store, lease_seconds=config.operation_lease_seconds, poll_seconds=config.operation_poll_seconds,
             max_attempts=config.operation_max_attempts)
-        self.store.purge_tombstones(config.tombstone_seconds)  # housekeeping: expired ones are never shown
+        # Purges run in the operation worker (its first pass at start), after the frontends registered theirs.
+        self.housekeeping = Housekeeping(interval=config.housekeeping_seconds)
+        self.housekeeping.add("tombstones", lambda: self.store.purge_tombstones(config.tombstone_seconds))
+        self.housekeeping.add("operations",
+                              lambda: self.operations.purge_finished(config.operation_retention_seconds))
+        self.operations.periodic = self.housekeeping.maybe_run
         self.key_pairs = KeyPairs(self.store)
         self._drivers: dict[str, Driver] = {}
         for provider in config.providers:

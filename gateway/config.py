@@ -54,8 +54,11 @@ class Config:
     operation_lease_seconds: float = 30.0
     operation_poll_seconds: float = 1.0
     operation_max_attempts: int = 20
+    operation_retention_seconds: int = 86400
+    housekeeping_seconds: float = 300.0
     tombstone_seconds: int = 3600
     signature_skew_seconds: int = 300
+    cimi_job_retention_seconds: int = 86400
     providers: tuple[ProviderConfig, ...] = ()
     default_provider: str | None = None
     simulator: bool = False
@@ -170,8 +173,11 @@ SETTINGS: dict[tuple[str, str], tuple[str, Any]] = {
     ("operations", "lease_seconds"): ("operation_lease_seconds", _parse_float(0)),
     ("operations", "poll_seconds"): ("operation_poll_seconds", _parse_float(0)),
     ("operations", "max_attempts"): ("operation_max_attempts", _parse_int(1, 1000)),
+    ("operations", "retention_seconds"): ("operation_retention_seconds", _parse_int(0, 365 * 86400)),
+    ("operations", "housekeeping_seconds"): ("housekeeping_seconds", _parse_float(0)),
     ("ec2", "tombstone_seconds"): ("tombstone_seconds", _parse_int(0, 7 * 86400)),
     ("ec2", "signature_skew_seconds"): ("signature_skew_seconds", _parse_int(1, 86400)),
+    ("cimi", "job_retention_seconds"): ("cimi_job_retention_seconds", _parse_int(0, 365 * 86400)),
     ("simulator", "enabled"): ("simulator", _parse_bool),
     ("simulator", "port"): ("simulator_port", _parse_int(0, 65535)),
     ("simulator", "speed"): ("simulator_speed", _parse_float(0)),

@@ -118,6 +118,8 @@ class OperationRunner:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Called on every turn of the worker loop (the gateway's Housekeeping.maybe_run, which paces itself).
+        self.periodic: Callable[[], Any] | None = None
 
     def register(self, kind: OperationKind) -> None:
         self.kinds[kind.name] = kind
@@ -161,6 +163,17 @@ class OperationRunner:
             query = query.where(ops.c.state.in_(ACTIVE_STATES))
         with self.store.engine.connect() as conn:
             return [self._operation(r._mapping) for r in conn.execute(query)]
+
+    def purge_finished(self, max_age: float) -> int:
+        """Remove operations done or failed more than max_age seconds ago (housekeeping); returns how many.
+
+        Nothing reads them afterwards but CIMI Jobs, which are purged on a similar age and read a missing
+        operation as "no operation".
+        """
+        with self.store.begin() as conn:
+            result = conn.execute(ops.delete().where(
+                ops.c.state.in_((DONE, FAILED)) & (ops.c.updated < self.clock() - max_age)))
+        return result.rowcount
 
     def _operation(self, row: Any) -> Operation:
         secret = row["secret_enc"]
@@ -265,6 +278,8 @@ class OperationRunner:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
+                if self.periodic is not None:
+                    self.periodic()
                 ran = self.run_until_idle(limit=50)
             except Exception:  # the store is unreachable: keep the loop alive and try again
                 log.exception("operation worker could not run")

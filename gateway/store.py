@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
@@ -79,6 +79,7 @@ class Store:
         self.url = url
         self.clock = clock
         self._fernet = Fernet(key)
+        self._followers: dict[str, set[str]] = {}  # tombstone kind -> entity kinds that expire with it
         if url.startswith("sqlite"):
             path = sa.engine.make_url(url).database
             if path and path != ":memory:":
@@ -293,10 +294,34 @@ class Store:
             conn.execute(tombstones_table.delete().where(
                 (tombstones_table.c.place == place) & (tombstones_table.c.resource_id == resource_id)))
 
+    def follow_tombstones(self, tombstone_kind: str, entity_kind: str) -> None:
+        """Have entities of `entity_kind` whose id is a resource's id go when the resource's tombstone does.
+
+        A frontend keeps records about backend resources (EC2's per-instance record) that must outlive the
+        resource while its tombstone shows it (a terminated instance keeps its launch index), and no
+        longer: they are removed with the expired tombstone, in the same transaction. Resource ids are
+        backend UUIDs, so the records of other places (data centers, engines) are never touched.
+        """
+        self._followers.setdefault(tombstone_kind, set()).add(entity_kind)
+
     def purge_tombstones(self, max_age: float) -> int:
+        """Remove tombstones older than max_age seconds, and the entities that follow them; returns how many
+        tombstones went."""
+        cutoff = self.clock() - max_age
+        expired = tombstones_table.c.deleted_at < cutoff
         with self.begin() as conn:
-            result = conn.execute(tombstones_table.delete().where(
-                tombstones_table.c.deleted_at < self.clock() - max_age))
+            if self._followers:
+                gone: dict[str, list[str]] = {}
+                for kind, resource_id in conn.execute(sa.select(tombstones_table.c.kind,
+                                                                tombstones_table.c.resource_id).where(expired)):
+                    gone.setdefault(kind, []).append(resource_id)
+                for kind, resource_ids in gone.items():
+                    followers = sorted(self._followers.get(kind, ()))
+                    for start in range(0, len(resource_ids) if followers else 0, 500):
+                        conn.execute(entities_table.delete().where(
+                            entities_table.c.kind.in_(followers)
+                            & entities_table.c.id.in_(resource_ids[start:start + 500])))
+            result = conn.execute(tombstones_table.delete().where(expired))
         return result.rowcount
 
     # --- gateway-only entities (CIMI machine templates, credentials, ...) -------------------------
@@ -323,6 +348,26 @@ class Store:
                 (entities_table.c.kind == kind) & (entities_table.c.owner == owner))
                 .order_by(entities_table.c.created)).all()
         return [json.loads(r[0]) for r in rows]
+
+    def purge_entities(self, kind: str, max_age: float, expired: Callable[[dict[str, Any]], bool]) -> int:
+        """Remove the entities of `kind` unchanged for max_age seconds that `expired(data)` says are done.
+
+        Only entities not written since the cutoff are read, so a pass costs little; one updated meanwhile
+        (its `updated` moved) is kept. Returns how many went.
+        """
+        cutoff = self.clock() - max_age
+        stale = (entities_table.c.kind == kind) & (entities_table.c.updated < cutoff)
+        removed = 0
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(entities_table.c.owner, entities_table.c.id, entities_table.c.data)
+                                .where(stale)).all()
+        doomed = [(r.owner, r.id) for r in rows if expired(json.loads(r.data))]
+        for start in range(0, len(doomed), 200):
+            with self.begin() as conn:
+                for owner, entity_id in doomed[start:start + 200]:
+                    removed += conn.execute(entities_table.delete().where(
+                        stale & (entities_table.c.owner == owner) & (entities_table.c.id == entity_id))).rowcount
+        return removed
 
     def delete_entity(self, kind: str, owner: str, entity_id: str) -> bool:
         with self.begin() as conn:

@@ -16,6 +16,7 @@ from gateway.app import current_gateway
 from gateway.errors import GatewayError, NotFound
 from gateway.model import InstanceState, ResourceState
 from gateway.operations import DONE, FAILED as OP_FAILED, Operation, progress as operation_progress
+from gateway.store import Store
 
 from .context import Context
 from .protocol import JOB_HEADER
@@ -135,6 +136,21 @@ def _condition(ctx: Context, job: dict[str, Any]) -> tuple[bool, str]:
         if kind == "machineVolume" and expect == DETACHED:
             return True, ""
         return False, f"The {kind} no longer exists"
+
+
+def expired(job: dict[str, Any], now: float, retention: float) -> bool:
+    """Whether a stored job may go: finished more than `retention` seconds ago, or still RUNNING so long
+    after GIVE_UP_SECONDS that its next read would fail it and it would then be kept that long anyway."""
+    if job.get("state") != RUNNING:
+        return float(job.get("changed", 0)) < now - retention
+    return float(job.get("created", 0)) < now - GIVE_UP_SECONDS - retention
+
+
+def purge_expired(store: Store, retention: float) -> int:
+    """Housekeeping task: remove every owner's expired jobs, so that listings (which re-check each
+    unfinished job against the engine) stay bounded by the jobs of the retention period."""
+    now = store.clock()
+    return store.purge_entities(KIND, retention, lambda job: expired(job, now, retention))
 
 
 def render_job(ctx: Context, job: dict[str, Any]) -> dict[str, Any]:

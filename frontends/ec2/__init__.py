@@ -7,5 +7,8 @@ import flask
 def register(app: flask.Flask) -> None:
     """Mount the EC2 endpoint at `/ec2/` and `/` (called by the app factory)."""
     from .endpoint import blueprint
+    from .present import INSTANCE_RECORD
 
     app.register_blueprint(blueprint())
+    # An instance's EC2 record (launch index, client token, ...) is shown with its tombstone, then goes with it.
+    app.extensions["cloudgw"].store.follow_tombstones("instance", INSTANCE_RECORD)

@@ -58,7 +58,11 @@ def profile_for(call: Call, name: str) -> HardwareProfile | str:
 
 
 def records(call: Call) -> dict[str, dict[str, Any]]:
-    """instance id -> the EC2 record kept for it (only instances launched through EC2 have one)."""
+    """instance id -> the EC2 record kept for it (only instances launched through EC2 have one).
+
+    A record outlives its instance while the tombstone shows it terminated and goes with the tombstone
+    (`Store.follow_tombstones`, registered when the frontend is mounted): reads never delete.
+    """
     return {r["id"]: r for r in call.gateway.store.entities(INSTANCE_RECORD, call.scope.provider.name)}
 
 
