@@ -1,7 +1,7 @@
 """Instances: listing, creating, power actions, terminating, tags, and what survives a terminate.
 
 A listing is one engine request (VMs of the data center with NICs, guest-reported addresses and disk
-attachments inlined) plus three store queries (tags, key names, active operations), whatever the
+attachments inlined) plus four store queries (tags, key names, device names, active operations), whatever the
 number of VMs. Creating answers as soon as the engine has accepted the VM; the rest (wait for the
 disks, start with cloud-init) and terminating run as durable operations (operations.py).
 """
@@ -17,7 +17,7 @@ from gateway.errors import InvalidParameter, InvalidState, NotFound
 from gateway.model import Instance, InstanceSpec, InstanceState, from_json, to_json
 from gateway.scope import Scope
 
-from . import mapping
+from . import disk_records, mapping
 from .base import INSTANCE_META, VM_FOLLOW, Element, OvirtBase, Place, search_value
 
 # oVirt's VM name rule (letters, digits, '.', '_', '-'; at most 64 characters in 4.x engines).
@@ -79,7 +79,7 @@ class InstancesMixin(OvirtBase):
             found = self._vms_mapped(scope, place, as_instance, follow=VM_FOLLOW, extra_search=extra)
         found = [i for i in found if i.realm_id in place.realms and (wanted is None or i.id in wanted)
                  and (realm_id is None or i.realm_id == realm_id) and (image_id is None or i.image_id == image_id)]
-        self._decorate(scope, found)
+        self._decorate(scope, place, found)
         if states is not None:
             allowed = {str(s) for s in states}
             found = [i for i in found if i.state.value in allowed]
@@ -91,13 +91,15 @@ class InstancesMixin(OvirtBase):
             raise NotFound("instance", instance_id)
         return found[0]
 
-    def _decorate(self, scope: Scope, found: list[Instance]) -> None:
-        """Tags, key names and in-flight operations from the store: one query each, whatever len(found)."""
+    def _decorate(self, scope: Scope, place: Place, found: list[Instance]) -> None:
+        """Tags, key names, requested device names and in-flight operations from the store: one query each,
+        whatever len(found)."""
         if not found:
             return
         owner = scope.provider.name
         tags = self.store.tags(owner, [i.id for i in found])
         meta = {m.get("id"): m for m in self.store.entities(INSTANCE_META, owner)}
+        requested = disk_records.requested_devices(self.store, place.key)
         active = {}
         for op in self.operations.find(active_only=True):
             if op.kind in (RUN, TERMINATE):
@@ -105,6 +107,7 @@ class InstancesMixin(OvirtBase):
         for inst in found:
             inst.tags = {"Name": inst.name, **tags.get(inst.id, {})}
             inst.key_name = meta.get(inst.id, {}).get("key_name")
+            disk_records.name_attachments(inst.attachments, requested)
             op = active.get(inst.id)
             if op is None:
                 continue

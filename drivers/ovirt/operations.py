@@ -16,6 +16,7 @@ from gateway.model import Instance, InstanceState, from_json, to_json
 from gateway.operations import Done, Fail, Next, Operation, Outcome, Wait
 from gateway.scope import Credentials, Scope
 
+from . import disk_records
 from .base import INSTANCE_META
 
 if TYPE_CHECKING:
@@ -158,6 +159,7 @@ class TerminateInstance(OvirtOperation):
         owner = scope.provider.name
         self.driver.store.delete_tags(owner, [op.data["vm_id"]])
         self.driver.store.delete_entity(INSTANCE_META, owner, op.data["vm_id"])
+        disk_records.forget_devices_of(self.driver.store, op.data["place"], op.data["vm_id"])
         return Done()
 
     def bury(self, op: Operation, scope: Scope) -> None:

@@ -11,6 +11,7 @@ tombstone is shown as DELETING (one store query, made only when a listing holds 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
 
 from lxml.builder import E
 
@@ -18,7 +19,7 @@ from gateway.errors import InvalidParameter, InvalidState, NotFound
 from gateway.model import Image, ResourceState, Snapshot, Volume, VolumeAttachment, VolumeSpec
 from gateway.scope import Scope
 
-from . import mapping
+from . import disk_records, mapping
 from .base import OvirtBase, Place
 
 # EC2/Xen-style device names imply a bus: /dev/vdX -> virtio, anything else (sdX, xvdX) -> virtio-scsi.
@@ -32,6 +33,9 @@ class StorageMixin(OvirtBase):
         wanted = None if ids is None else set(ids)
         disks = self._get(scope, "disks", {"search": place.disk_search})
         attachments = self._attachments(scope, place)
+        requested = disk_records.requested_devices(self.store, place.key)
+        every_attachment = [a for held in attachments.values() for a in held]
+        disk_records.name_attachments(every_attachment, requested)
         template_disks = {a.get("id") for t in self._templates(scope, place)
                           for a in t.iterfind("disk_attachments/disk_attachment")}
         found = []
@@ -41,6 +45,11 @@ class StorageMixin(OvirtBase):
                 continue
             if wanted is None or disk_id in wanted:
                 found.append(mapping.volume(disk, attachments.get(disk_id or "", [])))
+        complete = wanted is None and not scope.user_level  # saw every disk: records of vanished ones may go
+        disk_records.fill_created(self.store, place.key, found,
+                                  every_disk={d.get("id", "") for d in disks} if complete else None)
+        if complete:
+            disk_records.prune_devices(self.store, place.key, requested, every_attachment)
         self._mark_deleting(place, "volume", found)
         if found:
             tags = self.store.tags(scope.provider.name, [v.id for v in found])
@@ -87,6 +96,9 @@ class StorageMixin(OvirtBase):
             raise InvalidState("The engine accepted the volume but returned no description of it")
         volume = mapping.volume(created)
         volume.realm_id = spec.realm_id
+        if volume.created is None:
+            volume.created = datetime.now(timezone.utc)
+            disk_records.record_created(self.store, place.key, [volume.id], volume.created)
         if spec.tags:
             self.store.set_tags(scope.provider.name, "volume", [volume.id], spec.tags)
             volume.tags = dict(spec.tags)
@@ -114,7 +126,8 @@ class StorageMixin(OvirtBase):
                              what=("instance", instance_id))
         attachment = mapping.attachment(created, instance_id) if created is not None else \
             VolumeAttachment(volume_id, instance_id)
-        attachment.device = attachment.device or device
+        disk_records.remember_device(self.store, place.key, instance_id, volume_id, device)
+        attachment.device = device or attachment.device
         return attachment
 
     def detach_volume(self, scope: Scope, volume_id: str, instance_id: str | None = None) -> None:
@@ -130,6 +143,7 @@ class StorageMixin(OvirtBase):
                 self._call(scope, "PUT", path, body=E.disk_attachment(E.active("false")), idempotent=True,
                            what=("volume", volume_id))
             self._call(scope, "DELETE", path, idempotent=True, what=("volume", volume_id))
+            disk_records.forget_device(self.store, self._place(scope).key, a.instance_id, volume_id)
 
     # --- snapshots ------------------------------------------------------------------------------------
     def snapshots(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Snapshot]:

@@ -1,10 +1,11 @@
 """Device names of an instance's volumes, the same in DescribeInstances, DescribeInstanceAttribute and
 DescribeVolumes.
 
-oVirt keeps no client-chosen device name for a disk attachment; the guest agent reports the name the
-guest gave it (`logical_name`, e.g. /dev/vda) once the VM runs. That name is used when known. Otherwise
-the boot disk is EC2's usual root device, /dev/sda1, and the others /dev/sdb, /dev/sdc, ... in attachment
-order. The root device name is the boot disk's, so Terraform, which finds the root volume by matching
+oVirt keeps no client-chosen device name for a disk attachment, so the driver keeps the one given to
+AttachVolume and answers it as the attachment's device (that is the name AWS shows, and Terraform looks the
+attachment up by it); else the guest agent's name (`logical_name`, e.g. /dev/vda) once the VM runs.
+Otherwise the boot disk is EC2's usual root device, /dev/sda1, and the others /dev/sdb, /dev/sdc, ... in
+attachment order. The root device name is the boot disk's, so Terraform, which finds the root volume by matching
 `RootDeviceName` against the block device mappings, always finds it.
 """
 from __future__ import annotations

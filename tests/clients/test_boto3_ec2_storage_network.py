@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 import boto3
@@ -117,6 +118,9 @@ def test_root_volume_of_an_instance(ec2: Any, instance: dict[str, Any]) -> None:
     assert len(root) == 1, (instance["RootDeviceName"], instance["BlockDeviceMappings"])
     volume = ec2.describe_volumes(VolumeIds=[root[0]["Ebs"]["VolumeId"]])["Volumes"][0]
     assert volume["State"] == "in-use" and volume["Size"] >= 1
+    # the engine dates no disk: the gateway's own time, the same on every read, never 1970
+    assert volume["CreateTime"].year >= 2024 and volume["CreateTime"] <= instance["LaunchTime"] + timedelta(minutes=5)
+    assert ec2.describe_volumes(VolumeIds=[volume["VolumeId"]])["Volumes"][0]["CreateTime"] == volume["CreateTime"]
     assert volume["AvailabilityZone"] == instance["Placement"]["AvailabilityZone"]
     assert volume["Attachments"][0]["InstanceId"] == instance["InstanceId"]
     assert volume["Attachments"][0]["Device"] == instance["RootDeviceName"]
@@ -159,11 +163,12 @@ def test_volume_and_snapshot_lifecycle_with_waiters(gateway: Any, ec2: Any, inst
         {"ResourceType": "volume", "Tags": [{"Key": "Name", "Value": "b3-data"}, {"Key": "suite", "Value": "b3"}]}])
     volume_id = created["VolumeId"]
     assert created["State"] in ("creating", "available") and created["Size"] == 2
+    assert abs(created["CreateTime"] - datetime.now(timezone.utc)) < timedelta(minutes=5)
     assert created["AvailabilityZone"] == zone
     ec2.get_waiter("volume_available").wait(VolumeIds=[volume_id], WaiterConfig=FAST)
     listed = ec2.describe_volumes(Filters=[{"Name": "tag:suite", "Values": ["b3"]},
                                            {"Name": "status", "Values": ["available"]}])["Volumes"]
-    assert [v["VolumeId"] for v in listed] == [volume_id]
+    assert [v["VolumeId"] for v in listed] == [volume_id] and listed[0]["CreateTime"] == created["CreateTime"]
     expect("IncorrectState", ec2.create_snapshot, VolumeId=volume_id)  # oVirt snapshots VMs, not loose disks
 
     expect("DryRunOperation", ec2.attach_volume, VolumeId=volume_id, InstanceId=instance_id, Device="/dev/sdf",
@@ -177,7 +182,11 @@ def test_volume_and_snapshot_lifecycle_with_waiters(gateway: Any, ec2: Any, inst
         "BlockDeviceMappings"]
     device = {m["Ebs"]["VolumeId"]: m["DeviceName"] for m in mappings}
     in_use = ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]
-    assert in_use["Attachments"][0]["Device"] == device[volume_id]  # the same name on both sides
+    assert in_use["Attachments"][0]["Device"] == device[volume_id] == "/dev/sdf"  # as asked, though the guest
+    by_device = ec2.describe_volumes(Filters=[  # says /dev/vdb: how Terraform's aws_volume_attachment finds it
+        {"Name": "attachment.instance-id", "Values": [instance_id]},
+        {"Name": "attachment.device", "Values": ["/dev/sdf"]}])["Volumes"]
+    assert [v["VolumeId"] for v in by_device] == [volume_id]
 
     expect("DryRunOperation", ec2.create_snapshot, VolumeId=volume_id, DryRun=True)
     snapshot = ec2.create_snapshot(VolumeId=volume_id, Description="b3 nightly", TagSpecifications=[

@@ -177,16 +177,27 @@ def test_volumes_attach_detach_delete(gw: Gateway) -> None:
     gw.settle(20)
     assert gw.driver.volume(scope, volume.id).state is ResourceState.AVAILABLE
     assert gw.driver.volume(scope, volume.id).tags == {"app": "pg"}
+    # the engine dates no disk: the time the gateway made it, or first saw it, kept for every later read
+    assert volume.created is not None and gw.driver.volume(scope, volume.id).created == volume.created
+    (boot,) = gw.driver.instance(scope, vm_id).attachments
+    first_seen = gw.driver.volume(scope, boot.volume_id).created
+    assert first_seen is not None and gw.driver.volume(scope, boot.volume_id).created == first_seen
     listed = {v.id for v in gw.driver.volumes(scope)}
     assert volume.id in listed and "d15c0000-0000-4000-8000-000000000011" not in listed  # template disks hidden
-    attachment = gw.driver.attach_volume(scope, volume.id, vm_id, device="/dev/vdb")
-    assert (attachment.volume_id, attachment.instance_id) == (volume.id, vm_id)
+    attachment = gw.driver.attach_volume(scope, volume.id, vm_id, device="/dev/sdf")
+    assert (attachment.volume_id, attachment.instance_id, attachment.device) == (volume.id, vm_id, "/dev/sdf")
     in_use = gw.driver.volume(scope, volume.id)
     assert in_use.state is ResourceState.IN_USE and in_use.attachments[0].instance_id == vm_id
+    # the name asked for, not the guest's (/dev/vdb), on both sides, for every frontend
+    assert in_use.attachments[0].device == "/dev/sdf"
+    assert {a.volume_id: a.device for a in gw.driver.instance(scope, vm_id).attachments}[volume.id] == "/dev/sdf"
     with pytest.raises(InvalidState):
         gw.driver.delete_volume(scope, volume.id)
     gw.driver.detach_volume(scope, volume.id)
     assert gw.driver.volume(scope, volume.id).state is ResourceState.AVAILABLE
+    gw.driver.attach_volume(scope, volume.id, vm_id)  # attached again without a name: the guest's
+    assert gw.driver.volume(scope, volume.id).attachments[0].device != "/dev/sdf"
+    gw.driver.detach_volume(scope, volume.id)
     gw.driver.delete_volume(scope, volume.id)
     assert gw.driver.volume(scope, volume.id).state is ResourceState.DELETING  # locked while its image goes
     gw.settle(10)

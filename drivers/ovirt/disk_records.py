@@ -1,0 +1,106 @@
+"""What the engine keeps no record of about disks, kept by the driver in the store per data center.
+
+- **When a disk came to be.** oVirt's Disk type has no creation time (the API model lists none; only VMs,
+  templates and snapshots carry dates). A disk's time is therefore the gateway's own honest one: when it
+  created the disk (CreateVolume), when it learned the disks of a VM it created (the VM's creation time,
+  as the engine copied them then), else when it first saw the disk in a listing. Recorded once, never
+  moved, so every frontend shows the same time on every read; never the epoch.
+- **The device name a client asked for.** A disk attachment has no client-chosen name in oVirt; the guest
+  reports its own (`logical_name`, e.g. /dev/vdb) once it runs. EC2 shows the name given to
+  AttachVolume (Terraform's aws_volume_attachment finds its attachment by it), so the driver keeps it per
+  (VM, disk) and answers it as VolumeAttachment.device, before the guest's name; frontends name what is
+  left (the boot disk /dev/sda1, then /dev/sdb, ...).
+
+Records of disks or attachments that are gone are dropped by a full, admin-level volume listing (a user-level
+one sees only part of the data center and must not judge what is gone).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timezone
+
+from gateway.model import Volume, VolumeAttachment
+from gateway.store import Store
+
+DISK_RECORD = "ovirt.disk"      # entity per disk: {"id", "created"}
+DEVICE_RECORD = "ovirt.device"  # entity per attachment: {"id": "<vm>/<disk>", "vm_id", "disk_id", "device"}
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --- creation times -------------------------------------------------------------------------------------
+def record_created(store: Store, place_key: str, disk_ids: Iterable[str], when: datetime | None = None) -> None:
+    """Remember when these disks came to be, unless a time is already kept (the first one stands)."""
+    known = {r.get("id") for r in store.entities(DISK_RECORD, place_key)}
+    stamp = (when or _now()).isoformat()
+    for disk_id in dict.fromkeys(disk_ids):
+        if disk_id and disk_id not in known:
+            store.put_entity(DISK_RECORD, place_key, disk_id, {"id": disk_id, "created": stamp})
+
+
+def fill_created(store: Store, place_key: str, volumes: Iterable[Volume], *,
+                 every_disk: set[str] | None = None) -> None:
+    """Give each volume the engine left undated its kept time, first recording the ones never seen before.
+
+    `every_disk`: the ids of all the data center's disks, when the listing saw them all; records of other
+    disks are then dropped.
+    """
+    records = {r["id"]: r for r in store.entities(DISK_RECORD, place_key) if r.get("id")}
+    now = _now()
+    for volume in volumes:
+        if volume.created is not None:
+            continue
+        record = records.get(volume.id)
+        if record is None:
+            store.put_entity(DISK_RECORD, place_key, volume.id, {"id": volume.id, "created": now.isoformat()})
+            volume.created = now
+        else:
+            volume.created = datetime.fromisoformat(record["created"])
+    if every_disk is not None:
+        for gone in set(records) - every_disk:
+            store.delete_entity(DISK_RECORD, place_key, gone)
+
+
+# --- requested device names -----------------------------------------------------------------------------
+def _key(vm_id: str, disk_id: str) -> str:
+    return f"{vm_id}/{disk_id}"
+
+
+def requested_devices(store: Store, place_key: str) -> dict[str, str]:
+    """'<vm>/<disk>' -> the device name a client gave when attaching (one store query)."""
+    return {r["id"]: r["device"] for r in store.entities(DEVICE_RECORD, place_key) if r.get("device")}
+
+
+def name_attachments(attachments: Iterable[VolumeAttachment], requested: dict[str, str]) -> None:
+    """The requested name where one was given, else the guest's (left as it is)."""
+    for a in attachments:
+        a.device = requested.get(_key(a.instance_id, a.volume_id)) or a.device
+
+
+def remember_device(store: Store, place_key: str, vm_id: str, disk_id: str, device: str | None) -> None:
+    """Keep the name an attach asked for; an attach without one drops any older name of that pair."""
+    if device:
+        store.put_entity(DEVICE_RECORD, place_key, _key(vm_id, disk_id),
+                         {"id": _key(vm_id, disk_id), "vm_id": vm_id, "disk_id": disk_id, "device": device})
+    else:
+        store.delete_entity(DEVICE_RECORD, place_key, _key(vm_id, disk_id))
+
+
+def forget_device(store: Store, place_key: str, vm_id: str, disk_id: str) -> None:
+    store.delete_entity(DEVICE_RECORD, place_key, _key(vm_id, disk_id))
+
+
+def forget_devices_of(store: Store, place_key: str, vm_id: str) -> None:
+    """Drop every name kept for a removed VM's attachments."""
+    for record in store.entities(DEVICE_RECORD, place_key):
+        if record.get("vm_id") == vm_id:
+            store.delete_entity(DEVICE_RECORD, place_key, record["id"])
+
+
+def prune_devices(store: Store, place_key: str, requested: dict[str, str],
+                  attachments: Iterable[VolumeAttachment]) -> None:
+    """Drop names of attachments that no longer exist (`attachments`: every one of the data center)."""
+    for gone in set(requested) - {_key(a.instance_id, a.volume_id) for a in attachments}:
+        store.delete_entity(DEVICE_RECORD, place_key, gone)
