@@ -6,6 +6,19 @@ would naturally use and `retryable` tells clients whether trying again can help.
 """
 from __future__ import annotations
 
+ECHO_LIMIT = 200  # characters of client input an error message may quote
+
+
+def echo(value: object, limit: int = ECHO_LIMIT) -> str:
+    """Client input as an error message quotes it: at most `limit` characters, "..." marking a cut.
+
+    Messages help a client see what was refused; quoting a megabyte `$filter` back (into a response, and
+    into every log line and proxy that records it) helps no one.
+    """
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 
 class GatewayError(Exception):
     """Base of every error a client may see. `message` is safe to show to clients."""
@@ -42,7 +55,7 @@ class NotFound(GatewayError):
     status = 404
 
     def __init__(self, kind: str, resource_id: str, message: str | None = None) -> None:
-        super().__init__(message or f"The {kind} '{resource_id}' does not exist")
+        super().__init__(message or f"The {kind} '{echo(resource_id)}' does not exist")
         self.kind = kind
         self.resource_id = resource_id
 
@@ -53,7 +66,7 @@ class AlreadyExists(GatewayError):
     status = 409
 
     def __init__(self, kind: str, name: str, message: str | None = None) -> None:
-        super().__init__(message or f"The {kind} '{name}' already exists")
+        super().__init__(message or f"The {kind} '{echo(name)}' already exists")
         self.kind = kind
         self.name = name
 

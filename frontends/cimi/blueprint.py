@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from gateway.app import methods_routed_elsewhere, request_scope, required_basic_credentials
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, echo
 
 from . import resources
 from .context import PATHS, current, make_context
@@ -85,6 +85,6 @@ def _unknown_path(rest: str) -> Response:
     """404 for an unknown path; 405 with `Allow` when the path exists for other methods."""
     allowed = methods_routed_elsewhere(("GET", "POST", "PUT", "DELETE"), CATCH_ALL)
     if allowed:
-        return error_response(405, f"{request.method} is not allowed on {request.path}",
+        return error_response(405, f"{request.method} is not allowed on {echo(request.path)}",
                               headers={"Allow": ", ".join(allowed)})
-    return error_response(404, f"There is no CIMI resource at {request.path}")
+    return error_response(404, f"There is no CIMI resource at {echo(request.path)}")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Union
 
-from gateway.errors import InvalidParameter
+from gateway.errors import InvalidParameter, echo
 
 MAX_DEPTH = 32  # parentheses within parentheses
 MAX_COMPARISONS = 200  # over every $filter of a request
@@ -110,7 +110,7 @@ class _Parser:
 
     def fail(self, message: str) -> InvalidParameter:
         where = self.tokens[self.index].position + 1 if self.index < len(self.tokens) else len(self.text) + 1
-        return InvalidParameter(f"$filter: {message} at {where} in '{self.text}'", parameter="$filter")
+        return InvalidParameter(f"$filter: {message} at {where} in '{echo(self.text)}'", parameter="$filter")
 
     def peek(self) -> Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
@@ -127,7 +127,7 @@ class _Parser:
             raise self.fail("empty filter")
         expr = self.filter()
         if self.peek() is not None:
-            raise self.fail(f"unexpected '{self.peek().text}'")  # type: ignore[union-attr]
+            raise self.fail(f"unexpected '{echo(self.peek().text)}'")  # type: ignore[union-attr]
         return expr
 
     def filter(self) -> Expr:
@@ -192,10 +192,10 @@ class _Parser:
                 return Literal(token.text.lower() == "true")
             if token.text.lower() in ("and", "or"):
                 self.index -= 1
-                raise self.fail(f"unexpected '{token.text}'")
+                raise self.fail(f"unexpected '{echo(token.text)}'")
             return Attribute(tuple(token.text.split("/")))
         self.index -= 1
-        raise self.fail(f"unexpected '{token.text}'")
+        raise self.fail(f"unexpected '{echo(token.text)}'")
 
 
 def _parse_date(text: str) -> datetime:
@@ -203,7 +203,7 @@ def _parse_date(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(normalized)
     except ValueError:
-        raise InvalidParameter(f"$filter: '{text}' is not a date", parameter="$filter") from None
+        raise InvalidParameter(f"$filter: '{echo(text)}' is not a date", parameter="$filter") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
@@ -317,9 +317,9 @@ def page(items: list[Any], first: str | None, last: str | None) -> list[Any]:
         try:
             number = int(value.strip())
         except ValueError:
-            raise InvalidParameter(f"{name} must be a positive integer, got '{value}'", parameter=name) from None
+            raise InvalidParameter(f"{name} must be a positive integer, got '{echo(value)}'", parameter=name) from None
         if number < 1:
-            raise InvalidParameter(f"{name} must be a positive integer, got '{value}'", parameter=name)
+            raise InvalidParameter(f"{name} must be a positive integer, got '{echo(value)}'", parameter=name)
         return number
 
     start, end = bound("$first", first), bound("$last", last)

@@ -12,7 +12,7 @@ from typing import Any
 
 from lxml import etree
 
-from gateway.errors import InvalidParameter
+from gateway.errors import InvalidParameter, echo
 from gateway.userdata import decode_user_data
 from gateway.xmlsafe import parse_xml
 
@@ -92,7 +92,7 @@ def _accepted_type(given: str, accepted: tuple[str, ...]) -> str:
         lowered = name.lower()
         if wanted == lowered or base == lowered or base + "create" == lowered:
             return name
-    raise InvalidParameter(f"Expected a {' or '.join(accepted)} document, got '{given}'")
+    raise InvalidParameter(f"Expected a {' or '.join(accepted)} document, got '{echo(given)}'")
 
 
 def element_content(element: etree._Element, rtype: ResourceType) -> dict[str, Any]:
@@ -147,7 +147,7 @@ def integer(content: dict[str, Any], key: str) -> int | None:
     try:
         number = int(str(value).strip())
     except ValueError:
-        raise InvalidParameter(f"'{key}' must be an integer, got '{value}'", parameter=key) from None
+        raise InvalidParameter(f"'{key}' must be an integer, got '{echo(value)}'", parameter=key) from None
     if number < 0:
         raise InvalidParameter(f"'{key}' must not be negative", parameter=key)
     return number
@@ -164,7 +164,7 @@ def boolean(content: dict[str, Any], key: str) -> bool | None:
         return True
     if lowered in ("false", "0"):
         return False
-    raise InvalidParameter(f"'{key}' must be true or false, got '{value}'", parameter=key)
+    raise InvalidParameter(f"'{key}' must be true or false, got '{echo(value)}'", parameter=key)
 
 
 def nested(content: dict[str, Any], key: str) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, request
 from werkzeug.exceptions import HTTPException
 
 from gateway.app import methods_routed_elsewhere
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, echo
 
 from . import context, respond
 from .errors import DeltacloudError, error_response, from_gateway_error, from_http_exception, from_unexpected
@@ -65,6 +65,6 @@ def unknown_path(rest: str) -> Response:
     """Reached for a path no route has, or a known path with a method it does not take."""
     allowed = methods_routed_elsewhere(("GET", "POST", "DELETE", "PUT"), CATCH_ALL)
     if allowed:
-        raise DeltacloudError(405, f"{request.method} is not allowed on {request.path}",
+        raise DeltacloudError(405, f"{request.method} is not allowed on {echo(request.path)}",
                               {"Allow": ", ".join(allowed)})
-    raise DeltacloudError(404, f"No such resource: {request.path}")
+    raise DeltacloudError(404, f"No such resource: {echo(request.path)}")

@@ -16,7 +16,7 @@ from lxml import etree
 
 from gateway.app import basic_credentials, current_gateway
 from gateway.config import ProviderConfig
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, echo
 from gateway.scope import ProviderChoice
 
 from . import context, respond
@@ -161,7 +161,7 @@ def drivers_index() -> Response:
 @bp.route("/drivers/<name>", methods=["GET"])
 def driver_show(name: str) -> Response:
     if name not in _driver_names():
-        raise DeltacloudError(404, f"The driver '{name}' is not configured (this gateway has: "
+        raise DeltacloudError(404, f"The driver '{echo(name)}' is not configured (this gateway has: "
                                    f"{', '.join(_driver_names())})")
     root = etree.Element("driver", {"href": context.api_url("drivers", name), "id": name})
     etree.SubElement(root, "name").text = name.upper()

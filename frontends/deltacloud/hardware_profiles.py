@@ -15,7 +15,7 @@ from typing import Any
 from flask import Response
 from lxml import etree
 
-from gateway.errors import InvalidParameter, NotFound
+from gateway.errors import InvalidParameter, NotFound, echo
 from gateway.model import HardwareProfile
 
 from . import context, respond
@@ -193,7 +193,7 @@ def resolve(catalogue: list[HardwareProfile], hwp_id: str | None, overrides: dic
         if not prop.accepts(value):
             allowed = (f"{prop.first}..{prop.last}" if prop.kind == "range" else
                        ", ".join(map(str, prop.entries)) if prop.kind == "enum" else str(prop.value))
-            raise InvalidParameter(f"'hwp_{name}' = {value} is not allowed by the hardware profile "
+            raise InvalidParameter(f"'hwp_{name}' = {echo(value)} is not allowed by the hardware profile "
                                    f"'{profile.id}' ({allowed} {prop.unit})", parameter=f"hwp_{name}")
         values[name] = value
     memory = values.get("memory")

@@ -13,6 +13,8 @@ import binascii
 import re
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from gateway.errors import echo
+
 from .errors import Ec2Error, combination, invalid_value
 
 Values = Callable[[dict[str, Any]], Iterable[Any]]
@@ -97,7 +99,7 @@ def page_size(max_results: int | None, *, low: int = 5, high: int = 1000, with_i
     if with_ids:
         raise combination(f"The parameter {ids_name} cannot be used with the parameter MaxResults")
     if not low <= max_results <= high:
-        raise invalid_value(f"Value ( {max_results} ) for parameter maxResults is invalid. "
+        raise invalid_value(f"Value ( {echo(max_results)} ) for parameter maxResults is invalid. "
                             f"Expecting a value greater than {low - 1} and at most {high}.")
     return max_results
 

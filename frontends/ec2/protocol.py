@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from botocore.model import Shape
 
-from gateway.errors import InvalidParameter
+from gateway.errors import InvalidParameter, echo
 from gateway.userdata import decode_base64
 
 from .errors import Ec2Error, invalid_value, missing
@@ -71,7 +71,7 @@ def _list(shape: Shape, node: Tree, prefix: str) -> list[Any]:
         if key == "":
             continue
         if not key.isdigit() or not 0 < int(key) <= MAX_LIST_INDEX:
-            raise invalid_value(f"Invalid list index in parameter {prefix}.{key}")
+            raise invalid_value(f"Invalid list index in parameter {echo(f'{prefix}.{key}')}")
         indexed.append((int(key), child))
     if not indexed and "" in node:  # `InstanceId=i-...` without an index: a one-element list
         indexed.append((1, {"": node[""]}))
@@ -119,9 +119,9 @@ def _value(shape: Shape, node: Tree, name: str) -> Any:
     if kind == "list":
         return _list(shape, node, name)
     if kind == "map":
-        raise invalid_value(f"Parameter {name} is not supported")
+        raise invalid_value(f"Parameter {echo(name)} is not supported")
     if "" not in node:
-        raise invalid_value(f"Parameter {name} needs a value, not sub-parameters")
+        raise invalid_value(f"Parameter {echo(name)} needs a value, not sub-parameters")
     return _scalar(shape, node[""], name)
 
 

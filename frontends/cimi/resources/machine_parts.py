@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from gateway.errors import InvalidParameter, MissingParameter, NotFound
+from gateway.errors import InvalidParameter, MissingParameter, NotFound, echo
 from gateway.model import Instance, NetworkInterface
 
 from .. import jobs
@@ -119,7 +119,7 @@ def get_machine_volume(machine_id: str, volume_id: str) -> Response:
         if attachment.volume_id == volume_id and not attachment.bootable:
             return resource_response(ctx, "MachineVolume",
                                      machine_volume_entry(ctx, machine_id, volume_id, attachment.device))
-    raise NotFound("machine volume", volume_id, f"The volume '{volume_id}' is not attached to this machine")
+    raise NotFound("machine volume", volume_id, f"The volume '{echo(volume_id)}' is not attached to this machine")
 
 
 def attach_volume(machine_id: str) -> Response:
@@ -148,7 +148,7 @@ def detach_volume(machine_id: str, volume_id: str) -> Response:
     ctx.require("detach_volume", "detach volumes")
     attached = [a for a in ctx.driver.instance(ctx.scope, machine_id).attachments if a.volume_id == volume_id]
     if not attached or attached[0].bootable:
-        raise NotFound("machine volume", volume_id, f"The volume '{volume_id}' is not attached to this machine")
+        raise NotFound("machine volume", volume_id, f"The volume '{echo(volume_id)}' is not attached to this machine")
     ctx.driver.detach_volume(ctx.scope, volume_id, machine_id)
     href = f"{ctx.href('machines', machine_id)}/volumes/{volume_id}"
     job = jobs.start_job(ctx, "delete", "machineVolume", volume_id, jobs.DETACHED, target_href=href,

@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from gateway.app import current_gateway
-from gateway.errors import InvalidParameter, MissingParameter, NotFound, NotSupported
+from gateway.errors import InvalidParameter, MissingParameter, NotFound, NotSupported, echo
 
 from ..context import Context, current
 from ..listing import created_response, register_collection, resource_response
@@ -53,7 +53,7 @@ def check_image(ctx: Context, image_id: str) -> str:
 
 def check_config(ctx: Context, config_id: str) -> str:
     if not any(p.id == config_id for p in ctx.driver.hardware_profiles(ctx.scope)):
-        raise InvalidParameter(f"Unknown machineConfig: the MachineConfiguration '{config_id}' does not exist")
+        raise InvalidParameter(f"Unknown machineConfig: the MachineConfiguration '{echo(config_id)}' does not exist")
     return config_id
 
 
@@ -62,14 +62,14 @@ def check_credential(ctx: Context, name: str) -> str:
     try:
         return current_gateway().key_pairs.get(ctx.owner, name).public_key
     except NotFound:
-        raise InvalidParameter(f"Unknown credential: the Credential '{name}' does not exist") from None
+        raise InvalidParameter(f"Unknown credential: the Credential '{echo(name)}' does not exist") from None
 
 
 def check_realm(ctx: Context, realm: str) -> str:
     for candidate in ctx.driver.realms(ctx.scope):
         if realm in (candidate.id, candidate.name):
             return candidate.id
-    raise InvalidParameter(f"Unknown realm '{realm}'")
+    raise InvalidParameter(f"Unknown realm '{echo(realm)}'")
 
 
 def read_machine_template(ctx: Context, content: dict[str, Any]) -> dict[str, Any]:
@@ -105,7 +105,7 @@ def read_machine_template(ctx: Context, content: dict[str, Any]) -> dict[str, An
     state = text(content, "initialState")
     if state:
         if state.upper() not in INITIAL_STATES:
-            raise InvalidParameter(f"initialState must be one of {', '.join(INITIAL_STATES)}, got '{state}'",
+            raise InvalidParameter(f"initialState must be one of {', '.join(INITIAL_STATES)}, got '{echo(state)}'",
                                    parameter="initialState")
         stored["initial_state"] = state.upper()
     if content.get("userData"):
@@ -127,7 +127,7 @@ def resolve_machine_template(ctx: Context, template: dict[str, Any]) -> Resolved
         template_id = ctx.id_from_href(template["href"], "machineTemplates", "MachineTemplate")
         record = record_or_none(ctx, MACHINE_TEMPLATE, template_id)
         if record is None:
-            raise InvalidParameter(f"Unknown machineTemplate: the MachineTemplate '{template_id}' does not exist")
+            raise InvalidParameter(f"Unknown machineTemplate: the MachineTemplate '{echo(template_id)}' does not exist")
         merged.update(record["attributes"])
         try:  # references may have gone since the template was saved
             if "image_id" in merged:
