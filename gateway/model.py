@@ -248,6 +248,7 @@ class InstanceSpec:
     host_name: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     start: bool = True
+    volume_tags: dict[str, str] = field(default_factory=dict)  # for the disks it gets (they may not exist yet)
 
 
 MAX_VOLUME_BYTES = 64 << 40  # 64 TiB: a frontend refuses a larger disk as the client's mistake, never asks the engine

@@ -170,7 +170,7 @@ class InstancesMixin(OvirtBase):
             self.store.put_entity(INSTANCE_META, owner, vm_id, {"id": vm_id, "key_name": spec.key_name})
         self.operations.submit(RUN, target=vm_id, owner=scope.owner_key, secret=self._secret(scope),
                                data={**self._scope_data(scope, place), "vm_id": vm_id, "start": spec.start,
-                                     "cloud_init": bool(init)})
+                                     "cloud_init": bool(init), "volume_tags": spec.volume_tags})
         inst = mapping.instance(created, owner=scope.credentials.username, region_id=place.region.id)
         inst.tags = {"Name": inst.name, **tags}
         inst.key_name = spec.key_name
@@ -271,13 +271,15 @@ class InstancesMixin(OvirtBase):
 
     # --- tags -----------------------------------------------------------------------------------------
     def tags(self, scope: Scope, resource_ids: Iterable[str] | None = None) -> dict[str, dict[str, str]]:
-        """Stored tags, with each instance's `Name` defaulting to its VM name."""
+        """Stored tags, with each instance's `Name` defaulting to its VM name; all of them are those of the VMs,
+        their snapshots (inlined in the same request), templates and disks the scope can see."""
         place = self._place(scope)
         wanted = None if resource_ids is None else set(resource_ids)
-        vms = self._vms(scope, place)
+        vms = self._vms(scope, place, follow="snapshots" if wanted is None else None)
         stored = self.store.tags(scope.provider.name, wanted)
         if wanted is None:
             visible = {vm.get("id") for vm in vms}
+            visible |= {s.get("id") for vm in vms for s in vm.iterfind("snapshots/snapshot")}
             visible |= {t.get("id") for t in self._templates(scope, place)}
             visible |= {d.get("id") for d in self._get(scope, "disks", {"search": place.disk_search})}
             stored = {rid: tags for rid, tags in stored.items() if rid in visible}

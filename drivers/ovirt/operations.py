@@ -17,7 +17,8 @@ from gateway.operations import Done, Fail, Next, Operation, Outcome, Wait
 from gateway.scope import Credentials, Scope
 
 from . import disk_records
-from .base import INSTANCE_META
+from .base import INSTANCE_META, Element
+from .mapping import timestamp_of
 
 if TYPE_CHECKING:
     from .driver import OvirtDriver
@@ -50,12 +51,17 @@ class OvirtOperation:
                      credentials=Credentials(secret.get("username", ""), secret.get("password", "")),
                      user_level=bool(op.data.get("user_level")), request_id=op.data.get("request_id", ""))
 
-    def status(self, scope: Scope, vm_id: str) -> str | None:
-        """The VM's status, None once the engine no longer has it."""
+    def vm(self, scope: Scope, vm_id: str, follow: str | None = None) -> Element | None:
+        """The VM as the engine has it now, None once it no longer has it."""
         try:
-            vm = self.driver._call(scope, "GET", f"vms/{vm_id}", what=("instance", vm_id))
+            return self.driver._call(scope, "GET", f"vms/{vm_id}", params={"follow": follow} if follow else None,
+                                     what=("instance", vm_id))
         except NotFound:
             return None
+
+    def status(self, scope: Scope, vm_id: str) -> str | None:
+        """The VM's status, None once the engine no longer has it."""
+        vm = self.vm(scope, vm_id)
         return None if vm is None else vm.findtext("status") or "unknown"
 
     def run_step(self, op: Operation) -> Outcome:
@@ -67,20 +73,41 @@ class OvirtOperation:
 
 
 class RunInstance(OvirtOperation):
-    """Wait while the new VM's disks are copied, then start it (cloud-init) unless it should stay stopped."""
+    """Wait while the new VM's disks are copied, then start it (cloud-init) unless it should stay stopped.
+
+    The disks are learned here, as soon as the engine lists them (it does from the start, locked while
+    copied): the volume tags the client asked for are put on them and their creation time (the VM's) is
+    kept. The operation is durable, so tags asked for before the disks existed are never lost.
+    """
 
     name = "ovirt.run"
     steps = ("wait_for_disks", "start")
 
     def step_wait_for_disks(self, op: Operation, scope: Scope) -> Outcome:
-        status = self.status(scope, op.data["vm_id"])
-        if status is None:
+        vm = self.vm(scope, op.data["vm_id"], follow=None if op.data.get("disks_known") else "disk_attachments")
+        if vm is None:
             return Fail("The instance was removed before it could start")
+        status = vm.findtext("status") or "unknown"
+        learned = {}
+        if not op.data.get("disks_known"):
+            disk_ids = [a.get("id", "") for a in vm.iterfind("disk_attachments/disk_attachment")]
+            if disk_ids or status != "image_locked":
+                self.learn_disks(op, scope, vm, disk_ids)
+                learned = {"disks_known": True}
         if status == "image_locked":
-            return Wait(self.poll)
+            return Wait(self.poll, data=learned)
         if not op.data.get("start"):
-            return Done()
-        return Next("start")
+            return Done(data=learned)
+        return Next("start", data=learned)
+
+    def learn_disks(self, op: Operation, scope: Scope, vm: Element, disk_ids: list[str]) -> None:
+        """Tag the new VM's disks and date them (safe to repeat: both only set what is already set)."""
+        if not disk_ids:
+            return
+        if op.data.get("volume_tags"):
+            self.driver.store.set_tags(scope.provider.name, "volume", disk_ids, op.data["volume_tags"])
+        disk_records.record_created(self.driver.store, op.data["place"], disk_ids,
+                                    timestamp_of(vm.findtext("creation_time")))
 
     def step_start(self, op: Operation, scope: Scope) -> Outcome:
         vm_id = op.data["vm_id"]

@@ -85,6 +85,7 @@ class LaunchRequest:
                     raise invalid_value("A tag key must not be empty")
                 tags.setdefault(kind, {})[tag["Key"]] = tag.get("Value") or ""
         spec.tags = tags.pop("instance", {})
+        spec.volume_tags = tags.pop("volume", {})  # the driver tags the disks once they exist (durably)
         behaviour = call.get("InstanceInitiatedShutdownBehavior") or "stop"
         if behaviour not in SHUTDOWN_BEHAVIOURS:
             raise invalid_value(f"InstanceInitiatedShutdownBehavior must be one of {', '.join(SHUTDOWN_BEHAVIOURS)}")

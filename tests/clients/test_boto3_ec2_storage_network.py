@@ -47,7 +47,9 @@ def instance(ec2: Any, default_subnet: dict[str, Any]) -> Iterator[dict[str, Any
     run = ec2.run_instances(ImageId=images[0]["ImageId"], MinCount=1, MaxCount=1, InstanceType="o1.small",
                             SubnetId=default_subnet["SubnetId"],
                             TagSpecifications=[{"ResourceType": "instance",
-                                                "Tags": [{"Key": "Name", "Value": "b3-storage"}]}])
+                                                "Tags": [{"Key": "Name", "Value": "b3-storage"}]},
+                                               {"ResourceType": "volume",  # as Ansible sends them
+                                                "Tags": [{"Key": "suite", "Value": "b3-root"}]}])
     instance_id = run["Instances"][0]["InstanceId"]
     try:
         ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
@@ -121,6 +123,13 @@ def test_root_volume_of_an_instance(ec2: Any, instance: dict[str, Any]) -> None:
     # the engine dates no disk: the gateway's own time, the same on every read, never 1970
     assert volume["CreateTime"].year >= 2024 and volume["CreateTime"] <= instance["LaunchTime"] + timedelta(minutes=5)
     assert ec2.describe_volumes(VolumeIds=[volume["VolumeId"]])["Volumes"][0]["CreateTime"] == volume["CreateTime"]
+    # RunInstances' volume tags, put on the disks once the engine made them
+    assert volume["Tags"] == [{"Key": "suite", "Value": "b3-root"}]
+    tagged = ec2.describe_volumes(Filters=[{"Name": "tag:suite", "Values": ["b3-root"]}])["Volumes"]
+    assert [v["VolumeId"] for v in tagged] == [volume["VolumeId"]]
+    described = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [volume["VolumeId"]]}])["Tags"]
+    assert described == [{"ResourceId": volume["VolumeId"], "ResourceType": "volume", "Key": "suite",
+                          "Value": "b3-root"}]
     assert volume["AvailabilityZone"] == instance["Placement"]["AvailabilityZone"]
     assert volume["Attachments"][0]["InstanceId"] == instance["InstanceId"]
     assert volume["Attachments"][0]["Device"] == instance["RootDeviceName"]
@@ -199,6 +208,9 @@ def test_volume_and_snapshot_lifecycle_with_waiters(gateway: Any, ec2: Any, inst
     assert [(s["SnapshotId"], s["State"], s["Description"]) for s in mine["Snapshots"]] == [
         (snapshot_id, "completed", "b3 nightly")]
     assert {"Key": "suite", "Value": "b3"} in mine["Snapshots"][0]["Tags"]
+    by_type = ec2.describe_tags(Filters=[{"Name": "resource-type", "Values": ["snapshot"]},
+                                         {"Name": "resource-id", "Values": [snapshot_id]}])["Tags"]
+    assert by_type == [{"ResourceId": snapshot_id, "ResourceType": "snapshot", "Key": "suite", "Value": "b3"}]
     assert mine["Snapshots"][0]["OwnerId"] == ec2.describe_instances(InstanceIds=[instance_id])[
         "Reservations"][0]["OwnerId"]
     expect("DryRunOperation", ec2.delete_snapshot, SnapshotId=snapshot_id, DryRun=True)

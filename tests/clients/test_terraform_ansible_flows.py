@@ -227,6 +227,10 @@ def test_ansible_create_wait_stop_terminate(gateway: Any, image_id: str) -> None
         running = wire.poll(instance_id, "running")  # waiter instance_running
         assert running["SubnetId"] == subnet["SubnetId"] and running["VpcId"] == vpc["VpcId"]
         assert {"Key": "Name", "Value": name} in running["Tags"]
+        root_id = next(m["Ebs"]["VolumeId"] for m in running["BlockDeviceMappings"]
+                       if m["DeviceName"] == running["RootDeviceName"])
+        root = wire("DescribeVolumes", {"VolumeId.1": root_id})["Volumes"][0]
+        assert root["Tags"] == [{"Key": "Name", "Value": name}]  # the volume TagSpecification, on the disk made
         # a second run of the same task finds it (idempotency), through the default subnet it filters on
         assert [i["InstanceId"] for i in ansible_find(wire, subnet["SubnetId"], name, image_id)] == [instance_id]
 

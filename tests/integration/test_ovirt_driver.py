@@ -270,6 +270,18 @@ def test_a_snapshot_of_chosen_volumes_covers_only_those(gw: Gateway) -> None:
         gw.driver.create_snapshot(scope, vm_id, "nothing", volume_ids=[])
 
 
+def test_volume_tags_given_at_launch_reach_the_disks_made_later(gw: Gateway) -> None:
+    """The disks do not exist when create_instance answers: the durable run operation tags them."""
+    scope = gw.scope()
+    inst = gw.driver.create_instance(scope, InstanceSpec(image_id=CENTOS, start=False,
+                                                         volume_tags={"backup": "daily"}))
+    gw.settle(60)
+    (boot,) = gw.driver.instance(scope, inst.id).attachments
+    volume = gw.driver.volume(scope, boot.volume_id)
+    assert volume.tags == {"backup": "daily"} and volume.created is not None
+    assert gw.driver.tags(scope)[boot.volume_id] == {"backup": "daily"}
+
+
 def test_a_boot_disk_moves_between_stopped_instances(gw: Gateway) -> None:
     scope = gw.scope()
     source, target = run(gw, start=False), run(gw, start=False)

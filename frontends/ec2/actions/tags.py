@@ -1,4 +1,4 @@
-"""CreateTags, DeleteTags, DescribeTags on instances, images and volumes (and key pairs).
+"""CreateTags, DeleteTags, DescribeTags on instances, images, volumes and snapshots (and key pairs).
 
 The driver keeps tags where the backend can hold them and in the store otherwise (an instance's `Name`
 renames its VM where oVirt's naming rules allow); key pairs are the gateway's own, so are their tags.
@@ -107,6 +107,8 @@ def _kinds_of(call: Call) -> dict[str, str]:
     kinds.update({i.id: "image" for i in call.driver.images(call.scope)})
     if call.driver.can("volumes"):
         kinds.update({v.id: "volume" for v in call.driver.volumes(call.scope)})
+    if call.driver.can("snapshots"):
+        kinds.update({s.id: "snapshot" for s in call.driver.snapshots(call.scope)})
     return kinds
 
 
