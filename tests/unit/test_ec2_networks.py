@@ -2,26 +2,17 @@
 from __future__ import annotations
 
 import pytest
-from botocore.parsers import create_parser
 
 from frontends.ec2 import networks
 from frontends.ec2.errors import Ec2Error
-from frontends.ec2.render import render_response
-from frontends.ec2.service import operation
 from gateway.model import Instance, InstanceState, Network, NetworkInterface, Realm
+
+from .ec2_roundtrip import parsed
 
 MGMT = Network(id="0e000000-0000-4000-8000-000000000001", name="ovirtmgmt", is_management=True)
 STORAGE = Network(id="0e000000-0000-4000-8000-0000000000aa", name="backend")
 ZONE_A = Realm(id="c1000000-0000-4000-8000-000000000001", name="Default", region_id="dc", region_name="Default")
 ZONE_B = Realm(id="c1000000-0000-4000-8000-000000000002", name="Other", region_id="dc", region_name="Default")
-
-
-def parsed(action: str, result: dict) -> dict:
-    body = render_response(action, result, "req-1", "2016-11-15")
-    out = create_parser("ec2").parse({"body": body, "headers": {}, "status_code": 200},
-                                     operation(action).output_shape)
-    out.pop("ResponseMetadata")
-    return out
 
 
 def test_vpcs_round_trip_and_the_management_network_is_default() -> None:

@@ -8,15 +8,7 @@ from botocore.parsers import create_parser
 from frontends.ec2.render import render_error, render_response
 from frontends.ec2.service import operation
 
-
-def parsed(action: str, result: dict, status: int = 200, version: str | None = "2016-11-15") -> dict:
-    body = render_response(action, result, "req-1", version)
-    response = {"body": body, "headers": {}, "status_code": status}
-    out = create_parser("ec2").parse(response, operation(action).output_shape)
-    assert out["ResponseMetadata"]["RequestId"] == "req-1"
-    out.pop("ResponseMetadata")
-    return out
-
+from .ec2_roundtrip import parsed
 
 INSTANCE = {
     "InstanceId": "i-0123", "ImageId": "ami-1", "State": {"Code": 16, "Name": "running"},

@@ -4,25 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from botocore.parsers import create_parser
-
 from frontends.ec2 import devices, storage
 from frontends.ec2.render import render_response
-from frontends.ec2.service import operation
-from gateway.model import Instance, InstanceState, ResourceState, Snapshot, Volume, VolumeAttachment
+from gateway.model import (
+    Instance,
+    InstanceState,
+    ResourceState,
+    Snapshot,
+    Volume,
+    VolumeAttachment,
+)
+
+from .ec2_roundtrip import parsed
 
 VM = "aa000000-0000-4000-8000-000000000001"
 ROOT = "d0000000-0000-4000-8000-000000000001"
 DATA = "d0000000-0000-4000-8000-000000000002"
 WHEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-
-
-def parsed(action: str, result: dict) -> dict:
-    body = render_response(action, result, "req-1", "2016-11-15")
-    out = create_parser("ec2").parse({"body": body, "headers": {}, "status_code": 200},
-                                     operation(action).output_shape)
-    out.pop("ResponseMetadata")
-    return out
 
 
 def instance(*attachments: VolumeAttachment) -> Instance:
