@@ -55,15 +55,20 @@ def start_instances(call: Call) -> dict[str, Any]:
                                          lambda i: call.driver.start_instance(call.scope, i.id))}
 
 
+def refuse_protected(call: Call, found: list[Instance], record_key: str, attribute: str, done: str) -> None:
+    """OperationNotPermitted when an instance's `attribute` (kept in its EC2 record) protects it."""
+    records = inventory.records(call)
+    protected = [i for i in found if records.get(i.id, {}).get(record_key)]
+    if protected:
+        raise Ec2Error("OperationNotPermitted",
+                       f"The instance '{ids.instance_id(protected[0].id)}' may not be {done}. Modify its "
+                       f"'{attribute}' instance attribute and try again.")
+
+
 @action("StopInstances", mutating=True)
 def stop_instances(call: Call) -> dict[str, Any]:
     found = checked(call, "stop")
-    records = inventory.records(call)
-    protected = [i for i in found if records.get(i.id, {}).get("disable_api_stop")]
-    if protected:
-        raise Ec2Error("OperationNotPermitted",
-                       f"The instance '{ids.instance_id(protected[0].id)}' may not be stopped. Modify its "
-                       "'disableApiStop' instance attribute and try again.")
+    refuse_protected(call, found, "disable_api_stop", "disableApiStop", "stopped")
     force = bool(call.get("Force"))
     call.check_dry_run()
     return {"StoppingInstances": changes(call, "stop", found,
@@ -82,12 +87,7 @@ def reboot_instances(call: Call) -> dict[str, Any]:
 @action("TerminateInstances", mutating=True)
 def terminate_instances(call: Call) -> dict[str, Any]:
     found = checked(call, "destroy")
-    records = inventory.records(call)
-    protected = [i for i in found if records.get(i.id, {}).get("disable_api_termination")]
-    if protected:
-        raise Ec2Error("OperationNotPermitted",
-                       f"The instance '{ids.instance_id(protected[0].id)}' may not be terminated. Modify its "
-                       "'disableApiTermination' instance attribute and try again.")
+    refuse_protected(call, found, "disable_api_termination", "disableApiTermination", "terminated")
     call.check_dry_run()
     return {"TerminatingInstances": changes(call, "destroy", found,
                                             lambda i: call.driver.destroy_instance(call.scope, i.id))}
