@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gateway.errors import GatewayError, NotFound
+from gateway.errors import GatewayError, InvalidParameter, NotFound
 from gateway.model import Instance, InstanceSpec
-from gateway.userdata import decode_user_data
+from gateway.userdata import check_user_data_size, decode_user_data
 
 from . import ids, inventory, networks
 from .call import Call
@@ -76,7 +76,7 @@ class LaunchRequest:
             spec.key_name, spec.ssh_public_keys = key_name, [pair.public_key]
         user_data = call.get("UserData")
         if user_data:
-            spec.user_data = decode_user_data(user_data, "UserData")  # InvalidParameterValue when bad
+            spec.user_data = user_data_from(user_data)
         tags: dict[str, dict[str, str]] = {}
         for spec_item in call.get("TagSpecifications", []):
             kind = spec_item.get("ResourceType") or "instance"
@@ -164,3 +164,14 @@ def _reservation(call: Call, rid: str, instances: list[Instance]) -> dict[str, A
     catalog = inventory.catalog(call)
     return {"ReservationId": rid, "OwnerId": catalog.owner_id, "Groups": [],
             "Instances": [instance_item(i, catalog) for i in instances]}
+
+
+def user_data_from(value: str | bytes) -> bytes:
+    """User data as RunInstances and ModifyInstanceAttribute carry it: base64 text, or a blob botocore
+    already decoded. Bad or oversized data is InvalidUserData.Malformed, the code AWS answers with."""
+    try:
+        if isinstance(value, bytes):
+            return check_user_data_size(value, "UserData")
+        return decode_user_data(str(value), "UserData")
+    except InvalidParameter as exc:
+        raise Ec2Error("InvalidUserData.Malformed", exc.message) from None

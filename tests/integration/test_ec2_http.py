@@ -105,9 +105,10 @@ def test_old_version_is_echoed(gateway: Any) -> None:
     assert b'xmlns="http://ec2.amazonaws.com/doc/2014-10-01/"' in response.content
 
 
-def test_bad_user_data_is_an_invalid_parameter_value(gateway: Any) -> None:
+def test_bad_user_data_is_malformed_user_data(gateway: Any) -> None:
+    """Not base64, or over 16 KB: AWS answers InvalidUserData.Malformed (Terraform users meet it)."""
     for user_data in ("not%20base64!", "A" * 30000):
         response = signed_post(gateway, "Action=RunInstances&Version=2016-11-15&ImageId=ami-"
                                f"{'0' * 32}&MinCount=1&MaxCount=1&UserData={user_data}")
-        assert (response.status_code, ec2_error(response)) == (400, "InvalidParameterValue")
+        assert (response.status_code, ec2_error(response)) == (400, "InvalidUserData.Malformed")
         assert "UserData" in etree.fromstring(response.content).findtext("Errors/Error/Message")

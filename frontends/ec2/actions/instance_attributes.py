@@ -10,12 +10,11 @@ import base64
 from typing import Any
 
 from gateway.model import InstanceState
-from gateway.userdata import check_user_data_size, decode_user_data
 
 from .. import devices, ids, inventory, networks
 from ..call import Call
 from ..errors import Ec2Error, combination, invalid_value
-from ..launch import SHUTDOWN_BEHAVIOURS
+from ..launch import SHUTDOWN_BEHAVIOURS, user_data_from
 from ..present import Catalog
 from . import action
 
@@ -98,13 +97,6 @@ def _as_bool(value: Any) -> bool:
     raise invalid_value(f"Value ({str(value)[:40]}) is invalid. Expected true or false.")
 
 
-def _user_data(value: Any) -> bytes:
-    """UserData.Value arrives decoded (a blob); `Attribute=userData&Value=...` as base64 text."""
-    if isinstance(value, bytes):
-        return check_user_data_size(value, "UserData")
-    return decode_user_data(str(value), "UserData")
-
-
 def _require_stopped(instance: Any, attribute: str) -> None:
     if instance.state is not InstanceState.STOPPED:
         raise Ec2Error("IncorrectInstanceState",
@@ -125,7 +117,7 @@ def modify_instance_attribute(call: Call) -> dict[str, Any]:
         call.driver.update_instance(call.scope, instance_id,
                                     hardware_profile_id=profile if isinstance(profile, str) else profile.id)
     elif attribute == "userData":
-        data = _user_data(value)
+        data = user_data_from(value)  # UserData.Value arrives decoded (a blob), Value as base64
         _require_stopped(instance, attribute)
         call.check_dry_run()
         call.driver.update_instance(call.scope, instance_id, user_data=data)
