@@ -91,3 +91,13 @@ def test_snapshot_names_the_volume_it_was_asked_for() -> None:
     assert done["State"] == "completed" and done["Progress"] == "100%" and done["StartTime"] == WHEN
     snap.volume_ids = []
     assert storage.snapshot_item(snap, {}, owner_id="1", tags={}, sizes={})["VolumeId"] == storage.UNKNOWN_VOLUME
+
+
+def test_time_filters_compare_with_the_rendered_timestamp() -> None:
+    """A create-time/start-time filter value is what DescribeVolumes/DescribeSnapshots show, milliseconds included."""
+    from frontends.ec2.actions.snapshots import SNAPSHOT_FILTERS
+    from frontends.ec2.actions.volumes import VOLUME_FILTERS
+
+    when = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=timezone.utc)
+    assert VOLUME_FILTERS["create-time"]({"CreateTime": when}) == ["2026-01-02T03:04:05.123Z"]
+    assert SNAPSHOT_FILTERS["start-time"]({"StartTime": when}) == ["2026-01-02T03:04:05.123Z"]

@@ -15,6 +15,7 @@ from .. import ids, inventory, storage
 from ..call import Call
 from ..errors import Ec2Error, invalid_value
 from ..filters import apply_filters, page_size, paginate
+from ..render import timestamp
 from . import action
 
 SNAPSHOT_FILTERS = {
@@ -27,7 +28,7 @@ SNAPSHOT_FILTERS = {
     "progress": lambda s: [s["Progress"]],
     "encrypted": lambda s: [s["Encrypted"]],
     "storage-tier": lambda s: [s["StorageTier"]],
-    "start-time": lambda s: [s["StartTime"].strftime("%Y-%m-%dT%H:%M:%S.000Z")],
+    "start-time": lambda s: [timestamp(s["StartTime"])],
 }
 
 

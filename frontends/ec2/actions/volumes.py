@@ -19,6 +19,7 @@ from .. import devices, ids, inventory, storage
 from ..call import Call
 from ..errors import Ec2Error, invalid_value, missing
 from ..filters import apply_filters, page_size, paginate
+from ..render import timestamp
 from . import action
 
 MAX_SIZE_GIB = 16384  # EBS's limit for general-purpose volumes
@@ -33,7 +34,7 @@ VOLUME_FILTERS = {
     "encrypted": lambda v: [v["Encrypted"]],
     "multi-attach-enabled": lambda v: [v["MultiAttachEnabled"]],
     "snapshot-id": lambda v: [v["SnapshotId"]],
-    "create-time": lambda v: [v["CreateTime"].strftime("%Y-%m-%dT%H:%M:%S.000Z")],
+    "create-time": lambda v: [timestamp(v["CreateTime"])],
     "attachment.instance-id": lambda v: [a["InstanceId"] for a in v["Attachments"]],
     "attachment.device": lambda v: [a["Device"] for a in v["Attachments"]],
     "attachment.status": lambda v: [a["State"] for a in v["Attachments"]],
