@@ -233,13 +233,6 @@ class Store:
                 result.setdefault(resource_id, {})[key] = value
         return result
 
-    def tag_rows(self, owner: str) -> list[dict[str, str]]:
-        """Every tag of the owner with its resource type (for DescribeTags-style listings)."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(tags_table.select().where(tags_table.c.owner == owner)
-                                .order_by(tags_table.c.resource_id, tags_table.c.key)).all()
-        return [dict(r._mapping) for r in rows]
-
     # --- idempotency tokens -----------------------------------------------------------------------
     def claim_token(self, owner: str, token: str, fingerprint: str, result: dict[str, Any]) -> dict[str, Any] | None:
         """Record `result` under the token; if the token was used before, return what it recorded instead.

@@ -82,8 +82,6 @@ def test_tags_set_overwrite_and_delete(store: Store) -> None:
     store.delete_tags("lab", ["vm1"], {"env": None})
     store.delete_tags("lab", ["vm2"])
     assert store.tags("lab") == {"vm1": {"team": "a"}}
-    assert store.tag_rows("lab") == [{"owner": "lab", "resource_id": "vm1", "key": "team",
-                                      "resource_type": "instance", "value": "a"}]
 
 
 def test_idempotency_tokens_return_the_first_result(store: Store) -> None:
