@@ -77,7 +77,7 @@ def handle() -> Response:
         params = flat_params()
         gateway = current_gateway()
         verified = signing.verify(signed_request(params, body), gateway.store.credential,
-                                  skew=gateway.config.signature_skew_seconds)
+                                  skew=gateway.config.signature_skew_seconds, service="ec2")
         action_name = params.get("Action", "")
         if not action_name:
             raise Ec2Error("MissingAction", "The request must contain the parameter Action")

@@ -3,11 +3,15 @@
 `Filter.2.Value.3=x`, `TagSpecification.1.Tag.2.Key=k` and `Placement.AvailabilityZone=z` become the
 nested lists and structures of the model; types come from the declared shape, never from the text
 (a tag value "0123" stays a string; ec2-api's guessing turned it into 83). Every list element is read,
-in numeric order. Unknown parameters are ignored, as the authentication ones are.
+in numeric order. Unknown parameters are ignored, as the authentication ones are. A malformed name
+(an empty segment such as `ResourceId.=x`) or a list index that is not ASCII digits (`InstanceId.²`,
+which `str.isdigit` accepts and `int` refuses) is InvalidParameterValue, whatever the action.
 """
 from __future__ import annotations
 
-from datetime import datetime
+import math
+import re
+from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from botocore.model import Shape
@@ -23,6 +27,9 @@ AUTH_PARAMETERS = frozenset({"Action", "Version", "AWSAccessKeyId", "Signature",
                              "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature",
                              "X-Amz-Security-Token"})
 MAX_LIST_INDEX = 10_000
+LIST_INDEX = re.compile(r"[0-9]{1,5}")  # ASCII only: int() also reads other scripts' digits
+INTEGER = re.compile(r"[+-]?[0-9]{1,19}")
+NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,3})?")
 
 Tree = dict[str, Any]  # wire-name segment -> Tree, plus "" -> the scalar text given for that exact name
 
@@ -33,8 +40,11 @@ def params_tree(flat: Mapping[str, str]) -> Tree:
     for name, value in flat.items():
         if name in AUTH_PARAMETERS:
             continue
+        parts = name.split(".")
+        if "" in parts:  # "" is where a node keeps its own text; `ResourceId.=x` would overwrite it
+            raise invalid_value(f"The parameter name {echo(name)} is malformed: it has an empty part")
         node = root
-        for part in name.split("."):
+        for part in parts:
             node = node.setdefault(part, {})
         node[""] = value
     return root
@@ -70,7 +80,7 @@ def _list(shape: Shape, node: Tree, prefix: str) -> list[Any]:
     for key, child in node.items():
         if key == "":
             continue
-        if not key.isdigit() or not 0 < int(key) <= MAX_LIST_INDEX:
+        if not LIST_INDEX.fullmatch(key) or not 0 < int(key) <= MAX_LIST_INDEX:
             raise invalid_value(f"Invalid list index in parameter {echo(f'{prefix}.{key}')}")
         indexed.append((int(key), child))
     if not indexed and "" in node:  # `InstanceId=i-...` without an index: a one-element list
@@ -84,21 +94,19 @@ def _scalar(shape: Shape, text: str, name: str) -> Any:
     if kind == "string":
         return text
     if kind in ("integer", "long"):
-        try:
-            return int(text.strip(), 10)
-        except ValueError:
-            raise invalid_value(f"Value ({text[:100]}) for parameter {name} is invalid. "
-                                f"Expected an integer.") from None
+        if not INTEGER.fullmatch(text.strip()):
+            raise invalid_value(f"Value ({echo(text, 100)}) for parameter {name} is invalid. Expected an integer.")
+        return int(text.strip(), 10)
     if kind == "boolean":
         lowered = text.strip().lower()
         if lowered not in ("true", "false"):
             raise invalid_value(f"Value ({text[:100]}) for parameter {name} is invalid. Expected true or false.")
         return lowered == "true"
     if kind in ("float", "double"):
-        try:
-            return float(text)
-        except ValueError:
-            raise invalid_value(f"Value ({text[:100]}) for parameter {name} is invalid. Expected a number.") from None
+        number = float(text.strip()) if NUMBER.fullmatch(text.strip()) else math.nan  # no "nan", "inf", "١"
+        if not math.isfinite(number):
+            raise invalid_value(f"Value ({echo(text, 100)}) for parameter {name} is invalid. Expected a number.")
+        return number
     if kind == "blob":
         try:
             return decode_base64(text, name)
@@ -106,7 +114,8 @@ def _scalar(shape: Shape, text: str, name: str) -> Any:
             raise invalid_value(f"Value for parameter {name} is not valid base64.") from None
     if kind == "timestamp":
         try:
-            return datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+            when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+            return when if when.tzinfo else when.replace(tzinfo=timezone.utc)  # comparable with aware times
         except ValueError:
             raise invalid_value(f"Value ({text[:100]}) for parameter {name} is not a valid timestamp.") from None
     return text

@@ -4,6 +4,13 @@ Every request is re-signed with the secret the credential store holds for its ac
 in constant time; its date must lie within the configured skew (5 minutes, as AWS). What comes back is
 the stored credential (the oVirt identity it acts as) and the region of the SigV4 credential scope,
 which selects the data center. Errors carry the codes AWS uses, so clients report them as they would.
+
+The Query API's parameters are the body, so the payload hash in the canonical request is always the
+hash of the body received: an `X-Amz-Content-SHA256` header that disagrees, `UNSIGNED-PAYLOAD` or a
+streaming payload is `SignatureDoesNotMatch` (a presigned URL may sign `UNSIGNED-PAYLOAD` only with an
+empty body, as its parameters are then all in the signed query). The credential scope must name the
+service addressed (`ec2`, or `sts`). A SigV2 request carries `Timestamp` or `Expires`, never both (AWS's
+Query API reference), and an `Expires` at most as far ahead as a SigV4 presigned URL may live (7 days).
 """
 from __future__ import annotations
 
@@ -23,6 +30,7 @@ from .errors import Ec2Error
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+STREAMING_PAYLOAD_PREFIX = "STREAMING-"  # STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, ...
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 AUTH_FIELD = re.compile(r"(\w+)=([^,\s]*)")
 
@@ -56,9 +64,15 @@ def expired(message: str) -> Ec2Error:
     return Ec2Error("RequestExpired", message, 400)
 
 
-def mismatch() -> Ec2Error:
+def mismatch(reason: str = "") -> Ec2Error:
     return Ec2Error("SignatureDoesNotMatch", "The request signature we calculated does not match the signature "
-                    "you provided. Check your AWS Secret Access Key and signing method.", 403)
+                    "you provided. Check your AWS Secret Access Key and signing method." + (f" {reason}" if reason else ""),
+                    403)
+
+
+def wrong_service(service: str) -> Ec2Error:
+    """AWS's answer to a credential scope naming another service."""
+    return Ec2Error("SignatureDoesNotMatch", f"Credential should be scoped to correct service: '{service}'. ", 403)
 
 
 def unknown_key(access_key: str) -> Ec2Error:
@@ -130,12 +144,31 @@ def _check_skew(when: datetime, now: datetime, skew: int) -> None:
                       f"away from the server's {now:%Y%m%dT%H%M%SZ}.")
 
 
-def _split_credential(credential: str) -> tuple[str, str, str, str]:
-    """(access key, scope, date, region) from `AKID/20260101/region/ec2/aws4_request`."""
+def _split_credential(credential: str, service: str) -> tuple[str, str, str, str]:
+    """(access key, scope, date, region) from `AKID/20260101/region/ec2/aws4_request`, whose service
+    must be `service`."""
     parts = credential.split("/")
     if len(parts) != 5 or parts[4] != "aws4_request" or not parts[0]:
         raise auth_failure("Credential must be <access key>/<date>/<region>/<service>/aws4_request")
+    if parts[3] != service:
+        raise wrong_service(service)
     return parts[0], "/".join(parts[1:]), parts[1], parts[2]
+
+
+def body_hash(request: SignedRequest) -> str:
+    """The payload hash of the canonical request: the body received, whatever the client claims.
+
+    A claimed `X-Amz-Content-SHA256` must be that same hash; an unsigned or streaming payload would leave
+    the parameters (the body) unsigned, so it is refused.
+    """
+    actual = hashlib.sha256(request.body).hexdigest()
+    claimed = request.headers.get("X-Amz-Content-SHA256")
+    if claimed is None or claimed == actual:
+        return actual
+    if claimed == UNSIGNED_PAYLOAD or claimed.startswith(STREAMING_PAYLOAD_PREFIX):
+        raise mismatch(f"The Query API does not accept the payload hash '{claimed[:64]}': its parameters are the "
+                       "body, which must be signed.")
+    raise mismatch("The X-Amz-Content-SHA256 header does not match the body received.")
 
 
 def _lookup(lookup: Lookup, access_key: str) -> StoredCredential:
@@ -145,7 +178,7 @@ def _lookup(lookup: Lookup, access_key: str) -> StoredCredential:
     return stored
 
 
-def verify_v4_header(request: SignedRequest, lookup: Lookup, now: datetime, skew: int) -> Verified:
+def verify_v4_header(request: SignedRequest, lookup: Lookup, now: datetime, skew: int, service: str) -> Verified:
     header = request.headers.get("Authorization", "")
     algorithm, _, rest = header.partition(" ")
     if algorithm != ALGORITHM:
@@ -153,7 +186,7 @@ def verify_v4_header(request: SignedRequest, lookup: Lookup, now: datetime, skew
     fields = dict(AUTH_FIELD.findall(rest))
     if not {"Credential", "SignedHeaders", "Signature"} <= fields.keys():
         raise auth_failure("Authorization header requires Credential, SignedHeaders and Signature")
-    access_key, scope, date, region = _split_credential(fields["Credential"])
+    access_key, scope, date, region = _split_credential(fields["Credential"], service)
     amz_date = request.headers.get("X-Amz-Date")
     if not amz_date:
         raise auth_failure("Authorization header requires the X-Amz-Date header")
@@ -165,22 +198,21 @@ def verify_v4_header(request: SignedRequest, lookup: Lookup, now: datetime, skew
         raise auth_failure("The host header must be signed")
     stored = _lookup(lookup, access_key)
     _check_skew(when, now, skew)
-    payload = request.headers.get("X-Amz-Content-SHA256") or hashlib.sha256(request.body).hexdigest()
     expected = sigv4_signature(stored.secret_key, request, amz_date=amz_date, scope=scope, signed_headers=signed,
-                               payload_hash=payload)
+                               payload_hash=body_hash(request))
     if not hmac.compare_digest(expected, fields["Signature"]):
         raise mismatch()
     return Verified(stored, region, "4")
 
 
-def verify_v4_query(request: SignedRequest, lookup: Lookup, now: datetime, skew: int) -> Verified:
+def verify_v4_query(request: SignedRequest, lookup: Lookup, now: datetime, skew: int, service: str) -> Verified:
     query = dict(request.query)
     if query.get("X-Amz-Algorithm") != ALGORITHM:
         raise auth_failure("Unsupported X-Amz-Algorithm")
     for name in ("X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Signature"):
         if not query.get(name):
             raise auth_failure(f"A presigned request requires {name}")
-    access_key, scope, date, region = _split_credential(query["X-Amz-Credential"])
+    access_key, scope, date, region = _split_credential(query["X-Amz-Credential"], service)
     amz_date = query["X-Amz-Date"]
     when = _parse_amz_date(amz_date)
     if amz_date[:8] != date:
@@ -199,7 +231,9 @@ def verify_v4_query(request: SignedRequest, lookup: Lookup, now: datetime, skew:
         raise expired("Request is not yet valid: its X-Amz-Date lies in the future")
     if now > when + timedelta(seconds=lifetime):
         raise expired(f"Request has expired: it was valid until {when + timedelta(seconds=lifetime):%Y%m%dT%H%M%SZ}")
-    for payload in (hashlib.sha256(request.body).hexdigest(), UNSIGNED_PAYLOAD):
+    # botocore presigns UNSIGNED-PAYLOAD over https; harmless only when there is no body to leave unsigned
+    payloads = (body_hash(request), UNSIGNED_PAYLOAD) if not request.body else (body_hash(request),)
+    for payload in payloads:
         expected = sigv4_signature(stored.secret_key, request, amz_date=amz_date, scope=scope, signed_headers=signed,
                                    payload_hash=payload, exclude_query="X-Amz-Signature")
         if hmac.compare_digest(expected, query["X-Amz-Signature"]):
@@ -230,9 +264,15 @@ def verify_v2(request: SignedRequest, lookup: Lookup, now: datetime, skew: int) 
     if not params.get("AWSAccessKeyId") or not params.get("Signature"):
         raise auth_failure("Signature version 2 requires AWSAccessKeyId and Signature")
     stored = _lookup(lookup, params["AWSAccessKeyId"])
+    if params.get("Expires") and params.get("Timestamp"):
+        raise auth_failure("Requests must include either Timestamp or Expires, but cannot contain both")
     if params.get("Expires"):
-        if now > _parse_iso(params["Expires"], "Expires"):
+        expires = _parse_iso(params["Expires"], "Expires")
+        if now > expires:
             raise expired("Request has expired: its Expires time has passed")
+        if expires - now > timedelta(seconds=MAX_PRESIGN_SECONDS + skew):
+            raise expired(f"Request signature is too far in the future: Expires may lie at most "
+                          f"{MAX_PRESIGN_SECONDS // 86400} days ahead")
     elif params.get("Timestamp"):
         _check_skew(_parse_iso(params["Timestamp"], "Timestamp"), now, skew)
     else:
@@ -244,13 +284,15 @@ def verify_v2(request: SignedRequest, lookup: Lookup, now: datetime, skew: int) 
     return Verified(stored, None, "2")
 
 
-def verify(request: SignedRequest, lookup: Lookup, *, skew: int, now: datetime | None = None) -> Verified:
-    """Verify whichever signature the request carries; Ec2Error (AuthFailure & co.) if it fails."""
+def verify(request: SignedRequest, lookup: Lookup, *, skew: int, service: str = "ec2",
+           now: datetime | None = None) -> Verified:
+    """Verify whichever signature the request carries, for `service` (the one a SigV4 scope must name);
+    Ec2Error (AuthFailure & co.) if it fails."""
     now = now or datetime.now(timezone.utc)
     if request.headers.get("Authorization"):
-        return verify_v4_header(request, lookup, now, skew)
+        return verify_v4_header(request, lookup, now, skew, service)
     if any(name == "X-Amz-Signature" for name, _ in request.query):
-        return verify_v4_query(request, lookup, now, skew)
+        return verify_v4_query(request, lookup, now, skew, service)
     if request.params.get("SignatureVersion") == "2" or "Signature" in request.params:
         if request.params.get("SignatureVersion", "2") != "2":
             raise auth_failure("Only signature versions 2 and 4 are supported")

@@ -94,7 +94,7 @@ def _answer(params: dict[str, str], body: bytes) -> dict[str, str]:
 
     gateway = current_gateway()
     verified = signing.verify(signed_request(params, body), gateway.store.credential,
-                              skew=gateway.config.signature_skew_seconds)
+                              skew=gateway.config.signature_skew_seconds, service="sts")
     action, version = params.get("Action", ""), params.get("Version", STS_VERSION)
     if not action:
         raise Ec2Error("MissingAction", "The request must contain the parameter Action")

@@ -141,3 +141,94 @@ def test_v2_stale_timestamp() -> None:
     with pytest.raises(Ec2Error) as caught:
         verify(signed, lookup, skew=300, now=datetime.now(timezone.utc) + timedelta(minutes=10))
     assert caught.value.code == "RequestExpired"
+
+
+def with_headers(signed: SignedRequest, body: bytes | None = None, **headers: str) -> SignedRequest:
+    merged = Headers(signed.headers)
+    for name, value in headers.items():
+        merged[name.replace("_", "-")] = value
+    return SignedRequest(signed.method, signed.path, signed.query, merged,
+                         signed.body if body is None else body, signed.params)
+
+
+def test_v4_payload_hash_is_the_body_received_not_the_header() -> None:
+    import hashlib
+
+    signed = sign_v4()
+    claimed = hashlib.sha256(signed.body).hexdigest()
+    verify(with_headers(signed, X_Amz_Content_SHA256=claimed), lookup, skew=300)  # honest: accepted
+    swapped = with_headers(signed, b"Action=CreateKeyPair&Version=2016-11-15&KeyName=planted",
+                           X_Amz_Content_SHA256=claimed)
+    with pytest.raises(Ec2Error) as caught:
+        verify(swapped, lookup, skew=300)
+    assert (caught.value.code, caught.value.status) == ("SignatureDoesNotMatch", 403)
+
+
+@pytest.mark.parametrize("claimed", ["UNSIGNED-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+                                     "STREAMING-UNSIGNED-PAYLOAD-TRAILER"])
+def test_v4_unsigned_and_streaming_payloads_are_refused(claimed: str) -> None:
+    class Unsigned(SigV4Auth):
+        def payload(self, request: AWSRequest) -> str:
+            return claimed
+
+    request = AWSRequest(method="POST", url="http://gw:3001/ec2/", data=BODY.encode(),
+                         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+                                  "X-Amz-Content-SHA256": claimed})
+    Unsigned(Credentials(KEY, SECRET), "ec2", "us-east-1").add_auth(request)
+    with pytest.raises(Ec2Error) as caught:
+        verify(to_signed(request, BODY.encode()), lookup, skew=300)
+    assert caught.value.code == "SignatureDoesNotMatch" and "Query API" in caught.value.message
+
+
+@pytest.mark.parametrize("service, addressed", [("s3", "ec2"), ("sts", "ec2"), ("ec2", "sts")])
+def test_v4_scope_must_name_the_service_addressed(service: str, addressed: str) -> None:
+    request = AWSRequest(method="POST", url="http://gw:3001/ec2/", data=BODY.encode(),
+                         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    SigV4Auth(Credentials(KEY, SECRET), service, "us-east-1").add_auth(request)
+    verify(to_signed(request, BODY.encode()), lookup, skew=300, service=service)
+    with pytest.raises(Ec2Error) as caught:
+        verify(to_signed(request, BODY.encode()), lookup, skew=300, service=addressed)
+    assert caught.value.code == "SignatureDoesNotMatch"
+    assert caught.value.message.startswith(f"Credential should be scoped to correct service: '{addressed}'")
+
+
+def test_v4_presigned_unsigned_payload_only_without_a_body() -> None:
+    from botocore.auth import SigV4QueryAuth as QueryAuth
+
+    class UnsignedQuery(QueryAuth):
+        def payload(self, request: AWSRequest) -> str:
+            return "UNSIGNED-PAYLOAD"
+
+    request = AWSRequest(method="POST", url="http://gw:3001/?Action=DescribeRegions&Version=2016-11-15",
+                         headers={"Host": "gw:3001"})
+    UnsignedQuery(Credentials(KEY, SECRET), "ec2", "us-east-1", expires=60).add_auth(request)
+    verify(to_signed(request, b""), lookup, skew=300)
+    with pytest.raises(Ec2Error) as caught:
+        verify(to_signed(request, b"Action=CreateKeyPair&KeyName=planted"), lookup, skew=300)
+    assert caught.value.code == "SignatureDoesNotMatch"
+
+
+def sign_v2_with(params: dict[str, str]) -> SignedRequest:
+    """SigV2 by botocore's algorithm, with whichever time parameters `params` holds."""
+    from botocore.auth import SigV2Auth
+
+    params = {"AWSAccessKeyId": KEY, "SignatureVersion": "2", "SignatureMethod": "HmacSHA256", **params}
+    _, signature = SigV2Auth(Credentials(KEY, SECRET)).calc_signature(AWSRequest(method="GET", url="http://gw:3001/"),
+                                                                      params)
+    query = [*params.items(), ("Signature", signature)]
+    return SignedRequest("GET", "/", query, Headers({"Host": "gw:3001"}), b"", dict(query))
+
+
+def test_v2_expires_is_bounded_and_exclusive_of_timestamp() -> None:
+    now = datetime.now(timezone.utc)
+    stamp = lambda when: when.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    assert verify(sign_v2_with({"Action": "DescribeImages", "Expires": stamp(now + timedelta(days=6))}), lookup,
+                  skew=300).version == "2"
+    with pytest.raises(Ec2Error) as caught:
+        verify(sign_v2_with({"Action": "DescribeImages", "Expires": stamp(now + timedelta(days=365))}), lookup,
+               skew=300)
+    assert caught.value.code == "RequestExpired" and "too far in the future" in caught.value.message
+    with pytest.raises(Ec2Error) as caught:
+        verify(sign_v2_with({"Action": "DescribeImages", "Expires": stamp(now + timedelta(hours=1)),
+                             "Timestamp": stamp(now)}), lookup, skew=300)
+    assert caught.value.code == "AuthFailure"

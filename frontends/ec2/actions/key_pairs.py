@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.errors import NotFound
+from gateway.errors import InvalidParameter, NotFound
 from gateway.model import KeyPair
 
 from ..call import Call
@@ -35,6 +35,11 @@ def _keep_tags(call: Call, pair: KeyPair, tags: dict[str, str]) -> None:
         call.gateway.store.set_tags(call.owner, RESOURCE_TYPE, [pair.id], tags)
 
 
+def invalid_key(message: str) -> Ec2Error:
+    """AWS's code for public key material it cannot use (malformed, or a type it does not support)."""
+    return Ec2Error("InvalidKey.Format", message)
+
+
 def _duplicate(call: Call, name: str) -> None:
     if any(p.name == name for p in call.gateway.key_pairs.list(call.owner)):
         raise Ec2Error("InvalidKeyPair.Duplicate", f"The keypair '{name[:255]}' already exists.")
@@ -64,9 +69,14 @@ def import_key_pair(call: Call) -> dict[str, Any]:
     try:
         text = material.decode("utf-8")
     except UnicodeDecodeError:
-        raise invalid_value("Key is not in valid OpenSSH public key format") from None
+        raise invalid_key("Key is not in valid OpenSSH public key format") from None
     call.check_dry_run()
-    pair = call.gateway.key_pairs.import_key(call.owner, name, text)
+    try:
+        pair = call.gateway.key_pairs.import_key(call.owner, name, text)
+    except InvalidParameter as exc:
+        if exc.parameter != "PublicKeyMaterial":
+            raise
+        raise invalid_key(exc.message) from None
     _keep_tags(call, pair, tags)
     return {"KeyFingerprint": pair.fingerprint, "KeyName": pair.name, "KeyPairId": pair.id, "Tags": tag_list(tags)}
 
