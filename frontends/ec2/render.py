@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -29,7 +30,8 @@ Emit = Callable[[list[str], Any], None]
 # element, emitter for nested kinds).
 Member = tuple[int, str, str, "Emit | None"]
 TEXT, FLAG, NUMBER, NESTED = range(4)
-_plans: dict[str, Emit] = {}
+_plans: dict[str, Emit] = {}  # shape name -> complete plan; read without a lock
+_building = threading.Lock()  # one build at a time, so two never publish different plans for a shape
 
 
 def text(value: str) -> str:
@@ -67,21 +69,38 @@ def _scalar_emitter(shape: Shape) -> Emit:
 
 
 def emitter(shape: Shape) -> Emit:
-    """The function that appends a value of `shape` (its content, not its own element) to `out`."""
+    """The function that appends a value of `shape` (its content, not its own element) to `out`.
+
+    Plans are built completely, for the shape and every shape it reaches, before any is published in
+    `_plans`: a plan registered early (a structure's, before its members are resolved, so that a shape
+    may contain itself) is visible only to the build that made it, never to a concurrent request.
+    """
     plan = _plans.get(shape.name)
+    if plan is not None:
+        return plan
+    with _building:
+        plan = _plans.get(shape.name)
+        if plan is None:
+            built: dict[str, Emit] = {}
+            plan = _build(shape, built)
+            _plans.update(built)  # every plan in `built` is complete by now
+    return plan
+
+
+def _build(shape: Shape, built: dict[str, Emit]) -> Emit:
+    plan = _plans.get(shape.name) or built.get(shape.name)
     if plan is not None:
         return plan
     kind = shape.type_name
     if kind == "structure":
-        plan = _structure_emitter(shape)
-    elif kind == "list":
-        plan = _list_emitter(shape)
-    else:
-        plan = _plans[shape.name] = _scalar_emitter(shape)
+        return _structure_emitter(shape, built)
+    if kind == "list":
+        return _list_emitter(shape, built)
+    plan = built[shape.name] = _scalar_emitter(shape)
     return plan
 
 
-def _structure_emitter(shape: Shape) -> Emit:
+def _structure_emitter(shape: Shape, built: dict[str, Emit]) -> Emit:
     members: dict[str, Member] = {}
     needs_care = NEEDS_CARE.search
 
@@ -108,13 +127,13 @@ def _structure_emitter(shape: Shape) -> Emit:
                 append(str(int(item)))
                 append(second)
 
-    _plans[shape.name] = emit_structure  # before the members: a shape may contain itself
+    built[shape.name] = emit_structure  # before the members: a shape may contain itself
     for member_name, member in shape.members.items():
-        members[member_name] = _member_plan(member_name, member)
+        members[member_name] = _member_plan(member_name, member, built)
     return emit_structure
 
 
-def _member_plan(member_name: str, member: Shape) -> Member:
+def _member_plan(member_name: str, member: Shape, built: dict[str, Emit]) -> Member:
     xml_name = member.serialization.get("name", member_name)
     open_tag, close_tag = f"<{xml_name}>", f"</{xml_name}>"
     kind = member.type_name
@@ -124,10 +143,10 @@ def _member_plan(member_name: str, member: Shape) -> Member:
         return FLAG, f"{open_tag}false{close_tag}", f"{open_tag}true{close_tag}", None
     if kind in ("integer", "long"):
         return NUMBER, open_tag, close_tag, None
-    return NESTED, open_tag, close_tag, emitter(member)
+    return NESTED, open_tag, close_tag, _build(member, built)
 
 
-def _list_emitter(shape: Shape) -> Emit:
+def _list_emitter(shape: Shape, built: dict[str, Emit]) -> Emit:
     item_name = shape.member.serialization.get("name", "member")
     open_item, close_item = f"<{item_name}>", f"</{item_name}>"
     member_shape = shape.member
@@ -141,14 +160,12 @@ def _list_emitter(shape: Shape) -> Emit:
                 append(item if needs_care(item) is None else text(item))
                 append(close_item)
 
-        _plans[shape.name] = emit_texts
+        built[shape.name] = emit_texts
         return emit_texts
 
-    emit_member: list[Emit] = []  # resolved on first use: the member shape may contain this list
+    emit_member: list[Emit] = []  # filled below: the member shape may contain this list
 
     def emit_list(out: list[str], value: list[Any]) -> None:
-        if not emit_member:
-            emit_member.append(emitter(member_shape))
         emit = emit_member[0]
         append = out.append
         for item in value:
@@ -156,7 +173,8 @@ def _list_emitter(shape: Shape) -> Emit:
             emit(out, item)
             append(close_item)
 
-    _plans[shape.name] = emit_list
+    built[shape.name] = emit_list
+    emit_member.append(_build(member_shape, built))
     return emit_list
 
 
