@@ -4,7 +4,8 @@ One EngineClient per configured engine, shared by every request of the process. 
 (engine, user, password digest) and renewed once on a 401; an engine without the SSO endpoint is
 spoken to with HTTP Basic. Only idempotent requests (GET, and PUT/DELETE when the caller says so) are
 retried, with exponential backoff, on refused connections, timeouts and 502/503/504. XML is parsed with
-entities, DTDs and network access off.
+entities, DTDs and network access off, and an answer is mapped only when it is what the request asks for
+(answers.py: XML content type, no DTD, the expected root element); anything else is BackendError (502).
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from gateway.config import Config, ProviderConfig
 from gateway.errors import (AuthFailure, BackendError, BackendTimeout, BackendUnavailable, Forbidden, GatewayError,
                             InvalidParameter, InvalidState, NotFound, NotSupported)
 from gateway.scope import Scope
+
+from .answers import check_content_type, check_document, check_head, expected_root
 
 log = logging.getLogger("cloudgw.ovirt")
 
@@ -120,6 +123,8 @@ class EngineClient:
             body = {}
         if response.status_code == 200 and isinstance(body, dict) and body.get("access_token"):
             return str(body["access_token"])
+        if response.status_code == 200:  # a proxy's page, not the SSO service: no reason to blame the user
+            raise BackendError("The engine's single sign-on service answered without a token")
         if response.status_code >= 500:
             raise BackendUnavailable("The engine's single sign-on service is unavailable")
         message = body.get("error_description") or body.get("error") if isinstance(body, dict) else None
@@ -163,7 +168,7 @@ class EngineClient:
         data = None if body is None else etree.tostring(body, encoding="utf-8")
         retry = method in ("GET", "HEAD") if idempotent is None else idempotent
         response = self._exchange(scope, method, path, params=params, data=data, retry=retry)
-        return self._answer(response, what)
+        return self._answer(response, what, method, path)
 
     def collection(self, scope: Scope, path: str, item: str, each: Callable[[etree._Element], T], *,
                    params: Mapping[str, str] | None = None) -> list[T]:
@@ -177,10 +182,11 @@ class EngineClient:
         while True:
             response = self._exchange(scope, "GET", path, params=params, retry=True, stream=True)
             if response.status_code >= 300:
-                self._answer(response, None)
+                self._answer(response, None, "GET", path)
                 raise BackendError(f"The engine answered {response.status_code}")
             try:
                 with response:
+                    check_content_type(response.headers.get("Content-Type"), f"GET {path}")
                     return self._stream_items(response, path, item, each)
             except requests.RequestException as exc:
                 error = self._transport_error(exc)
@@ -196,9 +202,15 @@ class EngineClient:
                                      load_dtd=False, remove_blank_text=True)
         found: list[T] = []
         started = False
+        head, root = b"", expected_root("GET", path) or ""
         try:
             for chunk in response.iter_content(STREAM_CHUNK):
                 started = started or bool(chunk.strip())
+                if root:  # nothing is parsed, let alone mapped, before the root is known to be the one expected
+                    head += chunk
+                    if not check_head(head, root, f"GET {path}"):
+                        continue
+                    chunk, head, root = head, b"", ""
                 parser.feed(chunk)
                 for _, element in parser.read_events():
                     parent = element.getparent()
@@ -208,6 +220,8 @@ class EngineClient:
                     parent.remove(element)
             if not started:
                 raise BackendError(f"The engine answered GET {path} with an empty body")
+            if root:
+                raise BackendError(f"The engine answered GET {path} with no root element")
             parser.close()
         except etree.XMLSyntaxError as exc:
             raise BackendError("The engine answered something that is not XML", detail=str(exc)) from None
@@ -237,10 +251,17 @@ class EngineClient:
         assert response is not None
         return response
 
-    def _answer(self, response: requests.Response, what: tuple[str, str] | None) -> etree._Element | None:
+    def _answer(self, response: requests.Response, what: tuple[str, str] | None, method: str,
+                path: str) -> etree._Element | None:
         code = response.status_code
         if code < 300:
-            return parse_xml(response.content) if response.content.strip() else None
+            if not response.content.strip():
+                return None
+            request = f"{method} {path or '/'}"
+            check_content_type(response.headers.get("Content-Type"), request)
+            root = parse_xml(response.content)
+            check_document(root, expected_root(method, path), request)
+            return root
         reason = fault_text(response.content)
         if code == 404:
             kind, resource_id = what or ("resource", response.url)

@@ -2,10 +2,16 @@
 
 Clients branch on the code (`InvalidInstanceID.NotFound`, `IncorrectInstanceState`, ...), botocore retries
 on 5xx; so every failure, ours or the engine's, leaves here as one EC2 code with the status AWS uses.
+An engine answer the gateway cannot use (not XML, a DTD, a proxy's HTML page) is the engine side's fault,
+not ours: 502 with `ServiceUnavailable`, the EC2 code for "a temporary failure of the server" (EC2 has
+no code of its own for a bad gateway; `InternalError` would blame the gateway, and `Unavailable` stays
+the engine-unreachable 503 with Retry-After). botocore retries 502 as it does 503.
 """
 from __future__ import annotations
 
 from gateway import errors as gw
+
+BAD_ENGINE_ANSWER = "ServiceUnavailable"
 
 
 class Ec2Error(Exception):
@@ -81,4 +87,6 @@ def from_gateway(exc: gw.GatewayError) -> Ec2Error:
         return Ec2Error("InvalidParameterValue", exc.message)
     if isinstance(exc, gw.BackendUnavailable):
         return Ec2Error("Unavailable", exc.message, 503, retry_after=exc.retry_after)
+    if isinstance(exc, gw.BackendError):  # the engine (or a proxy before it) answered garbage: a bad gateway
+        return Ec2Error(BAD_ENGINE_ANSWER, exc.message, 502)
     return Ec2Error("InternalError", exc.message, 500)

@@ -82,7 +82,8 @@ def test_every_canonical_state_has_an_ec2_code() -> None:
     (gw.InvalidState("busy"), "IncorrectInstanceState", 400),
     (gw.Forbidden("no"), "UnauthorizedOperation", 403),
     (gw.BackendUnavailable("down"), "Unavailable", 503),
-    (gw.BackendError("odd"), "InternalError", 500),
+    (gw.BackendError("odd"), "ServiceUnavailable", 502),
+    (gw.GatewayError("ours"), "InternalError", 500),
 ])
 def test_gateway_errors_become_ec2_codes(error: gw.GatewayError, code: str, status: int) -> None:
     mapped = from_gateway(error)

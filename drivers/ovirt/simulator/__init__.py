@@ -27,7 +27,8 @@ Control API (only with `control_api=True`; JSON in and out; never part of a real
     - `"latency": seconds` added to every engine request (real seconds),
     - `"error": {"path": regex, "status": 503, "method": "GET", "count": N, "detail": text}` (or a list
       under `"errors"`): answer matching requests with that status and a `<fault>`; `count` limits how
-      many requests it hits (absent: all),
+      many requests it hits (absent: all); with `"body": text` (and `"content_type"`, default text/html)
+      the answer is that text instead of a fault, e.g. a proxy's login page with status 200,
     - `"drop": {"path": regex, "method": ..., "count": N}` (or `"drops"`): close matching connections
       without an answer,
     - `"expire_tokens": true`: every SSO token and session becomes invalid (the next call gets 401),

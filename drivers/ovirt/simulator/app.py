@@ -74,6 +74,8 @@ class EngineApp:
         if rule is not None:
             if rule.status is None:
                 self._drop(environ)
+            if rule.body is not None:
+                return Response(rule.body, status=rule.status, content_type=rule.content_type)
             body = fault_xml("Operation Failed", rule.detail or f"[Injected fault: HTTP {rule.status}]")
             return Response(body, status=rule.status, content_type="application/xml;charset=UTF-8")
         if path == f"{ENGINE}/sso/oauth/token":

@@ -15,17 +15,21 @@ from typing import Any
 @dataclass(slots=True)
 class Rule:
     """Answer requests matching `path` (a regex searched in the path) with `status`, or drop the
-    connection when `status` is None; `count` limits how many requests it hits (None: all)."""
+    connection when `status` is None; `count` limits how many requests it hits (None: all). With `body`
+    the answer is that text as `content_type` instead of the engine's `<fault>` (what a proxy's login or
+    maintenance page in front of the engine looks like, even with status 200)."""
 
     path: re.Pattern[str]
     status: int | None
     method: str | None = None
     count: int | None = None
     detail: str | None = None
+    body: str | None = None
+    content_type: str = "text/html; charset=utf-8"
 
     def describe(self) -> dict[str, Any]:
         return {"path": self.path.pattern, "status": self.status, "method": self.method,
-                "count": self.count, "detail": self.detail}
+                "count": self.count, "detail": self.detail, "body": self.body, "content_type": self.content_type}
 
 
 class Faults:
@@ -37,7 +41,8 @@ class Faults:
 
     def configure(self, spec: dict[str, Any]) -> None:
         """Merge a JSON spec: {"latency": s, "engine_down": bool, "error": {...} | [...],
-        "drop": {...} | [...]}. `expire_tokens` is handled by the caller (it concerns sessions)."""
+        "drop": {...} | [...]}; an error may carry "body" and "content_type" to answer instead of a fault.
+        `expire_tokens` is handled by the caller (it concerns sessions)."""
         rules: list[Rule] = []
         for key, status_default in (("error", 500), ("errors", 500), ("drop", None), ("drops", None)):
             value = spec.get(key)
@@ -48,9 +53,12 @@ class Faults:
                     raise ValueError(f"{key} must be an object or a list of objects")
                 status = None if status_default is None else int(item.get("status", status_default))
                 count = item.get("count")
+                body = item.get("body")
                 rules.append(Rule(re.compile(str(item.get("path", ".*"))), status,
                                   (item.get("method") or "").upper() or None,
-                                  int(count) if count is not None else None, item.get("detail")))
+                                  int(count) if count is not None else None, item.get("detail"),
+                                  None if body is None else str(body),
+                                  str(item.get("content_type") or "text/html; charset=utf-8")))
         with self._lock:
             if "latency" in spec:
                 latency = float(spec["latency"])
