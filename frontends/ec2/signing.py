@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Mapping, Sequence
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote_plus
 
 from gateway.store import StoredCredential
 
@@ -301,12 +301,17 @@ def verify(request: SignedRequest, lookup: Lookup, *, skew: int, service: str = 
 
 
 def decoded_query(raw: bytes) -> list[tuple[str, str]]:
-    """Query pairs decoded with %-escapes only ('+' stays '+', as SigV4 canonicalization requires)."""
+    """Query pairs decoded exactly as the parameters the actions read (werkzeug: '+' is a space).
+
+    The signature must cover the values the request is served with: were '+' kept as a plus here while
+    the action reads a space, a signed `KeyName=a%2Bb` could be replayed as `KeyName=a+b`, a different
+    name under the same signature. SigV4 clients encode a space as %20 and a plus as %2B, never '+'.
+    """
     pairs = []
     for part in raw.decode("latin-1").split("&"):
         if not part:
             continue
         key, _, value = part.partition("=")
-        pairs.append((unquote(key, encoding="utf-8", errors="replace"),
-                      unquote(value, encoding="utf-8", errors="replace")))
+        pairs.append((unquote_plus(key, encoding="utf-8", errors="replace"),
+                      unquote_plus(value, encoding="utf-8", errors="replace")))
     return pairs

@@ -232,3 +232,17 @@ def test_v2_expires_is_bounded_and_exclusive_of_timestamp() -> None:
         verify(sign_v2_with({"Action": "DescribeImages", "Expires": stamp(now + timedelta(hours=1)),
                              "Timestamp": stamp(now)}), lookup, skew=300)
     assert caught.value.code == "AuthFailure"
+
+
+def test_v4_presigned_plus_cannot_stand_in_for_an_encoded_plus() -> None:
+    """`%2B` signed, `+` sent: the action would read a space, so the signature must not match."""
+    request = AWSRequest(method="GET", url="http://gw:3001/?Action=DeleteKeyPair&Version=2016-11-15&KeyName=a%2Bb",
+                         headers={"Host": "gw:3001"})
+    SigV4QueryAuth(Credentials(KEY, SECRET), "ec2", "us-east-1", expires=60).add_auth(request)
+    assert "KeyName=a%2Bb" in request.url
+    verify(to_signed(request, b""), lookup, skew=300)
+    replayed = AWSRequest(method="GET", url=request.url.replace("KeyName=a%2Bb", "KeyName=a+b"),
+                          headers=dict(request.headers))
+    with pytest.raises(Ec2Error) as caught:
+        verify(to_signed(replayed, b""), lookup, skew=300)
+    assert caught.value.code == "SignatureDoesNotMatch"
