@@ -65,9 +65,9 @@ def expired(message: str) -> Ec2Error:
 
 
 def mismatch(reason: str = "") -> Ec2Error:
-    return Ec2Error("SignatureDoesNotMatch", "The request signature we calculated does not match the signature "
-                    "you provided. Check your AWS Secret Access Key and signing method." + (f" {reason}" if reason else ""),
-                    403)
+    message = ("The request signature we calculated does not match the signature you provided. Check your AWS "
+               "Secret Access Key and signing method.")
+    return Ec2Error("SignatureDoesNotMatch", f"{message} {reason}" if reason else message, 403)
 
 
 def wrong_service(service: str) -> Ec2Error:
