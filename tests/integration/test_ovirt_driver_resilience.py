@@ -9,10 +9,10 @@ import pytest
 
 from gateway.errors import BackendUnavailable, NotFound, ProviderRefused
 from gateway.model import InstanceSpec, InstanceState
-from gateway.operations import DONE, PENDING
+from gateway.operations import DONE, FAILED, PENDING
 from gateway.scope import choose_provider
 
-from .ovirt_env import ADMIN, CENTOS, DEBIAN, USER, Engine, Gateway, running_engine
+from .ovirt_env import ADMIN, CENTOS, DEBIAN, DEFAULT_CLUSTER, USER, Engine, Gateway, running_engine
 
 
 def test_a_run_interrupted_by_a_restart_is_finished_by_the_next_process(gw: Gateway) -> None:
@@ -138,3 +138,43 @@ def test_a_terminate_the_engine_refuses_leaves_no_tombstone(gw: Gateway) -> None
     assert operation.state == "failed" and "not authorized" in (operation.last_error or "")
     assert gw.driver.terminated_instances(gw.scope(), [vm_id]) == []
     assert gw.driver.instance(gw.scope(), vm_id).state == InstanceState.STOPPED
+
+
+def test_a_launch_whose_process_died_after_the_engine_made_the_vm_is_adopted_by_the_next(gw: Gateway) -> None:
+    from lxml.builder import E
+
+    from drivers.ovirt.instances import launch_mark
+
+    scope = gw.scope()
+    (launch,) = gw.driver.reserve_launches(scope, 1)
+    gw.runner.renew(launch, data={"start": True, "tags": {"Name": "web one", "env": "dev"}, "desired": "web one"})
+    made = gw.driver._call(scope, "POST", "vms", idempotent=False, body=E.vm(  # the engine acts; the process dies
+        E.name("vm-adopted"), E.comment(launch_mark(launch)), E.cluster(id=DEFAULT_CLUSTER), E.template(id=CENTOS)))
+    after = gw.restart()
+    after.settle(120)  # the launch's lease runs out; the next process finds the VM and carries on
+    op = after.runner.get(launch)
+    assert (op.state, op.target) == (DONE, made.get("id"))
+    instance = after.driver.instance(after.scope(), made.get("id"))
+    assert instance.state is InstanceState.RUNNING
+    assert instance.tags == {"Name": "web one", "env": "dev"}
+
+
+def test_a_launch_whose_process_died_before_the_engine_made_the_vm_fails_and_leaves_none(gw: Gateway) -> None:
+    scope = gw.scope()
+    (launch,) = gw.driver.reserve_launches(scope, 1)
+    before = {i.id for i in gw.driver.instances(scope)}
+    after = gw.restart()
+    after.settle(120)
+    op = after.runner.get(launch)
+    assert op.state == FAILED and not op.target
+    assert {i.id for i in after.driver.instances(after.scope())} == before
+
+
+def test_reserved_launches_not_used_are_abandoned_but_used_ones_run(gw: Gateway) -> None:
+    scope = gw.scope()
+    used, unused = gw.driver.reserve_launches(scope, 2)
+    created = gw.driver.create_instance(scope, InstanceSpec(image_id=CENTOS), launch_id=used)
+    gw.driver.abandon_launches(scope, [used, unused])
+    gw.settle(60)
+    assert (gw.runner.get(used).state, gw.runner.get(used).target) == (DONE, created.id)
+    assert gw.runner.get(unused).state == FAILED
