@@ -3,9 +3,14 @@ going away and coming back, user-level scope, refused engines, and listings that
 or 1,000 VMs."""
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 from gateway.errors import BackendUnavailable, NotFound, ProviderRefused
 from gateway.model import InstanceSpec, InstanceState
@@ -91,8 +96,12 @@ def test_an_engine_outside_the_configuration_is_refused_without_contact(gw: Gate
     assert gw.requests == []
 
 
+CIMI_EXPANSIONS = ("*", "networkInterfaces", "volumes", "disks")
+
+
 def listing_costs(vms: int, tmp_path: Path) -> dict[str, int]:
-    """Engine requests per listing, cold (the data center resolved again), on an engine with `vms` VMs."""
+    """Engine requests per listing, cold (the data center resolved again), on an engine with `vms` VMs: the
+    driver's listings, and CIMI's machine listing with each `$expand` (the frontend served on a port)."""
     with running_engine(vms=vms) as engine:
         gw = Gateway(engine, tmp_path)
         try:
@@ -108,9 +117,43 @@ def listing_costs(vms: int, tmp_path: Path) -> dict[str, int]:
                 costs[name] = len(gw.requests)
                 if name == "instances":
                     assert len(found) >= vms // 2 - 1  # the seed spreads VMs over both data centers
+            with serving_gateway(gw) as (url, driver):
+                for expansion in CIMI_EXPANSIONS:
+                    driver._forget_places()
+                    gw.forget_requests()
+                    answer = requests.get(f"{url}/cimi/machines", params={"$expand": expansion},
+                                          auth=("admin@internal", "admin"), headers={"Accept": "application/json"},
+                                          timeout=600)
+                    assert answer.status_code == 200, answer.text
+                    assert answer.json()["count"] >= vms // 2 - 1
+                    costs[f"cimi machines $expand={expansion}"] = len(gw.requests)
             return costs
         finally:
             gw.close()
+
+
+@contextmanager
+def serving_gateway(gw: Gateway) -> Iterator[tuple[str, Any]]:
+    """The whole gateway app over `gw`'s store and configuration on a free port, its engine requests
+    counted in `gw.requests` like the driver's own; yields its URL and its driver."""
+    from werkzeug.serving import make_server
+
+    from gateway.app import create_app
+
+    app = create_app(gw.config, start_workers=False, store=gw.store)
+    driver = app.extensions["cloudgw"].driver_for(gw.provider)
+    driver.client_for(gw.provider).session.hooks["response"].append(
+        lambda r, *a, **k: gw.sent.append((r.request.method, r.url, dict(r.request.headers))))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        requests.get(f"http://127.0.0.1:{server.server_port}/cimi/cloudEntryPoint", auth=("admin@internal", "admin"),
+                     timeout=30).raise_for_status()  # the engine token, outside the counts
+        yield f"http://127.0.0.1:{server.server_port}", driver
+    finally:
+        server.shutdown()
+        driver.close()
 
 
 def test_listing_costs_the_same_for_10_and_1000_vms(tmp_path: Path) -> None:
@@ -118,11 +161,12 @@ def test_listing_costs_the_same_for_10_and_1000_vms(tmp_path: Path) -> None:
     large = listing_costs(1000, tmp_path / "large")
     assert small == large
     assert large["instances"] <= 5  # data centers, clusters, storage domains, vNIC profiles, VMs
+    # CIMI's expansions: the listing, then every machine's NICs in one request and boot volumes in one call
+    assert large["cimi machines $expand=*"] <= large["instances"] + large["interfaces"] + large["volumes"]
 
 
 def test_a_terminate_the_engine_refuses_leaves_no_tombstone(gw: Gateway) -> None:
     """A user given only UserRole may stop a VM but not remove it: the instance must not read as terminated."""
-    import requests
 
     vm_id = gw.driver.create_instance(gw.scope(), InstanceSpec(image_id=CENTOS)).id
     gw.settle(60)
