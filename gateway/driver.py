@@ -193,6 +193,12 @@ class Driver:
         """Delete tags; a None value deletes the key whatever its value; no `tags` deletes them all."""
         raise _unsupported("delete tags")
 
+    def existing_resources(self, scope: Scope) -> dict[str, set[str]]:
+        """resource type ('instance', 'volume', 'snapshot', 'image') -> the ids the engine has, in every data
+        center (housekeeping purges what the store keeps about the others). Raises unless the scope can see
+        everything (an administrator): a partial answer would purge what others see."""
+        raise _unsupported("list existing resources")
+
     # --- capabilities -----------------------------------------------------------------------------
     def capabilities(self) -> frozenset[str]:
         """Names of the operations this driver overrides (e.g. 'create_instance', 'attach_volume')."""
