@@ -154,7 +154,13 @@ class InstancesMixin(OvirtBase):
         except BaseException as exc:
             launch = self.operations.get(launch_id)
             if launch is not None and not launch.target:
-                self.operations.finish(launch, Fail(getattr(exc, "message", "") or str(exc) or type(exc).__name__))
+                if isinstance(exc, GatewayError) and exc.retryable:
+                    # The engine may have made the VM without answering: a worker looks for it once the answer
+                    # is overdue and removes it (the client was told the launch failed).
+                    self.operations.finish(launch, Next("create", data={"remove": True},
+                                                        delay=self.config.engine_read_timeout))
+                else:
+                    self.operations.finish(launch, Fail(getattr(exc, "message", "") or str(exc) or type(exc).__name__))
             raise
 
     def _create_instance(self, scope: Scope, place: Place, spec: InstanceSpec, launch_id: str) -> Instance:
@@ -193,6 +199,8 @@ class InstancesMixin(OvirtBase):
             except InvalidState:  # most likely the name is taken: once more with a generated one
                 if attempt != desired:
                     raise
+                if self.operations.renew(launch_id, self._create_budget) is None:
+                    raise BackendUnavailable("The launch was taken over by another process; retry") from None
         if created is None:
             raise InvalidState("The engine accepted the instance but returned no description of it")
         vm_id = created.get("id", "")

@@ -78,7 +78,8 @@ class RunInstance(OvirtOperation):
     `create` runs in the request that launches the instance (the operation is held by its process); a
     worker runs it only when that process died holding it: it then adopts the VM the engine made for this
     launch (found by the comment naming the operation) and carries on, or fails the launch cleanly when
-    the engine never made one.
+    the engine never made one. A launch whose request failed without the engine's answer (a timeout) comes
+    here with `remove`: the VM the engine may have made is found and removed.
 
     The disks are learned here, as soon as the engine lists them (it does from the start, locked while
     copied): the volume tags the client asked for are put on them and their creation time (the VM's) is
@@ -98,6 +99,14 @@ class RunInstance(OvirtOperation):
             return Fail("The gateway stopped before the engine created the instance")
         vm = found[0]
         vm_id = vm.get("id", "")
+        if op.data.get("remove"):  # the launch was answered as failed: its VM must not stay
+            try:
+                self.driver._call(scope, "DELETE", f"vms/{vm_id}", idempotent=True, what=("instance", vm_id))
+            except NotFound:
+                pass
+            except InvalidState:
+                return Wait(self.poll)  # still locked while its disks are copied
+            return Fail("The engine did not answer in time; the instance it made was removed")
         self.driver.remember_created(scope, vm_id, vm.findtext("name") or "", op.data.get("tags") or {},
                                      op.data.get("desired"), op.data.get("key_name"))
         return Next("wait_for_disks", data={"vm_id": vm_id}, target=vm_id)

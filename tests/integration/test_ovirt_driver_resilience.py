@@ -222,3 +222,17 @@ def test_reserved_launches_not_used_are_abandoned_but_used_ones_run(gw: Gateway)
     gw.settle(60)
     assert (gw.runner.get(used).state, gw.runner.get(used).target) == (DONE, created.id)
     assert gw.runner.get(unused).state == FAILED
+
+
+def test_a_launch_the_engine_made_without_answering_in_time_leaves_no_vm(gw: Gateway, engine: Engine) -> None:
+    scope = gw.scope()
+    before = {i.id for i in gw.driver.instances(scope)}
+    gw.driver.client_for(gw.provider).timeout = (2.0, 1.0)  # the create's answer is overdue after 1 s
+    engine.control("faults", hold={"path": "/vms$", "method": "POST", "seconds": 2, "count": 1})
+    with pytest.raises(BackendUnavailable):
+        gw.driver.create_instance(scope, InstanceSpec(image_id=CENTOS))
+    gw.driver.client_for(gw.provider).timeout = (2.0, 10.0)
+    made = {i.id for i in gw.driver.instances(scope)} - before
+    assert len(made) == 1  # the engine did make it
+    gw.settle(120)  # a worker finds the VM by its launch and removes it
+    assert {i.id for i in gw.driver.instances(scope)} == before
