@@ -41,18 +41,35 @@ class Orphans:
         self.store = store
         self.driver_for = driver_for
         self.clock = clock
+        self._unchecked: set[str] = set()  # providers already reported as impossible to check
 
     def run(self) -> int:
-        """One pass over every provider; returns how many resources' records and tokens were removed."""
+        """One pass over every provider; returns how many resources' records and tokens were removed.
+
+        A provider the store holds nothing about (no tags, records or expired tokens) costs no engine request.
+        """
         alive: dict[str, set[str]] = {}  # provider name -> instance ids the engine has
+        expired = self.store.tokens_before(self.clock() - self.config.client_token_seconds)
         removed = 0
         for provider in self.config.providers:
+            if not self.holds_anything(provider.name) and not any(
+                    t["owner"].startswith(provider.name + "|") for t in expired):
+                continue
             existing = self.existing(provider)
             if existing is None:
+                if provider.name not in self._unchecked:
+                    self._unchecked.add(provider.name)
+                    log.info("housekeeping: no EC2 credential of an engine administrator could list what %s has; "
+                             "tags and records of resources removed outside the gateway stay", provider.name)
                 continue
             alive[provider.name] = existing.get("instance", set())
             removed += self.sweep(provider.name, existing)
-        return removed + self.purge_tokens(alive)
+        return removed + self.purge_tokens(expired, alive)
+
+    def holds_anything(self, owner: str) -> bool:
+        """Whether the store keeps tags or records about any of the provider's resources."""
+        return bool(self.store.tagged_resources(owner)) or any(
+            self.store.entity_ids(kind, owner) for kinds in self.store.resource_records.values() for kind in kinds)
 
     # --- the engine's view ----------------------------------------------------------------------------
     def scopes(self, provider: "ProviderConfig") -> list[Scope]:
@@ -114,10 +131,10 @@ class Orphans:
         return removed
 
     # --- idempotency tokens ---------------------------------------------------------------------------
-    def purge_tokens(self, alive: dict[str, set[str]]) -> int:
-        """Forget tokens older than the retention whose instances are not known to live on."""
+    def purge_tokens(self, expired: list[dict], alive: dict[str, set[str]]) -> int:
+        """Forget the tokens older than the retention whose instances are not known to live on."""
         removed = 0
-        for row in self.store.tokens_before(self.clock() - self.config.client_token_seconds):
+        for row in expired:
             provider = row["owner"].split("|", 1)[0]
             if set(row["result"].get("instance_ids") or ()) & alive.get(provider, set()):
                 continue

@@ -258,3 +258,10 @@ def test_client_tokens_go_after_their_retention_unless_their_instances_live(lab:
     kept = {t for t in ("old-live", "old-gone", "old-stuck", "fresh") if lab.token("lab|admin@internal", t)}
     assert kept == {"old-live", "fresh"}
     assert lab.token("other|admin@internal", "old-unchecked") is None
+
+
+def test_a_provider_the_store_holds_nothing_about_costs_no_engine_request(store: Store, clock: Clock) -> None:
+    store.create_credential("admin@internal", "pw", access_key="AKADMIN", secret_key="s", provider="lab")
+    engine = EngineView({"instance": set()}, admins={"admin@internal"})
+    assert orphans(store, clock, engine).run() == 0
+    assert engine.asked == []
