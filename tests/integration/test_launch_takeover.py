@@ -25,7 +25,7 @@ from gateway.store import Store
 ROOT = Path(__file__).resolve().parents[2]
 HELPER = Path(__file__).with_name("gateway_process.py")
 CENTOS_AMI = "ami-7e000000000040008000000000000011"
-LEASE, CONNECT, READ = 2.0, 1.0, 4.0  # a launch's lease outlasts the create request by connect + read timeouts
+LEASE, CONNECT, READ = 2.0, 1.0, 8.0  # a launch's lease outlasts the create request by connect + read timeouts
 
 
 def start(config: Path) -> tuple[subprocess.Popen, str]:
@@ -69,7 +69,8 @@ def two_gateways(tmp_path: Path) -> Iterator[tuple[Simulator, subprocess.Popen, 
 def test_a_retry_on_the_survivor_answers_the_instance_of_a_launch_whose_gateway_was_killed(two_gateways) -> None:
     simulator, first, first_url, survivor_url = two_gateways
     survivor = ec2_client(survivor_url)
-    simulator.faults.configure({"hold": {"path": r"/vms$", "method": "POST", "seconds": 10, "count": 1}})
+    # the engine makes the VM and keeps its answer back longer than the first gateway can wait for it
+    simulator.faults.configure({"hold": {"path": r"/vms$", "method": "POST", "seconds": 15, "count": 1}})
     launch = dict(ImageId=CENTOS_AMI, MinCount=1, MaxCount=1, InstanceType="o1.small", ClientToken="killed-launch")
     threading.Thread(target=lambda: _ignore_errors(ec2_client(first_url).run_instances, **launch),
                      daemon=True).start()
