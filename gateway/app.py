@@ -22,6 +22,7 @@ from .housekeeping import Housekeeping
 from .keypairs import KeyPairs
 from .logs import configure_logging
 from .operations import OperationRunner
+from .orphans import Orphans
 from .scope import PROVIDER_HEADER, Credentials, ProviderChoice, Scope, choose_provider
 from .store import Store
 
@@ -45,6 +46,8 @@ class Gateway:
         self.housekeeping.add("tombstones", lambda: self.store.purge_tombstones(config.tombstone_seconds))
         self.housekeeping.add("operations",
                               lambda: self.operations.purge_finished(config.operation_retention_seconds))
+        self.orphans = Orphans(config, self.store, self.driver_for)
+        self.housekeeping.add("orphans", self.orphans.run)
         self.operations.periodic = self.housekeeping.maybe_run
         self.key_pairs = KeyPairs(self.store)
         self._drivers: dict[str, Driver] = {}

@@ -56,7 +56,9 @@ class Config:
     operation_max_attempts: int = 20
     operation_retention_seconds: int = 86400
     housekeeping_seconds: float = 300.0
+    orphan_seconds: int = 3600
     tombstone_seconds: int = 3600
+    client_token_seconds: int = 86400
     signature_skew_seconds: int = 300
     cimi_job_retention_seconds: int = 86400
     providers: tuple[ProviderConfig, ...] = ()
@@ -175,7 +177,9 @@ SETTINGS: dict[tuple[str, str], tuple[str, Any]] = {
     ("operations", "max_attempts"): ("operation_max_attempts", _parse_int(1, 1000)),
     ("operations", "retention_seconds"): ("operation_retention_seconds", _parse_int(0, 365 * 86400)),
     ("operations", "housekeeping_seconds"): ("housekeeping_seconds", _parse_float(0)),
+    ("operations", "orphan_seconds"): ("orphan_seconds", _parse_int(0, 365 * 86400)),
     ("ec2", "tombstone_seconds"): ("tombstone_seconds", _parse_int(0, 7 * 86400)),
+    ("ec2", "client_token_seconds"): ("client_token_seconds", _parse_int(0, 365 * 86400)),
     ("ec2", "signature_skew_seconds"): ("signature_skew_seconds", _parse_int(1, 86400)),
     ("cimi", "job_retention_seconds"): ("cimi_job_retention_seconds", _parse_int(0, 365 * 86400)),
     ("simulator", "enabled"): ("simulator", _parse_bool),

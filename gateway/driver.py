@@ -105,8 +105,19 @@ class Driver:
         first, state `terminated` (from the tombstones the terminate operation leaves); `ids` narrows."""
         raise _unsupported("list terminated instances")
 
-    def create_instance(self, scope: Scope, spec: InstanceSpec) -> Instance:
-        """Begin creating an instance; answers at once (state pending) and finishes as a durable operation."""
+    def reserve_launches(self, scope: Scope, count: int) -> list[str]:
+        """Record `count` launches (durable operations held by this process) before anything is created,
+        so that an idempotency token can name them: if the process dies, another takes each over and
+        either finishes it (the operation's target becomes the instance) or fails it, leaving no instance."""
+        raise _unsupported("reserve launches")
+
+    def abandon_launches(self, scope: Scope, launch_ids: Sequence[str]) -> None:
+        """Fail the reserved launches still unused (those already used are left alone)."""
+        raise _unsupported("abandon launches")
+
+    def create_instance(self, scope: Scope, spec: InstanceSpec, launch_id: str | None = None) -> Instance:
+        """Begin creating an instance; answers at once (state pending) and finishes as a durable operation
+        (`launch_id`, from reserve_launches, or a new one)."""
         raise _unsupported("create instance")
 
     def start_instance(self, scope: Scope, instance_id: str) -> Instance:
@@ -181,6 +192,12 @@ class Driver:
     def delete_tags(self, scope: Scope, resource_ids: Sequence[str], tags: dict[str, str | None] | None = None) -> None:
         """Delete tags; a None value deletes the key whatever its value; no `tags` deletes them all."""
         raise _unsupported("delete tags")
+
+    def existing_resources(self, scope: Scope) -> dict[str, set[str]]:
+        """resource type ('instance', 'volume', 'snapshot', 'image') -> the ids the engine has, in every data
+        center (housekeeping purges what the store keeps about the others). Raises unless the scope can see
+        everything (an administrator): a partial answer would purge what others see."""
+        raise _unsupported("list existing resources")
 
     # --- capabilities -----------------------------------------------------------------------------
     def capabilities(self) -> frozenset[str]:

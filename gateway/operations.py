@@ -6,6 +6,11 @@ lease (a conditional UPDATE, so two processes sharing a database never run the s
 once), runs one step, and records the outcome before releasing the lease. A process killed mid-step
 leaves its lease to expire; another (or the restarted) process then runs that step again, so a step
 must be safe to repeat: check the backend's state before acting.
+
+A request that does work itself (creating a VM) can submit the operation already `held` by its process
+and run that first step in the request, renewing the lease before each side effect and recording the
+step's outcome with `finish`; if the process dies meanwhile, the lease expires and a worker takes the
+step over like any other. This is how an idempotency token's in-flight state always has an owner.
 """
 from __future__ import annotations
 
@@ -60,6 +65,7 @@ class Next:
     step: str
     data: dict[str, Any] = field(default_factory=dict)
     delay: float = 0.0
+    target: str | None = None  # set the operation's target (e.g. the VM a create step made)
 
 
 @dataclass
@@ -127,23 +133,72 @@ class OperationRunner:
     # --- submitting and reading ---------------------------------------------------------------------
     def submit(self, kind: str, *, target: str = "", data: dict[str, Any] | None = None,
                secret: dict[str, Any] | None = None, owner: str = "", step: str | None = None,
-               delay: float = 0.0, operation_id: str | None = None) -> Operation:
+               delay: float = 0.0, operation_id: str | None = None, held: bool = False) -> Operation:
         """Record a new operation (committed before returning) and wake the local worker.
 
-        `secret` (e.g. the credentials the steps act with) is stored encrypted.
+        `secret` (e.g. the credentials the steps act with) is stored encrypted. A `held` operation starts
+        leased to this process, which runs its first step itself and records it with `finish`.
         """
+        return self.submit_many(kind, 1, target=target, data=data, secret=secret, owner=owner, step=step,
+                                delay=delay, held=held, operation_ids=[operation_id] if operation_id else None)[0]
+
+    def submit_many(self, kind: str, count: int, *, target: str = "", data: dict[str, Any] | None = None,
+                    secret: dict[str, Any] | None = None, owner: str = "", step: str | None = None,
+                    delay: float = 0.0, held: bool = False, operation_ids: list[str] | None = None) -> list[Operation]:
+        """`count` alike operations recorded in one transaction (see `submit`)."""
         if kind not in self.kinds:
             raise ValueError(f"unknown operation kind {kind!r}")
         now = self.clock()
-        row = dict(id=operation_id or uuid.uuid4().hex, kind=kind, owner=owner, target=target,
-                   step=step or self.kinds[kind].steps[0], state=PENDING, data=json.dumps(data or {}),
-                   secret_enc=self.store.encrypt(json.dumps(secret)) if secret is not None else None,
-                   attempts=0, last_error=None, lease_owner=None, lease_until=None, due_at=now + delay,
-                   created=now, updated=now)
+        secret_enc = self.store.encrypt(json.dumps(secret)) if secret is not None else None
+        rows = [dict(id=operation_ids[n] if operation_ids else uuid.uuid4().hex, kind=kind, owner=owner,
+                     target=target, step=step or self.kinds[kind].steps[0], state=RUNNING if held else PENDING,
+                     data=json.dumps(data or {}), secret_enc=secret_enc, attempts=0, last_error=None,
+                     lease_owner=self.worker_id if held else None,
+                     lease_until=now + self.lease_seconds if held else None, due_at=now + delay,
+                     created=now, updated=now) for n in range(count)]
+        if rows:
+            with self.store.begin() as conn:
+                conn.execute(ops.insert(), rows)
+        if not held:
+            self._wake.set()
+        return [self._operation(row) for row in rows]
+
+    def renew(self, operation_id: str, seconds: float | None = None,
+              data: dict[str, Any] | None = None) -> Operation | None:
+        """Extend this process's lease on a held operation (merging `data` into its data) before a side
+        effect; None if the lease was lost (expired and taken over, or the operation is finished)."""
+        now = self.clock()
+        mine = (ops.c.id == operation_id) & (ops.c.lease_owner == self.worker_id) & (ops.c.state == RUNNING)
         with self.store.begin() as conn:
-            conn.execute(ops.insert().values(**row))
-        self._wake.set()
-        return self._operation(row)
+            row = conn.execute(ops.select().where(mine)).first()
+            if row is None:
+                return None
+            values: dict[str, Any] = dict(lease_until=now + (self.lease_seconds if seconds is None else seconds),
+                                          updated=now)
+            if data:
+                values["data"] = json.dumps({**json.loads(row.data), **data})
+            if conn.execute(ops.update().where(mine).values(**values)).rowcount != 1:
+                return None
+            row = conn.execute(ops.select().where(ops.c.id == operation_id)).first()
+        return self._operation(row._mapping)
+
+    def finish(self, operation: Operation, outcome: Outcome) -> bool:
+        """Record the outcome of a step this process ran itself and release the lease; False if the lease
+        was lost meanwhile (then nothing is recorded: the worker that took it over decides)."""
+        return self._record(operation, outcome)
+
+    def abandon(self, operation_ids: list[str], message: str) -> None:
+        """Fail the held operations this process will not run after all (e.g. launches not needed); those
+        already past their first step (released, then claimed by this process's worker) are left alone."""
+        if not operation_ids:
+            return
+        first_steps = [kind.steps[0] for kind in self.kinds.values() if kind.steps]
+        with self.store.begin() as conn:
+            conn.execute(ops.update().where(
+                ops.c.id.in_(operation_ids) & (ops.c.lease_owner == self.worker_id) & (ops.c.state == RUNNING)
+                & ops.c.step.in_(first_steps))
+                .values(state=FAILED, last_error=message, secret_enc=None, lease_owner=None, lease_until=None,
+                        updated=self.clock()))
 
     def get(self, operation_id: str) -> Operation | None:
         with self.store.engine.connect() as conn:
@@ -226,7 +281,7 @@ class OperationRunner:
         operation.last_error = message
         return Wait(delay=min(60.0, self.poll_seconds * 2 ** min(operation.attempts, 6)))
 
-    def _record(self, operation: Operation, outcome: Outcome) -> None:
+    def _record(self, operation: Operation, outcome: Outcome) -> bool:
         now = self.clock()
         data = dict(operation.data)
         values: dict[str, Any] = dict(lease_owner=None, lease_until=None, updated=now,
@@ -234,6 +289,8 @@ class OperationRunner:
         if isinstance(outcome, Next):
             data.update(outcome.data)
             values.update(step=outcome.step, state=PENDING, due_at=now + outcome.delay, attempts=0)
+            if outcome.target is not None:
+                values["target"] = outcome.target
         elif isinstance(outcome, Wait):
             data.update(outcome.data)
             values.update(state=PENDING, due_at=now + outcome.delay)
@@ -249,8 +306,10 @@ class OperationRunner:
         if saved.rowcount == 0:
             log.warning("operation %s: lease lost before its step was recorded; another worker will redo it",
                         operation.id)
+            return False
         if values["state"] == PENDING and values["due_at"] <= now:
             self._wake.set()
+        return True
 
     def run_until_idle(self, limit: int = 1000) -> int:
         """Run due steps until none is due (tests and the CLI use it); returns how many ran."""

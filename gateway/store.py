@@ -80,6 +80,7 @@ class Store:
         self.clock = clock
         self._fernet = Fernet(key)
         self._followers: dict[str, set[str]] = {}  # tombstone kind -> entity kinds that expire with it
+        self.resource_records: dict[str, set[str]] = {}  # resource type -> entity kinds kept per resource
         if url.startswith("sqlite"):
             path = sa.engine.make_url(url).database
             if path and path != ":memory:":
@@ -233,6 +234,36 @@ class Store:
                 result.setdefault(resource_id, {})[key] = value
         return result
 
+    def tagged_resources(self, owner: str) -> dict[str, str]:
+        """resource id -> resource type, of every resource the owner keeps tags on."""
+        query = sa.select(tags_table.c.resource_id, tags_table.c.resource_type).where(
+            tags_table.c.owner == owner).distinct()
+        with self.engine.connect() as conn:
+            return {resource_id: resource_type for resource_id, resource_type in conn.execute(query)}
+
+    # --- what the store keeps about one backend resource -------------------------------------------
+    def keep_records(self, resource_type: str, entity_kind: str) -> None:
+        """Entities of `entity_kind`, keyed by a resource's id, are records about resources of that type (EC2's
+        instance record, the driver's key names): housekeeping removes them with the resource's tags once
+        the engine no longer has it."""
+        self.resource_records.setdefault(resource_type, set()).add(entity_kind)
+
+    def entity_ids(self, kind: str, owner: str) -> list[str]:
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(sa.select(entities_table.c.id).where(
+                (entities_table.c.kind == kind) & (entities_table.c.owner == owner)))]
+
+    def forget_resource(self, owner: str, resource_id: str) -> None:
+        """Drop the tags and the records the owner keeps about a resource, in one transaction."""
+        kinds = sorted(set().union(*self.resource_records.values())) if self.resource_records else []
+        with self.begin() as conn:
+            conn.execute(tags_table.delete().where(
+                (tags_table.c.owner == owner) & (tags_table.c.resource_id == resource_id)))
+            if kinds:
+                conn.execute(entities_table.delete().where(
+                    entities_table.c.kind.in_(kinds) & (entities_table.c.owner == owner)
+                    & (entities_table.c.id == resource_id)))
+
     # --- idempotency tokens -----------------------------------------------------------------------
     def claim_token(self, owner: str, token: str, fingerprint: str, result: dict[str, Any]) -> dict[str, Any] | None:
         """Record `result` under the token; if the token was used before, return what it recorded instead.
@@ -259,6 +290,13 @@ class Store:
             conn.execute(tokens_table.update().where(
                 (tokens_table.c.owner == owner) & (tokens_table.c.token == token)).values(result=json.dumps(result)))
 
+    def tokens_before(self, cutoff: float) -> list[dict[str, Any]]:
+        """Tokens recorded before `cutoff`: {'owner', 'token', 'result'} (housekeeping purges them)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(tokens_table.c.owner, tokens_table.c.token, tokens_table.c.result)
+                                .where(tokens_table.c.created < cutoff)).all()
+        return [{"owner": r.owner, "token": r.token, "result": json.loads(r.result)} for r in rows]
+
     def forget_token(self, owner: str, token: str) -> None:
         with self.begin() as conn:
             conn.execute(tokens_table.delete().where(
@@ -281,6 +319,12 @@ class Store:
                 (tombstones_table.c.place == place) & (tombstones_table.c.kind == kind)
                 & (tombstones_table.c.deleted_at >= since)).order_by(tombstones_table.c.deleted_at.desc())).all()
         return [{"resource_id": r.resource_id, "data": json.loads(r.data), "deleted_at": r.deleted_at} for r in rows]
+
+    def tombstoned(self, kind: str) -> set[str]:
+        """Ids of every resource of `kind` that has a tombstone, in any place."""
+        with self.engine.connect() as conn:
+            return {r[0] for r in conn.execute(sa.select(tombstones_table.c.resource_id).where(
+                tombstones_table.c.kind == kind))}
 
     def remove_tombstone(self, place: str, resource_id: str) -> None:
         with self.begin() as conn:

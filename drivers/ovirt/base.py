@@ -80,6 +80,7 @@ class OvirtBase(Driver):
 
     def __init__(self, config: "Config", store: "Store", operations: "OperationRunner") -> None:
         super().__init__(config, store, operations)
+        store.keep_records("instance", INSTANCE_META)  # key names: housekeeping drops them with a vanished VM
         self._clients: dict[str, EngineClient] = {}
         self._places: dict[tuple[str, str], tuple[float, Place]] = {}
         self._lock = threading.Lock()

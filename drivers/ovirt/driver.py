@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from gateway.errors import NotFound
+from gateway.errors import NotFound, NotSupported
 from gateway.model import HardwareProfile, Image, Network, NetworkInterface, Realm, Region
 from gateway.scope import Scope
 
@@ -38,6 +38,17 @@ class OvirtDriver(InstancesMixin, StorageMixin):
     def validate_credentials(self, scope: Scope) -> None:
         """The engine's API root answers only to accepted credentials (AuthFailure otherwise)."""
         self._call(scope, "GET", "")
+
+    def existing_resources(self, scope: Scope) -> dict[str, set[str]]:
+        """Every VM (with its snapshots), disk and template of the engine, in three unfiltered requests: the
+        engine refuses them to a non-administrator, so an answer is never a partial view."""
+        if scope.user_level:
+            raise NotSupported("Housekeeping needs the engine's administrator API")
+        vms = self._get(scope, "vms", {"follow": "snapshots"})
+        return {"instance": {vm.get("id", "") for vm in vms},
+                "snapshot": {s.get("id", "") for vm in vms for s in vm.iterfind("snapshots/snapshot")},
+                "image": {t.get("id", "") for t in self._get(scope, "templates")},
+                "volume": {d.get("id", "") for d in self._get(scope, "disks")}}
 
     # --- places ---------------------------------------------------------------------------------------
     def regions(self, scope: Scope) -> list[Region]:

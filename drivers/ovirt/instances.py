@@ -4,6 +4,11 @@ A listing is one engine request (VMs of the data center with NICs, guest-reporte
 attachments inlined) plus four store queries (tags, key names, device names, active operations), whatever the
 number of VMs. Creating answers as soon as the engine has accepted the VM; the rest (wait for the
 disks, start with cloud-init) and terminating run as durable operations (operations.py).
+
+Creating is itself the first step (`create`) of the durable run operation, held by the request's
+process: the operation is recorded before the engine is asked, and the VM carries the operation's id in
+its comment, so a process killed between the engine's answer and its own finds its VM adopted (or the
+launch cleanly failed) by the process that takes the lease over.
 """
 from __future__ import annotations
 
@@ -13,8 +18,9 @@ from collections.abc import Iterable, Sequence
 
 from lxml.builder import E
 
-from gateway.errors import InvalidParameter, InvalidState, NotFound
+from gateway.errors import BackendUnavailable, GatewayError, InvalidParameter, InvalidState, NotFound
 from gateway.model import Instance, InstanceSpec, InstanceState, from_json, to_json
+from gateway.operations import Fail, Next
 from gateway.scope import Scope
 
 from . import disk_records, mapping
@@ -23,6 +29,11 @@ from .base import INSTANCE_META, VM_FOLLOW, Element, OvirtBase, Place, search_va
 # oVirt's VM name rule (letters, digits, '.', '_', '-'; at most 64 characters in 4.x engines).
 VM_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 RUN, TERMINATE = "ovirt.run", "ovirt.terminate"
+LAUNCH_MARK = "cloudgw-launch-"  # + the run operation's id: the comment that lets a takeover find the VM
+
+
+def launch_mark(operation_id: str) -> str:
+    return LAUNCH_MARK + operation_id
 
 
 def generated_name() -> str:
@@ -123,8 +134,36 @@ class InstancesMixin(OvirtBase):
         return [from_json(Instance, s["data"]) for s in stones if wanted is None or s["resource_id"] in wanted]
 
     # --- creating -------------------------------------------------------------------------------------
-    def create_instance(self, scope: Scope, spec: InstanceSpec) -> Instance:
+    def reserve_launches(self, scope: Scope, count: int) -> list[str]:
+        """Record `count` run operations held by this process, before anything is created; their ids go to
+        create_instance. One not used is abandoned; one whose process dies is taken over by another."""
         place = self._place(scope)
+        return [op.id for op in self.operations.submit_many(
+            RUN, count, owner=scope.owner_key, secret=self._secret(scope), held=True,
+            data=self._scope_data(scope, place))]
+
+    def abandon_launches(self, scope: Scope, launch_ids: Sequence[str]) -> None:
+        self.operations.abandon(list(launch_ids), "The launch was not needed")
+
+    def create_instance(self, scope: Scope, spec: InstanceSpec, launch_id: str | None = None) -> Instance:
+        place = self._place(scope)
+        if launch_id is None:
+            launch_id = self.reserve_launches(scope, 1)[0]
+        try:
+            return self._create_instance(scope, place, spec, launch_id)
+        except BaseException as exc:
+            launch = self.operations.get(launch_id)
+            if launch is not None and not launch.target:
+                if isinstance(exc, GatewayError) and exc.retryable:
+                    # The engine may have made the VM without answering: a worker looks for it once the answer
+                    # is overdue and removes it (the client was told the launch failed).
+                    self.operations.finish(launch, Next("create", data={"remove": True},
+                                                        delay=self.config.engine_read_timeout))
+                else:
+                    self.operations.finish(launch, Fail(getattr(exc, "message", "") or str(exc) or type(exc).__name__))
+            raise
+
+    def _create_instance(self, scope: Scope, place: Place, spec: InstanceSpec, launch_id: str) -> Instance:
         template = self._get(scope, f"templates/{spec.image_id}", what=("image", spec.image_id))
         template_cluster = mapping.link_id(template, "cluster")
         if template_cluster is not None and template_cluster not in place.realms:
@@ -133,8 +172,8 @@ class InstancesMixin(OvirtBase):
             raise InvalidState(f"The image '{spec.image_id}' is {template.findtext('status')}",
                                resource_id=spec.image_id, state=template.findtext("status"))
         cluster_id = self._choose_realm(place, spec.realm_id, template_cluster)
-        vm = E.vm(E.name(""), E.description(spec.description), E.cluster(id=cluster_id),
-                  E.template(id=spec.image_id))
+        vm = E.vm(E.name(""), E.description(spec.description), E.comment(launch_mark(launch_id)),
+                  E.cluster(id=cluster_id), E.template(id=spec.image_id))
         vm.extend(self._sizing(scope, spec))
         script = user_data_text(spec.user_data)
         init = [E.custom_script(script)] if script else []
@@ -146,6 +185,11 @@ class InstancesMixin(OvirtBase):
             vm.append(E.initialization(*init))
         desired = spec.name or spec.tags.get("Name")
         name = desired if desired and VM_NAME.match(desired) else generated_name()
+        launch = self.operations.renew(launch_id, self._create_budget, data={
+            "start": spec.start, "cloud_init": bool(init), "volume_tags": spec.volume_tags, "tags": spec.tags,
+            "desired": desired, "key_name": spec.key_name})
+        if launch is None:
+            raise BackendUnavailable("The launch was taken over by another process; retry with the same token")
         created = None
         for attempt in (name, generated_name()):
             vm.find("name").text = attempt
@@ -155,28 +199,44 @@ class InstancesMixin(OvirtBase):
             except InvalidState:  # most likely the name is taken: once more with a generated one
                 if attempt != desired:
                     raise
+                if self.operations.renew(launch_id, self._create_budget) is None:
+                    raise BackendUnavailable("The launch was taken over by another process; retry") from None
         if created is None:
             raise InvalidState("The engine accepted the instance but returned no description of it")
         vm_id = created.get("id", "")
-        tags = dict(spec.tags)
-        if desired and created.findtext("name") == desired:
-            tags.pop("Name", None)
-        elif desired:
-            tags["Name"] = desired
-        owner = scope.provider.name
-        if tags:
-            self.store.set_tags(owner, "instance", [vm_id], tags)
-        if spec.key_name:
-            self.store.put_entity(INSTANCE_META, owner, vm_id, {"id": vm_id, "key_name": spec.key_name})
-        self.operations.submit(RUN, target=vm_id, owner=scope.owner_key, secret=self._secret(scope),
-                               data={**self._scope_data(scope, place), "vm_id": vm_id, "start": spec.start,
-                                     "cloud_init": bool(init), "volume_tags": spec.volume_tags})
+        tags = self.remember_created(scope, vm_id, created.findtext("name") or "", spec.tags, desired, spec.key_name)
+        if not self.operations.finish(launch, Next("wait_for_disks", data={"vm_id": vm_id}, target=vm_id)):
+            taken = self.operations.get(launch_id)
+            if taken is None or taken.target != vm_id:  # the takeover missed the VM and failed the launch
+                self._call(scope, "DELETE", f"vms/{vm_id}", idempotent=True, what=("instance", vm_id))
+                raise BackendUnavailable("The engine took too long to create the instance; it was removed")
         inst = mapping.instance(created, owner=scope.credentials.username, region_id=place.region.id)
         inst.tags = {"Name": inst.name, **tags}
         inst.key_name = spec.key_name
         if spec.start or inst.state is InstanceState.PENDING:
             inst.state, inst.state_reason = InstanceState.PENDING, "Creating"
         return inst
+
+    @property
+    def _create_budget(self) -> float:
+        """How long the lease on a launch must outlast the engine's answer to the create request."""
+        return self.operations.lease_seconds + self.config.engine_connect_timeout + self.config.engine_read_timeout
+
+    def remember_created(self, scope: Scope, vm_id: str, vm_name: str, tags: dict[str, str], desired: str | None,
+                         key_name: str | None) -> dict[str, str]:
+        """Store what oVirt cannot hold for a new VM: tags (`Name` when the VM could not take the name) and
+        its key name. Safe to repeat. Returns the instance's stored tags."""
+        tags = dict(tags)
+        if desired and vm_name == desired:
+            tags.pop("Name", None)
+        elif desired:
+            tags["Name"] = desired
+        owner = scope.provider.name
+        if tags:
+            self.store.set_tags(owner, "instance", [vm_id], tags)
+        if key_name:
+            self.store.put_entity(INSTANCE_META, owner, vm_id, {"id": vm_id, "key_name": key_name})
+        return tags
 
     def _choose_realm(self, place: Place, realm_id: str | None, template_cluster: str | None) -> str:
         if realm_id is not None:

@@ -17,7 +17,7 @@ from gateway.operations import Done, Fail, Next, Operation, Outcome, Wait
 from gateway.scope import Credentials, Scope
 
 from . import disk_records
-from .base import INSTANCE_META, Element
+from .base import INSTANCE_META, Element, search_value
 from .mapping import timestamp_of
 
 if TYPE_CHECKING:
@@ -73,7 +73,13 @@ class OvirtOperation:
 
 
 class RunInstance(OvirtOperation):
-    """Wait while the new VM's disks are copied, then start it (cloud-init) unless it should stay stopped.
+    """Create the VM, wait while its disks are copied, then start it (cloud-init) unless it should stay stopped.
+
+    `create` runs in the request that launches the instance (the operation is held by its process); a
+    worker runs it only when that process died holding it: it then adopts the VM the engine made for this
+    launch (found by the comment naming the operation) and carries on, or fails the launch cleanly when
+    the engine never made one. A launch whose request failed without the engine's answer (a timeout) comes
+    here with `remove`: the VM the engine may have made is found and removed.
 
     The disks are learned here, as soon as the engine lists them (it does from the start, locked while
     copied): the volume tags the client asked for are put on them and their creation time (the VM's) is
@@ -81,7 +87,29 @@ class RunInstance(OvirtOperation):
     """
 
     name = "ovirt.run"
-    steps = ("wait_for_disks", "start")
+    steps = ("create", "wait_for_disks", "start")
+
+    def step_create(self, op: Operation, scope: Scope) -> Outcome:
+        from .instances import launch_mark
+
+        place = self.driver._place(scope)
+        found = self.driver._vms(scope, place, extra_search=f"comment={search_value(launch_mark(op.id))}")
+        found = [vm for vm in found if vm.findtext("comment") == launch_mark(op.id)]
+        if not found:
+            return Fail("The gateway stopped before the engine created the instance")
+        vm = found[0]
+        vm_id = vm.get("id", "")
+        if op.data.get("remove"):  # the launch was answered as failed: its VM must not stay
+            try:
+                self.driver._call(scope, "DELETE", f"vms/{vm_id}", idempotent=True, what=("instance", vm_id))
+            except NotFound:
+                pass
+            except InvalidState:
+                return Wait(self.poll)  # still locked while its disks are copied
+            return Fail("The engine did not answer in time; the instance it made was removed")
+        self.driver.remember_created(scope, vm_id, vm.findtext("name") or "", op.data.get("tags") or {},
+                                     op.data.get("desired"), op.data.get("key_name"))
+        return Next("wait_for_disks", data={"vm_id": vm_id}, target=vm_id)
 
     def step_wait_for_disks(self, op: Operation, scope: Scope) -> Outcome:
         vm = self.vm(scope, op.data["vm_id"], follow=None if op.data.get("disks_known") else "disk_attachments")

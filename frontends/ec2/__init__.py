@@ -12,3 +12,4 @@ def register(app: flask.Flask) -> None:
     app.register_blueprint(blueprint())
     # An instance's EC2 record (launch index, client token, ...) is shown with its tombstone, then goes with it.
     app.extensions["cloudgw"].store.follow_tombstones("instance", INSTANCE_RECORD)
+    app.extensions["cloudgw"].store.keep_records("instance", INSTANCE_RECORD)  # and goes when the VM vanishes

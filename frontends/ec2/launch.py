@@ -5,6 +5,12 @@ absorbs a retry after a timeout: the token is claimed in the store before anythi
 token with the same parameters answers the reservation it created, with different ones
 `IdempotentParameterMismatch`. If fewer than MinCount instances can be created, those that were are
 terminated again and the error is answered.
+
+The token's in-flight state belongs to the launches the driver reserved before the token was claimed
+(durable operations with a lease): if the process handling the request dies, another process takes each
+launch over and finishes it (the instance is adopted) or fails it (no instance is left). A retry with the
+same token then answers the instances the launches made, as the first request would have, or, when too
+few were made, removes them and releases the token.
 """
 from __future__ import annotations
 
@@ -100,32 +106,47 @@ def run(call: Call, request: LaunchRequest) -> dict[str, Any]:
     """Create the instances (or answer what the client token created before) as a Reservation."""
     store = call.gateway.store
     token = request.client_token
+    launches: list[str] = []
     if token:
-        earlier = store.claim_token(call.owner, token, request.fingerprint, {"state": "creating"})
+        launches = call.driver.reserve_launches(call.scope, request.max_count)
+        earlier = store.claim_token(call.owner, token, request.fingerprint,
+                                    {"state": "creating", "launches": launches})
         if earlier is not None:
+            call.driver.abandon_launches(call.scope, launches)
             return _replay(call, request, token, earlier)
     try:
-        created = _create(call, request)
+        created = _create(call, request, launches)
     except BaseException:
         if token:
             store.forget_token(call.owner, token)
         raise
-    rid = reservation_id(created[0].id)
-    for index, instance in enumerate(created):
-        inventory.put_record(call, instance.id, reservation_id=rid, launch_index=index, client_token=token or "",
-                             disable_api_termination=request.disable_api_termination,
-                             shutdown_behaviour=request.shutdown_behaviour)
-    if token:
-        store.update_token(call.owner, token, {"state": "done", "reservation_id": rid,
-                                               "instance_ids": [i.id for i in created]})
+    finally:
+        if launches:
+            call.driver.abandon_launches(call.scope, launches)  # those left unused when creating stopped early
+    rid = _record_reservation(call, request, [i.id for i in created])
     return _reservation(call, rid, created)
 
 
-def _create(call: Call, request: LaunchRequest) -> list[Instance]:
+def _record_reservation(call: Call, request: LaunchRequest, instance_ids: list[str]) -> str:
+    """Write the instances' EC2 records and settle the token; safe to repeat (a retry may do it too)."""
+    rid = reservation_id(instance_ids[0])
+    for index, instance_id in enumerate(instance_ids):
+        inventory.put_record(call, instance_id, reservation_id=rid, launch_index=index,
+                             client_token=request.client_token or "",
+                             disable_api_termination=request.disable_api_termination,
+                             shutdown_behaviour=request.shutdown_behaviour)
+    if request.client_token:
+        call.gateway.store.update_token(call.owner, request.client_token, {
+            "state": "done", "reservation_id": rid, "instance_ids": instance_ids})
+    return rid
+
+
+def _create(call: Call, request: LaunchRequest, launches: list[str]) -> list[Instance]:
     created: list[Instance] = []
     try:
-        for _ in range(request.max_count):
-            created.append(call.driver.create_instance(call.scope, replace(request.spec)))
+        for index in range(request.max_count):
+            launch = launches[index] if launches else None
+            created.append(call.driver.create_instance(call.scope, replace(request.spec), launch_id=launch))
     except GatewayError as exc:
         if len(created) >= request.min_count:
             log.warning("RunInstances: created %d of %d instances: %s", len(created), request.max_count, exc.message)
@@ -145,6 +166,16 @@ def _replay(call: Call, request: LaunchRequest, token: str, earlier: dict[str, A
                        f"The client token '{token[:64]}' was used before with different parameters")
     deadline = time.monotonic() + TOKEN_WAIT_SECONDS
     while earlier["result"].get("state") != "done":
+        made = _settled_launches(call, earlier["result"].get("launches"))
+        if made is not None:  # the request that claimed the token died; its launches were taken over
+            if len(made) >= request.min_count:
+                rid = _record_reservation(call, request, made)
+                earlier = {**earlier, "result": {"state": "done", "reservation_id": rid, "instance_ids": made}}
+                break
+            _remove(call, made)
+            call.gateway.store.forget_token(call.owner, token)
+            raise Ec2Error("Unavailable", "An earlier request with this client token failed; retry", 503,
+                           retry_after=1)
         if time.monotonic() > deadline:
             raise Ec2Error("Unavailable", "An earlier request with this client token is still running", 503,
                            retry_after=2)
@@ -158,6 +189,33 @@ def _replay(call: Call, request: LaunchRequest, token: str, earlier: dict[str, A
     wanted = set(result["instance_ids"])
     instances = sorted((i for i in found if i.id in wanted), key=lambda i: result["instance_ids"].index(i.id))
     return _reservation(call, result["reservation_id"], instances)
+
+
+def _settled_launches(call: Call, launches: list[str] | None) -> list[str] | None:
+    """The instances the token's launches made, once none of them is still being created; None while one is
+    (its process is at work, or died and its lease has yet to expire)."""
+    if launches is None:
+        return None
+    made = []
+    for launch_id in launches:
+        operation = call.gateway.operations.get(launch_id)
+        if operation is None:
+            continue
+        if operation.target:
+            made.append(operation.target)
+        elif not operation.finished:
+            return None
+    return made
+
+
+def _remove(call: Call, instance_ids: list[str]) -> None:
+    for instance_id in instance_ids:
+        try:
+            call.driver.destroy_instance(call.scope, instance_id)
+        except NotFound:
+            pass
+        except GatewayError as exc:
+            log.error("RunInstances: could not remove instance %s of a failed launch: %s", instance_id, exc.message)
 
 
 def _reservation(call: Call, rid: str, instances: list[Instance]) -> dict[str, Any]:

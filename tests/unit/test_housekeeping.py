@@ -10,9 +10,13 @@ import pytest
 from frontends.cimi import jobs
 from frontends.ec2.present import INSTANCE_RECORD
 from gateway.app import create_app
-from gateway.config import load
+from gateway.config import Config, ProviderConfig, load
+from gateway.driver import Driver
+from gateway.errors import InvalidParameter
 from gateway.housekeeping import Housekeeping
 from gateway.operations import Done, Fail, Operation, OperationRunner
+from gateway.orphans import MISSING, Orphans
+from gateway.scope import Scope
 from gateway.store import Store, load_or_create_key
 
 HOUR = 3600.0
@@ -146,8 +150,118 @@ def test_the_gateway_wires_every_purge_into_one_housekeeping(tmp_path: Path) -> 
     app = create_app(load(None, environ={}, data_dir=str(tmp_path), operation_retention_seconds=7200,
                           cimi_job_retention_seconds=60), start_workers=False)
     gateway = app.extensions["cloudgw"]
-    assert set(gateway.housekeeping.tasks) == {"tombstones", "operations", "cimi.jobs"}
+    assert set(gateway.housekeeping.tasks) == {"tombstones", "operations", "cimi.jobs", "orphans"}
     assert gateway.operations.periodic == gateway.housekeeping.maybe_run
     assert INSTANCE_RECORD in gateway.store._followers["instance"]
-    assert gateway.housekeeping.run() == {"tombstones": 0, "operations": 0, "cimi.jobs": 0}
+    assert INSTANCE_RECORD in gateway.store.resource_records["instance"]
+    assert gateway.housekeeping.run() == {"tombstones": 0, "operations": 0, "cimi.jobs": 0, "orphans": 0}
     gateway.close()
+
+
+# --- what the store keeps about resources removed outside the gateway, and old ClientTokens ------------
+LAB = ProviderConfig(name="lab", url="https://engine.example/ovirt-engine/api")
+OTHER = ProviderConfig(name="other", url="https://other.example/ovirt-engine/api")
+
+
+class EngineView(Driver):
+    """A driver whose engine holds `resources`, and answers only the administrators it is told of."""
+
+    def __init__(self, resources: dict[str, set[str]], admins: set[str]) -> None:
+        self.resources, self.admins, self.asked = resources, admins, []
+
+    def existing_resources(self, scope: Scope) -> dict[str, set[str]]:
+        self.asked.append(scope.credentials.username)
+        if scope.credentials.username not in self.admins:
+            raise InvalidParameter("query execution failed due to insufficient permissions.")
+        return {kind: set(ids) for kind, ids in self.resources.items()}
+
+
+def orphans(store: Store, clock: Clock, engine: EngineView, **settings: int) -> Orphans:
+    config = Config(providers=(LAB, OTHER), default_provider="lab", **{"orphan_seconds": int(HOUR), **settings})
+    return Orphans(config, store, lambda provider: engine if provider is LAB else Driver(config, store, None),
+                   clock=clock)
+
+
+@pytest.fixture
+def lab(store: Store) -> Store:
+    """Tags and records of instances `live` and `removed` (removed outside the gateway), a volume, a key pair."""
+    store.keep_records("instance", INSTANCE_RECORD)
+    store.create_credential("user@internal", "pw", access_key="AKUSER", secret_key="s")  # not an administrator
+    store.create_credential("admin@internal", "pw", access_key="AKADMIN", secret_key="s", provider="lab")
+    for vm in ("live", "removed"):
+        store.set_tags("lab", "instance", [vm], {"env": "dev"})
+        store.put_entity(INSTANCE_RECORD, "lab", vm, {"id": vm, "launch_index": 0})
+    store.set_tags("lab", "volume", ["vol-gone"], {"backup": "yes"})
+    store.set_tags("lab|admin@internal", "key-pair", ["key-1"], {"team": "a"})  # not a backend resource
+    return store
+
+
+def test_tags_and_records_of_a_vanished_resource_go_after_the_retention(lab: Store, clock: Clock) -> None:
+    engine = EngineView({"instance": {"live"}, "volume": set(), "image": set(), "snapshot": set()},
+                        admins={"admin@internal"})
+    keeper = orphans(lab, clock, engine)
+    assert keeper.run() == 0  # first seen missing: marked, kept
+    assert set(lab.tags("lab")) == {"live", "removed", "vol-gone"}
+    clock.now += HOUR - 1
+    assert keeper.run() == 0
+    clock.now += 1
+    assert keeper.run() == 2
+    assert lab.tags("lab") == {"live": {"env": "dev"}}
+    assert [r["id"] for r in lab.entities(INSTANCE_RECORD, "lab")] == ["live"]
+    assert lab.tags("lab|admin@internal") == {"key-1": {"team": "a"}}
+    assert lab.entities(MISSING, "lab") == []
+    assert engine.asked[0] == "admin@internal"  # a credential naming the provider is tried first
+
+
+def test_a_resource_being_created_as_the_engine_was_listed_keeps_its_tags(lab: Store, clock: Clock) -> None:
+    engine = EngineView({"instance": {"live"}}, admins={"admin@internal"})
+    keeper = orphans(lab, clock, engine)
+    keeper.run()  # `removed` is, in this story, a VM whose tags were written just after the engine answered
+    engine.resources["instance"].add("removed")
+    clock.now += 2 * HOUR
+    assert keeper.run() == 0
+    assert set(lab.tags("lab")) >= {"live", "removed"}
+    assert lab.entity(MISSING, "lab", "removed") is None
+
+
+def test_a_terminated_instance_is_left_to_its_tombstone(lab: Store, clock: Clock) -> None:
+    lab.add_tombstone("lab|dc", "removed", "instance", {"name": "web"})
+    keeper = orphans(lab, clock, EngineView({"instance": {"live"}}, admins={"admin@internal"}))
+    keeper.run()
+    clock.now += 2 * HOUR
+    keeper.run()
+    assert lab.entity(INSTANCE_RECORD, "lab", "removed") is not None
+
+
+def test_without_a_credential_that_sees_everything_nothing_is_purged(lab: Store, clock: Clock) -> None:
+    lab.delete_credential("AKADMIN")
+    engine = EngineView({"instance": set()}, admins={"admin@internal"})
+    keeper = orphans(lab, clock, engine)
+    keeper.run()
+    clock.now += 2 * HOUR
+    assert keeper.run() == 0
+    assert set(lab.tags("lab")) == {"live", "removed", "vol-gone"}
+    assert engine.asked == ["user@internal", "user@internal"]  # tried, refused: a partial view is never used
+
+
+def test_client_tokens_go_after_their_retention_unless_their_instances_live(lab: Store, clock: Clock) -> None:
+    done = {"state": "done", "reservation_id": "r-1"}
+    lab.claim_token("lab|admin@internal", "old-live", "fp", {**done, "instance_ids": ["live"]})
+    lab.claim_token("lab|admin@internal", "old-gone", "fp", {**done, "instance_ids": ["removed"]})
+    lab.claim_token("lab|admin@internal", "old-stuck", "fp", {"state": "creating"})
+    lab.claim_token("other|admin@internal", "old-unchecked", "fp", {**done, "instance_ids": ["elsewhere"]})
+    clock.now += 24 * HOUR
+    lab.claim_token("lab|admin@internal", "fresh", "fp", {**done, "instance_ids": ["removed"]})
+    keeper = orphans(lab, clock, EngineView({"instance": {"live"}}, admins={"admin@internal"}),
+                     client_token_seconds=int(24 * HOUR) - 1)
+    keeper.run()
+    kept = {t for t in ("old-live", "old-gone", "old-stuck", "fresh") if lab.token("lab|admin@internal", t)}
+    assert kept == {"old-live", "fresh"}
+    assert lab.token("other|admin@internal", "old-unchecked") is None
+
+
+def test_a_provider_the_store_holds_nothing_about_costs_no_engine_request(store: Store, clock: Clock) -> None:
+    store.create_credential("admin@internal", "pw", access_key="AKADMIN", secret_key="s", provider="lab")
+    engine = EngineView({"instance": set()}, admins={"admin@internal"})
+    assert orphans(store, clock, engine).run() == 0
+    assert engine.asked == []

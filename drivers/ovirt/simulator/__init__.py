@@ -31,6 +31,9 @@ Control API (only with `control_api=True`; JSON in and out; never part of a real
       the answer is that text instead of a fault, e.g. a proxy's login page with status 200,
     - `"drop": {"path": regex, "method": ..., "count": N}` (or `"drops"`): close matching connections
       without an answer,
+    - `"hold": {"path": regex, "method": "POST", "seconds": S, "count": N}` (or `"holds"`): act on
+      matching requests, then keep the answer back S real seconds (an engine that did the work but
+      answers late: a client's timeout or crash falls after the side effect),
     - `"expire_tokens": true`: every SSO token and session becomes invalid (the next call gets 401),
     - `"engine_down": true`: every engine path answers 503 with Apache's error page;
 - `DELETE /__simulator__/faults`: clear latency, rules and engine_down

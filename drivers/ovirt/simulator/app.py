@@ -78,6 +78,13 @@ class EngineApp:
                 return Response(rule.body, status=rule.status, content_type=rule.content_type)
             body = fault_xml("Operation Failed", rule.detail or f"[Injected fault: HTTP {rule.status}]")
             return Response(body, status=rule.status, content_type="application/xml;charset=UTF-8")
+        response = self.engine_answer(request, path)
+        held = faults.match_hold(request.method, path)
+        if held is not None:
+            time.sleep(held.hold)  # the engine has acted; only its answer is late
+        return response
+
+    def engine_answer(self, request: Request, path: str) -> Response:
         if path == f"{ENGINE}/sso/oauth/token":
             return self.sso_token(request)
         if path in (f"{ENGINE}/services/sso-logout", f"{ENGINE}/sso/oauth/revoke"):

@@ -23,6 +23,7 @@ from ..reading import boolean, nested, properties, text
 from ..schema import common_attributes
 from ..states import (CIMI_ACTIONS, action_name, action_uri, can_capture, can_delete, machine_actions,
                       machine_state)
+from .machine_parts import remember_machines
 from .templates import resolve_machine_template
 
 SPEC_ACTIONS = ("start", "stop", "restart", "pause", "suspend", "capture")
@@ -62,12 +63,16 @@ def machine_operations(ctx: Context, instance: Instance, href: str) -> list[dict
 
 
 def list_machines(ctx: Context) -> list[dict[str, Any]]:
-    return [machine_entry(ctx, i) for i in ctx.driver.instances(ctx.scope)]
+    instances = ctx.driver.instances(ctx.scope)
+    remember_machines(instances)
+    return [machine_entry(ctx, i) for i in instances]
 
 
 def get_machine(machine_id: str) -> Response:
     ctx = current()
-    return resource_response(ctx, "Machine", machine_entry(ctx, ctx.driver.instance(ctx.scope, machine_id)))
+    instance = ctx.driver.instance(ctx.scope, machine_id)
+    remember_machines([instance])
+    return resource_response(ctx, "Machine", machine_entry(ctx, instance))
 
 
 def create_machine() -> Response:
