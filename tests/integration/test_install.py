@@ -43,12 +43,14 @@ def distribution_name(requirement: str) -> str:
 
 @pytest.fixture(scope="module")
 def archives(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The sdist and the wheel `python -m build` makes from a copy of the checkout (the checkout stays clean)."""
+    """The sdist and the wheel `python -m build` makes from a copy of the checkout (the checkout stays clean).
+
+    Without isolation, build checks that this environment holds the [build-system] requirements."""
     work = tmp_path_factory.mktemp("build")
     source = work / "source"
     shutil.copytree(ROOT, source, ignore=NOT_SHIPPED)
-    built = subprocess.run([sys.executable, "-m", "build", "--outdir", str(work / "dist"), str(source)],
-                           capture_output=True, text=True, timeout=600)
+    built = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(work / "dist"),
+                            str(source)], capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     (sdist,) = (work / "dist").glob("cloudgw-*.tar.gz")
     (wheel,) = (work / "dist").glob("cloudgw-*.whl")
@@ -57,11 +59,13 @@ def archives(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def installed(archives: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh virtual environment holding the wheel and its runtime dependencies only."""
+    """A fresh virtual environment holding the wheel and its runtime dependencies only.
+
+    This environment's pip installs into it (`--python`), which spares creating a pip there."""
     venv = tmp_path_factory.mktemp("venv") / "env"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    pip = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                          "--disable-pip-version-check", str(archives["wheel"])],
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    pip = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
+                          "--quiet", "--disable-pip-version-check", str(archives["wheel"])],
                          capture_output=True, text=True, timeout=900)
     assert pip.returncode == 0, pip.stdout[-3000:] + pip.stderr[-3000:]
     return venv
