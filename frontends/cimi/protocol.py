@@ -2,9 +2,9 @@
 
 `$format` overrides `Accept` (the spec says so); `Accept` is read with its q-values (werkzeug's parser;
 between equal qualities the more specific type wins); like Deltacloud, a request that states no preference
-gets XML, a bare `*/*` gets JSON. The version header may list several
-versions in order of preference; the first one this gateway implements wins (a missing update number is
-a wildcard: `1.0` means any 1.0.x), and a list naming none of them is a 400.
+gets XML, a bare `*/*` gets JSON. The version header may list several versions in order of preference; the
+first one this gateway implements wins (a missing update number is a wildcard: `1.0` means any 1.0.x), and
+a list naming none of them is a 400.
 """
 from __future__ import annotations
 
