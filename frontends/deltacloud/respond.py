@@ -8,6 +8,7 @@ If-None-Match).
 """
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import json
 from typing import Any
@@ -25,6 +26,7 @@ SERVER_HEADER = f"Apache-Deltacloud/{API_VERSION}"
 VERSION_HEADER = "X-Cloudgw-Version"
 
 
+@functools.cache
 def gateway_version() -> str:
     try:
         return importlib.metadata.version("cloudgw")
