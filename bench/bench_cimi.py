@@ -2,7 +2,7 @@
 all over the same VMs of one gateway, in one run.
 
 The simulator runs in its own process (`cloudgw simulator --vms 2N`: the seed spreads VMs over two data
-centers, so `Default` holds N); the gateway in another (gunicorn with config/gunicorn.conf.py and a
+centers, so `Default` holds N); the gateway in another (gunicorn with gateway/gunicorn_conf.py and a
 configuration naming that simulator, as in production). The three listings take turns, and the order
 rotates every round (XML-JSON-EC2, JSON-EC2-XML, ...) so that neither drift nor following a particular
 listing favours one; medians are compared. Judged by: slowest frontend / fastest frontend (aim <=
@@ -56,10 +56,10 @@ def main() -> int:
             subprocess.run([*CLOUDGW, "credentials", "create", "--config", str(config), "--user", USER,
                             "--password", PASSWORD, "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY],
                            cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-            # gunicorn as config/gunicorn.conf.py documents it for production (one worker per core).
+            # gunicorn as gateway/gunicorn_conf.py documents it for production (one worker per core).
             env = dict(os.environ, CLOUDGW_CONFIG=str(config), CLOUDGW_BIND=f"127.0.0.1:{port}", CLOUDGW_WORKERS="2")
             processes.append(subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "config" / "gunicorn.conf.py"),
+                [sys.executable, "-m", "gunicorn", "-c", "python:gateway.gunicorn_conf",
                  "--access-logfile", "/dev/null"], cwd=ROOT, env=env,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             base = f"http://127.0.0.1:{port}"

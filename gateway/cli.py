@@ -25,7 +25,7 @@ DEMO_SECRET_KEY = "cloudgw-demo-secret"
 DEMO_USER, DEMO_PASSWORD = "admin@internal", "admin"
 SIMULATOR_MODULE = "drivers.ovirt.simulator.server"
 EMBEDDED_PROVIDER = "simulator"
-GUNICORN_CONFIG = Path(__file__).resolve().parent.parent / "config" / "gunicorn.conf.py"
+GUNICORN_CONFIG = Path(__file__).resolve().parent / "gunicorn_conf.py"
 
 
 def _load(config_path: str | None, data_dir: str | None, **overrides: Any) -> Config:
@@ -39,7 +39,7 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option("--data-dir", type=click.Path(file_okay=False), default=None,
                         help="Where the store and secret key live (default ./data).")(func)
     return click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-                        help="A cloudgw.toml file (see config/cloudgw.toml).")(func)
+                        help="A cloudgw.toml file (every setting: gateway/cloudgw.toml).")(func)
 
 
 @click.group()
@@ -163,7 +163,7 @@ def _serve_embedded(cfg: Config, simulator: Any) -> None:
 
 
 def _serve_with_gunicorn(cfg: Config, gunicorn_config: str) -> None:
-    """Production: gunicorn with config/gunicorn.conf.py, each worker building its own app from `cfg`."""
+    """Production: gunicorn with gateway/gunicorn_conf.py, each worker building its own app from `cfg`."""
     from gunicorn.app.base import BaseApplication
 
     from .app import create_app

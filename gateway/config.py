@@ -1,6 +1,6 @@
 """Settings: defaults, then a TOML file, then CLOUDGW_* environment variables.
 
-Every setting is documented in config/cloudgw.toml. A wrong setting raises ConfigError with one line that
+Every setting is documented in cloudgw.toml beside this module (shipped in the package). A wrong setting raises ConfigError with one line that
 names it (`server.port: must be an integer from 1 to 65535, got 'abc'`), so start-up stops clearly.
 Environment variables name a scalar setting as CLOUDGW_<SECTION>_<KEY> (CLOUDGW_SERVER_PORT=3001,
 CLOUDGW_STORE_URL=postgresql://...), plus CLOUDGW_DEFAULT_PROVIDER.

@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn (config/gunicorn.conf.py): the configuration file comes from CLOUDGW_CONFIG."""
+"""WSGI entry point for gunicorn (gateway/gunicorn_conf.py): the configuration file comes from CLOUDGW_CONFIG."""
 import os
 
 from .app import create_app

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,16 +102,18 @@ class GatewayProcess:
         return self.process.returncode
 
 
-def start_gateway(data_dir: Path, *extra: str, speed: float = SIMULATOR_SPEED) -> GatewayProcess:
-    """Start `cloudgw serve` with the simulator's control API on; wait until healthy.
+def start_gateway(data_dir: Path, *extra: str, speed: float = SIMULATOR_SPEED, cloudgw: Sequence[str] = CLOUDGW,
+                  cwd: Path = ROOT) -> GatewayProcess:
+    """Start `cloudgw serve` (`cloudgw` is the command, by default this checkout's) with the simulator's
+    control API on, in `cwd`; wait until healthy.
 
     Both ports are 0: the process picks free ones and the banner says which, so parallel starts never race.
     """
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     process = subprocess.Popen(
-        [*CLOUDGW, "serve", "--port", "0", "--simulator-port", "0", "--data-dir", str(data_dir),
+        [*cloudgw, "serve", "--port", "0", "--simulator-port", "0", "--data-dir", str(data_dir),
          "--simulator-speed", str(speed), "--simulator-control", *extra],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = drain(process)
     try:
         url = _banner_value(process, output, r"cloudgw listening on (http://\S+)")

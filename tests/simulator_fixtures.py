@@ -1,4 +1,4 @@
-"""Helpers for the simulator's own tests: a simulator on a free port, control API calls, captures.
+"""Helpers for the simulator's own tests: a simulator on a free port, control API calls.
 
 Import explicitly (`from tests.simulator_fixtures import ...`); fixtures are defined in the test
 modules that use them so nothing leaks into other suites.
@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import requests
@@ -19,9 +18,6 @@ from drivers.ovirt.simulator.server import ServerHandle, Simulator, serve_in_thr
 
 ADMIN = ("admin@internal", "admin")
 USER = ("user@internal", "user")
-# shared/ lies beside the repository (CI clones it that way too).
-CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "ovirt-captures"
-
 DC_DEFAULT = "dc000000-0000-4000-8000-000000000001"
 DC_BARCELONA = "dc000000-0000-4000-8000-000000000002"
 CLUSTER_DEFAULT = "c1000000-0000-4000-8000-000000000001"
@@ -61,14 +57,3 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10.0, poll: float
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(poll)
-
-
-def load_captures() -> dict[str, list[dict[str, Any]]]:
-    """The real engine's recorded responses: URL key -> list of {:body, :code, :headers}."""
-    import yaml
-    merged: dict[str, list[dict[str, Any]]] = {}
-    for path in sorted(CAPTURES.glob("*.yml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        for key, records in data.items():
-            merged.setdefault(f"{path.name}:{key}", records)
-    return merged

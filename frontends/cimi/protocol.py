@@ -1,13 +1,16 @@
 """The HTTP side of CIMI: format negotiation, `CIMI-Specification-Version`, and building responses.
 
-`$format` overrides `Accept` (the spec says so); `Accept` is read with its q-values; like Deltacloud, a
-request that states no preference gets XML, a bare `*/*` gets JSON. The version header may list several
-versions in order of preference; the first one this gateway implements wins (a missing update number is
-a wildcard: `1.0` means any 1.0.x), and a list naming none of them is a 400.
+`$format` overrides `Accept` (the spec says so); `Accept` is read with its q-values (werkzeug's parser;
+between equal qualities the more specific type wins); like Deltacloud, a request that states no preference
+gets XML, a bare `*/*` gets JSON. The version header may list several versions in order of preference; the
+first one this gateway implements wins (a missing update number is a wildcard: `1.0` means any 1.0.x), and
+a list naming none of them is a 400.
 """
 from __future__ import annotations
 
 from flask import Response, request
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from gateway.errors import InvalidParameter
 
@@ -38,24 +41,6 @@ def negotiate_version(header: str | None) -> str:
                            f"(supported: {', '.join(SUPPORTED_VERSIONS)})", parameter=VERSION_HEADER)
 
 
-def _accept_entries(header: str) -> list[tuple[str, float]]:
-    entries = []
-    for position, part in enumerate(header.split(",")):
-        fields = [f.strip() for f in part.split(";")]
-        if not fields[0]:
-            continue
-        quality = 1.0
-        for param in fields[1:]:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        entries.append((fields[0].lower(), quality - position * 1e-6))
-    return entries
-
-
 def response_format(format_param: str | None, accept: str | None) -> str:
     """'xml' or 'json' for the answer; NotAcceptable when neither may be sent."""
     if format_param:
@@ -66,7 +51,9 @@ def response_format(format_param: str | None, accept: str | None) -> str:
     if accept is None or not accept.strip():
         return XML
     best: tuple[float, str] | None = None
-    for media, quality in _accept_entries(accept):
+    # werkzeug parses by RFC 9110 (an invalid q drops its item) and lists more specific types first.
+    for value, quality in parse_accept_header(accept, MIMEAccept):
+        media = value.partition(";")[0].strip().lower()  # parameters other than q stay in the value
         if quality <= 0:
             continue
         if media in ("application/xml", "text/xml") or media.endswith("+xml"):

@@ -80,7 +80,7 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
         etree.SubElement(root, "code").text = str(status)
         etree.SubElement(root, "message").text = etree.CDATA(message)
         body = xml_bytes(root)
-    response = Response(body, status=status, content_type=f"{CONTENT_TYPES[fmt]}; charset=utf-8")
+    response = Response(body, status=status, content_type=CONTENT_TYPES[fmt])
     for key, value in (headers or {}).items():
         response.headers[key] = value
     if status == 401:

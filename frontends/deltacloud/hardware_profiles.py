@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Response
+from flask import Response, g
 from lxml import etree
 
 from gateway.errors import InvalidParameter, NotFound, echo
@@ -136,7 +136,18 @@ def describe(profile: Profile) -> Entity:
 
 
 def _profiles() -> list[Profile]:
-    return all_profiles(context.driver().hardware_profiles(context.scope()))
+    """The scope's profiles, described; one engine request, kept for the rest of the request (an image
+    listing names them in every image)."""
+    if "dc_profiles" not in g:
+        g.dc_profiles = all_profiles(context.driver().hardware_profiles(context.scope()))
+    return g.dc_profiles
+
+
+def runnable_with(architecture: str) -> list[Profile]:
+    """The profiles an image of `architecture` can run with: those whose architecture property accepts it."""
+    if not context.driver().can("hardware_profiles"):
+        return []
+    return [p for p in _profiles() if (arch := p.prop("architecture")) is None or arch.accepts(architecture)]
 
 
 @bp.route("/hardware_profiles", methods=["GET"])

@@ -1,13 +1,17 @@
-"""Images: the templates usable in the scoped data center; create one from an instance, destroy one."""
+"""Images: the templates usable in the scoped data center; create one from an instance, destroy one.
+
+Each image lists the hardware profiles it can run with (`<hardware_profiles>`, as Deltacloud's
+images/show view and its images test expect): the profiles whose architecture matches the image's.
+"""
 from __future__ import annotations
 
 from flask import Response
 
 from gateway.model import Image, ResourceState
 
-from . import context, respond
+from . import context, hardware_profiles, respond
 from .blueprint import bp
-from .description import ActionLink, Actions, Entity, Value
+from .description import ActionLink, Actions, Entity, Ref, RefList, Value
 
 
 def describe(image: Image) -> Entity:
@@ -24,6 +28,9 @@ def describe(image: Image) -> Entity:
         Value("architecture", image.architecture),
         Value("state", image.state.value.upper()),
         Value("creation_time", image.created),
+        RefList("hardware_profiles", [Ref("hardware_profile", p.id, context.api_url("hardware_profiles", p.id),
+                                          {"rel": "hardware_profile"})
+                                      for p in hardware_profiles.runnable_with(image.architecture)]),
         Value("root_type", "persistent"),
         Actions(actions),
     ])

@@ -1,11 +1,15 @@
 """Responses in the negotiated format, with the headers Deltacloud clients and its test suite expect.
 
-Every answer carries `Server: Apache-Deltacloud/<version>` (the product token Deltacloud's conformance
-tests match, followed by this gateway's own), `X-Deltacloud-Driver`, and for GET an `ETag` (with 304
-for a matching If-None-Match).
+Every answer carries what Deltacloud 1.1.3 sent and its test suite checks literally: `Content-Type`
+exactly `application/xml` or `application/json` (rack_accept.rb sets the bare media type),
+`Server: Apache-Deltacloud/1.1.3` (this gateway's own name and version go in `X-Cloudgw-Version`),
+`X-Deltacloud-Driver`, one `Date` (the HTTP server's), and for GET an `ETag` (with 304 for a matching
+If-None-Match).
 """
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import json
 from typing import Any
 
@@ -18,7 +22,16 @@ from .context import API_VERSION, choice, driver_name, matrix_params, provider_t
 from .description import Entity, collection_xml, xml_bytes
 from .negotiation import CONTENT_TYPES, JSON, choose_format
 
-SERVER_HEADER = f"Apache-Deltacloud/{API_VERSION} cloudgw"
+SERVER_HEADER = f"Apache-Deltacloud/{API_VERSION}"
+VERSION_HEADER = "X-Cloudgw-Version"
+
+
+@functools.cache
+def gateway_version() -> str:
+    try:
+        return importlib.metadata.version("cloudgw")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
 
 
 def current_format() -> str:
@@ -36,7 +49,7 @@ def document(xml_element: Any, json_value: Any, status: int = 200, headers: dict
         body = json.dumps(json_value, ensure_ascii=False).encode()
     else:
         body = xml_bytes(xml_element)
-    return Response(body, status=status, headers=headers, content_type=f"{CONTENT_TYPES[fmt]}; charset=utf-8")
+    return Response(body, status=status, headers=headers, content_type=CONTENT_TYPES[fmt])
 
 
 def entity(item: Entity, status: int = 200, *, wrapped: bool = True, headers: dict[str, str] | None = None) -> Response:
@@ -62,6 +75,7 @@ def no_content() -> Response:
 def finish(response: Response) -> Response:
     """after_request: protocol headers, ETag and conditional GET."""
     response.headers["Server"] = SERVER_HEADER
+    response.headers[VERSION_HEADER] = gateway_version()
     try:
         selected = choice()
         response.headers["X-Deltacloud-Driver"] = driver_name(selected.provider)
@@ -72,6 +86,8 @@ def finish(response: Response) -> Response:
     if request.method in ("GET", "HEAD") and response.status_code == 200 and not response.is_streamed:
         response.add_etag()
         response.make_conditional(request)
+        # make_conditional writes a Date; the HTTP server (werkzeug's or gunicorn's) always writes its own.
+        del response.headers["Date"]
     return response
 
 

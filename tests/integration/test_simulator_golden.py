@@ -3,31 +3,25 @@
 For every object type (and every nested structure inside it, e.g. `vm>display`), the element names
 the simulator writes must be ones the real engine writes, in the real engine's order, and the
 objects must carry `href`/`id` attributes as the real ones do. Values are not compared. The real
-responses are the ManageIQ recordings in /work/shared/reference/ovirt-captures (read at test time).
+engine's shapes come from tests/golden/engine_shapes.json, extracted from ManageIQ's recordings of real
+engines by tests/golden/extract_facts.py.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from lxml import etree
 
-from tests.simulator_fixtures import (
-    ADMIN, CAPTURES, DC_DEFAULT, TEMPLATE_CENTOS_DEFAULT, advance, load_captures, running_simulator,
-)
+from tests.golden.shapes import TYPES, Attributes, Shapes, shapes_of
+from tests.simulator_fixtures import ADMIN, DC_DEFAULT, TEMPLATE_CENTOS_DEFAULT, advance, running_simulator
 
-pytestmark = pytest.mark.skipif(not CAPTURES.is_dir() or not any(CAPTURES.glob("*.yml")),
-                                reason=f"real engine captures not found in {CAPTURES}")
-
-COLLECTIONS = {"vms": "vm", "templates": "template", "clusters": "cluster", "data_centers": "data_center",
-               "hosts": "host", "storage_domains": "storage_domain", "networks": "network",
-               "vnic_profiles": "vnic_profile", "disks": "disk", "nics": "nic", "reported_devices": "reported_device",
-               "disk_attachments": "disk_attachment", "snapshots": "snapshot"}
-TYPES = sorted(set(COLLECTIONS.values()))
-SKIP = {"link", "actions"}
+ENGINE_SHAPES = Path(__file__).resolve().parents[1] / "golden" / "engine_shapes.json"
 # Elements the 4.5+ model defines that the 2019 recordings predate or did not happen to contain.
 NEWER_THAN_CAPTURES: dict[str, set[str]] = {
     "vm": {"stop_reason", "instance_type"},
@@ -41,54 +35,16 @@ NOT_ALWAYS: dict[str, set[str]] = {
     "vm": {"stop_time"},
 }
 
-Shapes = dict[str, list[list[str]]]
 
-
-def _sequence(el: Any) -> list[str]:
-    seq: list[str] = []
-    for child in el:
-        if isinstance(child.tag, str) and (not seq or seq[-1] != child.tag):
-            seq.append(child.tag)
-    return seq
-
-
-def _collect(el: Any, key: str, shapes: Shapes, attrs: dict[str, set[tuple[str, ...]]]) -> None:
-    shapes.setdefault(key, []).append(_sequence(el))
-    attrs.setdefault(key, set()).add(tuple(sorted(el.attrib)))
-    for child in el:
-        if not isinstance(child.tag, str) or child.tag in SKIP or len(child) == 0:
-            continue
-        if child.tag in COLLECTIONS and all(c.tag == COLLECTIONS[child.tag] for c in child):
-            for item in child:             # an inlined collection (nic>reported_devices): items are types
-                _collect(item, item.tag, shapes, attrs)
-        elif child.tag in TYPES and key.split(">")[0] != child.tag and len(child) > 2:
-            _collect(child, f"{key}>{child.tag}", shapes, attrs)
-        else:
-            _collect(child, f"{key}>{child.tag}", shapes, attrs)
-
-
-def shapes_of(body: bytes, shapes: Shapes, attrs: dict[str, set[tuple[str, ...]]]) -> None:
-    root = etree.fromstring(body)
-    items = list(root) if root.tag in COLLECTIONS else [root]
-    for item in items:
-        if item.tag in TYPES:
-            _collect(item, item.tag, shapes, attrs)
+@pytest.fixture(scope="module")
+def real() -> tuple[Shapes, Attributes]:
+    facts = json.loads(ENGINE_SHAPES.read_text(encoding="utf-8"))["types"]
+    return ({key: [list(seq) for seq in fact["sequences"]] for key, fact in facts.items()},
+            {key: {tuple(a) for a in fact["attributes"]} for key, fact in facts.items()})
 
 
 @pytest.fixture(scope="module")
-def real() -> tuple[Shapes, dict[str, set[tuple[str, ...]]]]:
-    shapes: Shapes = {}
-    attrs: dict[str, set[tuple[str, ...]]] = {}
-    for records in load_captures().values():
-        for record in records:
-            body = record.get(":body")
-            if body and body.lstrip().startswith("<?xml") and "<api>" not in body:
-                shapes_of(body.encode(), shapes, attrs)
-    return shapes, attrs
-
-
-@pytest.fixture(scope="module")
-def simulated() -> Iterator[tuple[Shapes, dict[str, set[tuple[str, ...]]]]]:
+def simulated() -> Iterator[tuple[Shapes, Attributes]]:
     """Shapes from a simulator holding a running VM (with IPs, a snapshot, a cloud-init config) and a
     stopped one."""
     with running_simulator(frozen=True) as (sim, handle):
@@ -114,7 +70,7 @@ def simulated() -> Iterator[tuple[Shapes, dict[str, set[tuple[str, ...]]]]]:
         s.post(f"{api}/vms/{up}/snapshots", data="<snapshot><description>s1</description></snapshot>")
         advance(handle, 60)
         shapes: Shapes = {}
-        attrs: dict[str, set[tuple[str, ...]]] = {}
+        attrs: Attributes = {}
         paths = ["vms", f"vms/{up}", "templates", "clusters", "datacenters", "hosts", "storagedomains",
                  f"datacenters/{DC_DEFAULT}/storagedomains", "networks", "vnicprofiles", "disks",
                  f"templates/{TEMPLATE_CENTOS_DEFAULT}/diskattachments"]

@@ -31,6 +31,8 @@ def test_unsupported_versions_are_400(header: str) -> None:
     (None, None, "xml"), (None, "application/json", "json"), (None, "application/xml", "xml"),
     (None, "text/xml", "xml"), (None, "*/*", "json"), ("xml", "application/json", "xml"), ("JSON", None, "json"),
     (None, "application/xml;q=0.5, application/json", "json"), (None, "text/html, application/xml;q=0.1", "xml"),
+    # A named type overrides a range of equal quality (RFC 9110 12.5.1); parameters do not hide the type.
+    (None, "*/*, application/xml", "xml"), (None, 'application/json; charset="utf-8", */*;q=0.1', "json"),
 ])
 def test_format_negotiation(param: str | None, accept: str | None, fmt: str) -> None:
     assert response_format(param, accept) == fmt

@@ -40,7 +40,7 @@ def test_defaults_without_a_file() -> None:
 
 
 def test_the_documented_file_is_valid_and_matches_the_defaults() -> None:
-    assert load(ROOT / "config" / "cloudgw.toml", environ={}) == load(None, environ={})
+    assert load(ROOT / "gateway" / "cloudgw.toml", environ={}) == load(None, environ={})
 
 
 def test_providers_are_parsed_with_aliases(tmp_path: Path) -> None:

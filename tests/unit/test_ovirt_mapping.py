@@ -1,38 +1,34 @@
-"""Replay of real engine answers (shared/reference/ovirt-captures) through the mapping.
+"""Replay of real engine answers through the mapping.
 
-The captures are recordings of GETs against real oVirt 4.2-4.5 engines (ManageIQ's VCR cassettes):
-URL -> body. Where the driver asks the engine to inline links (`follow=nics.reported_devices,...`),
-the test grafts the recorded sub-collections into the VM, which is the shape `follow` produces.
+The answers are recordings of GETs against real oVirt 4.2-4.5 engines (ManageIQ's VCR cassettes), the
+few this file replays kept in tests/golden/engine_answers.json (by tests/golden/extract_facts.py):
+recording -> API path -> body. Where the driver asks the engine to inline links
+(`follow=nics.reported_devices,...`), the test grafts the recorded sub-collections into the VM, which is the shape `follow` produces.
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-import yaml
 from lxml import etree
 
 from drivers.ovirt import mapping
 from drivers.ovirt.client import parse_xml
 from gateway.model import InstanceState, Region, ResourceState
 
-CAPTURES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "ovirt-captures"
-if not CAPTURES.is_dir():
-    CAPTURES = Path("/work/shared/reference/ovirt-captures")
-BASE = "https://ovirt.example.com:443/ovirt-engine/api/"
+ANSWERS = Path(__file__).resolve().parents[1] / "golden" / "engine_answers.json"
 VM_ON = "a1293e54-dae8-496f-baa4-27719592113e"
 VM_OFF = "8070fa6d-5b82-412c-9d41-a00017205c73"
-
-pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(), reason="engine captures not available")
 
 
 class Recording:
     def __init__(self, name: str) -> None:
-        self.data = yaml.safe_load((CAPTURES / name).read_text())
+        self.answers: dict[str, str] = json.loads(ANSWERS.read_text(encoding="utf-8"))["recordings"][name]
 
     def get(self, path: str) -> etree._Element:
-        return parse_xml(self.data[f"{BASE}{path}{{}}GET"][0][":body"].encode())
+        return parse_xml(self.answers[path].encode())
 
 
 @pytest.fixture(scope="module")
@@ -171,8 +167,7 @@ def test_other_recordings_map_too() -> None:
         rec = Recording(name)
         for vm in rec.get("vms"):
             vm_id = vm.get("id")
-            key = f"{BASE}vms/{vm_id}/nics{{}}GET"
-            if key in rec.data:
+            if f"vms/{vm_id}/nics" in rec.answers:
                 vm.append(rec.get(f"vms/{vm_id}/nics"))
             inst = mapping.instance(vm)
             assert inst.state in (InstanceState.RUNNING, InstanceState.STOPPED)

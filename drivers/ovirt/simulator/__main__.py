@@ -13,7 +13,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
     parser.add_argument("--vms", type=int, default=0, help="seed this many extra VMs (scale tests)")
-    parser.add_argument("--seed", default=None, help="seed file (default: config/simulator-seed.json)")
+    parser.add_argument("--seed", default=None, help="seed file (default: the packaged seed.json)")
     parser.add_argument("--control", action="store_true", help="enable the /__simulator__/ control API")
     args = parser.parse_args(argv)
     run(args.host, args.port, args.speed, args.vms, args.seed, args.control)

@@ -1,4 +1,4 @@
-"""Loading the seed file (config/simulator-seed.json) and generating VMs for scale tests."""
+"""Loading the seed file (seed.json beside this module, shipped in the package) and generating VMs for scale tests."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .entities import (
 )
 from .store import Store
 
-DEFAULT_SEED = Path(__file__).resolve().parents[3] / "config" / "simulator-seed.json"
+DEFAULT_SEED = Path(__file__).resolve().parent / "seed.json"
 EPOCH_2008 = 1207008000.0     # the Blank template's creation time on every engine
 
 

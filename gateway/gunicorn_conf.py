@@ -1,4 +1,4 @@
-"""gunicorn settings for production: `CLOUDGW_CONFIG=/etc/cloudgw/cloudgw.toml gunicorn -c config/gunicorn.conf.py`.
+"""gunicorn settings for production: `CLOUDGW_CONFIG=/etc/cloudgw/cloudgw.toml gunicorn -c python:gateway.gunicorn_conf`.
 
 Each worker builds its own app (no preload), and so runs its own durable-operation worker thread; the
 store's leases make sure each operation runs in one process at a time.
