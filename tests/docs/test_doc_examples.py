@@ -173,3 +173,15 @@ def test_no_page_sends_readers_outside_the_repository() -> None:
 def test_readme_starts_with_the_two_commands() -> None:
     lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
     assert lines[:len(README_FIRST_LINES)] == README_FIRST_LINES
+
+
+REPOSITORY_PATH = re.compile(r"`((?:gateway|frontends|drivers|tests|config|bench|docs)/[\w./-]*)`")
+
+
+def test_files_the_pages_name_exist() -> None:
+    """`frontends/ec2/actions/key_pairs.py` and the like: a page that names a file to copy or read must
+    not outlive the file."""
+    missing = [f"{page.relative_to(ROOT)}:{number}: {match}" for page in pages()
+               for number, text in enumerate(page.read_text(encoding="utf-8").splitlines(), 1)
+               for match in REPOSITORY_PATH.findall(text) if not (ROOT / match).exists()]
+    assert not missing, "pages name files that do not exist:\n" + "\n".join(missing)
