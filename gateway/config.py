@@ -3,7 +3,7 @@
 Every setting is documented in cloudgw.toml beside this module (shipped in the package). A wrong setting raises ConfigError with one line that
 names it (`server.port: must be an integer from 1 to 65535, got 'abc'`), so start-up stops clearly.
 Environment variables name a scalar setting as CLOUDGW_<SECTION>_<KEY> (CLOUDGW_SERVER_PORT=3001,
-CLOUDGW_STORE_URL=postgresql://...), plus CLOUDGW_DEFAULT_PROVIDER.
+CLOUDGW_STORE_URL=postgresql+psycopg://...), plus CLOUDGW_DEFAULT_PROVIDER.
 """
 from __future__ import annotations
 
@@ -266,7 +266,7 @@ def validate(config: Config) -> Config:
     elif config.default_provider is not None:
         raise ConfigError(f"default_provider: no provider named '{config.default_provider}'")
     if config.store_url and "://" not in config.store_url:
-        raise ConfigError(f"store.url: must be an SQLAlchemy URL such as postgresql://..., got {config.store_url!r}")
+        raise ConfigError(f"store.url: must be an SQLAlchemy URL such as postgresql+psycopg://..., got {config.store_url!r}")
     return config
 
 
