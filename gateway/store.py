@@ -118,6 +118,12 @@ class Store:
         with self.engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
 
+    def counts(self) -> dict[str, int]:
+        """How many idempotency tokens and tombstones the store keeps (cheap COUNTs, for metrics)."""
+        with self.engine.connect() as conn:
+            return {name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                    for name, table in (("idempotency_tokens", tokens_table), ("tombstones", tombstones_table))}
+
     def close(self) -> None:
         self.engine.dispose()
 

@@ -21,6 +21,7 @@ from lxml import etree
 from requests.adapters import HTTPAdapter
 
 from gateway.config import Config, ProviderConfig
+from gateway import request_stats
 from gateway.errors import (AuthFailure, BackendError, BackendTimeout, BackendUnavailable, Forbidden, GatewayError,
                             InvalidParameter, InvalidState, NotFound, NotSupported)
 from gateway.scope import Scope
@@ -134,11 +135,14 @@ class EngineClient:
         """One HTTP exchange with retries (idempotent requests only); transport failures -> gateway errors."""
         attempt = 0
         while True:
+            started = time.perf_counter()
             try:
                 response = self.session.request(method, url, timeout=self.timeout, **kwargs)
             except requests.RequestException as exc:
+                request_stats.engine_request(method, "error", time.perf_counter() - started)
                 error: GatewayError = self._transport_error(exc)
             else:
+                request_stats.engine_request(method, str(response.status_code), time.perf_counter() - started)
                 if not (retry and response.status_code in RETRYABLE_STATUS and attempt < self.retries):
                     return response
                 response.close()  # a streamed answer would otherwise hold its pooled connection
