@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
@@ -16,7 +22,8 @@ import requests
 from botocore.config import Config as BotoConfig
 from prometheus_client.parser import text_string_to_metric_families
 
-from ..conftest import ADMIN, DEMO_ACCESS_KEY, DEMO_SECRET_KEY, GatewayProcess, start_gateway
+from ..conftest import (ADMIN, DEMO_ACCESS_KEY, DEMO_SECRET_KEY, ROOT, GatewayProcess, drain, start_gateway,
+                        wait_until_healthy)
 
 CENTOS_AMI = "ami-7e000000000040008000000000000011"
 
@@ -153,3 +160,44 @@ def test_text_log_lines_carry_the_same_fields_and_metrics_are_off_by_default(gat
                   "datacenter=Default", "engine_requests="):
         assert field in line
     assert requests.get(f"{gateway.url}/metrics", timeout=10).status_code == 404
+
+
+def test_under_gunicorn_any_worker_reports_the_requests_of_all_workers(tmp_path: Path) -> None:
+    """Production mode: two gunicorn workers count into PROMETHEUS_MULTIPROC_DIR; every scrape sums both."""
+    from drivers.ovirt.simulator.server import Simulator, serve_in_thread
+
+    engine = serve_in_thread(Simulator(speed=20))
+    config = tmp_path / "cloudgw.toml"
+    config.write_text(f'[server]\ndata_dir = "{tmp_path / "data"}"\n\n[metrics]\nenabled = true\n\n'
+                      f'[[providers]]\nname = "lab"\nurl = "{engine.api_url}"\ndefault_datacenter = "Default"\n')
+    env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(config), "--port", "0"],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**env, "CLOUDGW_WORKERS": "2", "CLOUDGW_THREADS": "1"})
+    output = drain(process)
+    try:
+        url = None
+        deadline = time.monotonic() + 60
+        while url is None and time.monotonic() < deadline:
+            found = [m.group(1) for m in map(re.compile(r"Listening at: (http://\S+)").search, list(output)) if m]
+            url = found[0] if found else None
+            time.sleep(0.1)
+        assert url, "gunicorn did not say where it listens"
+        booted = lambda: sum("Booting worker" in line for line in list(output)) >= 2  # noqa: E731
+        while not booted() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        wait_until_healthy(f"{url}/healthz", process, output)
+
+        def realms(_: int) -> int:
+            return requests.get(f"{url}/api/realms?format=json", auth=ADMIN, timeout=30).status_code
+
+        with ThreadPoolExecutor(max_workers=6) as pool:  # concurrent, so both workers answer some
+            assert set(pool.map(realms, range(24))) == {200}
+        counts = {value(scrape(url), "cloudgw_requests_total", frontend="deltacloud", action="realms.list",
+                        status="200") for _ in range(8)}
+        assert counts == {24.0}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        engine.shutdown()
+    assert process.returncode == 0
