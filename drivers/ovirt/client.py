@@ -77,7 +77,9 @@ class EngineClient:
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.session.verify = False if provider.insecure else (provider.ca_file or True)
+        # Passed with each request: a session's own `verify` loses to REQUESTS_CA_BUNDLE in the environment,
+        # which would silently replace the provider's ca_file (or its `insecure`).
+        self.verify: bool | str = False if provider.insecure else (provider.ca_file or True)
         self.session.headers.update({"Version": "4", "Accept": "application/xml"})
         self._tokens: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -137,7 +139,7 @@ class EngineClient:
         while True:
             started = time.perf_counter()
             try:
-                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+                response = self.session.request(method, url, timeout=self.timeout, verify=self.verify, **kwargs)
             except requests.RequestException as exc:
                 request_stats.engine_request(method, "error", time.perf_counter() - started)
                 error: GatewayError = self._transport_error(exc)
