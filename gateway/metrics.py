@@ -42,7 +42,6 @@ ENGINE_SECONDS = Histogram("cloudgw_engine_request_duration_seconds",
 STORE_ERRORS = Counter("cloudgw_store_errors", "Store (database) errors, by exception class.", ["error"],
                        registry=None)
 PROCESS_METRICS = (REQUESTS, REQUEST_SECONDS, ENGINE_REQUESTS, ENGINE_SECONDS, STORE_ERRORS)
-EXPECTED_STORE_ERRORS = ("IntegrityError",)  # a taken name or token: how the store answers AlreadyExists
 
 
 def multiprocess_dir() -> str | None:
@@ -86,12 +85,12 @@ class StoreCollector(Collector):
 def registry_for(gateway: "Gateway") -> CollectorRegistry:
     """What one scrape reports: this process's (or, under gunicorn, every worker's) counts and the store's."""
     registry = CollectorRegistry(auto_describe=True)
+    registry.register(StoreCollector(gateway))  # first: a store error it meets is in this scrape's count
     if multiprocess_dir():
         MultiProcessCollector(registry)
     else:
         for metric in PROCESS_METRICS:
             registry.register(metric)
-    registry.register(StoreCollector(gateway))
     return registry
 
 
@@ -106,9 +105,10 @@ def _observe_request(stats: RequestStats, status: int, seconds: float) -> None:
 
 
 def _count_store_error(context: Any) -> None:
-    name = type(context.original_exception).__name__
-    if name not in EXPECTED_STORE_ERRORS:
-        STORE_ERRORS.labels(name).inc()
+    """SQLAlchemy's hook for every database error; a taken key (IntegrityError) is how the store answers
+    AlreadyExists, not a failure."""
+    if not isinstance(context.sqlalchemy_exception, sa.exc.IntegrityError):
+        STORE_ERRORS.labels(type(context.original_exception).__name__).inc()
 
 
 def install(app: Flask, gateway: "Gateway") -> RequestObserver:
