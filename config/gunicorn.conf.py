@@ -23,7 +23,7 @@ threads = int(os.environ.get("CLOUDGW_THREADS", 8))
 preload_app = False
 timeout = 120
 graceful_timeout = 30
-accesslog = "-"
+accesslog = None  # the app logs each request itself: one line with its id, action, identity and engine time
 
 _OWN_METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
 if _OWN_METRICS_DIR:

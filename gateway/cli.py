@@ -79,6 +79,8 @@ def _banner(cfg: Config, base: str, frontends: list[str], simulator: Any | None)
                  "deltacloud": f"Deltacloud REST: {base}/api"}
     lines += [f"  {endpoints[name]}" for name in frontends]
     lines.append(f"  health:          {base}/healthz  {base}/readyz")
+    if cfg.metrics_enabled:
+        lines.append(f"  metrics:         {base}/metrics")
     if simulator is not None:
         lines += [
             "Demo credentials:",

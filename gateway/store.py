@@ -101,7 +101,21 @@ class Store:
             yield conn
 
     def _migrate(self) -> None:
-        """Create the tables, or check that the database's schema version is one this code knows."""
+        """Create the tables, or check that the database's schema version is one this code knows.
+
+        Several processes starting together on a fresh database (gunicorn's workers) race to create the
+        tables: a loser's CREATE fails because the winner's table exists. Looking again then finds them all.
+        """
+        for attempt in range(3):
+            try:
+                self._create_or_check()
+                return
+            except sa.exc.DatabaseError:
+                if attempt == 2:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
+
+    def _create_or_check(self) -> None:
         with self.begin() as conn:
             metadata.create_all(conn)
             row = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()

@@ -196,6 +196,12 @@ def test_under_gunicorn_any_worker_reports_the_requests_of_all_workers(tmp_path:
         counts = {value(scrape(url), "cloudgw_requests_total", frontend="deltacloud", action="realms.list",
                         status="200") for _ in range(8)}
         assert counts == {24.0}
+        realm_lines = lambda: [line for line in list(output) if "/api/realms" in line]  # noqa: E731
+        settle = time.monotonic() + 10
+        while len(realm_lines()) < 24 and time.monotonic() < settle:  # stderr arrives through a pipe
+            time.sleep(0.05)
+        logged = realm_lines()
+        assert len(logged) == 24 and all("cloudgw.request" in line and "action=realms.list" in line for line in logged)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
