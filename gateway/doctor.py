@@ -173,8 +173,11 @@ def _secrets(config: Config, rows: list[sa.Row]) -> tuple[list[Finding], dict[st
 
 def _reason(exc: BaseException) -> str:
     """The innermost cause of an exception, in one short line."""
-    while exc.__cause__ is not None or exc.__context__ is not None:
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    for _ in range(10):  # a chain is short; never follow a pathological one for ever
+        inner = exc.__cause__ or exc.__context__
+        if inner is None:
+            break
+        exc = inner
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:300]
 
