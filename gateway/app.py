@@ -14,12 +14,12 @@ from typing import Any, Sequence
 from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from . import request_log, request_stats
 from .config import Config, ProviderConfig
 from .driver import Driver, driver_class
 from .errors import AuthFailure, GatewayError
 from .housekeeping import Housekeeping
 from .keypairs import KeyPairs
-from . import request_log, request_stats
 from .logs import configure_logging
 from .operations import OperationRunner
 from .scope import PROVIDER_HEADER, Credentials, ProviderChoice, Scope, choose_provider

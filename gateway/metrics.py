@@ -37,7 +37,7 @@ ENGINE_REQUESTS = Counter("cloudgw_engine_requests",
                           "HTTP exchanges with engines, by method and status (`error`: no answer came back).",
                           ["method", "status"], registry=None)
 ENGINE_SECONDS = Histogram("cloudgw_engine_request_duration_seconds",
-                           "Time until an engine's answer arrived, by method.", ["method"],
+                           "Time until an engine's answer (status and headers) arrived, by method.", ["method"],
                            buckets=LATENCY_BUCKETS, registry=None)
 STORE_ERRORS = Counter("cloudgw_store_errors", "Store (database) errors, by exception class.", ["error"],
                        registry=None)

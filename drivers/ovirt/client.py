@@ -20,8 +20,8 @@ import requests
 from lxml import etree
 from requests.adapters import HTTPAdapter
 
-from gateway.config import Config, ProviderConfig
 from gateway import request_stats
+from gateway.config import Config, ProviderConfig
 from gateway.errors import (AuthFailure, BackendError, BackendTimeout, BackendUnavailable, Forbidden, GatewayError,
                             InvalidParameter, InvalidState, NotFound, NotSupported)
 from gateway.scope import Scope
