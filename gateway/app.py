@@ -8,13 +8,13 @@ from __future__ import annotations
 import importlib
 import logging
 import re
-import time
 import uuid
 from typing import Any, Sequence
 
 from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from . import request_log, request_stats
 from .config import Config, ProviderConfig
 from .driver import Driver, driver_class
 from .errors import AuthFailure, GatewayError
@@ -66,6 +66,7 @@ class Gateway:
         return driver
 
     def scope(self, choice: ProviderChoice, credentials: Credentials) -> Scope:
+        request_stats.note_scope(choice.provider.name, choice.datacenter, credentials.username)
         return Scope(provider=choice.provider, datacenter=choice.datacenter, credentials=credentials,
                      user_level=choice.user_level, request_id=getattr(g, "request_id", ""))
 
@@ -130,6 +131,12 @@ def create_app(config: Config, *, start_workers: bool = True, store: Store | Non
     gateway = Gateway(config, store)
     app.extensions["cloudgw"] = gateway
     _install_request_ids(app)
+    observers: list[request_log.RequestObserver] = []
+    if config.metrics_enabled:
+        from . import metrics  # imported only when enabled: prometheus_client reads its mode at import
+
+        observers.append(metrics.install(app, gateway))
+    request_log.install(app, observers)
     _install_health(app)
     for name in config.frontends:
         importlib.import_module(FRONTEND_MODULES[name]).register(app)  # imported lazily: only what is enabled
@@ -145,7 +152,6 @@ def _install_request_ids(app: Flask) -> None:
     def assign_request_id() -> None:
         incoming = request.headers.get("X-Request-Id", "")
         g.request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else str(uuid.uuid4())
-        g.started = time.perf_counter()
 
     @app.after_request
     def echo_request_id(response: Any) -> Any:
@@ -153,9 +159,6 @@ def _install_request_ids(app: Flask) -> None:
         if request_id:
             response.headers["X-Request-Id"] = request_id
             response.headers["x-amzn-RequestId"] = request_id
-        elapsed = (time.perf_counter() - g.started) * 1000 if hasattr(g, "started") else 0.0
-        log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed,
-                 extra={"request_id": request_id})
         return response
 
 

@@ -1,4 +1,4 @@
-"""The `cloudgw` command: serve, simulator, credentials, config check.
+"""The `cloudgw` command: serve, simulator, credentials, operations, doctor, config check.
 
 `cloudgw serve` with no configured provider is the embedded default: it starts the oVirt simulator on
 its own port, points the gateway at it, makes sure the demo EC2 key exists, and prints how to use it.
@@ -6,10 +6,12 @@ its own port, points the gateway at it, makes sure the demo EC2 key exists, and 
 from __future__ import annotations
 
 import importlib
+import json
 import runpy
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,7 +19,9 @@ import click
 
 from . import config as config_module
 from .config import Config, ProviderConfig
-from .errors import AlreadyExists, ConfigError
+from .errors import AlreadyExists, ConfigError, GatewayError
+from .operations import STATES, Operation, OperationKind, OperationRunner
+from .scope import Credentials
 from .store import Store
 
 DEMO_ACCESS_KEY = "cloudgw-demo"
@@ -75,6 +79,8 @@ def _banner(cfg: Config, base: str, frontends: list[str], simulator: Any | None)
                  "deltacloud": f"Deltacloud REST: {base}/api"}
     lines += [f"  {endpoints[name]}" for name in frontends]
     lines.append(f"  health:          {base}/healthz  {base}/readyz")
+    if cfg.metrics_enabled:
+        lines.append(f"  metrics:         {base}/metrics")
     if simulator is not None:
         lines += [
             "Demo credentials:",
@@ -244,6 +250,167 @@ def credentials_delete(config_path: str | None, data_dir: str | None, access_key
     if not Store.from_config(_load(config_path, data_dir)).delete_credential(access_key):
         raise click.ClickException(f"no access key '{access_key}'")
     click.echo(f"deleted {access_key}")
+
+
+@main.group()
+def operations() -> None:
+    """See and act on durable operations (multi-step work such as starting a new instance).
+
+    They live in the store, so these commands work on a running gateway's operations from any host
+    that shares its store and secret key.
+    """
+
+
+def _runner(cfg: Config) -> tuple[OperationRunner, dict[str, OperationKind]]:
+    """A runner on the configured store (never started here) and the operation kinds of the drivers."""
+    from .driver import driver_class
+
+    store = Store.from_config(cfg)
+    runner = OperationRunner(store, lease_seconds=cfg.operation_lease_seconds)
+    kinds: dict[str, OperationKind] = {}
+    for name in sorted({p.driver for p in cfg.providers} or {"ovirt"}):
+        kinds.update({k.name: k for k in driver_class(name)(cfg, store, runner).operation_kinds()})
+    return runner, kinds
+
+
+def _when(stamp: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
+
+
+def _age(seconds: float) -> str:
+    """`45s`, `12m3s`, `5h20m`, `2d4h`."""
+    seconds = max(0, int(seconds))
+    if seconds >= 86400:
+        return f"{seconds // 86400}d{seconds % 86400 // 3600}h"
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60}m"
+    return f"{seconds // 60}m{seconds % 60}s" if seconds >= 60 else f"{seconds}s"
+
+
+@operations.command("list")
+@common_options
+@click.option("--state", type=click.Choice(STATES), default=None, help="Only operations in this state.")
+@click.option("--kind", default=None, help="Only operations of this kind (e.g. ovirt.run, ovirt.terminate).")
+@click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True,
+              help="Show at most this many (the newest).")
+def operations_list(config_path: str | None, data_dir: str | None, state: str | None, kind: str | None,
+                    limit: int) -> None:
+    """List operations, oldest first: id, kind, state, step, attempts, age, target, last error."""
+    runner, _ = _runner(_load(config_path, data_dir))
+    found = runner.find(state=state, kind=kind, limit=limit)
+    if not found:
+        click.echo("no operations" + (f" in state {state}" if state else "") + (f" of kind {kind}" if kind else ""))
+        return
+    now = time.time()
+    click.echo("ID\tKIND\tSTATE\tSTEP\tATTEMPTS\tAGE\tTARGET\tLAST ERROR")
+    for op in found:
+        error = (op.last_error or "-").splitlines()[0][:80]
+        click.echo(f"{op.id}\t{op.kind}\t{op.state}\t{op.step}\t{op.attempts}\t{_age(now - op.created)}\t"
+                   f"{op.target or '-'}\t{error}")
+
+
+@operations.command("show")
+@common_options
+@click.argument("operation_id")
+def operations_show(config_path: str | None, data_dir: str | None, operation_id: str) -> None:
+    """Show one operation: its steps, data, attempts, last error and lease (never its credentials)."""
+    runner, kinds = _runner(_load(config_path, data_dir))
+    op = runner.get(operation_id)
+    if op is None:
+        raise click.ClickException(f"no operation '{operation_id}'")
+    click.echo(_describe(op, kinds.get(op.kind)))
+
+
+def _describe(op: Operation, kind: OperationKind | None) -> str:
+    steps = list(kind.steps) if kind is not None else []
+    if op.step in steps:
+        marks = [f"[{s}]" if s == op.step else s for s in steps]
+        position = f"{op.step} (step {steps.index(op.step) + 1} of {len(steps)}: {' -> '.join(marks)})"
+    else:
+        position = op.step
+    lease = (f"held by {op.lease_owner} until {_when(op.lease_until)}"
+             if op.lease_owner and op.lease_until is not None else "free")
+    lines = [f"id:          {op.id}", f"kind:        {op.kind}", f"state:       {op.state}",
+             f"step:        {position}", f"target:      {op.target or '-'}", f"owner:       {op.owner or '-'}",
+             f"attempts:    {op.attempts}", f"last error:  {op.last_error or '-'}",
+             f"created:     {_when(op.created)}", f"updated:     {_when(op.updated)}",
+             f"due:         {_when(op.due_at)}" if not op.finished else "due:         - (ended)",
+             f"lease:       {lease}",
+             f"credentials: {'kept (encrypted)' if op.secret is not None else 'none'}",
+             "data:        " + json.dumps(op.data, indent=2, sort_keys=True).replace("\n", "\n             ")]
+    return "\n".join(lines)
+
+
+@operations.command("retry")
+@common_options
+@click.argument("operation_id")
+def operations_retry(config_path: str | None, data_dir: str | None, operation_id: str) -> None:
+    """Run a failed operation again from the step that failed (attempts reset; a gateway's worker picks it
+    up within its poll interval). Fix what made it fail first: `show` tells the last error."""
+    runner, _ = _runner(_load(config_path, data_dir))
+    try:
+        op = runner.retry(operation_id)
+    except GatewayError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"operation {op.id} is pending again at step {op.step}")
+
+
+@operations.command("cancel")
+@common_options
+@click.argument("operation_id")
+def operations_cancel(config_path: str | None, data_dir: str | None, operation_id: str) -> None:
+    """Cancel a pending or running operation: it fails at once as "cancelled by an operator".
+
+    No further step runs. A step a worker is running right now finishes in the engine (it cannot be
+    interrupted safely), but its outcome is not recorded: check the target (`show` names it), e.g. a
+    new VM that was created but will not be started. `retry` resumes a cancelled operation.
+    """
+    runner, _ = _runner(_load(config_path, data_dir))
+    try:
+        op = runner.cancel(operation_id)
+    except GatewayError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"operation {op.id} cancelled at step {op.step} (target {op.target or '-'})")
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="The cloudgw.toml file to check (the gateway's own).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="Where the store and secret key live (default ./data).")
+@click.option("--user", default=None, help="Also log in to each engine as this oVirt user (e.g. admin@internal).")
+@click.option("--password", default=None, help="That user's password (prompted for when --user is given "
+                                                "without it).")
+def doctor(config_path: str | None, data_dir: str | None, user: str | None, password: str | None) -> None:
+    """Check each configured engine and the store, and say in plain words what is wrong.
+
+    Per engine: reachable, TLS certificate valid, credentials accepted (--user, and the oVirt user behind
+    every EC2 key bound to it), API version. The store: opens, schema version, secret key reads its
+    secrets. Reads only. Exit status 0 when all is well, 1 when something is wrong.
+    """
+    from . import doctor as checks
+
+    cfg = _load(config_path, data_dir)
+    if user is not None and password is None:
+        password = click.prompt(f"password of {user}", hide_input=True)
+    problems = 0
+    store_findings, identities = checks.check_store(cfg)
+    if not cfg.providers:
+        click.echo("engines: none configured (`cloudgw serve` would run the embedded oVirt simulator)")
+    for provider, findings in checks.check_engines(cfg, Credentials(user, password or "") if user else None,
+                                                   identities):
+        click.echo(f"engine {provider.name} ({provider.url})")
+        for finding in findings:
+            click.echo(finding.line())
+        problems += sum(not f.ok for f in findings)
+    click.echo("store")
+    for finding in store_findings:
+        click.echo(finding.line())
+    problems += sum(not f.ok for f in store_findings)
+    if problems:
+        click.echo(f"{problems} problem{'s' if problems > 1 else ''} found")
+        sys.exit(1)
+    click.echo("no problems found")
 
 
 @main.group("config")

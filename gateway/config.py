@@ -61,6 +61,7 @@ class Config:
     client_token_seconds: int = 86400
     signature_skew_seconds: int = 300
     cimi_job_retention_seconds: int = 86400
+    metrics_enabled: bool = False
     providers: tuple[ProviderConfig, ...] = ()
     default_provider: str | None = None
     simulator: bool = False
@@ -182,6 +183,7 @@ SETTINGS: dict[tuple[str, str], tuple[str, Any]] = {
     ("ec2", "client_token_seconds"): ("client_token_seconds", _parse_int(0, 365 * 86400)),
     ("ec2", "signature_skew_seconds"): ("signature_skew_seconds", _parse_int(1, 86400)),
     ("cimi", "job_retention_seconds"): ("cimi_job_retention_seconds", _parse_int(0, 365 * 86400)),
+    ("metrics", "enabled"): ("metrics_enabled", _parse_bool),
     ("simulator", "enabled"): ("simulator", _parse_bool),
     ("simulator", "port"): ("simulator_port", _parse_int(0, 65535)),
     ("simulator", "speed"): ("simulator_speed", _parse_float(0)),

@@ -57,6 +57,11 @@ class Driver:
         """Raise AuthFailure unless the scope's credentials are accepted by the engine."""
         raise _unsupported("validate_credentials")
 
+    def engine_version(self, scope: Scope) -> str:
+        """The backend's product and version as its API root reports them to the scope's credentials
+        (`oVirt Engine 4.5.4-1.el8`); AuthFailure if they are refused. Read by `cloudgw doctor`."""
+        raise _unsupported("engine_version")
+
     # --- places and catalogues --------------------------------------------------------------------
     def regions(self, scope: Scope) -> list[Region]:
         """Every data center the credentials can see (ignores the scope's data center)."""

@@ -1,4 +1,8 @@
-"""Logging as text or JSON lines, each line carrying the request id when there is one."""
+"""Logging as text or JSON lines, each line carrying the request id when there is one.
+
+A record may carry `fields` (a dict, as the request log line does): JSON lines write them as named
+fields, text lines append the ones not already in the message as `key=value`.
+"""
 from __future__ import annotations
 
 import json
@@ -18,16 +22,28 @@ class JsonLines(logging.Formatter):
         request_id = getattr(record, "request_id", None)
         if request_id:
             entry["request_id"] = request_id
+        entry.update(getattr(record, "fields", None) or {})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)
 
 
 class Text(logging.Formatter):
+    IN_MESSAGE = frozenset({"method", "path", "status", "duration_ms"})  # the request line says these first
+
     def format(self, record: logging.LogRecord) -> str:
         request_id = getattr(record, "request_id", None)
         record.rid = f" [{request_id}]" if request_id else ""
-        return super().format(record)
+        line = super().format(record)
+        extra = getattr(record, "fields", None) or {}
+        pairs = [f"{key}={_text_value(value)}" for key, value in extra.items() if key not in self.IN_MESSAGE]
+        return " ".join([line, *pairs]) if pairs else line
+
+
+def _text_value(value: object) -> str:
+    """A value as one token: quoted (JSON-style) when it holds spaces, quotes or `=`."""
+    text = str(value)
+    return json.dumps(text) if not text or any(c in text for c in ' "=\t\n') else text
 
 
 def configure_logging(log_format: str = "text", level: str = "info") -> None:

@@ -11,6 +11,11 @@ A request that does work itself (creating a VM) can submit the operation already
 and run that first step in the request, renewing the lease before each side effect and recording the
 step's outcome with `finish`; if the process dies meanwhile, the lease expires and a worker takes the
 step over like any other. This is how an idempotency token's in-flight state always has an owner.
+
+An operator may `retry` a failed operation (it resumes at the step that failed, with the credentials it
+kept) or `cancel` one not yet ended: it fails at once with "cancelled by an operator". A step already
+running finishes in the backend (it cannot be interrupted safely), but its outcome is discarded, since
+cancelling takes the lease its worker needs to record it, and no further step runs.
 """
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ from typing import Any, Callable, Protocol
 
 import sqlalchemy as sa
 
-from .errors import GatewayError
+from .errors import GatewayError, InvalidState, NotFound
 from .schema import operations_table as ops
 from .store import Store
 
@@ -34,6 +39,8 @@ log = logging.getLogger("cloudgw.operations")
 
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 ACTIVE_STATES = (PENDING, RUNNING)
+STATES = (PENDING, RUNNING, DONE, FAILED)
+CANCELLED = "cancelled by an operator"
 
 
 @dataclass
@@ -51,6 +58,8 @@ class Operation:
     created: float
     updated: float
     due_at: float
+    lease_owner: str | None = None
+    lease_until: float | None = None
 
     @property
     def finished(self) -> bool:
@@ -206,8 +215,13 @@ class OperationRunner:
         return None if row is None else self._operation(row._mapping)
 
     def find(self, *, owner: str | None = None, kind: str | None = None, target: str | None = None,
-             active_only: bool = False) -> list[Operation]:
-        query = ops.select().order_by(ops.c.created)
+             active_only: bool = False, state: str | None = None, limit: int | None = None) -> list[Operation]:
+        """Operations oldest first, narrowed by any of the filters; at most `limit` (the newest ones)."""
+        query = ops.select().order_by(ops.c.created.desc())
+        if state is not None:
+            query = query.where(ops.c.state == state)
+        if limit is not None:
+            query = query.limit(limit)
         if owner is not None:
             query = query.where(ops.c.owner == owner)
         if kind is not None:
@@ -217,7 +231,59 @@ class OperationRunner:
         if active_only:
             query = query.where(ops.c.state.in_(ACTIVE_STATES))
         with self.store.engine.connect() as conn:
-            return [self._operation(r._mapping) for r in conn.execute(query)]
+            return [self._operation(r._mapping) for r in conn.execute(query)][::-1]
+
+    def summary(self) -> tuple[dict[tuple[str, str], int], float | None]:
+        """(kind, state) -> how many, and when the oldest operation not yet ended was created (for metrics)."""
+        with self.store.engine.connect() as conn:
+            counts = {(kind, state): number for kind, state, number in conn.execute(
+                sa.select(ops.c.kind, ops.c.state, sa.func.count()).group_by(ops.c.kind, ops.c.state))}
+            oldest = conn.execute(sa.select(sa.func.min(ops.c.created)).where(
+                ops.c.state.in_(ACTIVE_STATES))).scalar_one()
+        return counts, oldest
+
+    # --- an operator's actions ----------------------------------------------------------------------
+    def retry(self, operation_id: str) -> Operation:
+        """Run a failed operation again from the step that failed, at once, with its attempts reset.
+
+        NotFound if there is no such operation, InvalidState unless it failed.
+        """
+        now = self.clock()
+        with self.store.begin() as conn:
+            changed = conn.execute(ops.update().where((ops.c.id == operation_id) & (ops.c.state == FAILED)).values(
+                state=PENDING, attempts=0, last_error=None, lease_owner=None, lease_until=None, due_at=now,
+                updated=now))
+        if changed.rowcount == 0:
+            self._refuse(operation_id, "only a failed operation can be retried")
+        self._wake.set()
+        return self._existing(operation_id)
+
+    def cancel(self, operation_id: str) -> Operation:
+        """End a pending or running operation as failed ("cancelled by an operator"); `retry` may resume it.
+
+        Safe against a worker holding its lease: a worker records a step's outcome only under its own
+        lease, which this takes away, so a step in flight completes in the backend but nothing follows it.
+        NotFound if there is no such operation, InvalidState if it has ended.
+        """
+        with self.store.begin() as conn:
+            changed = conn.execute(ops.update().where(
+                (ops.c.id == operation_id) & ops.c.state.in_(ACTIVE_STATES)).values(
+                state=FAILED, last_error=CANCELLED, lease_owner=None, lease_until=None,
+                updated=self.clock()))
+        if changed.rowcount == 0:
+            self._refuse(operation_id, "only a pending or running operation can be cancelled")
+        return self._existing(operation_id)
+
+    def _existing(self, operation_id: str) -> Operation:
+        operation = self.get(operation_id)
+        if operation is None:
+            raise NotFound("operation", operation_id)
+        return operation
+
+    def _refuse(self, operation_id: str, why: str) -> None:
+        operation = self._existing(operation_id)
+        raise InvalidState(f"operation {operation_id} is {operation.state}: {why}", resource_id=operation_id,
+                           state=operation.state)
 
     def purge_finished(self, max_age: float) -> int:
         """Remove operations done or failed more than max_age seconds ago (housekeeping); returns how many.
@@ -236,7 +302,8 @@ class OperationRunner:
             id=row["id"], kind=row["kind"], owner=row["owner"], target=row["target"], step=row["step"],
             state=row["state"], data=json.loads(row["data"]),
             secret=json.loads(self.store.decrypt(secret)) if secret else None, attempts=row["attempts"],
-            last_error=row["last_error"], created=row["created"], updated=row["updated"], due_at=row["due_at"])
+            last_error=row["last_error"], created=row["created"], updated=row["updated"], due_at=row["due_at"],
+            lease_owner=row.get("lease_owner"), lease_until=row.get("lease_until"))
 
     # --- claiming and running -----------------------------------------------------------------------
     def claim(self) -> Operation | None:
@@ -298,14 +365,14 @@ class OperationRunner:
             data.update(outcome.data)
             values.update(state=DONE, secret_enc=None)
         else:
-            values.update(state=FAILED, last_error=outcome.message, secret_enc=None)
+            values.update(state=FAILED, last_error=outcome.message)  # credentials kept for `retry` until purged
         values["data"] = json.dumps(data)
         with self.store.begin() as conn:
             saved = conn.execute(ops.update().where(
                 (ops.c.id == operation.id) & (ops.c.lease_owner == self.worker_id)).values(**values))
         if saved.rowcount == 0:
-            log.warning("operation %s: lease lost before its step was recorded; another worker will redo it",
-                        operation.id)
+            log.warning("operation %s: lease lost (expired, or the operation was cancelled) before its step "
+                        "was recorded; its outcome is not kept", operation.id)
             return False
         if values["state"] == PENDING and values["due_at"] <= now:
             self._wake.set()

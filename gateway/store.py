@@ -102,7 +102,21 @@ class Store:
             yield conn
 
     def _migrate(self) -> None:
-        """Create the tables, or check that the database's schema version is one this code knows."""
+        """Create the tables, or check that the database's schema version is one this code knows.
+
+        Several processes starting together on a fresh database (gunicorn's workers) race to create the
+        tables: a loser's CREATE fails because the winner's table exists. Looking again then finds them all.
+        """
+        for attempt in range(3):
+            try:
+                self._create_or_check()
+                return
+            except sa.exc.DatabaseError:
+                if attempt == 2:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
+
+    def _create_or_check(self) -> None:
         with self.begin() as conn:
             metadata.create_all(conn)
             row = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
@@ -118,6 +132,12 @@ class Store:
     def ping(self) -> None:
         with self.engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
+
+    def counts(self) -> dict[str, int]:
+        """How many idempotency tokens and tombstones the store keeps (cheap COUNTs, for metrics)."""
+        with self.engine.connect() as conn:
+            return {name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                    for name, table in (("idempotency_tokens", tokens_table), ("tombstones", tombstones_table))}
 
     def close(self) -> None:
         self.engine.dispose()

@@ -21,6 +21,7 @@ import requests
 from lxml import etree
 from requests.adapters import HTTPAdapter
 
+from gateway import request_stats
 from gateway.config import Config, ProviderConfig
 from gateway.errors import (AuthFailure, BackendError, BackendTimeout, BackendUnavailable, Forbidden, GatewayError,
                             InvalidParameter, InvalidState, NotFound, NotSupported)
@@ -79,7 +80,9 @@ class EngineClient:
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        self.session.verify = False if provider.insecure else (provider.ca_file or True)
+        # Passed with each request: a session's own `verify` loses to REQUESTS_CA_BUNDLE in the environment,
+        # which would silently replace the provider's ca_file (or its `insecure`).
+        self.verify: bool | str = False if provider.insecure else (provider.ca_file or True)
         self.session.headers.update({"Version": "4", "Accept": "application/xml"})
         self._tokens: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -139,11 +142,14 @@ class EngineClient:
         """One HTTP exchange with retries (idempotent requests only); transport failures -> gateway errors."""
         attempt = 0
         while True:
+            started = time.perf_counter()
             try:
-                response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+                response = self.session.request(method, url, timeout=self.timeout, verify=self.verify, **kwargs)
             except requests.RequestException as exc:
+                request_stats.engine_request(method, "error", time.perf_counter() - started)
                 error: GatewayError = self._transport_error(exc)
             else:
+                request_stats.engine_request(method, str(response.status_code), time.perf_counter() - started)
                 if not (retry and response.status_code in RETRYABLE_STATUS and attempt < self.retries):
                     return response
                 response.close()  # a streamed answer would otherwise hold its pooled connection

@@ -50,6 +50,14 @@ class OvirtDriver(InstancesMixin, StorageMixin):
                 "image": {t.get("id", "") for t in self._get(scope, "templates")},
                 "volume": {d.get("id", "") for d in self._get(scope, "disks")}}
 
+    def engine_version(self, scope: Scope) -> str:
+        info = self._get(scope, "").find("product_info")
+        if info is None:
+            return "unknown (the API root has no product_info)"
+        version = info.findtext("version/full_version") or ".".join(
+            info.findtext(f"version/{part}") or "?" for part in ("major", "minor"))
+        return f"{info.findtext('name') or 'oVirt Engine'} {version}"
+
     # --- places ---------------------------------------------------------------------------------------
     def regions(self, scope: Scope) -> list[Region]:
         return [mapping.region(dc) for dc in self._get(scope, "datacenters")]

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 from werkzeug.exceptions import HTTPException
 
+from gateway import request_stats
 from gateway.app import current_gateway, request_scope
 from gateway.errors import ConfigError, GatewayError
 from gateway.scope import PROVIDER_HEADER, Credentials, ProviderChoice, Scope
@@ -78,12 +79,14 @@ def handle() -> Response:
         gateway = current_gateway()
         verified = signing.verify(signed_request(params, body), gateway.store.credential,
                                   skew=gateway.config.signature_skew_seconds, service="ec2")
+        request_stats.note_identity(verified.credential.access_key)
         action_name = params.get("Action", "")
         if not action_name:
             raise Ec2Error("MissingAction", "The request must contain the parameter Action")
         action = ACTIONS.get(action_name)
         if action is None:
             raise Ec2Error("InvalidAction", f"The action {action_name[:100]} is not valid for this web service.")
+        request_stats.name_action("ec2", action_name)
         parsed = parse_params(action_name, params)
         scope = scope_for(verified)
         call = Call(action=action_name, params=parsed, scope=scope, driver=gateway.driver_for(scope.provider),

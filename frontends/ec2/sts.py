@@ -20,6 +20,7 @@ from typing import Mapping
 
 from flask import Response, g, request
 
+from gateway import request_stats
 from gateway.app import current_gateway
 from gateway.errors import GatewayError
 
@@ -95,11 +96,13 @@ def _answer(params: dict[str, str], body: bytes) -> dict[str, str]:
     gateway = current_gateway()
     verified = signing.verify(signed_request(params, body), gateway.store.credential,
                               skew=gateway.config.signature_skew_seconds, service="sts")
+    request_stats.note_identity(verified.credential.access_key)
     action, version = params.get("Action", ""), params.get("Version", STS_VERSION)
     if not action:
         raise Ec2Error("MissingAction", "The request must contain the parameter Action")
     if action not in ACTIONS or version != STS_VERSION:
         raise Ec2Error("InvalidAction", f"Could not find operation {action[:100]} for version {version[:20]}")
+    request_stats.name_action("ec2", f"sts.{action}")
     scope = scope_for(verified)
     call = Call(action=action, params={}, scope=scope, driver=gateway.driver_for(scope.provider),
                 gateway=gateway, region=verified.region or "", request_id=getattr(g, "request_id", ""))

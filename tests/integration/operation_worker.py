@@ -41,6 +41,8 @@ class JournalKind:
             raise InvalidParameter("bad template")
         if operation.data.get("fail_with") == "outcome":
             return Fail("gave up")
+        if operation.data.get("fail_while") and Path(operation.data["fail_while"]).exists():
+            return Fail(f"blocked by {operation.data['fail_while']}")  # a cause an operator can remove
         if operation.data.get("polls", 0) > 0:
             return Wait(0, {"polls": operation.data["polls"] - 1})
         return Done({"result": "ok", "secret_seen": (operation.secret or {}).get("password")})

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response
 
+from gateway import request_stats
 from gateway.errors import InvalidParameter, InvalidState, MissingParameter, NotFound, NotSupported, echo
 from gateway.lifecycle import allows
 from gateway.model import Instance, InstanceSpec
@@ -166,6 +167,7 @@ def machine_action(machine_id: str, verb: str | None = None) -> Response:
         if name in SPEC_ACTIONS:
             raise NotSupported(f"The provider cannot {name} machines")
         raise NotFound("action", name, f"Machines have no action '{echo(name)}'")
+    request_stats.name_action("cimi", f"machines.{name}")
     lifecycle_action, capability = CIMI_ACTIONS[name]
     ctx.require(capability, f"{name} machines")
     instance = ctx.driver.instance(ctx.scope, machine_id)
