@@ -20,7 +20,9 @@ from .config import Config, ProviderConfig
 from .driver import Driver, driver_class
 from .errors import AuthFailure, GatewayError
 from .schema import SCHEMA_VERSION, credentials_table, meta_table
+from .operations import OperationRunner
 from .scope import Credentials, Scope
+from .store import Store
 
 CA_HINT = ("set the provider's ca_file to the engine's CA certificate (served by the engine at "
            "/ovirt-engine/services/pki-resource?resource=ca-certificate&format=X509-PEM-CA)")
@@ -105,9 +107,10 @@ def check_engines(config: Config, user: Credentials | None,
             if all(f.ok for f in findings):
                 driver = drivers.get(provider.driver)
                 if driver is None:
-                    # engine_version needs neither a store nor operations: nothing is written
+                    # engine_version writes nothing: a throwaway in-memory store keeps the real one untouched
+                    scratch = Store("sqlite://", Fernet.generate_key())
                     driver = drivers[provider.driver] = driver_class(provider.driver)(
-                        config, None, None)  # type: ignore[arg-type]
+                        config, scratch, OperationRunner(scratch))
                 identities = ([("--user", user)] if user else []) + store_identities.get(provider.name, [])
                 findings += credentials_and_version(driver, provider, identities)
             yield provider, findings
