@@ -14,6 +14,7 @@ import re
 import secrets
 from datetime import datetime, timezone
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
@@ -64,7 +65,7 @@ def parse_public_key(material: str) -> tuple[str, str, str]:
             key = serialization.load_pem_public_key(text.encode())
         else:
             key = serialization.load_ssh_public_key(" ".join(text.split()[:2]).encode())
-    except (ValueError, IndexError, TypeError):
+    except (ValueError, IndexError, TypeError, UnsupportedAlgorithm):  # e.g. `X-Injected: 1` names no key type
         raise InvalidParameter("Key is not in valid OpenSSH public key format", parameter="PublicKeyMaterial") from None
     public = key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
     if isinstance(key, ed25519.Ed25519PublicKey):
