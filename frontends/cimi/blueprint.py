@@ -41,6 +41,9 @@ def make_blueprint() -> Blueprint:
         bp.add_url_rule(f"/{PATHS[name]}", f"list_{name}", _lister(name), methods=["GET"])
     bp.add_url_rule("/<path:rest>", CATCH_ALL.split(".")[1], _unknown_path,
                     methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+    # `/cimi/` itself (the entry point's other address) for the methods it does not take: 405 as CIMI.
+    bp.add_url_rule("/", CATCH_ALL.split(".")[1], _unknown_path, defaults={"rest": ""},
+                    methods=["POST", "PUT", "DELETE", "PATCH"])
     return bp
 
 

@@ -253,3 +253,11 @@ def test_unwritable_machine_text_is_refused_before_the_engine_is_asked(cimi: Cim
     body = _machine_create(cimi, **{key.strip('"'): value})
     _parsed_error(cimi, _raw(cimi, "POST", cimi.collection_url("machines"), body), 400, key.strip('"'))
     assert snapshot(gateway) == before
+
+
+def test_wrong_method_on_the_entry_point_is_405_in_cimi(cimi: CimiClient, gateway) -> None:
+    """`/cimi/` took only GET, and other methods fell through to the app-wide JSON error (found by
+    tests/property)."""
+    response = cimi.request("POST", f"{gateway.url}/cimi/", b"")
+    _parsed_error(cimi, response, 405, "not allowed")
+    assert response.headers["Allow"] == "GET"
