@@ -166,3 +166,14 @@ def test_non_ascii_path_with_matrix_parameters_is_routed(gateway, fmt: str) -> N
     image = cloud_image_id(gateway)
     response = call(gateway, fmt, "GET", f"/images/{image};x=%E2%98%83")
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_wrong_methods_on_the_entry_point_and_newlines_in_paths_are_answered_by_deltacloud(gateway, fmt: str) -> None:
+    """Both used to reach Flask's routing error in the app-wide JSON fallback (found by tests/property)."""
+    response = call(gateway, fmt, "PUT", "")
+    assert_written_error(response, 405, "PUT")
+    assert "GET" in response.headers["Allow"]
+    response = call(gateway, fmt, "POST", "/instances/%0A")
+    assert_written_error(response, 405, "POST")
+    assert_written_error(call(gateway, fmt, "GET", "/no_such/%0A"), 404, "No such resource")

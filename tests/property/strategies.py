@@ -15,9 +15,13 @@ text = st.lists(st.one_of(st.characters(codec="utf-8"), nasty, nasty), max_size=
 words = st.one_of(st.sampled_from(["", "x", "web-1", "Default", "true", "0", "-1", "1e3"]), text)
 
 
-def unwritable_text() -> st.SearchStrategy[str]:
-    """Text holding at least one character XML cannot carry."""
-    bad = st.sampled_from(["\x00", "\x01", "\x1b", "\ud800", "\udfff", "\ufffe", "\uffff"])
+def unwritable_text(surrogates: bool = True) -> st.SearchStrategy[str]:
+    """Text holding at least one character XML cannot carry.
+
+    Lone surrogates only reach a gateway inside JSON (`"\\ud800"`); in a form or URL they are invalid
+    UTF-8, which Werkzeug keeps as the literal `%ED%A0%80`, a writable text.
+    """
+    bad = st.sampled_from(["\x00", "\x01", "\x1b", "\ufffe", "\uffff"] + (["\ud800", "\udfff"] if surrogates else []))
     return st.builds(lambda a, b, c: a + b + c, st.text(max_size=4), bad, st.text(max_size=4))
 
 
