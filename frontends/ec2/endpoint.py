@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from gateway.app import current_gateway, request_scope
 from gateway.errors import ConfigError, GatewayError
 from gateway.scope import PROVIDER_HEADER, Credentials, ProviderChoice, Scope
+from gateway.xmlsafe import require_writable
 
 from . import signing, sts
 from .actions import ACTIONS, load_all
@@ -84,6 +85,8 @@ def handle() -> Response:
         action = ACTIONS.get(action_name)
         if action is None:
             raise Ec2Error("InvalidAction", f"The action {action_name[:100]} is not valid for this web service.")
+        for name, value in params.items():  # before any side effect: the engine's XML could not carry them
+            require_writable(value, require_writable(name, "a parameter name"))
         parsed = parse_params(action_name, params)
         scope = scope_for(verified)
         call = Call(action=action_name, params=parsed, scope=scope, driver=gateway.driver_for(scope.provider),

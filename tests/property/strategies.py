@@ -31,5 +31,5 @@ def path_segment(value: str) -> str:
 
 
 def header_value() -> st.SearchStrategy[str]:
-    """What http.client will send in a header: Latin-1 without CR and LF."""
-    return st.text(st.characters(max_codepoint=255, exclude_characters="\r\n"), max_size=20)
+    """What requests and http.client will send in a header: Latin-1, no CR or LF, no leading whitespace."""
+    return st.text(st.characters(max_codepoint=255, exclude_characters="\r\n"), max_size=20).map(str.lstrip)

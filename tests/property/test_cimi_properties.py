@@ -8,6 +8,7 @@ used to store an unlistable entity, or create a VM and then fail).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 from xml.sax.saxutils import quoteattr
 
 import pytest
@@ -101,14 +102,16 @@ def send(gateway, session: requests.Session, spec: dict[str, Any]) -> requests.R
         headers.setdefault("Content-Type", spec["body"][0])
         data = spec["body"][1]
     auth = {"admin": gateway.admin, "none": None, "wrong": ("admin@internal", "wrong")}[spec["auth"]]
-    return session.request(spec["method"], f"{gateway.url}/cimi/{spec['path']}", params=spec["query"],
-                           headers=headers, data=data, auth=auth, timeout=60)
+    url = f"{gateway.url}/cimi/{spec['path']}"
+    if spec["query"]:  # encoded here: requests cannot encode a lone surrogate, a careless client can
+        url += "?" + urlencode(spec["query"], encoding="utf-8", errors="surrogatepass")
+    return session.request(spec["method"], url, headers=headers, data=data, auth=auth, timeout=60)
 
 
 def test_any_cimi_request_is_answered_in_cimi_without_a_500(world: World, gateway, refs: dict[str, str]) -> None:
     session = requests.Session()
 
-    @settings(max_examples=150)
+    @settings(max_examples=120)
     @given(spec=requests_for(refs["config"]))
     def any_request(spec: dict[str, Any]) -> None:
         what = f"{spec['method']} /cimi/{spec['path']} {spec['query']} {spec['headers']} {spec['body']!r:.300}"
@@ -188,7 +191,7 @@ def test_a_create_spoiled_by_unwritable_text_is_refused_before_any_side_effect(w
     session = requests.Session()
     session.auth = gateway.admin
 
-    @settings(max_examples=60)
+    @settings(max_examples=40)
     @given(spoiled=spoiled_creates(refs), fmt=st.sampled_from(["application/json", "application/xml"]))
     def spoiled_create(spoiled: tuple[str, Any], fmt: str) -> None:
         collection, document = spoiled

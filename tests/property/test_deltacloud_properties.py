@@ -64,7 +64,7 @@ def requests_strategy() -> st.SearchStrategy[dict[str, Any]]:
 def test_any_deltacloud_request_is_answered_in_deltacloud_without_a_500(world: World, gateway) -> None:
     session = requests.Session()
 
-    @settings(max_examples=150)
+    @settings(max_examples=120)
     @given(spec=requests_strategy())
     def any_request(spec: dict[str, Any]) -> None:
         url = f"{gateway.url}/api{matrix(spec['api_matrix'])}{spec['path']}{matrix(spec['path_matrix'])}"
