@@ -64,7 +64,7 @@ def unexpected(exc: Exception) -> Response:
 
 @bp.route("/<anypath:rest>", methods=METHODS, endpoint="unknown_path")
 @bp.route("", methods=("PUT", "DELETE", "PATCH"), endpoint="unknown_path", defaults={"rest": ""},
-          strict_slashes=False)  # the entry point's other methods: 405 in this API's format
+          strict_slashes=False, provide_automatic_options=False)  # the entry point's other methods: 405 here
 def unknown_path(rest: str) -> Response:
     """Reached for a path no route has, or a known path with a method it does not take."""
     allowed = methods_routed_elsewhere(("GET", "POST", "DELETE", "PUT"), CATCH_ALL)
