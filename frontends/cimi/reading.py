@@ -7,6 +7,11 @@ root of the wrong type, DTDs and entities are refused with a 400 that says what 
 body nested absurdly deep or holding text XML cannot carry (a control character, a lone surrogate): the
 whole body is checked here, when it is read, so nothing that could not be rendered back is ever stored
 or sent to the engine.
+
+Typed access stays with the small readers below rather than marshmallow schemas: the leniency above
+(XML gives every value as text, an href may be a bare string, properties a map or a key/value list) would
+need a custom field per reader, and the one check that must precede every side effect is the generic
+document check, which covers bodies no schema would describe (Actions, edits, MachineVolumes) as well.
 """
 from __future__ import annotations
 
