@@ -65,7 +65,9 @@ def parse_public_key(material: str) -> tuple[str, str, str]:
             key = serialization.load_pem_public_key(text.encode())
         else:
             key = serialization.load_ssh_public_key(" ".join(text.split()[:2]).encode())
-    except (ValueError, IndexError, TypeError, UnsupportedAlgorithm):  # e.g. `X-Injected: 1` names no key type
+    except UnsupportedAlgorithm:  # a well-formed key of a type the library does not know (ssh-dss, ...)
+        raise InvalidParameter("Only RSA and ED25519 keys are supported", parameter="PublicKeyMaterial") from None
+    except (ValueError, IndexError, TypeError):
         raise InvalidParameter("Key is not in valid OpenSSH public key format", parameter="PublicKeyMaterial") from None
     public = key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
     if isinstance(key, ed25519.Ed25519PublicKey):
