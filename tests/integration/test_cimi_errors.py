@@ -269,3 +269,33 @@ def test_a_newline_in_a_path_is_answered_by_cimi(cimi: CimiClient, gateway) -> N
     _parsed_error(cimi, response, 405, "not allowed")
     assert response.headers["Allow"] == "GET"
     _parsed_error(cimi, cimi.request("GET", f"{gateway.url}/cimi/no_such/%0A/x"), 404, "no cimi resource")
+
+
+def test_a_record_stored_before_input_was_checked_still_lists_and_can_be_deleted(gateway) -> None:
+    """A store poisoned by the old defect (a lone surrogate in a stored name) must not keep its
+    collection at 500: the listing drops the character in XML, escapes it in JSON, and the record can go."""
+    import sqlite3
+
+    client = CimiClient(gateway, "json")
+    response = client.post(client.collection_url("volumeConfigs"),
+                           {"resourceURI": NS + "/VolumeConfiguration", "name": "poisoned", "capacity": 1024})
+    href = client.parse(response)["id"]
+    record_id = href.rsplit("/", 1)[-1]
+    database = sqlite3.connect(gateway.data_dir / "cloudgw.db", timeout=30)
+    try:
+        (data,) = database.execute("SELECT data FROM entities WHERE id = ?", (record_id,)).fetchone()
+        record = json.loads(data)
+        record["name"], record["description"] = "poisoned\ud800", "\udfff"
+        with database:
+            database.execute("UPDATE entities SET data = ? WHERE id = ?", (json.dumps(record), record_id))
+    finally:
+        database.close()
+    for fmt in ("xml", "json"):
+        reader = CimiClient(gateway, fmt)
+        names = [c["name"] for c in reader.entries("volumeConfigs")]
+        assert "poisoned" in names or "poisoned\ud800" in names, names
+        assert reader.get(href)["id"] == href
+        expanded = requests.get(gateway.cimi_url, params={"$expand": "*"}, auth=gateway.admin,
+                                headers={"Accept": MEDIA[fmt]}, timeout=30)
+        assert expanded.status_code == 200, expanded.text[:300]
+    assert client.request("DELETE", href).status_code == 200
