@@ -85,9 +85,9 @@ def handle() -> Response:
         action = ACTIONS.get(action_name)
         if action is None:
             raise Ec2Error("InvalidAction", f"The action {action_name[:100]} is not valid for this web service.")
+        parsed = parse_params(action_name, params)
         for name, value in params.items():  # before any side effect: the engine's XML could not carry them
             require_writable(value, require_writable(name, "a parameter name"))
-        parsed = parse_params(action_name, params)
         scope = scope_for(verified)
         call = Call(action=action_name, params=parsed, scope=scope, driver=gateway.driver_for(scope.provider),
                     gateway=gateway, region=region_name(scope, verified.region), request_id=request_id)
