@@ -6,18 +6,21 @@ would naturally use and `retryable` tells clients whether trying again can help.
 """
 from __future__ import annotations
 
+from .xmltext import writable
+
 ECHO_LIMIT = 200  # characters of client input an error message may quote
 
 
 def echo(value: object, limit: int = ECHO_LIMIT) -> str:
-    """Client input as an error message quotes it: at most `limit` characters, "..." marking a cut.
+    """Client input as an error message quotes it: at most `limit` characters, "..." marking a cut, and
+    what XML cannot carry (control characters, lone surrogates) spelled as visible escapes.
 
     Messages help a client see what was refused; quoting a megabyte `$filter` back (into a response, and
-    into every log line and proxy that records it) helps no one.
+    into every log line and proxy that records it) helps no one, and a message no writer can write turns
+    a client's mistake into a 500.
     """
     text = str(value)
-    return text if len(text) <= limit else text[:limit] + "..."
-
+    return writable(text if len(text) <= limit else text[:limit] + "...")
 
 
 class GatewayError(Exception):

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from gateway.app import methods_routed_elsewhere, request_scope, required_basic_credentials
 from gateway.errors import GatewayError, echo
+from gateway.routing import use_any_path
 
 from . import resources
 from .context import PATHS, current, make_context
@@ -27,6 +28,7 @@ CATCH_ALL = "cimi.unknown_path"
 
 def make_blueprint() -> Blueprint:
     bp = Blueprint("cimi", __name__, url_prefix="/cimi")
+    use_any_path(bp)
     bp.before_request(_before)
     bp.after_request(_after)
     bp.register_error_handler(GatewayError, gateway_error_response)
@@ -39,8 +41,11 @@ def make_blueprint() -> Blueprint:
     resources.install(bp)
     for name in COLLECTIONS:
         bp.add_url_rule(f"/{PATHS[name]}", f"list_{name}", _lister(name), methods=["GET"])
-    bp.add_url_rule("/<path:rest>", CATCH_ALL.split(".")[1], _unknown_path,
+    bp.add_url_rule("/<anypath:rest>", CATCH_ALL.split(".")[1], _unknown_path,
                     methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+    # `/cimi/` itself (the entry point's other address) for the methods it does not take: 405 as CIMI.
+    bp.add_url_rule("/", CATCH_ALL.split(".")[1], _unknown_path, defaults={"rest": ""},
+                    methods=["POST", "PUT", "DELETE", "PATCH"])
     return bp
 
 

@@ -15,7 +15,7 @@ from flask import current_app, g, request
 
 from gateway.app import current_gateway
 from gateway.driver import Driver
-from gateway.errors import InvalidParameter, MissingParameter, NotSupported
+from gateway.errors import InvalidParameter, MissingParameter, NotSupported, echo
 from gateway.scope import Scope
 
 from .reading import body_format, read_body
@@ -44,8 +44,14 @@ class Context:
             path += "/" + "/".join(quote(str(p), safe="") for p in parts)
         return self.base + path
 
-    def id_from_href(self, href: str, collection: str, what: str) -> str:
-        """The id in a reference to `collection` (an absolute or relative URL, or a bare id)."""
+    def id_from_href(self, href: object, collection: str, what: str) -> str:
+        """The id in a reference to `collection` (an absolute or relative URL, or a bare id).
+
+        `href` is whatever the client sent: a number, list or object there is a 400, not a crash.
+        """
+        if not isinstance(href, str):
+            raise InvalidParameter(f"The {what} reference (href) must be text, not {_json_kind(href)}",
+                                   parameter="href")
         value = href.strip()
         if not value:
             raise InvalidParameter(f"The {what} reference is empty")
@@ -59,7 +65,7 @@ class Context:
                 return unquote(rest[0])
         elif len(parts) == 1 and "://" not in value and not value.startswith("/"):
             return unquote(parts[0])
-        raise InvalidParameter(f"'{value[:200]}' is not a reference to a {what} (expected {self.href(collection)}/<id>)")
+        raise InvalidParameter(f"'{echo(value)}' is not a reference to a {what} (expected {self.href(collection)}/<id>)")
 
     # --- the driver, guarded by its capabilities ------------------------------------------------------
     def require(self, capability: str, what: str) -> None:
@@ -85,6 +91,18 @@ class Context:
                 raise MissingParameter(f"A {' or '.join(accepted)} body is required")
             return accepted[0], {}
         return read_body(data, fmt, accepted, current_app.config.get("MAX_CONTENT_LENGTH") or 1 << 20)
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "null" if value is None else type(value).__name__
 
 
 def current() -> Context:

@@ -13,6 +13,7 @@ from flask import Response, g
 from lxml import etree
 
 from gateway.errors import BackendUnavailable, GatewayError
+from gateway.xmltext import writable
 
 from .protocol import DEFAULT_VERSION, VERSION_HEADER
 from .render import JSON, MEDIA_TYPES, XML
@@ -27,6 +28,8 @@ CODES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFoun
 
 
 def error_response(status: int, message: str, fmt: str | None = None, headers: dict[str, str] | None = None) -> Response:
+    """The error in the negotiated format; a message quoting text XML cannot carry is written with escapes."""
+    message = writable(message)
     fmt = fmt if fmt in (XML, JSON) else getattr(g, "cimi_format", XML)
     code = CODES.get(status, "Error")
     request_id = getattr(g, "request_id", "")

@@ -3,7 +3,15 @@
 Clients of CIMI (Deltacloud's conformance suite above all) send sloppy bodies: no namespace, lower-case
 roots (`<machineImageCreate>`), `XxxCreate` or plain `Xxx` roots, whitespace around values, JSON without
 `resourceURI`, `text/xml`, media types with parameters. All of that is accepted; malformed documents, a
-root of the wrong type, DTDs and entities are refused with a 400 that says what is wrong.
+root of the wrong type, DTDs and entities are refused with a 400 that says what is wrong, and so is a
+body nested absurdly deep or holding text XML cannot carry (a control character, a lone surrogate): the
+whole body is checked here, when it is read, so nothing that could not be rendered back is ever stored
+or sent to the engine.
+
+Typed access stays with the small readers below rather than marshmallow schemas: the leniency above
+(XML gives every value as text, an href may be a bare string, properties a map or a key/value list) would
+need a custom field per reader, and the one check that must precede every side effect is the generic
+document check, which covers bodies no schema would describe (Actions, edits, MachineVolumes) as well.
 """
 from __future__ import annotations
 
@@ -14,7 +22,7 @@ from lxml import etree
 
 from gateway.errors import InvalidParameter, echo
 from gateway.userdata import decode_user_data
-from gateway.xmlsafe import parse_xml
+from gateway.xmlsafe import MAX_DEPTH, parse_xml, require_writable_document
 
 from .schema import NAMESPACE, OBJECT, OBJECTS, OPERATIONS, PROPERTIES, ResourceType, resource_type
 
@@ -66,15 +74,20 @@ def read_body(body: bytes, fmt: str, accepted: tuple[str, ...], max_bytes: int) 
             raise InvalidParameter(f"The XML root element is in namespace '{namespace}', not the CIMI namespace "
                                    f"{NAMESPACE}")
         type_name = _accepted_type(root_name, accepted)
-        return type_name, element_content(root, resource_type(type_name))
+        content = element_content(root, resource_type(type_name))
+        require_writable_document(content)
+        return type_name, content
     if len(body) > max_bytes:
         raise InvalidParameter(f"The JSON body is larger than {max_bytes} bytes")
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidParameter(f"Malformed JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidParameter(f"The JSON body is nested more than {MAX_DEPTH} levels deep") from None
     if not isinstance(document, dict):
         raise InvalidParameter("The JSON body must be an object")
+    require_writable_document(document)
     uri = document.get("resourceURI")
     if uri is None:
         type_name = accepted[0]

@@ -10,6 +10,8 @@ import json
 import re
 from typing import Any
 
+from gateway.xmltext import UNWRITABLE
+
 from .schema import (LINK, NAMESPACE, OBJECT, OBJECTS, OPERATIONS, PROPERTIES, ResourceType, entries_key,
                      resource_type, resource_uri)
 
@@ -46,7 +48,13 @@ def serialise(document: Document, fmt: str) -> bytes:
 
 # --- JSON ---------------------------------------------------------------------------------------------
 def to_json(document: Document) -> bytes:
-    return json.dumps(json_object(document), ensure_ascii=False, separators=(",", ":")).encode()
+    """UTF-8 JSON; a lone surrogate (kept by a store from before input was checked) is written as an
+    escape rather than failing the whole listing."""
+    content = json_object(document)
+    try:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode()
 
 
 def json_object(document: Document) -> dict[str, Any]:
@@ -78,8 +86,8 @@ def _json_collection(entry_type: str, content: dict[str, Any]) -> dict[str, Any]
 # --- XML ----------------------------------------------------------------------------------------------
 # Written as text rather than built as an lxml tree: a listing of 1,000 machines is ~5x faster this way,
 # which keeps XML on a par with JSON. Text and attribute values are escaped, and characters XML cannot
-# carry at all are dropped, so no value from the engine can break the document.
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# carry at all (gateway/xmltext.py) are dropped, so no value from the engine or the store can break it.
+_INVALID_XML = UNWRITABLE
 _ATTRIBUTE_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;",
                                     "\r": "&#13;", "\t": "&#9;"})
 _TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
@@ -96,8 +104,8 @@ def to_xml(document: Document) -> bytes:
     return "".join(out).encode()
 
 
-_NEEDS_TEXT_WORK = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_NEEDS_ATTRIBUTE_WORK = re.compile("[&<>\"\n\r\t\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NEEDS_TEXT_WORK = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NEEDS_ATTRIBUTE_WORK = re.compile("[&<>\"\n\r\t\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _text(value: Any) -> str:

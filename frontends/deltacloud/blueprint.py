@@ -13,12 +13,14 @@ from werkzeug.exceptions import HTTPException
 
 from gateway.app import methods_routed_elsewhere
 from gateway.errors import GatewayError, echo
+from gateway.routing import use_any_path
 
 from . import context, respond
 from .errors import DeltacloudError, error_response, from_gateway_error, from_http_exception, from_unexpected
 from .negotiation import NotAcceptable
 
 bp = Blueprint("deltacloud", __name__, url_prefix="/api")
+use_any_path(bp)
 CATCH_ALL = "deltacloud.unknown_path"
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 
@@ -60,7 +62,9 @@ def unexpected(exc: Exception) -> Response:
     return from_unexpected(exc)
 
 
-@bp.route("/<path:rest>", methods=METHODS, endpoint="unknown_path")
+@bp.route("/<anypath:rest>", methods=METHODS, endpoint="unknown_path")
+@bp.route("", methods=("PUT", "DELETE", "PATCH"), endpoint="unknown_path", defaults={"rest": ""},
+          strict_slashes=False, provide_automatic_options=False)  # the entry point's other methods: 405 here
 def unknown_path(rest: str) -> Response:
     """Reached for a path no route has, or a known path with a method it does not take."""
     allowed = methods_routed_elsewhere(("GET", "POST", "DELETE", "PUT"), CATCH_ALL)

@@ -17,6 +17,7 @@ from gateway.config import ProviderConfig
 from gateway.driver import Driver
 from gateway.errors import InvalidParameter, MissingParameter
 from gateway.scope import PROVIDER_HEADER, ProviderChoice, Scope, choose_provider
+from gateway.xmlsafe import require_writable
 
 from .description import Ref
 from .matrix import API_SEGMENT_KEY, ENVIRON_KEY
@@ -95,7 +96,8 @@ def ref(name: str, collection: str, resource_id: str | None) -> Ref:
 
 
 def params() -> dict[str, Any]:
-    """Request parameters: the collection segment's matrix parameters, then the query string, then the form."""
+    """Request parameters: the collection segment's matrix parameters, then the query string, then the form;
+    a value holding a character XML cannot carry is a 400 naming the parameter."""
     segments = [s for s in request.path.split("/") if s]
     merged: dict[str, Any] = {}
     for segment in segments[1:]:
@@ -105,6 +107,9 @@ def params() -> dict[str, Any]:
             "application/x-www-form-urlencoded", "multipart/form-data"):
         merged.update(request.form.to_dict())
     merged.pop("format", None)
+    for name, value in merged.items():  # read before any side effect: nothing unwritable reaches the engine
+        require_writable(str(name), "parameter name")
+        require_writable(str(value), str(name))
     return merged
 
 

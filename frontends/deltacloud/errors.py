@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from gateway.errors import (BackendError, BackendTimeout, BackendUnavailable, GatewayError,
                             NotSupported)
+from gateway.xmltext import writable
 
 from .context import choice, driver_name, provider_text
 from .description import xml_bytes
@@ -69,14 +70,17 @@ def _backend() -> tuple[str, str]:
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """The error in the negotiated format. Everything in it that may quote the client (message, url,
+    provider) is made writable first, so an error about a control character is not itself a 500."""
     name = "Deltacloud::Exceptions::" + EXCEPTION_NAMES.get(status, "BackendError")
     fmt = _format_for_error()
+    message = writable(message)
     if fmt == JSON:
         body = json.dumps({"code": status, "message": message, "error": name}).encode()
     else:
-        root = etree.Element("error", {"url": request.full_path.rstrip("?"), "status": str(status)})
+        root = etree.Element("error", {"url": writable(request.full_path.rstrip("?")), "status": str(status)})
         driver, provider = _backend()
-        etree.SubElement(root, "backend", {"driver": driver, "provider": provider})
+        etree.SubElement(root, "backend", {"driver": writable(driver), "provider": writable(provider)})
         etree.SubElement(root, "code").text = str(status)
         etree.SubElement(root, "message").text = etree.CDATA(message)
         body = xml_bytes(root)

@@ -20,13 +20,18 @@ Matrix = dict[str, dict[str, str]]
 
 
 def split_matrix(raw_path: str) -> tuple[str, Matrix, str]:
-    """(decoded clean path, {segment name: {param: value}}, raw text of the `api` segment's parameters)."""
+    """(clean path, {segment name: {param: value}}, raw text of the `api` segment's parameters).
+
+    The clean path is a WSGI string (each byte of the decoded path as one Latin-1 character), which is
+    what PATH_INFO must hold: Werkzeug turns it back into bytes and decodes those as UTF-8. Segment names
+    and parameters are decoded as UTF-8 text.
+    """
     matrix: Matrix = {}
     clean: list[str] = []
     api_suffix = ""
     for index, segment in enumerate(raw_path.split("/")):
         name, *pairs = segment.split(";")
-        clean.append(unquote(name))
+        clean.append(unquote(name, encoding="latin-1"))
         if not pairs:
             continue
         params = matrix.setdefault(unquote(name), {})
@@ -48,7 +53,7 @@ def raw_path_of(environ: dict[str, Any]) -> str:
             path = "/" + path.split("://", 1)[1].partition("/")[2]
         script = environ.get("SCRIPT_NAME", "")
         return path[len(script):] if script and path.startswith(script) else path
-    return quote(environ.get("PATH_INFO", ""), safe="/;=:@!$&'()*+,")
+    return quote(environ.get("PATH_INFO", ""), safe="/;=:@!$&'()*+,", encoding="latin-1")
 
 
 class MatrixParams:

@@ -16,6 +16,7 @@ from gateway import request_stats
 from gateway.app import current_gateway, request_scope
 from gateway.errors import ConfigError, GatewayError
 from gateway.scope import PROVIDER_HEADER, Credentials, ProviderChoice, Scope
+from gateway.xmlsafe import require_writable
 
 from . import signing, sts
 from .actions import ACTIONS, load_all
@@ -88,6 +89,8 @@ def handle() -> Response:
             raise Ec2Error("InvalidAction", f"The action {action_name[:100]} is not valid for this web service.")
         request_stats.name_action("ec2", action_name)
         parsed = parse_params(action_name, params)
+        for name, value in params.items():  # before any side effect: the engine's XML could not carry them
+            require_writable(value, require_writable(name, "a parameter name"))
         scope = scope_for(verified)
         call = Call(action=action_name, params=parsed, scope=scope, driver=gateway.driver_for(scope.provider),
                     gateway=gateway, region=region_name(scope, verified.region), request_id=request_id)

@@ -13,6 +13,8 @@ import requests
 
 from tests.conftest import start_gateway
 
+from tests.gateway_state import snapshot
+
 from .deltacloud_http import error_of
 
 FORMATS = ["xml", "json"]
@@ -130,3 +132,48 @@ def test_engine_errors_are_502_and_engine_timeouts_504(impatient_gateway, fmt: s
     finally:
         requests.delete(f"{gateway.simulator_url}/__simulator__/faults", timeout=10)
     assert call(gateway, fmt, "GET", "/networks").status_code == 200
+
+
+# --- issue 10: control characters and odd paths are 4xx in Deltacloud's format, with no side effect ---
+def assert_written_error(response: requests.Response, status: int, fragment: str) -> None:
+    """assert_error, and the body is this API's own error (never Werkzeug's HTML page)."""
+    assert response.headers["Content-Type"].startswith(("application/xml", "application/json")), response.text
+    assert_error(response, status, fragment)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_control_characters_are_4xx_not_500(gateway, fmt: str) -> None:
+    before = snapshot(gateway)
+    assert_written_error(call(gateway, fmt, "GET", "/images/%01"), 404, "\\x01")
+    image = cloud_image_id(gateway)
+    assert_written_error(call(gateway, fmt, "POST", "/instances", data={"image_id": image, "hwp_id": "\x00"}),
+                         400, "hwp_id")
+    assert_written_error(call(gateway, fmt, "POST", "/instances", data={"image_id": image, "name": "a\x1bb"}),
+                         400, "name")
+    assert_written_error(call(gateway, fmt, "POST", "/storage_volumes", data={"capacity": "1", "description": "\x01"}),
+                         400, "description")
+    assert_written_error(call(gateway, fmt, "GET", "/instances?state=%1b"), 400, "state")
+    assert_written_error(call(gateway, fmt, "GET", "/realms", headers={"X-Deltacloud-Provider": "\x01"}),
+                         400, "\\x01")
+    assert snapshot(gateway) == before
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_non_ascii_path_with_matrix_parameters_is_routed(gateway, fmt: str) -> None:
+    """The matrix middleware used to write a non-Latin-1 PATH_INFO, which Werkzeug answered with HTML 500."""
+    assert_written_error(call(gateway, fmt, "GET", "/images/%E2%98%83;x=1"), 404, "\u2603")
+    assert_written_error(call(gateway, fmt, "GET", "/images/caf%C3%A9"), 404, "caf\u00e9")
+    image = cloud_image_id(gateway)
+    response = call(gateway, fmt, "GET", f"/images/{image};x=%E2%98%83")
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_wrong_methods_on_the_entry_point_and_newlines_in_paths_are_answered_by_deltacloud(gateway, fmt: str) -> None:
+    """Both used to reach Flask's routing error in the app-wide JSON fallback (found by tests/property)."""
+    response = call(gateway, fmt, "PUT", "")
+    assert_written_error(response, 405, "PUT")
+    assert "GET" in response.headers["Allow"]
+    response = call(gateway, fmt, "POST", "/instances/%0A")
+    assert_written_error(response, 405, "POST")
+    assert_written_error(call(gateway, fmt, "GET", "/no_such/%0A"), 404, "No such resource")
