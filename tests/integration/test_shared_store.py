@@ -6,8 +6,10 @@ one process at a time).
 """
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -27,12 +29,16 @@ WORKER = Path(__file__).with_name("operation_worker.py")
 
 
 @pytest.fixture(scope="module")
-def postgresql(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, Path]]:
-    pgserver = pytest.importorskip("pgserver")
-    directory = tmp_path_factory.mktemp("pgdata")
+def postgresql() -> Iterator[tuple[object, Path]]:
+    import pgserver  # a test dependency: a missing one is an error, never a skip
+
+    # Not under pytest's basetemp: as root, pgserver runs PostgreSQL as its own user, which cannot enter
+    # the 0700 /tmp/pytest-of-root (any concurrent pytest run resets it to 0700).
+    directory = Path(tempfile.mkdtemp(prefix="cloudgw-pgdata-"))
     server = pgserver.get_server(directory, cleanup_mode="stop")
     yield server, directory
     server.cleanup()
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
