@@ -21,6 +21,7 @@ log = logging.getLogger("cloudgw.request")
 REST_PREFIXES = {"cimi": "/cimi", "deltacloud": "/api"}
 ACTION_SEGMENTS = ("<action>", "<verb>")  # route parts whose value names the operation
 SINGLETONS = ("cloudEntryPoint",)
+CATCH_ALL_CONVERTERS = ("<path:", "<anypath:")  # a frontend's catch-all route (gateway/routing.py's anypath)
 RequestObserver = Callable[[RequestStats, int, float], None]  # (stats, status, seconds)
 
 
@@ -29,7 +30,7 @@ def rest_action(rule: str, prefix: str, method: str, view_args: Mapping[str, Any
     `machines/volumes.get`; `unknown` for the catch-all. Only route names and validated verbs appear,
     so the set of values stays small (it labels metrics)."""
     parts = [p for p in rule[len(prefix):].split("/") if p]
-    if any(p.startswith("<path:") for p in parts):
+    if any(p.startswith(CATCH_ALL_CONVERTERS) for p in parts):
         return "unknown"
     statics = [p for p in parts if not p.startswith("<")]
     resource = "/".join(statics) or "entry_point"

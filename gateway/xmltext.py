@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+UNWRITABLE_CLASS = "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"  # inside [...]: writers add their own
+UNWRITABLE = re.compile(f"[{UNWRITABLE_CLASS}]")
 
 
 def _escape(match: re.Match[str]) -> str:

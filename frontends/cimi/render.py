@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from gateway.xmltext import UNWRITABLE
+from gateway.xmltext import UNWRITABLE, UNWRITABLE_CLASS
 
 from .schema import (LINK, NAMESPACE, OBJECT, OBJECTS, OPERATIONS, PROPERTIES, ResourceType, entries_key,
                      resource_type, resource_uri)
@@ -87,7 +87,6 @@ def _json_collection(entry_type: str, content: dict[str, Any]) -> dict[str, Any]
 # Written as text rather than built as an lxml tree: a listing of 1,000 machines is ~5x faster this way,
 # which keeps XML on a par with JSON. Text and attribute values are escaped, and characters XML cannot
 # carry at all (gateway/xmltext.py) are dropped, so no value from the engine or the store can break it.
-_INVALID_XML = UNWRITABLE
 _ATTRIBUTE_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;",
                                     "\r": "&#13;", "\t": "&#9;"})
 _TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
@@ -104,8 +103,8 @@ def to_xml(document: Document) -> bytes:
     return "".join(out).encode()
 
 
-_NEEDS_TEXT_WORK = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_NEEDS_ATTRIBUTE_WORK = re.compile("[&<>\"\n\r\t\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NEEDS_TEXT_WORK = re.compile(f"[&<>\r{UNWRITABLE_CLASS}]")
+_NEEDS_ATTRIBUTE_WORK = re.compile(f"[&<>\"\n\r\t{UNWRITABLE_CLASS}]")
 
 
 def _text(value: Any) -> str:
@@ -114,7 +113,7 @@ def _text(value: Any) -> str:
     text = str(value)
     if _NEEDS_TEXT_WORK.search(text) is None:  # the common case, and the cheap one
         return text
-    return _INVALID_XML.sub("", text).translate(_TEXT_ESCAPES)
+    return UNWRITABLE.sub("", text).translate(_TEXT_ESCAPES)
 
 
 def _attribute(value: Any) -> str:
@@ -123,7 +122,7 @@ def _attribute(value: Any) -> str:
     text = str(value)
     if _NEEDS_ATTRIBUTE_WORK.search(text) is None:
         return text
-    return _INVALID_XML.sub("", text).translate(_ATTRIBUTE_ESCAPES)
+    return UNWRITABLE.sub("", text).translate(_ATTRIBUTE_ESCAPES)
 
 
 def _collection(out: list[str], tag: str, entry_type: str, content: dict[str, Any], root: bool) -> None:

@@ -17,12 +17,13 @@ from typing import Any, Callable
 
 from botocore.model import Shape
 
+from gateway.xmltext import UNWRITABLE, UNWRITABLE_CLASS
+
 from .service import operation
 
 DEFAULT_VERSION = "2016-11-15"
 VERSION_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-NEEDS_CARE = re.compile("[&<>\"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+NEEDS_CARE = re.compile(f"[&<>\"{UNWRITABLE_CLASS}]")
 ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"})
 
 Emit = Callable[[list[str], Any], None]
@@ -38,8 +39,8 @@ def text(value: str) -> str:
     """XML character data: escaped, and without the control characters XML 1.0 cannot carry."""
     if NEEDS_CARE.search(value) is None:  # the common case: nothing to do
         return value
-    if INVALID_XML_CHARS.search(value):
-        value = INVALID_XML_CHARS.sub("", value)
+    if UNWRITABLE.search(value):
+        value = UNWRITABLE.sub("", value)
     return value.translate(ESCAPES)
 
 

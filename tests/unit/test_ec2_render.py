@@ -57,6 +57,13 @@ def test_control_characters_are_dropped() -> None:
     assert out["Tags"][0]["Value"] == "ab"
 
 
+def test_lone_surrogates_are_dropped() -> None:
+    """A value stored before input was checked (JSON lets a client send "\\ud800") still renders."""
+    out = parsed("DescribeTags", {"Tags": [{"Key": "k\ud800", "Value": "a\udfffb\ufffe", "ResourceId": "i-1",
+                                            "ResourceType": "instance"}]})
+    assert (out["Tags"][0]["Key"], out["Tags"][0]["Value"]) == ("k", "ab")
+
+
 def test_error_document_parses_with_code_and_request_id() -> None:
     response = {"body": render_error("InvalidInstanceID.NotFound", "no <such>", "req-9"), "headers": {},
                 "status_code": 400}

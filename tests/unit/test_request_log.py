@@ -20,6 +20,8 @@ from gateway.request_log import rest_action
     ("/api/instances/<instance_id>", "DELETE", {}, 204, "instances.delete"),
     ("/api", "GET", {}, 200, "entry_point.get"),
     ("/api/<path:rest>", "GET", {"rest": "anything/at/all"}, 404, "unknown"),
+    ("/api/<anypath:rest>", "POST", {"rest": "anything/at/all"}, 404, "unknown"),
+    ("/cimi/<anypath:rest>", "DELETE", {"rest": "x"}, 405, "unknown"),
     ("/cimi/cloudEntryPoint", "GET", {}, 200, "cloudEntryPoint.get"),
     ("/cimi/machines/<machine_id>", "PUT", {}, 200, "machines.edit"),
     ("/cimi/machines/<machine_id>", "POST", {}, 202, "machines.action"),
