@@ -220,7 +220,9 @@ def attachment_update(call: Call, id: str, disk: str) -> Response:
 
 
 def attachment_remove(call: Call, id: str, disk: str) -> Response:
-    """Detach a disk; `detach_only=false` removes the disk too."""
+    """Detach a disk (it stays, a floating disk with its id and data); `detach_only=false` removes it too.
+
+    As DetachDiskFromVmCommand: only while the VM is up (a plugged disk is hot-unplugged) or down."""
     vm, att, _ = _attachment(call, id, disk)
     permissions.require(call, "CONFIGURE_VM_STORAGE", [vm])
     store = call.store
@@ -230,6 +232,9 @@ def attachment_remove(call: Call, id: str, disk: str) -> Response:
     if d is not None and boolean(call.request.args.get("detach_only"), True) is False:
         ls.remove_disk(store, d)
         return call.xml(action_xml([], "complete", None, None))
+    if vm.status not in ("up", "down"):
+        raise conflict(f"Cannot detach Virtual Disk because the VM is in {ls.STATUS_WORDS.get(vm.status, vm.status)} "
+                       "status.")
     vm.attachments.remove(att)
     vm.touch()
     if d is not None:
