@@ -205,14 +205,24 @@ class TerminateInstance(OvirtOperation):
         return found
 
     def step_keep_volumes(self, op: Operation, scope: Scope) -> Outcome:
-        """Detach each volume that outlives the VM; a disk already detached (a repeated step) is skipped."""
+        """Detach each volume that outlives the VM; a disk already detached (a repeated step) is skipped.
+
+        The engine refuses to detach a disk that a snapshot of the VM holds; those snapshots would be removed
+        with the VM a moment later, so they are removed first (the engine merges them: the disk keeps its
+        data) and the step waits for them to go."""
         vm_id = op.data["vm_id"]
-        vm = self.vm(scope, vm_id, follow="disk_attachments")
+        vm = self.vm(scope, vm_id, follow="disk_attachments,snapshots.disks")
         if vm is None:
             return Next("tombstone")
         if vm.findtext("status") != "down":
             return Next("stop", delay=self.poll)  # started again meanwhile
         attached = self.attachments(op, vm)
+        keeping = {a.volume_id for a in attached if not a.delete_on_termination}
+        holding = [s for s in vm.iterfind("snapshots/snapshot") if mapping.is_user_snapshot(s)
+                   and keeping & {d.get("id") for d in s.iterfind("disks/disk")}]
+        if holding:
+            self.remove_snapshots(scope, vm_id, holding)
+            return Wait(self.poll)
         kept = list(op.data.get("kept", []))
         for a in attached:
             if a.delete_on_termination:
@@ -227,6 +237,19 @@ class TerminateInstance(OvirtOperation):
             kept.append(a.volume_id)
         return Next("remove", data={"kept": list(dict.fromkeys(kept)),
                                     "deleted": [a.volume_id for a in attached if a.delete_on_termination]})
+
+    def remove_snapshots(self, scope: Scope, vm_id: str, snapshots: list[Element]) -> None:
+        """Ask the engine to remove these snapshots; one it is still creating or removing is left to settle."""
+        for snapshot in snapshots:
+            if snapshot.findtext("snapshot_status") == "locked":
+                continue
+            snapshot_id = snapshot.get("id", "")
+            try:
+                self.driver._call(scope, "DELETE", f"vms/{vm_id}/snapshots/{snapshot_id}", idempotent=True,
+                                  what=("snapshot", snapshot_id))
+            except (NotFound, InvalidState):
+                pass  # gone already, or the engine is busy with the VM: the next poll sees
+            self.driver.store.delete_tags(scope.provider.name, [snapshot_id])
 
     def step_remove(self, op: Operation, scope: Scope) -> Outcome:
         """Tombstone first, then remove: a listing never finds the instance neither live nor terminated.

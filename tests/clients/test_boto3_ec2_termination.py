@@ -123,6 +123,19 @@ def test_a_root_volume_flipped_to_keep_outlives_the_instance(ec2: Any) -> None:
     assert_gone(ec2, root)
 
 
+def test_a_kept_volume_with_a_snapshot_is_kept(ec2: Any) -> None:
+    """The engine detaches no disk a snapshot of the VM holds; the snapshot, removed with the VM anyway,
+    goes first and the volume stays."""
+    instance = launch(ec2)
+    volume_id = attached_volume(ec2, instance)
+    snapshot_id = ec2.create_snapshot(VolumeId=volume_id)["SnapshotId"]
+    ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[snapshot_id], WaiterConfig=FAST)
+
+    terminate(ec2, instance["InstanceId"])
+    assert_kept(ec2, volume_id)
+    ec2.delete_volume(VolumeId=volume_id)
+
+
 def test_a_device_that_is_not_mapped_is_refused(ec2: Any) -> None:
     instance = launch(ec2)
     try:

@@ -1,6 +1,6 @@
 """The official oVirt SDK against the simulator (frozen clock): the calls the gateway's terminate makes to
 keep a disk. DiskAttachmentService.remove with detach_only detaches a disk only while the VM is up or down
-(409 otherwise, as DetachDiskFromVmCommand), and the disk stays, with its id, when the VM is removed; the
+(409 otherwise, as DetachDiskFromVmCommand) and no snapshot of the VM holds it (400), and the disk stays, with its id, when the VM is removed; the
 VM's other disks go with it."""
 from __future__ import annotations
 
@@ -53,6 +53,15 @@ def test_a_detached_disk_outlives_the_vm_removed_after(engine: tuple[Any, Any]) 
     vm_service.stop()
     advance(handle, 60)
     assert vm_service.get().status == types.VmStatus.DOWN
+    snapshots = vm_service.snapshots_service()
+    snapshot = snapshots.add(types.Snapshot(description="holds the disk",
+                                            disk_attachments=[types.DiskAttachment(disk=types.Disk(id=kept.id))]))
+    advance(handle, 60)
+    with pytest.raises(sdk.Error) as held:
+        attachments.attachment_service(kept.id).remove(detach_only=True)
+    assert held.value.code == 400 and "The disk is already configured in a snapshot" in str(held.value)
+    snapshots.snapshot_service(snapshot.id).remove()
+    advance(handle, 60)
     attachments.attachment_service(kept.id).remove(detach_only=True)
     assert [a.id for a in attachments.list()] == [root]
     with pytest.raises(sdk.NotFoundError):
