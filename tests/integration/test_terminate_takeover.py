@@ -2,7 +2,8 @@
 volume to keep and before the VM's removal (the simulator holds the engine's answer to the detach, and the
 gateway dies waiting for it). The gateway started again on the same store takes the durable operation over
 once its lease expires: the VM is removed, the kept volume is `available` under the same id, and the root
-volume, deleted on termination, is gone."""
+volume, deleted on termination, is gone. And DeleteOnTermination changed just before a kill -9 holds after
+the restart."""
 from __future__ import annotations
 
 import os
@@ -68,22 +69,33 @@ def engine_vm(simulator: Simulator, vm_id: str) -> Any:
         return simulator.store.vms.get(vm_id)
 
 
+def launch_with_volume(ec2: Any) -> tuple[str, str, str]:
+    """A running instance with a new volume attached at /dev/sdf: (instance, its root volume, the volume)."""
+    run = ec2.run_instances(ImageId=CENTOS_AMI, MinCount=1, MaxCount=1, InstanceType="o1.small")
+    instance_id = run["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=WAIT)
+    instance = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    root = next(m["Ebs"]["VolumeId"] for m in instance["BlockDeviceMappings"]
+                if m["DeviceName"] == instance["RootDeviceName"])
+    volume_id = ec2.create_volume(Size=1, AvailabilityZone=instance["Placement"]["AvailabilityZone"])["VolumeId"]
+    ec2.get_waiter("volume_available").wait(VolumeIds=[volume_id], WaiterConfig=WAIT)
+    ec2.attach_volume(VolumeId=volume_id, InstanceId=instance_id, Device="/dev/sdf")
+    ec2.get_waiter("volume_in_use").wait(VolumeIds=[volume_id], WaiterConfig=WAIT)
+    return instance_id, root, volume_id
+
+
+def assert_kept(ec2: Any, volume_id: str) -> None:
+    ec2.get_waiter("volume_available").wait(VolumeIds=[volume_id], WaiterConfig=WAIT)
+    (volume,) = ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"]
+    assert (volume["VolumeId"], volume["State"], volume["Attachments"]) == (volume_id, "available", [])
+
+
 def test_a_terminate_killed_after_the_detach_finishes_after_restart(engine_and_config) -> None:
     simulator, config = engine_and_config
     first, url = start(config)
     try:
         ec2 = ec2_client(url)
-        run = ec2.run_instances(ImageId=CENTOS_AMI, MinCount=1, MaxCount=1, InstanceType="o1.small")
-        instance_id = run["Instances"][0]["InstanceId"]
-        ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=WAIT)
-        instance = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
-        root = next(m["Ebs"]["VolumeId"] for m in instance["BlockDeviceMappings"]
-                    if m["DeviceName"] == instance["RootDeviceName"])
-        volume_id = ec2.create_volume(Size=1, AvailabilityZone=instance["Placement"]["AvailabilityZone"])["VolumeId"]
-        ec2.get_waiter("volume_available").wait(VolumeIds=[volume_id], WaiterConfig=WAIT)
-        ec2.attach_volume(VolumeId=volume_id, InstanceId=instance_id, Device="/dev/sdf")
-        ec2.get_waiter("volume_in_use").wait(VolumeIds=[volume_id], WaiterConfig=WAIT)
-
+        instance_id, root, volume_id = launch_with_volume(ec2)
         vm_id, disk_id = backend_id(instance_id), backend_id(volume_id)
         simulator.faults.configure({"hold": {"path": rf"/vms/{vm_id}/diskattachments/{disk_id}$",
                                              "method": "DELETE", "seconds": 60, "count": 1}})
@@ -106,11 +118,38 @@ def test_a_terminate_killed_after_the_detach_finishes_after_restart(engine_and_c
         ec2 = ec2_client(url)
         ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig=WAIT)
         assert engine_vm(simulator, vm_id) is None
-        ec2.get_waiter("volume_available").wait(VolumeIds=[volume_id], WaiterConfig=WAIT)
-        (volume,) = ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"]
-        assert (volume["VolumeId"], volume["State"], volume["Attachments"]) == (volume_id, "available", [])
+        assert_kept(ec2, volume_id)
         ec2.get_waiter("volume_deleted").wait(VolumeIds=[root], WaiterConfig=WAIT)
         assert backend_id(root) not in simulator.store.disks
+    finally:
+        second.kill()
+        second.wait()
+
+
+def test_delete_on_termination_changed_before_a_kill_9_holds_after_restart(engine_and_config) -> None:
+    simulator, config = engine_and_config
+    first, url = start(config)
+    try:
+        ec2 = ec2_client(url)
+        instance_id, root, volume_id = launch_with_volume(ec2)
+        root_device = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0][
+            "RootDeviceName"]
+        ec2.modify_instance_attribute(InstanceId=instance_id, BlockDeviceMappings=[
+            {"DeviceName": root_device, "Ebs": {"DeleteOnTermination": False}},
+            {"DeviceName": "/dev/sdf", "Ebs": {"DeleteOnTermination": True}}])
+    finally:
+        first.kill()  # -9 straight after the answer
+        first.wait()
+    second, url = start(config)
+    try:
+        ec2 = ec2_client(url)
+        instance = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+        assert {m["Ebs"]["VolumeId"]: m["Ebs"]["DeleteOnTermination"] for m in instance["BlockDeviceMappings"]} == {
+            root: False, volume_id: True}
+        ec2.terminate_instances(InstanceIds=[instance_id])
+        ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig=WAIT)
+        assert_kept(ec2, root)
+        ec2.get_waiter("volume_deleted").wait(VolumeIds=[volume_id], WaiterConfig=WAIT)
     finally:
         second.kill()
         second.wait()
