@@ -247,8 +247,10 @@ class TerminateInstance(OvirtOperation):
             try:
                 self.driver._call(scope, "DELETE", f"vms/{vm_id}/snapshots/{snapshot_id}", idempotent=True,
                                   what=("snapshot", snapshot_id))
-            except (NotFound, InvalidState):
-                pass  # gone already, or the engine is busy with the VM: the next poll sees
+            except NotFound:
+                pass
+            except InvalidState:
+                continue  # the engine is busy with the VM for a moment: the next poll asks again
             self.driver.store.delete_tags(scope.provider.name, [snapshot_id])
 
     def step_remove(self, op: Operation, scope: Scope) -> Outcome:
