@@ -136,11 +136,20 @@ def test_a_kept_volume_with_a_snapshot_is_kept(ec2: Any) -> None:
     ec2.delete_volume(VolumeId=volume_id)
 
 
-def test_a_device_that_is_not_mapped_is_refused(ec2: Any) -> None:
+def test_a_device_that_is_not_mapped_or_a_mapping_without_the_flag_is_refused(ec2: Any) -> None:
     instance = launch(ec2)
     try:
         with pytest.raises(ClientError) as caught:
             set_delete_on_termination(ec2, instance["InstanceId"], "/dev/sdz", False)
         assert error_code(caught.value) == "InvalidInstanceAttributeValue"
+        with pytest.raises(ClientError) as caught:
+            ec2.modify_instance_attribute(InstanceId=instance["InstanceId"], BlockDeviceMappings=[
+                {"DeviceName": instance["RootDeviceName"], "Ebs": {}}])
+        assert error_code(caught.value) == "MissingParameter"
+        with pytest.raises(ClientError) as caught:
+            ec2.modify_instance_attribute(InstanceId=instance["InstanceId"], DryRun=True, BlockDeviceMappings=[
+                {"DeviceName": instance["RootDeviceName"], "Ebs": {"DeleteOnTermination": False}}])
+        assert error_code(caught.value) == "DryRunOperation"
+        assert mappings(ec2, instance["InstanceId"])[instance["RootDeviceName"]]["DeleteOnTermination"] is True
     finally:
         terminate(ec2, instance["InstanceId"])
