@@ -1,7 +1,7 @@
 """The official oVirt SDK against the simulator (frozen clock): the calls the gateway's terminate makes to
 keep a disk. DiskAttachmentService.remove with detach_only detaches a disk only while the VM is up or down
-(409 otherwise, as DetachDiskFromVmCommand) and no snapshot of the VM holds it (400), and the disk stays, with its id, when the VM is removed; the
-VM's other disks go with it."""
+(409 otherwise, as DetachDiskFromVmCommand) and no snapshot of the VM holds it (400); the disk then stays,
+with its id, when the VM is removed, while the VM's other disks go with it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
