@@ -172,6 +172,11 @@ class Driver:
     def detach_volume(self, scope: Scope, volume_id: str, instance_id: str | None = None) -> None:
         raise _unsupported("detach volume")
 
+    def set_delete_on_termination(self, scope: Scope, instance_id: str, volume_id: str, delete: bool) -> None:
+        """Choose whether terminating the instance deletes this attached volume (true) or detaches it and
+        leaves it available with its data (false); shown as VolumeAttachment.delete_on_termination."""
+        raise _unsupported("change delete on termination")
+
     def snapshots(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Snapshot]:
         raise _unsupported("list snapshots")
 

@@ -127,7 +127,11 @@ class NetworkInterface:
 
 @dataclass
 class VolumeAttachment:
-    """A volume attached to an instance."""
+    """A volume attached to an instance.
+
+    `delete_on_termination`: whether terminating the instance deletes the volume (else it is detached and
+    stays, with its data); EC2's DeleteOnTermination, the same for every frontend.
+    """
 
     volume_id: str
     instance_id: str
@@ -135,6 +139,7 @@ class VolumeAttachment:
     bootable: bool = False
     active: bool = True
     attached_at: datetime | None = None
+    delete_on_termination: bool = False
 
 
 @dataclass

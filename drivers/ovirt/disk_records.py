@@ -10,6 +10,12 @@
   AttachVolume (Terraform's aws_volume_attachment finds its attachment by it), so the driver keeps it per
   (VM, disk) and answers it as VolumeAttachment.device, before the guest's name; frontends name what is
   left (the boot disk /dev/sda1, then /dev/sdb, ...).
+- **Whether terminating the VM deletes the disk** (EC2's DeleteOnTermination). oVirt's DiskAttachment has
+  no such property and its VM removal is all or nothing (every disk removed, or with `detach_only` every
+  disk kept, which the engine refuses for a VM made from a template), so the choice is the gateway's: kept
+  per (VM, disk), true for the disks a launch made, false for an attached volume, changed by
+  ModifyInstanceAttribute; without a record, the boot disk is deleted and the others are kept. The
+  terminate operation reads it (see operations.TerminateInstance.step_keep_volumes).
 
 Records of disks or attachments that are gone are dropped by a full, admin-level volume listing (a user-level
 one sees only part of the data center and must not judge what is gone).
@@ -24,6 +30,7 @@ from gateway.store import Store
 
 DISK_RECORD = "ovirt.disk"      # entity per disk: {"id", "created"}
 DEVICE_RECORD = "ovirt.device"  # entity per attachment: {"id": "<vm>/<disk>", "vm_id", "disk_id", "device"}
+TERMINATION_RECORD = "ovirt.termination"  # entity per attachment: {"id": "<vm>/<disk>", "vm_id", "disk_id", "delete"}
 
 
 def _now() -> datetime:
@@ -93,10 +100,11 @@ def forget_device(store: Store, place_key: str, vm_id: str, disk_id: str) -> Non
 
 
 def forget_devices_of(store: Store, place_key: str, vm_id: str) -> None:
-    """Drop every name kept for a removed VM's attachments."""
-    for record in store.entities(DEVICE_RECORD, place_key):
-        if record.get("vm_id") == vm_id:
-            store.delete_entity(DEVICE_RECORD, place_key, record["id"])
+    """Drop every name and termination choice kept for a removed VM's attachments."""
+    for kind in (DEVICE_RECORD, TERMINATION_RECORD):
+        for record in store.entities(kind, place_key):
+            if record.get("vm_id") == vm_id:
+                store.delete_entity(kind, place_key, record["id"])
 
 
 def prune_devices(store: Store, place_key: str, requested: dict[str, str],
@@ -104,3 +112,32 @@ def prune_devices(store: Store, place_key: str, requested: dict[str, str],
     """Drop names of attachments that no longer exist (`attachments`: every one of the data center)."""
     for gone in set(requested) - {_key(a.instance_id, a.volume_id) for a in attachments}:
         store.delete_entity(DEVICE_RECORD, place_key, gone)
+
+
+# --- what terminating a VM does to each disk ------------------------------------------------------------
+def termination_choices(store: Store, place_key: str) -> dict[str, bool]:
+    """'<vm>/<disk>' -> whether terminating the VM deletes the disk, where a choice was recorded (one query)."""
+    return {r["id"]: bool(r.get("delete")) for r in store.entities(TERMINATION_RECORD, place_key) if r.get("id")}
+
+
+def mark_termination(attachments: Iterable[VolumeAttachment], choices: dict[str, bool]) -> None:
+    """The recorded choice where there is one, else the mapping's default (the boot disk goes)."""
+    for a in attachments:
+        a.delete_on_termination = choices.get(_key(a.instance_id, a.volume_id), a.delete_on_termination)
+
+
+def remember_termination(store: Store, place_key: str, vm_id: str, disk_ids: Iterable[str], delete: bool) -> None:
+    for disk_id in dict.fromkeys(disk_ids):
+        store.put_entity(TERMINATION_RECORD, place_key, _key(vm_id, disk_id),
+                         {"id": _key(vm_id, disk_id), "vm_id": vm_id, "disk_id": disk_id, "delete": delete})
+
+
+def forget_termination(store: Store, place_key: str, vm_id: str, disk_id: str) -> None:
+    store.delete_entity(TERMINATION_RECORD, place_key, _key(vm_id, disk_id))
+
+
+def prune_termination(store: Store, place_key: str, choices: dict[str, bool],
+                      attachments: Iterable[VolumeAttachment]) -> None:
+    """Drop choices of attachments that no longer exist (`attachments`: every one of the data center)."""
+    for gone in set(choices) - {_key(a.instance_id, a.volume_id) for a in attachments}:
+        store.delete_entity(TERMINATION_RECORD, place_key, gone)

@@ -111,6 +111,7 @@ class InstancesMixin(OvirtBase):
         tags = self.store.tags(owner, [i.id for i in found])
         meta = {m.get("id"): m for m in self.store.entities(INSTANCE_META, owner)}
         requested = disk_records.requested_devices(self.store, place.key)
+        choices = disk_records.termination_choices(self.store, place.key)
         active = {}
         for op in self.operations.find(active_only=True):
             if op.kind in (RUN, TERMINATE):
@@ -119,6 +120,7 @@ class InstancesMixin(OvirtBase):
             inst.tags = {"Name": inst.name, **tags.get(inst.id, {})}
             inst.key_name = meta.get(inst.id, {}).get("key_name")
             disk_records.name_attachments(inst.attachments, requested)
+            disk_records.mark_termination(inst.attachments, choices)
             op = active.get(inst.id)
             if op is None:
                 continue

@@ -291,12 +291,15 @@ def interface(nic: Element, vm_id: str, networks_of_profiles: dict[str, str] | N
 
 
 def attachment(element: Element, instance_id: str) -> VolumeAttachment:
+    """A disk attachment; deleted on termination when it is the boot disk, until the driver's record says
+    otherwise (the engine keeps no such flag: see disk_records)."""
     kids = children(element)
+    bootable = boolean_of(_text(kids, "bootable"))
     return VolumeAttachment(volume_id=_linked(kids, "disk") or element.get("id", ""),
                             instance_id=_linked(kids, "vm") or instance_id,
                             device=_text(kids, "logical_name") or None,
-                            bootable=boolean_of(_text(kids, "bootable")),
-                            active=boolean_of(_text(kids, "active"), True))
+                            bootable=bootable, active=boolean_of(_text(kids, "active"), True),
+                            delete_on_termination=bootable)
 
 
 def instance(vm: Element, *, owner: str = "", region_id: str | None = None,

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 from lxml.builder import E
 
 from gateway.errors import GatewayError, InvalidState, NotFound, ProviderRefused
-from gateway.model import Instance, InstanceState, from_json, to_json
+from gateway.model import Instance, InstanceState, VolumeAttachment, from_json, to_json
 from gateway.operations import Done, Fail, Next, Operation, Outcome, Wait
 from gateway.scope import Credentials, Scope
 
-from . import disk_records
+from . import disk_records, mapping
 from .base import INSTANCE_META, Element, search_value
 from .mapping import timestamp_of
 
@@ -129,11 +129,13 @@ class RunInstance(OvirtOperation):
         return Next("start", data=learned)
 
     def learn_disks(self, op: Operation, scope: Scope, vm: Element, disk_ids: list[str]) -> None:
-        """Tag the new VM's disks and date them (safe to repeat: both only set what is already set)."""
+        """Tag the new VM's disks, mark them deleted on termination (as EC2 does the volumes a launch makes)
+        and date them (safe to repeat: each only sets what is already set)."""
         if not disk_ids:
             return
         if op.data.get("volume_tags"):
             self.driver.store.set_tags(scope.provider.name, "volume", disk_ids, op.data["volume_tags"])
+        disk_records.remember_termination(self.driver.store, op.data["place"], op.data["vm_id"], disk_ids, True)
         disk_records.record_created(self.driver.store, op.data["place"], disk_ids,
                                     timestamp_of(vm.findtext("creation_time")))
 
@@ -156,10 +158,18 @@ class RunInstance(OvirtOperation):
 
 
 class TerminateInstance(OvirtOperation):
-    """Stop the VM if it runs, wait for down, remove it, leave a tombstone."""
+    """Stop the VM if it runs, wait for down, detach the volumes that outlive it, remove it (and with it the
+    disks it still has), leave a tombstone.
+
+    The engine removes every attached disk with a VM; its own way of keeping disks (`detach_only`) keeps all
+    of them and is refused for a VM made from a template. So the volumes whose attachment says
+    DeleteOnTermination=false are detached first (DiskAttachmentService.remove, detach_only), one by one:
+    from then on they are floating disks with their data, whatever happens to this operation. Each step
+    reads the engine before acting, so a step repeated after a crash finds its work done and goes on.
+    """
 
     name = "ovirt.terminate"
-    steps = ("stop", "wait_for_down", "remove", "tombstone", "forget")
+    steps = ("stop", "wait_for_down", "keep_volumes", "remove", "tombstone", "forget")
 
     def step_stop(self, op: Operation, scope: Scope) -> Outcome:
         vm_id = op.data["vm_id"]
@@ -167,7 +177,7 @@ class TerminateInstance(OvirtOperation):
         if status is None:
             return Next("tombstone")
         if status == "down":
-            return Next("remove")
+            return Next("keep_volumes")
         if status in SETTLING:
             return Wait(self.poll)
         try:
@@ -182,15 +192,80 @@ class TerminateInstance(OvirtOperation):
         if status is None:
             return Next("tombstone")
         if status == "down":
-            return Next("remove")
+            return Next("keep_volumes")
         polls = int(op.data.get("polls", 0)) + 1
         if status in ("powering_down", *SETTLING) or polls < STOP_PATIENCE:
             return Wait(self.poll, data={"polls": polls})
         return Next("stop", data={"polls": 0})  # started again meanwhile, or the stop was lost: stop again
 
-    def step_remove(self, op: Operation, scope: Scope) -> Outcome:
-        """Tombstone first, then remove: a listing never finds the instance neither live nor terminated."""
+    def attachments(self, op: Operation, vm: Element) -> list[VolumeAttachment]:
+        """The VM's disk attachments as the engine lists them now, each with its DeleteOnTermination."""
+        found = [mapping.attachment(e, op.data["vm_id"]) for e in vm.iterfind("disk_attachments/disk_attachment")]
+        disk_records.mark_termination(found, disk_records.termination_choices(self.driver.store, op.data["place"]))
+        return found
+
+    def step_keep_volumes(self, op: Operation, scope: Scope) -> Outcome:
+        """Detach each volume that outlives the VM; a disk already detached (a repeated step) is skipped.
+
+        The engine refuses to detach a disk that a snapshot of the VM holds; those snapshots would be removed
+        with the VM a moment later, so they are removed first (the engine merges them: the disk keeps its
+        data) and the step waits for them to go."""
         vm_id = op.data["vm_id"]
+        vm = self.vm(scope, vm_id, follow="disk_attachments,snapshots.disks")
+        if vm is None:
+            return Next("tombstone")
+        if vm.findtext("status") != "down":
+            return Next("stop", delay=self.poll)  # started again meanwhile
+        attached = self.attachments(op, vm)
+        keeping = {a.volume_id for a in attached if not a.delete_on_termination}
+        holding = [s for s in vm.iterfind("snapshots/snapshot") if mapping.is_user_snapshot(s)
+                   and keeping & {d.get("id") for d in s.iterfind("disks/disk")}]
+        if holding:
+            self.remove_snapshots(scope, vm_id, holding)
+            return Wait(self.poll)
+        kept = list(op.data.get("kept", []))
+        for a in attached:
+            if a.delete_on_termination:
+                continue
+            try:
+                self.driver._call(scope, "DELETE", f"vms/{vm_id}/diskattachments/{a.volume_id}",
+                                  params={"detach_only": "true"}, idempotent=True, what=("volume", a.volume_id))
+            except NotFound:
+                pass  # detached already (by a run of this step that did not live to record it)
+            except InvalidState:
+                return Wait(self.poll, data={"kept": kept})  # the disk is locked for a moment: try again
+            kept.append(a.volume_id)
+        return Next("remove", data={"kept": list(dict.fromkeys(kept)),
+                                    "deleted": [a.volume_id for a in attached if a.delete_on_termination]})
+
+    def remove_snapshots(self, scope: Scope, vm_id: str, snapshots: list[Element]) -> None:
+        """Ask the engine to remove these snapshots; one it is still creating or removing is left to settle."""
+        for snapshot in snapshots:
+            if snapshot.findtext("snapshot_status") == "locked":
+                continue
+            snapshot_id = snapshot.get("id", "")
+            try:
+                self.driver._call(scope, "DELETE", f"vms/{vm_id}/snapshots/{snapshot_id}", idempotent=True,
+                                  what=("snapshot", snapshot_id))
+            except NotFound:
+                pass
+            except InvalidState:
+                continue  # the engine is busy with the VM for a moment: the next poll asks again
+            self.driver.store.delete_tags(scope.provider.name, [snapshot_id])
+
+    def step_remove(self, op: Operation, scope: Scope) -> Outcome:
+        """Tombstone first, then remove: a listing never finds the instance neither live nor terminated.
+
+        A volume to keep that is attached again (attached meanwhile, or its flag changed) sends the operation
+        back to `keep_volumes`: the removal never takes a disk that should stay."""
+        vm_id = op.data["vm_id"]
+        vm = self.vm(scope, vm_id, follow="disk_attachments")
+        deleted = list(op.data.get("deleted", []))
+        if vm is not None:
+            attached = self.attachments(op, vm)
+            if any(not a.delete_on_termination for a in attached):
+                return Next("keep_volumes")
+            deleted = [a.volume_id for a in attached]
         self.bury(op, scope)
         try:
             self.driver._call(scope, "DELETE", f"vms/{vm_id}", idempotent=True, what=("instance", vm_id))
@@ -202,7 +277,7 @@ class TerminateInstance(OvirtOperation):
         except GatewayError:  # refused (e.g. 403) or unreachable: it lives on until a retry removes it
             self.driver.store.remove_tombstone(op.data["place"], vm_id)
             raise
-        return Next("forget")
+        return Next("forget", data={"deleted": deleted})
 
     def step_tombstone(self, op: Operation, scope: Scope) -> Outcome:
         """The VM was gone before this operation could remove it: it is terminated all the same."""
@@ -215,6 +290,11 @@ class TerminateInstance(OvirtOperation):
         self.driver.store.delete_tags(owner, [op.data["vm_id"]])
         self.driver.store.delete_entity(INSTANCE_META, owner, op.data["vm_id"])
         disk_records.forget_devices_of(self.driver.store, op.data["place"], op.data["vm_id"])
+        deleted = op.data.get("deleted") or []
+        if deleted:  # removed with the VM: shown as deleting while the engine deletes their images
+            self.driver.store.delete_tags(owner, deleted)
+            for disk_id in deleted:
+                self.driver.store.add_tombstone(op.data["place"], disk_id, "volume", {})
         return Done()
 
     def bury(self, op: Operation, scope: Scope) -> None:

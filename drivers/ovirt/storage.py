@@ -34,8 +34,10 @@ class StorageMixin(OvirtBase):
         disks = self._get(scope, "disks", {"search": place.disk_search})
         attachments = self._attachments(scope, place)
         requested = disk_records.requested_devices(self.store, place.key)
+        choices = disk_records.termination_choices(self.store, place.key)
         every_attachment = [a for held in attachments.values() for a in held]
         disk_records.name_attachments(every_attachment, requested)
+        disk_records.mark_termination(every_attachment, choices)
         template_disks = {a.get("id") for t in self._templates(scope, place)
                           for a in t.iterfind("disk_attachments/disk_attachment")}
         found = []
@@ -50,6 +52,7 @@ class StorageMixin(OvirtBase):
                                   every_disk={d.get("id", "") for d in disks} if complete else None)
         if complete:
             disk_records.prune_devices(self.store, place.key, requested, every_attachment)
+            disk_records.prune_termination(self.store, place.key, choices, every_attachment)
         self._mark_deleting(place, "volume", found)
         if found:
             tags = self.store.tags(scope.provider.name, [v.id for v in found])
@@ -127,7 +130,9 @@ class StorageMixin(OvirtBase):
         attachment = mapping.attachment(created, instance_id) if created is not None else \
             VolumeAttachment(volume_id, instance_id)
         disk_records.remember_device(self.store, place.key, instance_id, volume_id, device)
+        disk_records.remember_termination(self.store, place.key, instance_id, [volume_id], False)  # as on AWS
         attachment.device = device or attachment.device
+        attachment.delete_on_termination = False
         return attachment
 
     def detach_volume(self, scope: Scope, volume_id: str, instance_id: str | None = None) -> None:
@@ -144,6 +149,13 @@ class StorageMixin(OvirtBase):
                            what=("volume", volume_id))
             self._call(scope, "DELETE", path, idempotent=True, what=("volume", volume_id))
             disk_records.forget_device(self.store, self._place(scope).key, a.instance_id, volume_id)
+            disk_records.forget_termination(self.store, self._place(scope).key, a.instance_id, volume_id)
+
+    def set_delete_on_termination(self, scope: Scope, instance_id: str, volume_id: str, delete: bool) -> None:
+        """Choose whether terminating the instance deletes this attached volume or detaches and keeps it."""
+        place = self._place(scope)
+        self._get(scope, f"vms/{instance_id}/diskattachments/{volume_id}", what=("volume", volume_id))
+        disk_records.remember_termination(self.store, place.key, instance_id, [volume_id], delete)
 
     # --- snapshots ------------------------------------------------------------------------------------
     def snapshots(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Snapshot]:

@@ -101,7 +101,7 @@ def instance_item(instance: Instance, catalog: Catalog) -> dict[str, Any]:
     for n, attachment in enumerate(instance.attachments):
         ebs = {"VolumeId": ids.encode("vol", attachment.volume_id),
                "Status": "attached" if attachment.active else "detached",
-               "DeleteOnTermination": attachment.bootable}
+               "DeleteOnTermination": attachment.delete_on_termination}
         if attachment.attached_at:
             ebs["AttachTime"] = attachment.attached_at
         mappings.append({"DeviceName": device_names[n], "Ebs": ebs})

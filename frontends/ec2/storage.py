@@ -100,7 +100,7 @@ def volume_item(volume: Volume, context: VolumeContext) -> dict[str, Any]:
         attachments.append({
             "VolumeId": ids.encode("vol", volume.id), "InstanceId": ids.instance_id(a.instance_id),
             "Device": _device(volume.id, instance, a.device), "State": "attached" if a.active else "detached",
-            "DeleteOnTermination": a.bootable, "AttachTime": a.attached_at or create_time})
+            "DeleteOnTermination": a.delete_on_termination, "AttachTime": a.attached_at or create_time})
     return {
         "VolumeId": ids.encode("vol", volume.id), "Size": gib(volume.size_bytes), "SnapshotId": "",
         "AvailabilityZone": volume_zone(volume, context), "State": VOLUME_STATES[volume.state],

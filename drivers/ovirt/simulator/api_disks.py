@@ -220,7 +220,10 @@ def attachment_update(call: Call, id: str, disk: str) -> Response:
 
 
 def attachment_remove(call: Call, id: str, disk: str) -> Response:
-    """Detach a disk; `detach_only=false` removes the disk too."""
+    """Detach a disk (it stays, a floating disk with its id and data); `detach_only=false` removes it too.
+
+    As DetachDiskFromVmCommand: only while the VM is up (a plugged disk is hot-unplugged) or down, and not a
+    disk that one of the VM's snapshots holds (its images are a chain the VM's snapshots still need)."""
     vm, att, _ = _attachment(call, id, disk)
     permissions.require(call, "CONFIGURE_VM_STORAGE", [vm])
     store = call.store
@@ -230,6 +233,12 @@ def attachment_remove(call: Call, id: str, disk: str) -> Response:
     if d is not None and boolean(call.request.args.get("detach_only"), True) is False:
         ls.remove_disk(store, d)
         return call.xml(action_xml([], "complete", None, None))
+    if vm.status not in ("up", "down"):
+        raise conflict(f"Cannot detach Virtual Disk because the VM is in {ls.STATUS_WORDS.get(vm.status, vm.status)} "
+                       "status.")
+    if any(att.disk_id in snap.disk_ids for snap in vm.snapshots if snap.snapshot_type != "active"):
+        raise failed(400, "Cannot detach Virtual Disk. The disk is already configured in a snapshot. In order to "
+                          "detach it, remove the disk's snapshots.")
     vm.attachments.remove(att)
     vm.touch()
     if d is not None:

@@ -2,7 +2,9 @@
 
 instanceType and userData live in oVirt (sizing, cloud-init script) and change only while stopped;
 disableApiTermination (honoured by TerminateInstances) and instanceInitiatedShutdownBehavior have no
-home in oVirt and are kept in the instance's EC2 record.
+home in oVirt and are kept in the instance's EC2 record. A volume's DeleteOnTermination
+(`BlockDeviceMapping.N.Ebs.DeleteOnTermination`, the volume named by its device) is the driver's, as
+every frontend's terminate obeys it.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from gateway.model import InstanceState
 
 from .. import devices, ids, inventory, networks
 from ..call import Call
-from ..errors import Ec2Error, combination, invalid_value
+from ..errors import Ec2Error, combination, invalid_value, missing
 from ..launch import SHUTDOWN_BEHAVIOURS, user_data_from
 from ..present import Catalog
 from . import action
@@ -43,7 +45,7 @@ def _describe(attribute: str, instance: Any, record: dict[str, Any], catalog: Ca
         return {"BlockDeviceMappings": [
             {"DeviceName": name,
              "Ebs": {"VolumeId": ids.encode("vol", a.volume_id), "Status": "attached" if a.active else "detached",
-                     "DeleteOnTermination": a.bootable}}
+                     "DeleteOnTermination": a.delete_on_termination}}
             for a, name in zip(instance.attachments, devices.names(instance.attachments))]}
     if attribute == "sourceDestCheck":
         return {"SourceDestCheck": _value(True)}
@@ -71,10 +73,11 @@ def describe_instance_attribute(call: Call) -> dict[str, Any]:
 
 
 def _requested_change(call: Call) -> tuple[str, Any]:
-    """(attribute, new value) from either `Attribute`+`Value` or one `<Attribute>.Value` structure."""
+    """(attribute, new value) from either `Attribute`+`Value` or one `<Attribute>.Value` structure (or the
+    list of `BlockDeviceMapping.N`)."""
     structured = {name: call.get(name) for name in ("InstanceType", "UserData", "DisableApiTermination",
                                                     "InstanceInitiatedShutdownBehavior", "DisableApiStop",
-                                                    "SourceDestCheck", "EbsOptimized")
+                                                    "SourceDestCheck", "EbsOptimized", "BlockDeviceMappings")
                   if call.get(name) is not None}
     attribute = call.get("Attribute")
     if attribute:
@@ -86,6 +89,8 @@ def _requested_change(call: Call) -> tuple[str, Any]:
     if len(structured) != 1:
         raise combination("Modify exactly one attribute at a time")
     (name, value), = structured.items()
+    if name == "BlockDeviceMappings":
+        return "blockDeviceMapping", value
     return name[0].lower() + name[1:], value.get("Value")
 
 
@@ -95,6 +100,32 @@ def _as_bool(value: Any) -> bool:
     if str(value).lower() in ("true", "false"):
         return str(value).lower() == "true"
     raise invalid_value(f"Value ({str(value)[:40]}) is invalid. Expected true or false.")
+
+
+def _delete_on_termination_changes(mappings: list[dict[str, Any]], instance: Any) -> list[tuple[str, bool]]:
+    """(volume id, DeleteOnTermination) per `BlockDeviceMapping.N`, each naming an attached volume by its
+    device name (the one DescribeInstances shows)."""
+    if not mappings:
+        raise missing("BlockDeviceMapping.1.DeviceName")
+    by_name = dict(zip(devices.names(instance.attachments), instance.attachments))
+    changes = []
+    for n, mapping in enumerate(mappings, 1):
+        name, ebs = mapping.get("DeviceName"), mapping.get("Ebs") or {}
+        if not name:
+            raise missing(f"BlockDeviceMapping.{n}.DeviceName")
+        if mapping.get("NoDevice") is not None or mapping.get("VirtualName"):
+            raise Ec2Error("UnsupportedOperation", "Only Ebs.DeleteOnTermination of an attached volume can be "
+                                                   "changed on a running or stopped instance")
+        if ebs.get("DeleteOnTermination") is None:
+            raise missing(f"BlockDeviceMapping.{n}.Ebs.DeleteOnTermination")
+        attachment = by_name.get(name)
+        if attachment is None:
+            raise Ec2Error("InvalidInstanceAttributeValue", f"No device is currently mapped at {name[:100]}")
+        if ebs.get("VolumeId") and ids.decode("vol", ebs["VolumeId"]) != attachment.volume_id:
+            raise Ec2Error("InvalidInstanceAttributeValue",
+                           f"The volume {ebs['VolumeId'][:100]} is not the one mapped at {name[:100]}")
+        changes.append((attachment.volume_id, _as_bool(ebs["DeleteOnTermination"])))
+    return changes
 
 
 def _require_stopped(instance: Any, attribute: str) -> None:
@@ -131,6 +162,15 @@ def modify_instance_attribute(call: Call) -> dict[str, Any]:
             raise invalid_value(f"instanceInitiatedShutdownBehavior must be one of {', '.join(SHUTDOWN_BEHAVIOURS)}")
         call.check_dry_run()
         inventory.put_record(call, instance_id, shutdown_behaviour=value)
+    elif attribute == "blockDeviceMapping":
+        if not isinstance(value, list):
+            raise invalid_value("blockDeviceMapping is changed with BlockDeviceMapping.N.DeviceName and "
+                                "BlockDeviceMapping.N.Ebs.DeleteOnTermination")
+        changes = _delete_on_termination_changes(value, instance)
+        call.require("set_delete_on_termination")
+        call.check_dry_run()
+        for volume_id, delete in changes:
+            call.driver.set_delete_on_termination(call.scope, instance_id, volume_id, delete)
     elif attribute in ("sourceDestCheck", "ebsOptimized"):
         if _as_bool(value) != (attribute == "sourceDestCheck"):
             raise Ec2Error("UnsupportedOperation", f"{attribute} cannot be changed on this cloud")
