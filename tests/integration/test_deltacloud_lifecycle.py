@@ -146,6 +146,8 @@ def test_new_volume_attached_snapshotted_detached_and_destroyed(api: Api) -> Non
                else {v.get("id") for v in snapshot["_element"].find("storage_volumes")})
     assert volume.id in covered  # every disk of the instance, the attached volume among them
     api.checked("DELETE", snapshot.href, 204)
+    # the engine refuses to detach a disk a snapshot still holds (400): wait until the removal is done
+    api.wait_gone(snapshot.href)
 
     # the engine cannot hot-unplug a disk while the VM is still launching (409): detach from a running one
     api.wait_for(instance.href, "instance", "RUNNING")
