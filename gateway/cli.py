@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import runpy
 import signal
 import sys
@@ -46,15 +47,23 @@ def _load(config_path: str | None, data_dir: str | None, **overrides: Any) -> Co
 def store_errors_in_one_line(cfg: Config) -> Iterator[None]:
     """What goes wrong with the store (a key that cannot read its secrets, a database that does not answer,
     a newer schema) ends the command with one line and exit status 1, never a stack trace."""
+    store_log = logging.getLogger("cloudgw.store")
+    quiet = logging.NullHandler()  # the store's own log line would repeat this command's one line
+    store_log.addHandler(quiet)
+    store_log.propagate = False
     try:
         yield
     except ConfigError as exc:
         raise click.ClickException(f"configuration: {exc}") from None
     except SecretsUnreadable:
-        raise click.ClickException(UNREADABLE_SECRETS.format(path=cfg.effective_secret_key_file)) from None
+        raise click.ClickException("configuration: " + UNREADABLE_SECRETS.format(
+            path=cfg.effective_secret_key_file)) from None
     except sa.exc.SQLAlchemyError as exc:
         raise click.ClickException(f"store: cannot use {hide_password(cfg.effective_store_url)} "
                                    f"({innermost_reason(exc)})") from None
+    finally:
+        store_log.removeHandler(quiet)
+        store_log.propagate = True
 
 
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -251,9 +260,10 @@ def credentials_create(config_path: str | None, data_dir: str | None, username: 
         raise click.ClickException(f"--provider: no provider named '{provider}' in the configuration")
     try:
         with store_errors_in_one_line(cfg):
-            created = Store.from_config(cfg).create_credential(
-                username, password, access_key=access_key, secret_key=secret_key, provider=provider,
-                description=description)
+            store = Store.from_config(cfg)
+            store.check_secrets(cfg.effective_secret_key_file)  # a key no other process could read: refuse
+            created = store.create_credential(username, password, access_key=access_key, secret_key=secret_key,
+                                              provider=provider, description=description)
     except AlreadyExists:
         raise click.ClickException(f"access key '{access_key}' exists already") from None
     click.echo(f"access key: {created.access_key}\nsecret key: {created.secret_key}\noVirt user: {username}")

@@ -28,6 +28,7 @@ from .schema import (SCHEMA_VERSION, credentials_table, entities_table, key_pair
                      operations_table, tags_table, tokens_table, tombstones_table)
 
 log = logging.getLogger("cloudgw.store")
+UNREADABLE_LOG_SECONDS = 60.0
 UNREADABLE_SECRETS = ("store.secret_key_file: {path} cannot decrypt the secrets stored in the store (was the key "
                       "file replaced?); every process sharing a store needs the same key")
 
@@ -84,6 +85,7 @@ class Store:
         self.url = url
         self.clock = clock
         self._fernet = Fernet(key)
+        self._unreadable_logged = float("-inf")
         self._followers: dict[str, set[str]] = {}  # tombstone kind -> entity kinds that expire with it
         self.resource_records: dict[str, set[str]] = {}  # resource type -> entity kinds kept per resource
         if url.startswith("sqlite"):
@@ -155,7 +157,9 @@ class Store:
         try:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken:
-            log.error("%s", UNREADABLE_SECRETS.format(path="this host's key"))
+            if self.clock() - self._unreadable_logged >= UNREADABLE_LOG_SECONDS:  # not once per request
+                self._unreadable_logged = self.clock()
+                log.error("%s", UNREADABLE_SECRETS.format(path="this host's key"))
             raise SecretsUnreadable() from None
 
     def secrets_readable(self) -> bool:
