@@ -1,7 +1,7 @@
 """Prometheus metrics at `/metrics` on the gateway's own port (`[metrics] enabled = true`; off by default).
 
 Imported only when enabled: prometheus_client picks its storage when imported, and under gunicorn
-(config/gunicorn.conf.py sets PROMETHEUS_MULTIPROC_DIR before any worker starts) every worker writes
+(gateway/gunicorn_conf.py sets PROMETHEUS_MULTIPROC_DIR before any worker starts) every worker writes
 its counts to files there, so whichever worker answers a scrape reports the sum over all of them. The
 embedded `cloudgw serve` is one process and keeps them in memory.
 
