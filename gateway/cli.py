@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from . import config as config_module
 from .config import Config, ProviderConfig, hide_password
-from .errors import AlreadyExists, ConfigError, GatewayError, SecretsUnreadable, innermost_reason
+from .errors import AlreadyExists, ConfigError, InvalidState, NotFound, SecretsUnreadable, innermost_reason
 from .operations import STATES, Operation, OperationKind, OperationRunner
 from .scope import Credentials
 from .store import UNREADABLE_SECRETS, Store
@@ -397,9 +397,7 @@ def operations_retry(config_path: str | None, data_dir: str | None, operation_id
         runner, _ = _runner(cfg)
         try:
             op = runner.retry(operation_id)
-        except GatewayError as exc:
-            if isinstance(exc, SecretsUnreadable):
-                raise
+        except (NotFound, InvalidState) as exc:
             raise click.ClickException(exc.message) from None
     click.echo(f"operation {op.id} is pending again at step {op.step}")
 
@@ -419,9 +417,7 @@ def operations_cancel(config_path: str | None, data_dir: str | None, operation_i
         runner, _ = _runner(cfg)
         try:
             op = runner.cancel(operation_id)
-        except GatewayError as exc:
-            if isinstance(exc, SecretsUnreadable):
-                raise
+        except (NotFound, InvalidState) as exc:
             raise click.ClickException(exc.message) from None
     click.echo(f"operation {op.id} cancelled at step {op.step} (target {op.target or '-'})")
 

@@ -49,15 +49,16 @@ def reachability(provider: ProviderConfig, config: Config) -> Iterator[Finding]:
         response = requests.get(provider.url, verify=verify, allow_redirects=False,
                                 timeout=(config.engine_connect_timeout, config.engine_read_timeout))
     except requests.exceptions.SSLError as exc:
-        yield Finding("TLS", False, f"the certificate of {host} is not valid here ({innermost_reason(exc)}); {CA_HINT}")
+        yield Finding("TLS", False,
+                      f"the certificate of {host} is not valid here ({innermost_reason(exc)}); {CA_HINT}")
         return
     except requests.exceptions.Timeout:
         yield Finding("reachable", False, f"{host} did not answer within {config.engine_connect_timeout:g} s "
                                           "(a firewall, or the wrong host?)")
         return
     except requests.exceptions.ConnectionError as exc:
-        yield Finding("reachable", False, f"cannot connect to {host} ({innermost_reason(exc)}): is the engine running "
-                                          "and the provider's url right?")
+        yield Finding("reachable", False, f"cannot connect to {host} ({innermost_reason(exc)}): is the engine "
+                                          "running and the provider's url right?")
         return
     elapsed = (time.perf_counter() - started) * 1000
     if response.status_code >= 500:

@@ -113,3 +113,12 @@ def test_config_check_hides_the_store_password(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "  store: postgresql+psycopg://cloudgw:***@db.example.com/cloudgw" in result.stdout.splitlines()
     assert "db-secret" not in result.stdout + result.stderr
+
+
+def test_a_store_that_does_not_answer_is_one_line_too(tmp_path: Path) -> None:
+    config = tmp_path / "cloudgw.toml"
+    config.write_text(f'[store]\nurl = "postgresql+psycopg://cloudgw:db-secret@127.0.0.1:{free_port()}/cloudgw"\n'
+                      f'secret_key_file = "{tmp_path / "secret.key"}"\n')
+    line = one_line_error(cloudgw("credentials", "list", "--config", str(config)))
+    assert line.startswith("Error: store: cannot use postgresql+psycopg://cloudgw:***@127.0.0.1:")
+    assert "db-secret" not in line
