@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 from . import request_log, request_stats
 from .config import Config, ProviderConfig
 from .driver import Driver, driver_class
-from .errors import AuthFailure, GatewayError
+from .errors import AuthFailure, ConfigError, GatewayError
 from .housekeeping import Housekeeping
 from .keypairs import KeyPairs
 from .logs import configure_logging
@@ -38,6 +38,12 @@ class Gateway:
     def __init__(self, config: Config, store: Store | None = None) -> None:
         self.config = config
         self.store = store or Store.from_config(config)
+        try:
+            self.store.check_secrets(config.effective_secret_key_file)
+        except ConfigError:
+            if store is None:
+                self.store.close()
+            raise
         self.operations = OperationRunner(
             self.store, lease_seconds=config.operation_lease_seconds, poll_seconds=config.operation_poll_seconds,
             max_attempts=config.operation_max_attempts)

@@ -7,22 +7,26 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import runpy
 import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
 import click
+import sqlalchemy as sa
 
 from . import config as config_module
-from .config import Config, ProviderConfig
-from .errors import AlreadyExists, ConfigError, GatewayError
+from .config import Config, ProviderConfig, hide_password
+from .errors import AlreadyExists, ConfigError, InvalidState, NotFound, SecretsUnreadable, innermost_reason
 from .operations import STATES, Operation, OperationKind, OperationRunner
 from .scope import Credentials
-from .store import Store
+from .store import UNREADABLE_SECRETS, Store
 
 DEMO_ACCESS_KEY = "cloudgw-demo"
 DEMO_SECRET_KEY = "cloudgw-demo-secret"
@@ -37,6 +41,29 @@ def _load(config_path: str | None, data_dir: str | None, **overrides: Any) -> Co
         return config_module.load(config_path, data_dir=data_dir, **overrides)
     except ConfigError as exc:
         raise click.ClickException(f"configuration: {exc}") from None
+
+
+@contextmanager
+def store_errors_in_one_line(cfg: Config) -> Iterator[None]:
+    """What goes wrong with the store (a key that cannot read its secrets, a database that does not answer,
+    a newer schema) ends the command with one line and exit status 1, never a stack trace."""
+    store_log = logging.getLogger("cloudgw.store")
+    quiet = logging.NullHandler()  # the store's own log line would repeat this command's one line
+    store_log.addHandler(quiet)
+    store_log.propagate = False
+    try:
+        yield
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration: {exc}") from None
+    except SecretsUnreadable:
+        raise click.ClickException("configuration: " + UNREADABLE_SECRETS.format(
+            path=cfg.effective_secret_key_file)) from None
+    except sa.exc.SQLAlchemyError as exc:
+        raise click.ClickException(f"store: cannot use {hide_password(cfg.effective_store_url)} "
+                                   f"({innermost_reason(exc)})") from None
+    finally:
+        store_log.removeHandler(quiet)
+        store_log.propagate = True
 
 
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -175,6 +202,12 @@ def _serve_with_gunicorn(cfg: Config, gunicorn_config: str) -> None:
     from .app import create_app
     if not Path(gunicorn_config).is_file():
         raise click.ClickException(f"--gunicorn-config: no such file {gunicorn_config!r}")
+    with store_errors_in_one_line(cfg):  # in the master, once: not in every worker's stack trace
+        store = Store.from_config(cfg)
+        try:
+            store.check_secrets(cfg.effective_secret_key_file)
+        finally:
+            store.close()
 
     class CloudgwApplication(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -226,9 +259,11 @@ def credentials_create(config_path: str | None, data_dir: str | None, username: 
     if provider is not None and provider not in {p.name for p in cfg.providers} | {EMBEDDED_PROVIDER}:
         raise click.ClickException(f"--provider: no provider named '{provider}' in the configuration")
     try:
-        created = Store.from_config(cfg).create_credential(
-            username, password, access_key=access_key, secret_key=secret_key, provider=provider,
-            description=description)
+        with store_errors_in_one_line(cfg):
+            store = Store.from_config(cfg)
+            store.check_secrets(cfg.effective_secret_key_file)  # a key no other process could read: refuse
+            created = store.create_credential(username, password, access_key=access_key, secret_key=secret_key,
+                                              provider=provider, description=description)
     except AlreadyExists:
         raise click.ClickException(f"access key '{access_key}' exists already") from None
     click.echo(f"access key: {created.access_key}\nsecret key: {created.secret_key}\noVirt user: {username}")
@@ -238,7 +273,10 @@ def credentials_create(config_path: str | None, data_dir: str | None, username: 
 @common_options
 def credentials_list(config_path: str | None, data_dir: str | None) -> None:
     """List access keys (never their secrets)."""
-    for c in Store.from_config(_load(config_path, data_dir)).credentials():
+    cfg = _load(config_path, data_dir)
+    with store_errors_in_one_line(cfg):
+        found = Store.from_config(cfg).credentials()
+    for c in found:
         click.echo(f"{c.access_key}\t{c.username}\t{c.provider or '-'}\t{c.description}")
 
 
@@ -247,7 +285,10 @@ def credentials_list(config_path: str | None, data_dir: str | None) -> None:
 @click.argument("access_key")
 def credentials_delete(config_path: str | None, data_dir: str | None, access_key: str) -> None:
     """Delete an access key."""
-    if not Store.from_config(_load(config_path, data_dir)).delete_credential(access_key):
+    cfg = _load(config_path, data_dir)
+    with store_errors_in_one_line(cfg):
+        deleted = Store.from_config(cfg).delete_credential(access_key)
+    if not deleted:
         raise click.ClickException(f"no access key '{access_key}'")
     click.echo(f"deleted {access_key}")
 
@@ -296,8 +337,10 @@ def _age(seconds: float) -> str:
 def operations_list(config_path: str | None, data_dir: str | None, state: str | None, kind: str | None,
                     limit: int) -> None:
     """List operations, oldest first: id, kind, state, step, attempts, age, target, last error."""
-    runner, _ = _runner(_load(config_path, data_dir))
-    found = runner.find(state=state, kind=kind, limit=limit)
+    cfg = _load(config_path, data_dir)
+    with store_errors_in_one_line(cfg):
+        runner, _ = _runner(cfg)
+        found = runner.find(state=state, kind=kind, limit=limit)
     if not found:
         click.echo("no operations" + (f" in state {state}" if state else "") + (f" of kind {kind}" if kind else ""))
         return
@@ -314,8 +357,10 @@ def operations_list(config_path: str | None, data_dir: str | None, state: str | 
 @click.argument("operation_id")
 def operations_show(config_path: str | None, data_dir: str | None, operation_id: str) -> None:
     """Show one operation: its steps, data, attempts, last error and lease (never its credentials)."""
-    runner, kinds = _runner(_load(config_path, data_dir))
-    op = runner.get(operation_id)
+    cfg = _load(config_path, data_dir)
+    with store_errors_in_one_line(cfg):
+        runner, kinds = _runner(cfg)
+        op = runner.get(operation_id)
     if op is None:
         raise click.ClickException(f"no operation '{operation_id}'")
     click.echo(_describe(op, kinds.get(op.kind)))
@@ -347,11 +392,13 @@ def _describe(op: Operation, kind: OperationKind | None) -> str:
 def operations_retry(config_path: str | None, data_dir: str | None, operation_id: str) -> None:
     """Run a failed operation again from the step that failed (attempts reset; a gateway's worker picks it
     up within its poll interval). Fix what made it fail first: `show` tells the last error."""
-    runner, _ = _runner(_load(config_path, data_dir))
-    try:
-        op = runner.retry(operation_id)
-    except GatewayError as exc:
-        raise click.ClickException(exc.message) from None
+    cfg = _load(config_path, data_dir)
+    with store_errors_in_one_line(cfg):
+        runner, _ = _runner(cfg)
+        try:
+            op = runner.retry(operation_id)
+        except (NotFound, InvalidState) as exc:
+            raise click.ClickException(exc.message) from None
     click.echo(f"operation {op.id} is pending again at step {op.step}")
 
 
@@ -365,11 +412,13 @@ def operations_cancel(config_path: str | None, data_dir: str | None, operation_i
     interrupted safely), but its outcome is not recorded: check the target (`show` names it), e.g. a
     new VM that was created but will not be started. `retry` resumes a cancelled operation.
     """
-    runner, _ = _runner(_load(config_path, data_dir))
-    try:
-        op = runner.cancel(operation_id)
-    except GatewayError as exc:
-        raise click.ClickException(exc.message) from None
+    cfg = _load(config_path, data_dir)
+    with store_errors_in_one_line(cfg):
+        runner, _ = _runner(cfg)
+        try:
+            op = runner.cancel(operation_id)
+        except (NotFound, InvalidState) as exc:
+            raise click.ClickException(exc.message) from None
     click.echo(f"operation {op.id} cancelled at step {op.step} (target {op.target or '-'})")
 
 
@@ -425,7 +474,7 @@ def config_check(config_path: str | None, data_dir: str | None) -> None:
     cfg = _load(config_path, data_dir)
     providers = ", ".join(f"{p.name} ({p.url})" for p in cfg.providers) or "none (embedded simulator)"
     click.echo(f"configuration OK\n  providers: {providers}\n  default provider: {cfg.default_provider or '-'}"
-               f"\n  store: {cfg.effective_store_url}\n  frontends: {', '.join(cfg.frontends)}"
+               f"\n  store: {hide_password(cfg.effective_store_url)}\n  frontends: {', '.join(cfg.frontends)}"
                f"\n  data dir: {Path(cfg.data_dir).expanduser()}")
 
 

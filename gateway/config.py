@@ -90,6 +90,16 @@ class Config:
         return replace(self, **changes)
 
 
+def hide_password(url: str) -> str:
+    """A database URL fit to print: its password, if any, replaced by `***`."""
+    import sqlalchemy as sa  # only where a URL is shown: reading a configuration needs no database library
+
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url.split("@")[-1]
+
+
 def normalize_engine_url(url: str) -> str:
     """Canonical form of an engine API URL, for allow-list comparison (scheme/host lower-case, no slash)."""
     parts = urlsplit(url.strip())

@@ -16,9 +16,9 @@ import requests
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 
-from .config import Config, ProviderConfig
+from .config import Config, ProviderConfig, hide_password
 from .driver import Driver, driver_class
-from .errors import AuthFailure, GatewayError
+from .errors import AuthFailure, GatewayError, innermost_reason
 from .schema import SCHEMA_VERSION, credentials_table, meta_table
 from .operations import OperationRunner
 from .scope import Credentials, Scope
@@ -49,15 +49,16 @@ def reachability(provider: ProviderConfig, config: Config) -> Iterator[Finding]:
         response = requests.get(provider.url, verify=verify, allow_redirects=False,
                                 timeout=(config.engine_connect_timeout, config.engine_read_timeout))
     except requests.exceptions.SSLError as exc:
-        yield Finding("TLS", False, f"the certificate of {host} is not valid here ({_reason(exc)}); {CA_HINT}")
+        yield Finding("TLS", False,
+                      f"the certificate of {host} is not valid here ({innermost_reason(exc)}); {CA_HINT}")
         return
     except requests.exceptions.Timeout:
         yield Finding("reachable", False, f"{host} did not answer within {config.engine_connect_timeout:g} s "
                                           "(a firewall, or the wrong host?)")
         return
     except requests.exceptions.ConnectionError as exc:
-        yield Finding("reachable", False, f"cannot connect to {host} ({_reason(exc)}): is the engine running "
-                                          "and the provider's url right?")
+        yield Finding("reachable", False, f"cannot connect to {host} ({innermost_reason(exc)}): is the engine "
+                                          "running and the provider's url right?")
         return
     elapsed = (time.perf_counter() - started) * 1000
     if response.status_code >= 500:
@@ -122,11 +123,11 @@ def check_engines(config: Config, user: Credentials | None,
 def check_store(config: Config) -> tuple[list[Finding], dict[str, list[tuple[str, Credentials]]]]:
     """Findings about the store, and the oVirt identities of its EC2 keys by provider name (to check)."""
     url = config.effective_store_url
-    shown = _hide_password(url)
+    shown = hide_password(url)
     try:
         engine = sa.create_engine(url)
     except (sa.exc.ArgumentError, ImportError) as exc:
-        return [Finding("store", False, f"{shown} is not a usable database URL ({_reason(exc)})")], {}
+        return [Finding("store", False, f"{shown} is not a usable database URL ({innermost_reason(exc)})")], {}
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
         if path and path != ":memory:" and not Path(path).exists():
@@ -139,7 +140,7 @@ def check_store(config: Config) -> tuple[list[Finding], dict[str, list[tuple[str
             version = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")).scalar()
             rows = conn.execute(sa.select(credentials_table)).all() if "credentials" in tables else []
     except sa.exc.SQLAlchemyError as exc:
-        return [Finding("store", False, f"cannot open {shown} ({_reason(exc)})")], {}
+        return [Finding("store", False, f"cannot open {shown} ({innermost_reason(exc)})")], {}
     finally:
         engine.dispose()
     findings = [Finding("store", True, f"{shown} answers, schema version {version}")]
@@ -172,21 +173,3 @@ def _secrets(config: Config, rows: list[sa.Row]) -> tuple[list[Finding], dict[st
         return [Finding("secret key", False, f"{key_file} cannot decrypt the stored secrets: was it replaced? "
                                              "Every process sharing this store needs the same key")], {}
     return [Finding("secret key", True, f"{key_file} reads the {len(rows)} stored EC2 keys")], identities
-
-
-def _reason(exc: BaseException) -> str:
-    """The innermost cause of an exception, in one short line."""
-    for _ in range(10):  # a chain is short; never follow a pathological one for ever
-        inner = exc.__cause__ or exc.__context__
-        if inner is None:
-            break
-        exc = inner
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:300]
-
-
-def _hide_password(url: str) -> str:
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return url.split("@")[-1]

@@ -120,6 +120,16 @@ class BackendUnavailable(GatewayError):
         self.retry_after = retry_after
 
 
+class SecretsUnreadable(BackendUnavailable):
+    """This host's secret key cannot decrypt a secret the store holds (its `store.secret_key_file` is not the
+    one the secret was written with). Start-up refuses such a key; a request that still meets one is told
+    the gateway is unavailable here (another host behind the same load balancer may have the right key)."""
+
+    def __init__(self) -> None:
+        super().__init__("The gateway cannot read its stored credentials on this host (its secret key does "
+                         "not match its store); an operator must fix its configuration", retry_after=30)
+
+
 class BackendTimeout(BackendUnavailable):
     """The engine did not answer within the configured timeout."""
 
@@ -134,3 +144,15 @@ class BackendError(GatewayError):
 
 class ConfigError(Exception):
     """The configuration is wrong; the message names the setting and what is wrong with it."""
+
+
+def innermost_reason(exc: BaseException, limit: int = 300) -> str:
+    """The innermost cause of an exception, in one short line (for logs and operator messages: a
+    requests/urllib3 error's outer text names the URL, its cause says what went wrong)."""
+    for _ in range(10):  # a chain is short; never follow a pathological one for ever
+        inner = exc.__cause__ or exc.__context__
+        if inner is None:
+            break
+        exc = inner
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:limit]

@@ -31,7 +31,7 @@ from typing import Any, Callable, Protocol
 
 import sqlalchemy as sa
 
-from .errors import GatewayError, InvalidState, NotFound
+from .errors import GatewayError, InvalidState, NotFound, SecretsUnreadable
 from .schema import operations_table as ops
 from .store import Store
 
@@ -41,6 +41,7 @@ PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 ACTIVE_STATES = (PENDING, RUNNING)
 STATES = (PENDING, RUNNING, DONE, FAILED)
 CANCELLED = "cancelled by an operator"
+UNREADABLE_DELAY = 60.0  # seconds an operation whose credentials this process cannot read is left to others
 
 
 @dataclass
@@ -321,7 +322,14 @@ class OperationRunner:
                     lease_owner=self.worker_id, lease_until=now + self.lease_seconds, state=RUNNING))
                 if taken.rowcount == 1:
                     row = conn.execute(ops.select().where(ops.c.id == operation_id)).first()
-                    return self._operation(row._mapping)
+                    try:
+                        return self._operation(row._mapping)
+                    except SecretsUnreadable:  # another key wrote it: leave it to a process that can read it
+                        conn.execute(ops.update().where(ops.c.id == operation_id).values(
+                            lease_owner=None, lease_until=None, state=PENDING, due_at=now + UNREADABLE_DELAY))
+                        log.warning("operation %s: this process's secret key cannot read its credentials; "
+                                    "left for %g s to a process that can (store.secret_key_file)",
+                                    operation_id, UNREADABLE_DELAY)
         return None
 
     def run_once(self) -> bool:

@@ -8,6 +8,7 @@ transaction, so nothing answered to a client is lost if the process is killed ri
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import time
@@ -22,9 +23,14 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from .errors import AlreadyExists, ConfigError
+from .errors import AlreadyExists, ConfigError, SecretsUnreadable
 from .schema import (SCHEMA_VERSION, credentials_table, entities_table, key_pairs_table, meta_table, metadata,
-                     tags_table, tokens_table, tombstones_table)
+                     operations_table, tags_table, tokens_table, tombstones_table)
+
+log = logging.getLogger("cloudgw.store")
+UNREADABLE_LOG_SECONDS = 60.0
+UNREADABLE_SECRETS = ("store.secret_key_file: {path} cannot decrypt the secrets stored in the store (was the key "
+                      "file replaced?); every process sharing a store needs the same key")
 
 @dataclass(frozen=True)
 class StoredCredential:
@@ -79,6 +85,7 @@ class Store:
         self.url = url
         self.clock = clock
         self._fernet = Fernet(key)
+        self._unreadable_logged = float("-inf")
         self._followers: dict[str, set[str]] = {}  # tombstone kind -> entity kinds that expire with it
         self.resource_records: dict[str, set[str]] = {}  # resource type -> entity kinds kept per resource
         if url.startswith("sqlite"):
@@ -146,11 +153,37 @@ class Store:
         return self._fernet.encrypt(text.encode()).decode()
 
     def decrypt(self, token: str) -> str:
+        """The secret in `token`; SecretsUnreadable (a 503 to clients, one log line) when this key cannot."""
         try:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken:
-            raise ConfigError("store.secret_key_file: the key cannot decrypt the stored secrets "
-                              "(was the key file replaced?)") from None
+            if self.clock() - self._unreadable_logged >= UNREADABLE_LOG_SECONDS:  # not once per request
+                self._unreadable_logged = self.clock()
+                log.error("%s", UNREADABLE_SECRETS.format(path="this host's key"))
+            raise SecretsUnreadable() from None
+
+    def secrets_readable(self) -> bool:
+        """Whether this store's key decrypts what the store holds. Every secret is written with the one key,
+        so one stored EC2 key and one operation's credentials (the newest of each) tell."""
+        with self.engine.connect() as conn:
+            credential = conn.execute(sa.select(credentials_table.c.password_enc)
+                                      .order_by(credentials_table.c.created.desc()).limit(1)).scalar()
+            operation = conn.execute(sa.select(operations_table.c.secret_enc)
+                                     .where(operations_table.c.secret_enc.is_not(None))
+                                     .order_by(operations_table.c.created.desc()).limit(1)).scalar()
+        samples = [token for token in (credential, operation) if token]
+        try:
+            for token in samples:
+                self._fernet.decrypt(token.encode())
+        except InvalidToken:
+            return False
+        return True
+
+    def check_secrets(self, key_file: Path | str) -> None:
+        """ConfigError naming `store.secret_key_file` when this key cannot read the stored secrets: the
+        gateway refuses to start rather than answer every EC2 request with an error."""
+        if not self.secrets_readable():
+            raise ConfigError(UNREADABLE_SECRETS.format(path=key_file))
 
     # --- EC2 credentials --------------------------------------------------------------------------
     def create_credential(self, username: str, password: str, *, access_key: str | None = None,

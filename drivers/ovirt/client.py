@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import ssl
 import threading
 import time
 from typing import Any, Callable, Mapping, TypeVar
@@ -24,7 +25,7 @@ from requests.adapters import HTTPAdapter
 from gateway import request_stats
 from gateway.config import Config, ProviderConfig
 from gateway.errors import (AuthFailure, BackendError, BackendTimeout, BackendUnavailable, Forbidden, GatewayError,
-                            InvalidParameter, InvalidState, NotFound, NotSupported)
+                            InvalidParameter, InvalidState, NotFound, NotSupported, innermost_reason)
 from gateway.scope import Scope
 
 from .answers import check_content_type, check_document, check_head, expected_root
@@ -45,6 +46,16 @@ def parse_xml(content: bytes) -> etree._Element:
         return etree.fromstring(content, XML_PARSER)
     except etree.XMLSyntaxError as exc:
         raise BackendError("The engine answered something that is not XML", detail=str(exc)) from None
+
+
+def causes(exc: BaseException) -> list[BaseException]:
+    """The exception and its chain of causes, outermost first (bounded: a chain is short)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
 
 
 def fault_text(content: bytes) -> str:
@@ -143,11 +154,13 @@ class EngineClient:
         attempt = 0
         while True:
             started = time.perf_counter()
+            tls_failure = False
             try:
                 response = self.session.request(method, url, timeout=self.timeout, verify=self.verify, **kwargs)
             except requests.RequestException as exc:
                 request_stats.engine_request(method, "error", time.perf_counter() - started)
                 error: GatewayError = self._transport_error(exc)
+                tls_failure = isinstance(exc, requests.exceptions.SSLError)
             else:
                 request_stats.engine_request(method, str(response.status_code), time.perf_counter() - started)
                 if not (retry and response.status_code in RETRYABLE_STATUS and attempt < self.retries):
@@ -155,6 +168,9 @@ class EngineClient:
                 response.close()  # a streamed answer would otherwise hold its pooled connection
                 error = BackendUnavailable(f"The engine answered {response.status_code}")
             if not retry or attempt >= self.retries:
+                if tls_failure:  # once per failed exchange, not per retry: the operator must fix the CA
+                    log.warning("engine %s (%s): TLS failed: %s; check the provider's ca_file (`cloudgw "
+                                "doctor` tells more)", self.provider.name, urlsplit(self.base).netloc, error.detail)
                 raise error
             time.sleep(self.backoff * 2 ** attempt)
             attempt += 1
@@ -162,6 +178,13 @@ class EngineClient:
     def _transport_error(self, exc: requests.RequestException) -> GatewayError:
         if isinstance(exc, requests.Timeout):
             return BackendTimeout(f"The engine did not answer within {self.timeout[1]:g} s")
+        if isinstance(exc, requests.exceptions.SSLError):
+            # the reason (from the ssl module: no URL, no credentials) goes to the log, not to the client
+            if any(isinstance(cause, ssl.SSLCertVerificationError) for cause in causes(exc)):
+                return BackendUnavailable("The engine cannot be reached: its TLS certificate could not be "
+                                          "verified", detail=innermost_reason(exc))
+            return BackendUnavailable("The engine cannot be reached: the TLS handshake failed",
+                                      detail=innermost_reason(exc))
         return BackendUnavailable("The engine cannot be reached", detail=type(exc).__name__)
 
     def request(self, scope: Scope, method: str, path: str, *, params: Mapping[str, str] | None = None,

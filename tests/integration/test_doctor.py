@@ -2,26 +2,18 @@
 with a non-zero exit status when something is. Run against the simulator on a real port."""
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from werkzeug.serving import make_server
 
-from drivers.ovirt.simulator.server import Simulator
 from gateway.store import Store, load_or_create_key
 
 from ..conftest import ROOT, free_port
 from .ovirt_env import Engine, running_engine
+from .tls_engine import tls_engine  # noqa: F401 (a fixture)
 
 
 @pytest.fixture(scope="module")
@@ -84,36 +76,6 @@ def test_a_store_that_cannot_be_opened(engine: Engine, tmp_path: Path) -> None:
     nonsense = doctor(tmp_path, engine.url, store="nosuchdb://somewhere/x")
     assert nonsense.returncode == 1
     assert "PROBLEM store: nosuchdb://somewhere/x is not a usable database URL" in nonsense.stdout
-
-
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 signed by itself (so it is its own CA), and its key."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "engine.lab")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = directory / "engine.pem", directory / "engine.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
-@pytest.fixture
-def tls_engine(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """The simulator over https with a self-signed certificate: (API URL, the certificate)."""
-    cert, key = self_signed(tmp_path)
-    server = make_server("127.0.0.1", 0, Simulator(speed=20).app, threaded=True, ssl_context=(str(cert), str(key)))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"https://127.0.0.1:{server.server_port}/ovirt-engine/api", cert
-    server.shutdown()
 
 
 def test_an_engine_certificate_not_signed_by_a_trusted_ca(tls_engine: tuple[str, Path], tmp_path: Path) -> None:

@@ -188,3 +188,28 @@ def test_a_process_killed_mid_operation_is_resumed_by_a_new_process(paths: dict[
     assert steps[0][1] == steps[1][1] == first.pid
     assert steps[2][1] == steps[3][1] == second.pid
     assert runner.get(op.id).data["prepared"] is True
+
+
+def test_a_worker_whose_key_cannot_read_an_operation_leaves_it_to_others(
+        paths: dict[str, Path], caplog: pytest.LogCaptureFixture) -> None:
+    """A process with another secret key used to raise from every claim, every poll (`operation worker
+    could not run` with a stack trace), holding the lease each time. It now hands the operation back, due
+    a minute later, with one warning, and runs what it can read."""
+    clock = Clock()
+    writer = make_runner(paths, clock)
+    unreadable = writer.submit("test.journal", secret={"password": "pw"})
+    other_key = dict(paths, key=paths["key"].with_name("other.key"))
+    stranger = make_runner(other_key, clock)
+    readable = stranger.submit("test.journal")  # no credentials: any key reads it
+    with caplog.at_level("WARNING", logger="cloudgw.operations"):
+        claimed = stranger.claim()
+    assert claimed is not None and claimed.id == readable.id
+    assert f"operation {unreadable.id}: this process's secret key cannot read its credentials" in caplog.text
+    left = writer.get(unreadable.id)
+    assert left is not None and (left.state, left.owner, left.lease_owner) == (PENDING, "", None)
+    assert left.due_at == clock.now + 60
+    assert stranger.claim() is None  # not before it is due again
+    stranger.cancel(readable.id)
+    clock.now += 61
+    taken = writer.claim()  # a process with the right key runs it
+    assert taken is not None and taken.id == unreadable.id and taken.secret == {"password": "pw"}

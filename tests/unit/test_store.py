@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from gateway.errors import AlreadyExists, ConfigError
+from gateway.errors import AlreadyExists, BackendUnavailable, ConfigError, SecretsUnreadable
 from gateway.schema import SCHEMA_VERSION
 from gateway.store import Store, load_or_create_key
 
@@ -47,10 +47,24 @@ def test_generated_credentials_are_unique_and_deletable(store: Store) -> None:
 
 
 def test_another_key_cannot_read_the_secrets(tmp_path: Path, store: Store) -> None:
+    """A request meeting such a secret is a 503-class error in its protocol (the gateway is unavailable on
+    this host), not an exception no frontend knows, which became EC2's 500 InternalError with a trace."""
     store.create_credential("u@internal", "p", access_key="AK1")
     other = Store(store.url, load_or_create_key(tmp_path / "other.key"))
-    with pytest.raises(ConfigError, match="cannot decrypt"):
+    with pytest.raises(SecretsUnreadable) as raised:
         other.credential("AK1")
+    assert isinstance(raised.value, BackendUnavailable) and raised.value.status == 503
+    assert "secret key does not match its store" in raised.value.message
+
+
+def test_the_start_up_check_tells_whether_the_key_reads_the_stored_secrets(tmp_path: Path, store: Store) -> None:
+    other = Store(store.url, load_or_create_key(tmp_path / "other.key"))
+    assert store.secrets_readable() and other.secrets_readable()  # nothing stored yet: any key will do
+    store.create_credential("u@internal", "p", access_key="AK1")
+    assert store.secrets_readable() and not other.secrets_readable()
+    with pytest.raises(ConfigError, match=r"^store.secret_key_file: .*other.key cannot decrypt the secrets"):
+        other.check_secrets(tmp_path / "other.key")
+    store.check_secrets(tmp_path / "secret.key")
 
 
 def test_key_file_is_private_and_reused(tmp_path: Path) -> None:
