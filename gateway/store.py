@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import secrets
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -53,18 +54,29 @@ def load_or_create_key(path: Path) -> bytes:
     try:
         key = path.read_bytes().strip()
     except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = Fernet.generate_key()
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process won the race: use its key
-            return path.read_bytes().strip()
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key + b"\n")
+        key = _publish_new_key(path)
     try:
         Fernet(key)
     except ValueError:
         raise ConfigError(f"store.secret_key_file: {path} does not hold a valid key") from None
+    return key
+
+
+def _publish_new_key(path: Path) -> bytes:
+    """A new key written whole beside `path`, then linked to it in one step: processes starting together on
+    a fresh data directory (gunicorn's workers) either find no key or a whole one, never a half-written
+    file, and all use the key of whichever linked first."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key()
+    fd, draft = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key + b"\n")
+        os.link(draft, path)
+    except FileExistsError:  # another process linked its key first: use that one
+        return path.read_bytes().strip()
+    finally:
+        os.unlink(draft)
     return key
 
 

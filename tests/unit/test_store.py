@@ -165,3 +165,22 @@ def test_a_write_survives_kill_9_right_after_it_is_answered(tmp_path: Path) -> N
     assert lines[-1].strip() == "wrote AK19"
     store = Store(f"sqlite:///{tmp_path / 'db'}", load_or_create_key(tmp_path / "k"))
     assert [c.access_key for c in store.credentials()] == [f"AK{i}" for i in range(20)]
+
+
+def test_processes_creating_the_key_together_all_read_one_whole_key(tmp_path: Path) -> None:
+    """Workers starting on a fresh data directory race to create the key: none may read a half-written file."""
+    script = textwrap.dedent("""
+        import sys
+        from pathlib import Path
+        from gateway.store import load_or_create_key
+        print(load_or_create_key(Path(sys.argv[1])).decode())
+    """)
+    for round_ in range(3):
+        path = tmp_path / f"round{round_}" / "secret.key"
+        processes = [subprocess.Popen([sys.executable, "-c", script, str(path)], stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+                     for _ in range(8)]
+        results = [p.communicate(timeout=60) for p in processes]
+        assert all(p.returncode == 0 for p in processes), [err for _, err in results]
+        assert {out.strip() for out, _ in results} == {path.read_text().strip()}
+        assert sorted(f.name for f in path.parent.iterdir()) == ["secret.key"]  # no draft left behind
