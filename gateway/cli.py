@@ -66,6 +66,21 @@ def store_errors_in_one_line(cfg: Config) -> Iterator[None]:
         store_log.propagate = True
 
 
+def existing_store(cfg: Config) -> Store:
+    """The store an operator command reads or changes, which must exist already: a mistyped --data-dir would
+    otherwise get a new empty store (and a new secret key) and report "nothing there"."""
+    key_file = cfg.effective_secret_key_file
+    url = sa.engine.make_url(cfg.effective_store_url)
+    database = Path(url.database) if url.drivername.startswith("sqlite") and url.database else None
+    if database is not None and database.name != ":memory:":  # a database server answers for itself
+        if not database.exists():
+            raise click.ClickException(f"store: no store at {database} (is --data-dir or store.url right?)")
+        if not key_file.exists():
+            raise click.ClickException(f"configuration: store.secret_key_file: no key at {key_file} "
+                                       "(is --data-dir or store.secret_key_file right?)")
+    return Store.from_config(cfg)
+
+
 def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option("--data-dir", type=click.Path(file_okay=False), default=None,
                         help="Where the store and secret key live (default ./data).")(func)
@@ -275,7 +290,7 @@ def credentials_list(config_path: str | None, data_dir: str | None) -> None:
     """List access keys (never their secrets)."""
     cfg = _load(config_path, data_dir)
     with store_errors_in_one_line(cfg):
-        found = Store.from_config(cfg).credentials()
+        found = existing_store(cfg).credentials()
     for c in found:
         click.echo(f"{c.access_key}\t{c.username}\t{c.provider or '-'}\t{c.description}")
 
@@ -287,7 +302,7 @@ def credentials_delete(config_path: str | None, data_dir: str | None, access_key
     """Delete an access key."""
     cfg = _load(config_path, data_dir)
     with store_errors_in_one_line(cfg):
-        deleted = Store.from_config(cfg).delete_credential(access_key)
+        deleted = existing_store(cfg).delete_credential(access_key)
     if not deleted:
         raise click.ClickException(f"no access key '{access_key}'")
     click.echo(f"deleted {access_key}")
@@ -306,7 +321,7 @@ def _runner(cfg: Config) -> tuple[OperationRunner, dict[str, OperationKind]]:
     """A runner on the configured store (never started here) and the operation kinds of the drivers."""
     from .driver import driver_class
 
-    store = Store.from_config(cfg)
+    store = existing_store(cfg)
     runner = OperationRunner(store, lease_seconds=cfg.operation_lease_seconds)
     kinds: dict[str, OperationKind] = {}
     for name in sorted({p.driver for p in cfg.providers} or {"ovirt"}):

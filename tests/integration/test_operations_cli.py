@@ -148,3 +148,13 @@ def test_cancel_a_pending_operation_before_any_worker_takes_it(lab: Lab, worker:
     assert time.time() < op.due_at, "the cancel came after the operation was due: nothing was tested"
     time.sleep(op.due_at - time.time() + 1.0)  # due now, and the worker polls every 0.05 s
     assert lab.runner.get(op.id).state == FAILED and lab.steps_run(op.id) == []
+
+
+@pytest.mark.parametrize("command", [("operations", "list"), ("credentials", "list"),
+                                     ("credentials", "delete", "AKNONE")])
+def test_a_mistyped_data_dir_is_refused_and_left_uncreated(tmp_path: Path, command: tuple[str, ...]) -> None:
+    missing = tmp_path / "no-such-data"
+    result = cli(*command, "--data-dir", str(missing))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"no store at {missing / 'cloudgw.db'}" in result.stderr
+    assert not missing.exists()
