@@ -186,12 +186,8 @@ class OperationRunner:
         """A lease owner id of its own for one hold or one claim (see the module's docstring)."""
         return f"{self.worker_id}/{uuid.uuid4().hex[:8]}"
 
-    def holds(self, operation_id: str) -> bool:
-        """Whether this process submitted the operation held and has not yet finished or dropped it."""
-        with self._holds_lock:
-            return operation_id in self._holds
-
     def _hold(self, operation_id: str, *, release: bool = False) -> str | None:
+        """The owner id of this process's hold on the operation (None if it holds none); `release` forgets it."""
         with self._holds_lock:
             return self._holds.pop(operation_id, None) if release else self._holds.get(operation_id)
 
