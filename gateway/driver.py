@@ -117,8 +117,13 @@ class Driver:
         raise _unsupported("reserve launches")
 
     def abandon_launches(self, scope: Scope, launch_ids: Sequence[str]) -> None:
-        """Fail the reserved launches still unused (those already used are left alone)."""
+        """Withdraw the reserved launches still unused, leaving no trace (those already used are left alone)."""
         raise _unsupported("abandon launches")
+
+    def launch_results(self, scope: Scope, launch_ids: Sequence[str]) -> list[str] | None:
+        """The ids of the instances the launches made, once none of them is still being created (a process
+        that died creating one leaves it to another once its lease runs out); None while one is."""
+        raise _unsupported("launch results")
 
     def create_instance(self, scope: Scope, spec: InstanceSpec, launch_id: str | None = None) -> Instance:
         """Begin creating an instance; answers at once (state pending) and finishes as a durable operation

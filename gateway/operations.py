@@ -12,6 +12,11 @@ and run that first step in the request, renewing the lease before each side effe
 step's outcome with `finish`; if the process dies meanwhile, the lease expires and a worker takes the
 step over like any other. This is how an idempotency token's in-flight state always has an owner.
 
+A lease belongs to one holder, not to a process: each hold and each claim by the worker gets its own
+owner id (the process's `worker_id` plus a suffix), so when a held operation's lease runs out mid-step
+and this same process's worker takes it over, the request's late `renew` or `finish` fails as another
+process's would, and the worker's record wins.
+
 An operator may `retry` a failed operation (it resumes at the step that failed, with the credentials it
 kept) or `cancel` one not yet ended: it fails at once with "cancelled by an operator". A step already
 running finishes in the backend (it cannot be interrupted safely), but its outcome is discarded, since
@@ -26,7 +31,7 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Protocol
 
 import sqlalchemy as sa
@@ -134,6 +139,8 @@ class OperationRunner:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._holds: dict[str, str] = {}  # held operation id -> the owner id of its hold
+        self._holds_lock = threading.Lock()
         # Called on every turn of the worker loop (the gateway's Housekeeping.maybe_run, which paces itself).
         self.periodic: Callable[[], Any] | None = None
 
@@ -163,52 +170,75 @@ class OperationRunner:
         rows = [dict(id=operation_ids[n] if operation_ids else uuid.uuid4().hex, kind=kind, owner=owner,
                      target=target, step=step or self.kinds[kind].steps[0], state=RUNNING if held else PENDING,
                      data=json.dumps(data or {}), secret_enc=secret_enc, attempts=0, last_error=None,
-                     lease_owner=self.worker_id if held else None,
+                     lease_owner=self._new_lease_owner() if held else None,
                      lease_until=now + self.lease_seconds if held else None, due_at=now + delay,
                      created=now, updated=now) for n in range(count)]
         if rows:
             with self.store.begin() as conn:
                 conn.execute(ops.insert(), rows)
+            if held:
+                with self._holds_lock:
+                    self._holds.update((row["id"], row["lease_owner"]) for row in rows)
         if not held:
             self._wake.set()
         return [self._operation(row) for row in rows]
 
+    def _new_lease_owner(self) -> str:
+        """A lease owner id of its own for one hold or one claim (see the module's docstring)."""
+        return f"{self.worker_id}/{uuid.uuid4().hex[:8]}"
+
+    def _hold(self, operation_id: str, *, release: bool = False) -> str | None:
+        """The owner id of this process's hold on the operation (None if it holds none); `release` forgets it."""
+        with self._holds_lock:
+            return self._holds.pop(operation_id, None) if release else self._holds.get(operation_id)
+
     def renew(self, operation_id: str, seconds: float | None = None,
               data: dict[str, Any] | None = None) -> Operation | None:
-        """Extend this process's lease on a held operation (merging `data` into its data) before a side
-        effect; None if the lease was lost (expired and taken over, or the operation is finished)."""
+        """Extend the lease of an operation this process holds (merging `data` into its data) before a side
+        effect; None if the lease was lost (expired and taken over, even by this process's own worker, or
+        the operation is finished)."""
+        holder = self._hold(operation_id)
+        if holder is None:
+            return None
         now = self.clock()
-        mine = (ops.c.id == operation_id) & (ops.c.lease_owner == self.worker_id) & (ops.c.state == RUNNING)
+        mine = (ops.c.id == operation_id) & (ops.c.lease_owner == holder) & (ops.c.state == RUNNING)
         with self.store.begin() as conn:
             row = conn.execute(ops.select().where(mine)).first()
-            if row is None:
-                return None
-            values: dict[str, Any] = dict(lease_until=now + (self.lease_seconds if seconds is None else seconds),
-                                          updated=now)
-            if data:
-                values["data"] = json.dumps({**json.loads(row.data), **data})
-            if conn.execute(ops.update().where(mine).values(**values)).rowcount != 1:
-                return None
-            row = conn.execute(ops.select().where(ops.c.id == operation_id)).first()
+            if row is not None:
+                values: dict[str, Any] = dict(
+                    lease_until=now + (self.lease_seconds if seconds is None else seconds), updated=now)
+                if data:
+                    values["data"] = json.dumps({**json.loads(row.data), **data})
+                if conn.execute(ops.update().where(mine).values(**values)).rowcount != 1:
+                    row = None
+                else:
+                    row = conn.execute(ops.select().where(ops.c.id == operation_id)).first()
+        if row is None:
+            self._hold(operation_id, release=True)
+            return None
         return self._operation(row._mapping)
 
     def finish(self, operation: Operation, outcome: Outcome) -> bool:
-        """Record the outcome of a step this process ran itself and release the lease; False if the lease
-        was lost meanwhile (then nothing is recorded: the worker that took it over decides)."""
-        return self._record(operation, outcome)
+        """Record the outcome of a step run under this process's hold and release the lease; False if the
+        lease was lost meanwhile (then nothing is recorded: the worker that took it over decides)."""
+        holder = self._hold(operation.id, release=True)
+        if holder is None:
+            return False
+        return self._record(replace(operation, lease_owner=holder), outcome)
 
-    def abandon(self, operation_ids: list[str], message: str) -> None:
-        """Fail the held operations this process will not run after all (e.g. launches not needed); those
-        already past their first step (released, then claimed by this process's worker) are left alone."""
+    def withdraw(self, operation_ids: list[str]) -> None:
+        """Delete held operations this process will not run after all (launches not needed, or refused before
+        any side effect), leaving no trace; those already finished or taken over are left alone."""
         if not operation_ids:
+            return
+        holders = [holder for holder in (self._hold(i, release=True) for i in operation_ids) if holder]
+        if not holders:
             return
         first_steps = [kind.steps[0] for kind in self.kinds.values() if kind.steps]
         with self.store.begin() as conn:
-            conn.execute(ops.update().where(
-                ops.c.id.in_(operation_ids) & (ops.c.lease_owner == self.worker_id) & (ops.c.state == RUNNING)
-                & ops.c.step.in_(first_steps))
-                .values(state=FAILED, last_error=message, secret_enc=None, lease_owner=None, lease_until=None,
-                        updated=self.clock()))
+            conn.execute(ops.delete().where(
+                ops.c.id.in_(operation_ids) & ops.c.lease_owner.in_(holders) & (ops.c.state == RUNNING)
+                & ops.c.step.in_(first_steps)))
 
     def get(self, operation_id: str) -> Operation | None:
         with self.store.engine.connect() as conn:
@@ -319,7 +349,7 @@ class OperationRunner:
         for operation_id in candidates:
             with self.store.begin() as conn:
                 taken = conn.execute(ops.update().where((ops.c.id == operation_id) & claimable).values(
-                    lease_owner=self.worker_id, lease_until=now + self.lease_seconds, state=RUNNING))
+                    lease_owner=self._new_lease_owner(), lease_until=now + self.lease_seconds, state=RUNNING))
                 if taken.rowcount == 1:
                     row = conn.execute(ops.select().where(ops.c.id == operation_id)).first()
                     try:
@@ -377,7 +407,7 @@ class OperationRunner:
         values["data"] = json.dumps(data)
         with self.store.begin() as conn:
             saved = conn.execute(ops.update().where(
-                (ops.c.id == operation.id) & (ops.c.lease_owner == self.worker_id)).values(**values))
+                (ops.c.id == operation.id) & (ops.c.lease_owner == operation.lease_owner)).values(**values))
         if saved.rowcount == 0:
             log.warning("operation %s: lease lost (expired, or the operation was cancelled) before its step "
                         "was recorded; its outcome is not kept", operation.id)

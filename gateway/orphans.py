@@ -20,7 +20,7 @@ import time
 from typing import TYPE_CHECKING, Callable
 
 from .errors import GatewayError
-from .scope import Credentials, Scope
+from .scope import Credentials, Scope, default_provider
 
 if TYPE_CHECKING:
     from .config import Config, ProviderConfig
@@ -75,7 +75,7 @@ class Orphans:
     def scopes(self, provider: "ProviderConfig") -> list[Scope]:
         """Administrator-level scopes from the EC2 credentials acting on this provider (one per user; those
         naming the provider first, then those of the default provider)."""
-        default = self.config.default_provider or (self.config.providers[0].name if self.config.providers else None)
+        default = default_provider(self.config).name
         users: dict[str, Credentials] = {}
         for stored in sorted(self.store.credentials(), key=lambda c: c.provider is None):  # named ones first
             if stored.provider == provider.name or (stored.provider is None and provider.name == default):

@@ -33,6 +33,7 @@ PLACE_TTL_SECONDS = 30.0
 SEARCH_PLAIN = re.compile(r"^[A-Za-z0-9_.-]+$")
 INSTANCE_META = "ovirt.instance"  # store entity kind: what oVirt cannot hold about a VM (key name)
 VM_FOLLOW = "nics.reported_devices,disk_attachments"
+LAUNCH_MARK = "cloudgw-launch-"  # + the run operation's id: the comment that lets a takeover find the VM
 T = TypeVar("T")
 
 
@@ -41,6 +42,11 @@ def search_value(value: str) -> str:
     if SEARCH_PLAIN.match(value):
         return value
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def launch_mark(operation_id: str) -> str:
+    """The comment of the VM a launch (run operation) makes: how a takeover finds it."""
+    return LAUNCH_MARK + operation_id
 
 
 @dataclass(frozen=True)

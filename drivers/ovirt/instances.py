@@ -24,16 +24,19 @@ from gateway.operations import Fail, Next
 from gateway.scope import Scope
 
 from . import disk_records, mapping
-from .base import INSTANCE_META, VM_FOLLOW, Element, OvirtBase, Place, search_value
+from .base import INSTANCE_META, VM_FOLLOW, Element, OvirtBase, Place, launch_mark, search_value
 
 # oVirt's VM name rule (letters, digits, '.', '_', '-'; at most 64 characters in 4.x engines).
 VM_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 RUN, TERMINATE = "ovirt.run", "ovirt.terminate"
-LAUNCH_MARK = "cloudgw-launch-"  # + the run operation's id: the comment that lets a takeover find the VM
 
 
-def launch_mark(operation_id: str) -> str:
-    return LAUNCH_MARK + operation_id
+class _Refused(Exception):
+    """The engine refused the create (it made no VM): `error` is what the client is told."""
+
+    def __init__(self, error: GatewayError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 def generated_name() -> str:
@@ -138,21 +141,42 @@ class InstancesMixin(OvirtBase):
     # --- creating -------------------------------------------------------------------------------------
     def reserve_launches(self, scope: Scope, count: int) -> list[str]:
         """Record `count` run operations held by this process, before anything is created; their ids go to
-        create_instance. One not used is abandoned; one whose process dies is taken over by another."""
+        create_instance. One not used is withdrawn; one whose process dies is taken over by another."""
         place = self._place(scope)
         return [op.id for op in self.operations.submit_many(
             RUN, count, owner=scope.owner_key, secret=self._secret(scope), held=True,
             data=self._scope_data(scope, place))]
 
     def abandon_launches(self, scope: Scope, launch_ids: Sequence[str]) -> None:
-        self.operations.abandon(list(launch_ids), "The launch was not needed")
+        self.operations.withdraw(list(launch_ids))
+
+    def launch_results(self, scope: Scope, launch_ids: Sequence[str]) -> list[str] | None:
+        """The instances the launches made (a launch withdrawn or failed without one made none); None while
+        one of them is still being created (its process is at work, or died and its lease has yet to run
+        out)."""
+        made = []
+        for launch_id in launch_ids:
+            operation = self.operations.get(launch_id)
+            if operation is None or operation.kind != RUN or operation.owner != scope.owner_key:
+                continue
+            if operation.target:
+                made.append(operation.target)
+            elif not operation.finished:
+                return None
+        return made
 
     def create_instance(self, scope: Scope, spec: InstanceSpec, launch_id: str | None = None) -> Instance:
+        """Check everything the engine would refuse first (image, realm, hardware profile, user data), so a
+        refused request leaves no launch behind; then create the VM under its launch."""
         place = self._place(scope)
+        vm = self._vm_request(scope, place, spec)
         if launch_id is None:
             launch_id = self.reserve_launches(scope, 1)[0]
         try:
-            return self._create_instance(scope, place, spec, launch_id)
+            return self._create_instance(scope, place, spec, vm, launch_id)
+        except _Refused as refused:  # the engine made nothing: the launch leaves no trace
+            self.operations.withdraw([launch_id])
+            raise refused.error from None
         except BaseException as exc:
             launch = self.operations.get(launch_id)
             if launch is not None and not launch.target:
@@ -165,7 +189,9 @@ class InstancesMixin(OvirtBase):
                     self.operations.finish(launch, Fail(getattr(exc, "message", "") or str(exc) or type(exc).__name__))
             raise
 
-    def _create_instance(self, scope: Scope, place: Place, spec: InstanceSpec, launch_id: str) -> Instance:
+    def _vm_request(self, scope: Scope, place: Place, spec: InstanceSpec) -> Element:
+        """The engine's create request for `spec` (its comment is set per launch); raises what the client got
+        wrong before anything is recorded."""
         template = self._get(scope, f"templates/{spec.image_id}", what=("image", spec.image_id))
         template_cluster = mapping.link_id(template, "cluster")
         if template_cluster is not None and template_cluster not in place.realms:
@@ -174,7 +200,7 @@ class InstancesMixin(OvirtBase):
             raise InvalidState(f"The image '{spec.image_id}' is {template.findtext('status')}",
                                resource_id=spec.image_id, state=template.findtext("status"))
         cluster_id = self._choose_realm(place, spec.realm_id, template_cluster)
-        vm = E.vm(E.name(""), E.description(spec.description), E.comment(launch_mark(launch_id)),
+        vm = E.vm(E.name(""), E.description(spec.description), E.comment(""),
                   E.cluster(id=cluster_id), E.template(id=spec.image_id))
         vm.extend(self._sizing(scope, spec))
         script = user_data_text(spec.user_data)
@@ -185,11 +211,16 @@ class InstancesMixin(OvirtBase):
             init.append(E.host_name(spec.host_name))
         if init:
             vm.append(E.initialization(*init))
+        return vm
+
+    def _create_instance(self, scope: Scope, place: Place, spec: InstanceSpec, vm: Element,
+                         launch_id: str) -> Instance:
+        vm.find("comment").text = launch_mark(launch_id)
         desired = spec.name or spec.tags.get("Name")
         name = desired if desired and VM_NAME.match(desired) else generated_name()
         launch = self.operations.renew(launch_id, self._create_budget, data={
-            "start": spec.start, "cloud_init": bool(init), "volume_tags": spec.volume_tags, "tags": spec.tags,
-            "desired": desired, "key_name": spec.key_name})
+            "start": spec.start, "cloud_init": vm.find("initialization") is not None,
+            "volume_tags": spec.volume_tags, "tags": spec.tags, "desired": desired, "key_name": spec.key_name})
         if launch is None:
             raise BackendUnavailable("The launch was taken over by another process; retry with the same token")
         created = None
@@ -198,11 +229,15 @@ class InstancesMixin(OvirtBase):
             try:
                 created = self._call(scope, "POST", "vms", body=vm, idempotent=False)
                 break
-            except InvalidState:  # most likely the name is taken: once more with a generated one
+            except InvalidState as exc:  # most likely the name is taken: once more with a generated one
                 if attempt != desired:
-                    raise
+                    raise _Refused(exc) from None
                 if self.operations.renew(launch_id, self._create_budget) is None:
                     raise BackendUnavailable("The launch was taken over by another process; retry") from None
+            except GatewayError as exc:
+                if exc.retryable:
+                    raise
+                raise _Refused(exc) from None  # the engine answered no: it made nothing
         if created is None:
             raise InvalidState("The engine accepted the instance but returned no description of it")
         vm_id = created.get("id", "")
@@ -210,7 +245,7 @@ class InstancesMixin(OvirtBase):
         if not self.operations.finish(launch, Next("wait_for_disks", data={"vm_id": vm_id}, target=vm_id)):
             taken = self.operations.get(launch_id)
             if taken is None or taken.target != vm_id:  # the takeover missed the VM and failed the launch
-                self._call(scope, "DELETE", f"vms/{vm_id}", idempotent=True, what=("instance", vm_id))
+                self.remove_vm(scope, vm_id)
                 raise BackendUnavailable("The engine took too long to create the instance; it was removed")
         inst = mapping.instance(created, owner=scope.credentials.username, region_id=place.region.id)
         inst.tags = {"Name": inst.name, **tags}
@@ -218,6 +253,19 @@ class InstancesMixin(OvirtBase):
         if spec.start or inst.state is InstanceState.PENDING:
             inst.state, inst.state_reason = InstanceState.PENDING, "Creating"
         return inst
+
+    def launched_vm(self, scope: Scope, launch_id: str) -> Element | None:
+        """The VM the engine made for a launch (its comment names the launch), None if it made none."""
+        mark = launch_mark(launch_id)
+        found = self._vms(scope, self._place(scope), extra_search=f"comment={search_value(mark)}")
+        return next((vm for vm in found if vm.findtext("comment") == mark), None)
+
+    def remove_vm(self, scope: Scope, vm_id: str) -> None:
+        """Remove a VM the gateway made but no client was given; InvalidState while its disks are locked."""
+        try:
+            self._call(scope, "DELETE", f"vms/{vm_id}", idempotent=True, what=("instance", vm_id))
+        except NotFound:
+            pass
 
     @property
     def _create_budget(self) -> float:

@@ -17,7 +17,7 @@ from gateway.operations import Done, Fail, Next, Operation, Outcome, Wait
 from gateway.scope import Credentials, Scope
 
 from . import disk_records, mapping
-from .base import INSTANCE_META, Element, search_value
+from .base import INSTANCE_META, Element
 from .mapping import timestamp_of
 
 if TYPE_CHECKING:
@@ -90,23 +90,18 @@ class RunInstance(OvirtOperation):
     steps = ("create", "wait_for_disks", "start")
 
     def step_create(self, op: Operation, scope: Scope) -> Outcome:
-        from .instances import launch_mark
-
-        place = self.driver._place(scope)
-        found = self.driver._vms(scope, place, extra_search=f"comment={search_value(launch_mark(op.id))}")
-        found = [vm for vm in found if vm.findtext("comment") == launch_mark(op.id)]
-        if not found:
-            return Fail("The gateway stopped before the engine created the instance")
-        vm = found[0]
-        vm_id = vm.get("id", "")
+        vm = self.driver.launched_vm(scope, op.id)
         if op.data.get("remove"):  # the launch was answered as failed: its VM must not stay
+            if vm is None:
+                return Fail("The engine did not answer in time and made no instance")
             try:
-                self.driver._call(scope, "DELETE", f"vms/{vm_id}", idempotent=True, what=("instance", vm_id))
-            except NotFound:
-                pass
+                self.driver.remove_vm(scope, vm.get("id", ""))
             except InvalidState:
                 return Wait(self.poll)  # still locked while its disks are copied
             return Fail("The engine did not answer in time; the instance it made was removed")
+        if vm is None:
+            return Fail("The gateway stopped before the engine created the instance")
+        vm_id = vm.get("id", "")
         self.driver.remember_created(scope, vm_id, vm.findtext("name") or "", op.data.get("tags") or {},
                                      op.data.get("desired"), op.data.get("key_name"))
         return Next("wait_for_disks", data={"vm_id": vm_id}, target=vm_id)

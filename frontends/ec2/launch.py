@@ -10,7 +10,9 @@ The token's in-flight state belongs to the launches the driver reserved before t
 (durable operations with a lease): if the process handling the request dies, another process takes each
 launch over and finishes it (the instance is adopted) or fails it (no instance is left). A retry with the
 same token then answers the instances the launches made, as the first request would have, or, when too
-few were made, removes them and releases the token.
+few were made, removes them and releases the token. A retry reads the token before reserving anything,
+so a replay writes nothing; launches reserved but not needed (the token was claimed meanwhile, or the
+request was refused) are withdrawn without a trace.
 """
 from __future__ import annotations
 
@@ -108,11 +110,14 @@ def run(call: Call, request: LaunchRequest) -> dict[str, Any]:
     token = request.client_token
     launches: list[str] = []
     if token:
-        launches = call.driver.reserve_launches(call.scope, request.max_count)
-        earlier = store.claim_token(call.owner, token, request.fingerprint,
-                                    {"state": "creating", "launches": launches})
+        earlier = store.token(call.owner, token)
+        if earlier is None:
+            launches = call.driver.reserve_launches(call.scope, request.max_count)
+            earlier = store.claim_token(call.owner, token, request.fingerprint,
+                                        {"state": "creating", "launches": launches})
+            if earlier is not None:  # claimed by a concurrent request meanwhile
+                call.driver.abandon_launches(call.scope, launches)
         if earlier is not None:
-            call.driver.abandon_launches(call.scope, launches)
             return _replay(call, request, token, earlier)
     try:
         created = _create(call, request, launches)
@@ -192,20 +197,10 @@ def _replay(call: Call, request: LaunchRequest, token: str, earlier: dict[str, A
 
 
 def _settled_launches(call: Call, launches: list[str] | None) -> list[str] | None:
-    """The instances the token's launches made, once none of them is still being created; None while one is
-    (its process is at work, or died and its lease has yet to expire)."""
+    """The instances the token's launches made, once none of them is still being created; None while one is."""
     if launches is None:
         return None
-    made = []
-    for launch_id in launches:
-        operation = call.gateway.operations.get(launch_id)
-        if operation is None:
-            continue
-        if operation.target:
-            made.append(operation.target)
-        elif not operation.finished:
-            return None
-    return made
+    return call.driver.launch_results(call.scope, launches)
 
 
 def _remove(call: Call, instance_ids: list[str]) -> None:

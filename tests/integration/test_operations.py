@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.operations import DONE, FAILED, PENDING, RUNNING, OperationRunner, progress
+from gateway.operations import DONE, FAILED, PENDING, RUNNING, Done, Next, OperationRunner, progress
 from gateway.store import Store, load_or_create_key
 
 from .operation_worker import JournalKind
@@ -90,6 +90,48 @@ def test_a_runner_that_lost_its_lease_does_not_overwrite_progress(paths: dict[st
     slow._record(stale, slow.kinds["test.journal"].run_step(stale))  # the late answer of the old lease
     current = fast.get(op.id)
     assert current.step == "slow" and current.state == PENDING
+
+
+def test_a_request_whose_hold_ran_out_loses_it_to_its_own_process_worker(paths: dict[str, Path]) -> None:
+    """The request thread and the worker thread of one process are different holders: once the worker took
+    an expired hold over, the request's late renew and finish are refused and the worker's outcome stands."""
+    clock = Clock()
+    runner = make_runner(paths, clock)
+    held = runner.submit("test.journal", held=True)
+    assert runner.renew(held.id) is not None  # the request still holds it
+    clock.now += 31  # its step outlasted the lease
+    taken = runner.claim()  # this same process's worker
+    assert taken is not None and taken.id == held.id and taken.lease_owner != held.lease_owner
+    assert runner.renew(held.id) is None
+    assert not runner.finish(held, Done({"by": "request"}))
+    assert runner._record(taken, Next("slow", {"by": "worker"}))
+    current = runner.get(held.id)
+    assert (current.step, current.state, current.data) == ("slow", PENDING, {"by": "worker"})
+
+
+def test_a_worker_claim_that_ran_out_loses_to_the_same_worker_next_claim(paths: dict[str, Path]) -> None:
+    clock = Clock()
+    runner = make_runner(paths, clock)
+    op = runner.submit("test.journal")
+    first = runner.claim()
+    clock.now += 31
+    second = runner.claim()  # the same process claims it again: the first claim's step is presumed lost
+    assert first is not None and second is not None and first.lease_owner != second.lease_owner
+    assert not runner._record(first, Next("slow", {"late": True}))
+    assert runner._record(second, Next("slow", {"second": True}))
+    assert runner.get(op.id).data == {"second": True}
+
+
+def test_withdrawn_held_operations_leave_no_trace_but_taken_over_ones_stay(paths: dict[str, Path]) -> None:
+    clock = Clock()
+    runner = make_runner(paths, clock)
+    unused, taken = runner.submit_many("test.journal", 2, held=True)
+    clock.now += 31
+    claimed = runner.claim()
+    assert claimed is not None
+    runner.withdraw([unused.id, taken.id])
+    remaining = {o.id for o in runner.find()}
+    assert remaining == {claimed.id} and claimed.id in (unused.id, taken.id)
 
 
 def test_retryable_errors_back_off_then_succeed(paths: dict[str, Path]) -> None:

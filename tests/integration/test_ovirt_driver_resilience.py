@@ -14,7 +14,7 @@ import requests
 
 from gateway.errors import BackendUnavailable, NotFound, ProviderRefused
 from gateway.model import InstanceSpec, InstanceState
-from gateway.operations import DONE, FAILED, PENDING
+from gateway.operations import DONE, FAILED, PENDING, Next
 from gateway.scope import choose_provider
 
 from .ovirt_env import ADMIN, CENTOS, DEBIAN, DEFAULT_CLUSTER, USER, Engine, Gateway, running_engine
@@ -214,14 +214,36 @@ def test_a_launch_whose_process_died_before_the_engine_made_the_vm_fails_and_lea
     assert {i.id for i in after.driver.instances(after.scope())} == before
 
 
-def test_reserved_launches_not_used_are_abandoned_but_used_ones_run(gw: Gateway) -> None:
+def test_reserved_launches_not_used_are_withdrawn_but_used_ones_run(gw: Gateway) -> None:
     scope = gw.scope()
     used, unused = gw.driver.reserve_launches(scope, 2)
     created = gw.driver.create_instance(scope, InstanceSpec(image_id=CENTOS), launch_id=used)
     gw.driver.abandon_launches(scope, [used, unused])
     gw.settle(60)
     assert (gw.runner.get(used).state, gw.runner.get(used).target) == (DONE, created.id)
-    assert gw.runner.get(unused).state == FAILED
+    assert gw.runner.get(unused) is None  # nothing was asked of the engine for it: no trace is left
+    assert gw.driver.launch_results(scope, [used, unused]) == [created.id]
+
+
+def test_a_launch_refused_before_the_engine_leaves_no_operation(gw: Gateway) -> None:
+    scope = gw.scope()
+    (launch,) = gw.driver.reserve_launches(scope, 1)
+    with pytest.raises(NotFound):
+        gw.driver.create_instance(scope, InstanceSpec(image_id="7e000000-0000-4000-8000-00000000dead"),
+                                  launch_id=launch)
+    gw.driver.abandon_launches(scope, [launch])
+    with pytest.raises(NotFound):
+        gw.driver.create_instance(scope, InstanceSpec(image_id="7e000000-0000-4000-8000-00000000dead"))
+    assert gw.runner.find() == []
+
+
+def test_a_launch_timed_out_without_a_vm_says_the_engine_made_none(gw: Gateway) -> None:
+    scope = gw.scope()
+    (launch,) = gw.driver.reserve_launches(scope, 1)
+    gw.runner.finish(gw.runner.renew(launch), Next("create", data={"remove": True}))  # answered as a timeout
+    gw.settle(60)
+    op = gw.runner.get(launch)
+    assert (op.state, op.last_error) == (FAILED, "The engine did not answer in time and made no instance")
 
 
 def test_a_launch_the_engine_made_without_answering_in_time_leaves_no_vm(gw: Gateway, engine: Engine) -> None:
