@@ -329,6 +329,18 @@ def _runner(cfg: Config) -> tuple[OperationRunner, dict[str, OperationKind]]:
     return runner, kinds
 
 
+def _act_on_operation(config_path: str | None, data_dir: str | None,
+                      act: Callable[[OperationRunner], Operation]) -> Operation:
+    """`act` on the configured store's runner; an unknown operation or a state that forbids it is one line."""
+    cfg = _load(config_path, data_dir)
+    with store_errors_in_one_line(cfg):
+        runner, _ = _runner(cfg)
+        try:
+            return act(runner)
+        except (NotFound, InvalidState) as exc:
+            raise click.ClickException(exc.message) from None
+
+
 def _when(stamp: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
 
@@ -407,13 +419,7 @@ def _describe(op: Operation, kind: OperationKind | None) -> str:
 def operations_retry(config_path: str | None, data_dir: str | None, operation_id: str) -> None:
     """Run a failed operation again from the step that failed (attempts reset; a gateway's worker picks it
     up within its poll interval). Fix what made it fail first: `show` tells the last error."""
-    cfg = _load(config_path, data_dir)
-    with store_errors_in_one_line(cfg):
-        runner, _ = _runner(cfg)
-        try:
-            op = runner.retry(operation_id)
-        except (NotFound, InvalidState) as exc:
-            raise click.ClickException(exc.message) from None
+    op = _act_on_operation(config_path, data_dir, lambda runner: runner.retry(operation_id))
     click.echo(f"operation {op.id} is pending again at step {op.step}")
 
 
@@ -427,13 +433,7 @@ def operations_cancel(config_path: str | None, data_dir: str | None, operation_i
     interrupted safely), but its outcome is not recorded: check the target (`show` names it), e.g. a
     new VM that was created but will not be started. `retry` resumes a cancelled operation.
     """
-    cfg = _load(config_path, data_dir)
-    with store_errors_in_one_line(cfg):
-        runner, _ = _runner(cfg)
-        try:
-            op = runner.cancel(operation_id)
-        except (NotFound, InvalidState) as exc:
-            raise click.ClickException(exc.message) from None
+    op = _act_on_operation(config_path, data_dir, lambda runner: runner.cancel(operation_id))
     click.echo(f"operation {op.id} cancelled at step {op.step} (target {op.target or '-'})")
 
 

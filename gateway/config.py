@@ -33,6 +33,11 @@ class ProviderConfig:
     default_datacenter: str | None = None
     region_aliases: Mapping[str, str] = field(default_factory=dict)
 
+    @property
+    def tls_verify(self) -> bool | str:
+        """requests' `verify` for this engine: off when insecure, else its CA bundle or the system's."""
+        return False if self.insecure else (self.ca_file or True)
+
     def normalized_url(self) -> str:
         return normalize_engine_url(self.url)
 

@@ -42,7 +42,7 @@ class Finding:
 
 def reachability(provider: ProviderConfig, config: Config) -> Iterator[Finding]:
     """Connect to the engine's API URL without credentials: any HTTP answer below 500 means it is there."""
-    verify: bool | str = False if provider.insecure else (provider.ca_file or True)
+    verify = provider.tls_verify
     host = requests.utils.urlparse(provider.url).netloc
     started = time.perf_counter()
     try:

@@ -93,7 +93,7 @@ class EngineClient:
         self.session.mount("https://", adapter)
         # Passed with each request: a session's own `verify` loses to REQUESTS_CA_BUNDLE in the environment,
         # which would silently replace the provider's ca_file (or its `insecure`).
-        self.verify: bool | str = False if provider.insecure else (provider.ca_file or True)
+        self.verify = provider.tls_verify
         self.session.headers.update({"Version": "4", "Accept": "application/xml"})
         self._tokens: dict[str, str] = {}
         self._lock = threading.Lock()
