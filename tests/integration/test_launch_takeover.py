@@ -5,9 +5,7 @@ on the survivor. The survivor takes the launch over when its lease expires: the 
 instance the engine made (started, not left down and unclaimed), as EC2 answers a repeated token."""
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,18 +20,10 @@ from drivers.ovirt.simulator.server import Simulator, serve_in_thread
 from gateway.config import load
 from gateway.store import Store
 
-ROOT = Path(__file__).resolve().parents[2]
-HELPER = Path(__file__).with_name("gateway_process.py")
+from .gateway_process import start
+
 CENTOS_AMI = "ami-7e000000000040008000000000000011"
 LEASE, CONNECT, READ = 2.0, 1.0, 8.0  # a launch's lease outlasts the create request by connect + read timeouts
-
-
-def start(config: Path) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, str(HELPER), str(config)], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    line = process.stdout.readline()
-    assert line.startswith("listening "), line
-    return process, line.split()[1]
 
 
 def ec2_client(url: str):

@@ -6,9 +6,6 @@ volume, deleted on termination, is gone. And DeleteOnTermination changed just be
 the restart."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,18 +20,10 @@ from drivers.ovirt.simulator.server import ServerHandle, Simulator, serve_in_thr
 from gateway.config import load
 from gateway.store import Store
 
-ROOT = Path(__file__).resolve().parents[2]
-HELPER = Path(__file__).with_name("gateway_process.py")
+from .gateway_process import start
+
 CENTOS_AMI = "ami-7e000000000040008000000000000011"
 WAIT = {"Delay": 0.5, "MaxAttempts": 120}
-
-
-def start(config: Path) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, str(HELPER), str(config)], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    line = process.stdout.readline()
-    assert line.startswith("listening "), line
-    return process, line.split()[1]
 
 
 def ec2_client(url: str) -> Any:
