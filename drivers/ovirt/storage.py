@@ -19,7 +19,7 @@ from gateway.errors import InvalidParameter, InvalidState, NotFound
 from gateway.model import Image, ResourceState, Snapshot, Volume, VolumeAttachment, VolumeSpec
 from gateway.scope import Scope
 
-from . import disk_records, mapping
+from . import disk_records, mapping, snapshot_locks
 from .base import OvirtBase, Place
 
 # EC2/Xen-style device names imply a bus: /dev/vdX -> virtio, anything else (sdX, xvdX) -> virtio-scsi.
@@ -175,8 +175,8 @@ class StorageMixin(OvirtBase):
                 raise InvalidState(f"The volume '{foreign[0]}' is not attached to the instance '{instance_id}'",
                                    resource_id=foreign[0])
             body.append(E.disk_attachments(*(E.disk_attachment(E.disk(id=v)) for v in dict.fromkeys(volume_ids))))
-        created = self._call(scope, "POST", f"vms/{instance_id}/snapshots", body=body, idempotent=False,
-                             what=("instance", instance_id))
+        created = snapshot_locks.behind_lock(self, scope, instance_id, lambda: self._call(
+            scope, "POST", f"vms/{instance_id}/snapshots", body=body, idempotent=False, what=("instance", instance_id)))
         if created is None:
             raise InvalidState("The engine accepted the snapshot but returned no description of it")
         snapshot = mapping.snapshot(created, instance_id)
@@ -188,8 +188,10 @@ class StorageMixin(OvirtBase):
         found = self.snapshots(scope, [snapshot_id])
         if not found:
             raise NotFound("snapshot", snapshot_id)
-        self._call(scope, "DELETE", f"vms/{found[0].instance_id}/snapshots/{snapshot_id}", idempotent=True,
-                   what=("snapshot", snapshot_id))
+        instance_id = found[0].instance_id
+        snapshot_locks.behind_lock(self, scope, instance_id, lambda: self._call(
+            scope, "DELETE", f"vms/{instance_id}/snapshots/{snapshot_id}", idempotent=True,
+            what=("snapshot", snapshot_id)))
         self.store.delete_tags(scope.provider.name, [snapshot_id])
 
     # --- images from instances ------------------------------------------------------------------------

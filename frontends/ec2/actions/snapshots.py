@@ -88,7 +88,7 @@ def create_snapshot(call: Call) -> dict[str, Any]:
     except InvalidState as exc:
         raise Ec2Error("IncorrectState", exc.message) from None
     record = {"id": snapshot.id, "volume_id": volume.id, "volume_size": storage.gib(volume.size_bytes),
-              "instance_id": instance_id}
+              "instance_id": instance_id, "description": call.get("Description") or ""}
     call.gateway.store.put_entity(storage.SNAPSHOT_RECORD, call.scope.provider.name, snapshot.id, record)
     if tags:
         call.driver.set_tags(call.scope, "snapshot", [snapshot.id], tags)
