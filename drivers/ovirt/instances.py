@@ -170,7 +170,8 @@ class InstancesMixin(OvirtBase):
             self.store.put_entity(INSTANCE_META, owner, vm_id, {"id": vm_id, "key_name": spec.key_name})
         self.operations.submit(RUN, target=vm_id, owner=scope.owner_key, secret=self._secret(scope),
                                data={**self._scope_data(scope, place), "vm_id": vm_id, "start": spec.start,
-                                     "cloud_init": bool(init), "volume_tags": spec.volume_tags})
+                                     "cloud_init": bool(init), "volume_tags": spec.volume_tags,
+                                     "root_volume_bytes": spec.root_volume_bytes})
         inst = mapping.instance(created, owner=scope.credentials.username, region_id=place.region.id)
         inst.tags = {"Name": inst.name, **tags}
         inst.key_name = spec.key_name

@@ -16,7 +16,7 @@ from gateway.model import Instance, InstanceState, from_json, to_json
 from gateway.operations import Done, Fail, Next, Operation, Outcome, Wait
 from gateway.scope import Credentials, Scope
 
-from . import disk_records
+from . import disk_records, root_disk
 from .base import INSTANCE_META, Element
 from .mapping import timestamp_of
 
@@ -81,7 +81,7 @@ class RunInstance(OvirtOperation):
     """
 
     name = "ovirt.run"
-    steps = ("wait_for_disks", "start")
+    steps = ("wait_for_disks", "grow_root", "start")
 
     def step_wait_for_disks(self, op: Operation, scope: Scope) -> Outcome:
         vm = self.vm(scope, op.data["vm_id"], follow=None if op.data.get("disks_known") else "disk_attachments")
@@ -96,6 +96,8 @@ class RunInstance(OvirtOperation):
                 learned = {"disks_known": True}
         if status == "image_locked":
             return Wait(self.poll, data=learned)
+        if op.data.get("root_volume_bytes"):
+            return Next("grow_root", data=learned)
         if not op.data.get("start"):
             return Done(data=learned)
         return Next("start", data=learned)
@@ -108,6 +110,9 @@ class RunInstance(OvirtOperation):
             self.driver.store.set_tags(scope.provider.name, "volume", disk_ids, op.data["volume_tags"])
         disk_records.record_created(self.driver.store, op.data["place"], disk_ids,
                                     timestamp_of(vm.findtext("creation_time")))
+
+    def step_grow_root(self, op: Operation, scope: Scope) -> Outcome:
+        return root_disk.grow(self, op, scope)
 
     def step_start(self, op: Operation, scope: Scope) -> Outcome:
         vm_id = op.data["vm_id"]
