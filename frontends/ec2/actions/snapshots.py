@@ -77,7 +77,9 @@ def create_snapshot(call: Call) -> dict[str, Any]:
         raise Ec2Error("IncorrectState", f"Cannot snapshot volume '{vol_id}': oVirt snapshots the disks of a "
                                          "virtual machine, and this volume is attached to none. Attach it to an "
                                          "instance first.")
-    if volume.state not in (ResourceState.AVAILABLE, ResourceState.IN_USE):
+    if volume.state not in (ResourceState.AVAILABLE, ResourceState.IN_USE, ResourceState.PENDING):
+        # PENDING (a locked disk) is left to the driver: a snapshot in progress locks the disk too, and
+        # EC2 takes several snapshots of a volume at once; the driver waits such a lock out
         raise Ec2Error("IncorrectState", f"Cannot snapshot volume '{vol_id}': it is "
                                          f"'{storage.VOLUME_STATES[volume.state]}'.")
     instance_id = next((a.instance_id for a in volume.attachments if a.active), volume.attachments[0].instance_id)
