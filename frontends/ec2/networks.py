@@ -153,7 +153,7 @@ def vpc_item(network: Network, *, default: bool, owner_id: str, cidr: str | None
         "InstanceTenancy": "default", "IsDefault": default, "OwnerId": owner_id,
         "CidrBlockAssociationSet": [{"AssociationId": ids.encode("vpc-cidr-assoc", network.id), "CidrBlock": cidr,
                                      "CidrBlockState": {"State": "associated"}}],
-        "Ipv6CidrBlockAssociationSet": [],
+        "Ipv6CidrBlockAssociationSet": [], "BlockPublicAccessStates": {"InternetGatewayBlockMode": "off"},
         "Tags": named(network.name, tags),
     }
 
@@ -167,7 +167,10 @@ def subnet_item(subnet: Subnet, *, default: bool, owner_id: str, region: str, ci
         "CidrBlock": cidr or subnet_cidr(subnet.network.id, subnet.realm.id),
         "AvailableIpAddressCount": SUBNET_USABLE_ADDRESSES, "DefaultForAz": default,
         "MapPublicIpOnLaunch": False, "MapCustomerOwnedIpOnLaunch": False, "AssignIpv6AddressOnCreation": False,
-        "Ipv6CidrBlockAssociationSet": [], "OwnerId": owner_id,
+        "Ipv6CidrBlockAssociationSet": [], "OwnerId": owner_id, "EnableDns64": False, "Ipv6Native": False,
+        "PrivateDnsNameOptionsOnLaunch": {"HostnameType": "ip-name", "EnableResourceNameDnsARecord": False,
+                                          "EnableResourceNameDnsAAAARecord": False},
+        "BlockPublicAccessStates": {"InternetGatewayBlockMode": "off"},
         "SubnetArn": f"arn:aws:ec2:{region}:{owner_id}:subnet/{ec2_id}",
         "Tags": named(f"{subnet.network.name}/{subnet.realm.name}", tags),
     }

@@ -186,5 +186,6 @@ def image_item(image: Image, tags: dict[str, str] | None = None, owner_id: str =
         "VirtualizationType": "hvm",
         "Hypervisor": "xen",
         "PlatformDetails": "Windows" if "windows" in image.os_type.lower() else "Linux/UNIX",
+        "UsageOperation": "RunInstances", "EnaSupport": False, "BootMode": "legacy-bios", "ProductCodes": [],
         "Tags": tag_list(tags if tags is not None else image.tags),
     }

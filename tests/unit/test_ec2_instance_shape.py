@@ -10,9 +10,10 @@ from datetime import datetime, timezone
 
 from lxml import etree
 
-from frontends.ec2.present import Catalog, instance_item
+from frontends.ec2 import networks
+from frontends.ec2.present import Catalog, image_item, instance_item
 from frontends.ec2.render import render_response
-from gateway.model import Address, Instance, InstanceState, NetworkInterface, VolumeAttachment
+from gateway.model import Address, Image, Instance, InstanceState, Network, NetworkInterface, Realm, VolumeAttachment
 
 NS = {"ec2": "http://ec2.amazonaws.com/doc/2016-11-15/"}
 LAUNCHED = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -83,3 +84,25 @@ def test_an_instance_with_no_nic_still_has_the_instance_structures() -> None:
     element = instance_element(vm(0))
     assert missing(element, ALWAYS_PRESENT) == []
     assert element.find("ec2:networkInterfaceSet", NS) is not None
+
+
+def test_images_subnets_and_vpcs_carry_what_aws_always_sends() -> None:
+    image = image_item(Image(id="7e000000-0000-4000-8000-000000000011", name="centos", disk_bytes=10 << 30))
+    body = render_response("DescribeImages", {"Images": [image]}, "req", None)
+    (element,) = etree.fromstring(body).findall("ec2:imagesSet/ec2:item", NS)
+    assert [n for n in ("usageOperation", "enaSupport", "bootMode", "platformDetails", "blockDeviceMapping",
+                        "productCodes") if element.find(f"ec2:{n}", NS) is None] == []
+
+    network = Network(id=NETWORK, name="ovirtmgmt")
+    subnet = networks.Subnet("33333333-2222-4333-8444-555555555555", network, Realm("realm", "Default", "dc", "dc"))
+    body = render_response("DescribeSubnets", {"Subnets": [
+        networks.subnet_item(subnet, default=True, owner_id="1", region="us-east-1")]}, "req", None)
+    (element,) = etree.fromstring(body).findall("ec2:subnetSet/ec2:item", NS)
+    assert missing(element, {"privateDnsNameOptionsOnLaunch": ["hostnameType"], "blockPublicAccessStates": [
+        "internetGatewayBlockMode"]}) == []
+    assert element.find("ec2:enableDns64", NS) is not None and element.find("ec2:ipv6Native", NS) is not None
+    body = render_response("DescribeVpcs", {"Vpcs": [networks.vpc_item(network, default=True, owner_id="1")]},
+                           "req", None)
+    (element,) = etree.fromstring(body).findall("ec2:vpcSet/ec2:item", NS)
+    assert missing(element, {"blockPublicAccessStates": ["internetGatewayBlockMode"]}) == []
+    assert element.findtext("ec2:dhcpOptionsId", None, NS).startswith("dopt-")
