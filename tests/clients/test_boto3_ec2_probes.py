@@ -102,6 +102,7 @@ def test_vpcs_subnets_and_security_groups_take_tags(ec2: Any, default_vpc: dict[
         ec2.delete_tags(Resources=[vpc_id, subnet_id, group_id], Tags=[{"Key": key}])
     assert ec2.describe_tags(Filters=[{"Name": "key", "Values": [key]}])["Tags"] == []
     expect("InvalidSubnetID.NotFound", ec2.create_tags, Resources=["subnet-" + "0" * 32], Tags=[{"Key": "k", "Value": "v"}])
+    expect("InvalidGroupId.Malformed", ec2.create_tags, Resources=["sg-nothex"], Tags=[{"Key": "k", "Value": "v"}])
 
 
 def test_an_instance_address_lies_in_its_subnet_and_vpc(ec2: Any, instance: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from . import action
 RESOURCE_TYPES = {"i": "instance", "ami": "image", "vol": "volume", "snap": "snapshot", "vpc": "vpc",
                   "subnet": "subnet", "sg": "security-group"}
 NETWORK_KINDS = ("vpc", "subnet", "security-group")
+MALFORMED_KINDS = {"vpc": "VpcID", "subnet": "SubnetID", "security-group": "GroupId"}
 PREFIXES = {kind: prefix for prefix, kind in RESOURCE_TYPES.items()}
 KEY_PAIR_PREFIX = "key-"
 TAG_FILTERS = {
@@ -36,6 +37,15 @@ def _prefix(resource_id: str) -> str:
     return head if sep else ""
 
 
+def _backend_key(kind: str, prefix: str, resource_id: str) -> str:
+    """The id tags are kept under: the backend UUID (a security group's is named from its network's);
+    a malformed network id gets AWS's own code (InvalidVpcID/InvalidSubnetID/InvalidGroupId.Malformed)."""
+    if kind in MALFORMED_KINDS:
+        (backend_id,) = networks.decode_ids(prefix, [resource_id], MALFORMED_KINDS[kind]) or [""]
+        return networks.group_tag_key(backend_id) if kind == "security-group" else backend_id
+    return ids.decode(prefix, resource_id)
+
+
 def _resources(call: Call) -> dict[str, list[str]]:
     """resource type -> backend ids (key pairs keep their own ids), Malformed/InvalidID on bad ids."""
     grouped: dict[str, list[str]] = {}
@@ -47,9 +57,7 @@ def _resources(call: Call) -> dict[str, list[str]]:
         kind = RESOURCE_TYPES.get(prefix)
         if kind is None:
             raise Ec2Error("InvalidID", f"The ID '{resource_id[:100]}' is not valid")
-        backend_id = ids.decode(prefix, resource_id)
-        grouped.setdefault(kind, []).append(networks.group_tag_key(backend_id) if kind == "security-group"
-                                            else backend_id)
+        grouped.setdefault(kind, []).append(_backend_key(kind, prefix, resource_id))
     return grouped
 
 
@@ -89,10 +97,8 @@ def _check_exist(call: Call, grouped: dict[str, list[str]]) -> None:
 def _ec2_id_of(call: Call, kind: str, key: str) -> str:
     """The id the client gave for a tag key (a group's key is named, not its id)."""
     for resource_id in call.need("Resources"):
-        if _prefix(resource_id) == PREFIXES[kind]:
-            backend_id = ids.decode(PREFIXES[kind], resource_id)
-            if key in (backend_id, networks.group_tag_key(backend_id)):
-                return resource_id[:100]
+        if _prefix(resource_id) == PREFIXES[kind] and _backend_key(kind, PREFIXES[kind], resource_id) == key:
+            return resource_id[:100]
     return key
 
 
