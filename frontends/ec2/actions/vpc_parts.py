@@ -55,13 +55,15 @@ def _vpc_parts(call: Call) -> tuple[list[Any], list[networks.Subnet], str]:
     return found, networks.subnets(found, call.driver.realms(call.scope)), inventory.account_id(call)
 
 
-def _narrow(items: list[dict[str, Any]], key: str, prefix: str, given: list[str] | None, code: str) -> list[dict[str, Any]]:
+def _narrow(items: list[dict[str, Any]], key: str, noun: str, given: list[str] | None,
+            code: str) -> list[dict[str, Any]]:
+    """The items with the ids asked for (NotFound naming the first missing one), or all of them."""
     if not given:
         return items
     by_id = {item[key]: item for item in items}
     absent = [g for g in given if g not in by_id]
     if absent:
-        raise Ec2Error(code, f"The {prefix} ID '{absent[0][:100]}' does not exist")
+        raise Ec2Error(code, f"The {noun} ID '{absent[0][:100]}' does not exist")
     return [by_id[g] for g in dict.fromkeys(given)]
 
 
