@@ -136,14 +136,18 @@ class StorageMixin(OvirtBase):
         if not held:
             raise InvalidState(f"The volume '{volume_id}' is not attached"
                                + (f" to '{instance_id}'" if instance_id else ""), resource_id=volume_id)
-        for a in held:
-            path = f"vms/{a.instance_id}/diskattachments/{volume_id}"
-            status = self._get(scope, f"vms/{a.instance_id}", what=("instance", a.instance_id)).findtext("status")
-            if a.active and status != "down":  # a running VM must unplug the disk before it is detached
-                self._call(scope, "PUT", path, body=E.disk_attachment(E.active("false")), idempotent=True,
-                           what=("volume", volume_id))
-            self._call(scope, "DELETE", path, idempotent=True, what=("volume", volume_id))
+        for a in held:  # a snapshot being taken or removed locks the disk: EC2 detaches all the same
+            snapshot_locks.behind_lock(self, scope, a.instance_id, lambda: self._detach(scope, a, volume_id))
             disk_records.forget_device(self.store, self._place(scope).key, a.instance_id, volume_id)
+
+    def _detach(self, scope: Scope, a: VolumeAttachment, volume_id: str) -> None:
+        path = f"vms/{a.instance_id}/diskattachments/{volume_id}"
+        status = self._get(scope, f"vms/{a.instance_id}", what=("instance", a.instance_id)).findtext("status")
+        if a.active and status != "down":  # a running VM must unplug the disk before it is detached
+            self._call(scope, "PUT", path, body=E.disk_attachment(E.active("false")), idempotent=True,
+                       what=("volume", volume_id))
+            a.active = False  # asked again behind a lock, the unplug is not repeated
+        self._call(scope, "DELETE", path, idempotent=True, what=("volume", volume_id))
 
     # --- snapshots ------------------------------------------------------------------------------------
     def snapshots(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Snapshot]:
