@@ -254,6 +254,7 @@ class InstanceSpec:
     tags: dict[str, str] = field(default_factory=dict)
     start: bool = True
     volume_tags: dict[str, str] = field(default_factory=dict)  # for the disks it gets (they may not exist yet)
+    root_volume_bytes: int | None = None  # grow the boot disk to this size before the first start
 
 
 MAX_VOLUME_BYTES = 64 << 40  # 64 TiB: a frontend refuses a larger disk as the client's mistake, never asks the engine

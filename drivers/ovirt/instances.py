@@ -220,7 +220,8 @@ class InstancesMixin(OvirtBase):
         name = desired if desired and VM_NAME.match(desired) else generated_name()
         launch = self.operations.renew(launch_id, self._create_budget, data={
             "start": spec.start, "cloud_init": vm.find("initialization") is not None,
-            "volume_tags": spec.volume_tags, "tags": spec.tags, "desired": desired, "key_name": spec.key_name})
+            "volume_tags": spec.volume_tags, "root_volume_bytes": spec.root_volume_bytes, "tags": spec.tags,
+            "desired": desired, "key_name": spec.key_name})
         if launch is None:
             raise BackendUnavailable("The launch was taken over by another process; retry with the same token")
         created = None

@@ -16,7 +16,7 @@ from gateway.model import Instance, InstanceState, VolumeAttachment, from_json, 
 from gateway.operations import Done, Fail, Next, Operation, Outcome, Wait
 from gateway.scope import Credentials, Scope
 
-from . import disk_records, mapping
+from . import disk_records, mapping, root_disk
 from .base import INSTANCE_META, Element
 from .mapping import timestamp_of
 
@@ -87,7 +87,7 @@ class RunInstance(OvirtOperation):
     """
 
     name = "ovirt.run"
-    steps = ("create", "wait_for_disks", "start")
+    steps = ("create", "wait_for_disks", "grow_root", "start")
 
     def step_create(self, op: Operation, scope: Scope) -> Outcome:
         vm = self.driver.launched_vm(scope, op.id)
@@ -119,6 +119,8 @@ class RunInstance(OvirtOperation):
                 learned = {"disks_known": True}
         if status == "image_locked":
             return Wait(self.poll, data=learned)
+        if op.data.get("root_volume_bytes"):
+            return Next("grow_root", data=learned)
         if not op.data.get("start"):
             return Done(data=learned)
         return Next("start", data=learned)
@@ -133,6 +135,9 @@ class RunInstance(OvirtOperation):
         disk_records.remember_termination(self.driver.store, op.data["place"], op.data["vm_id"], disk_ids, True)
         disk_records.record_created(self.driver.store, op.data["place"], disk_ids,
                                     timestamp_of(vm.findtext("creation_time")))
+
+    def step_grow_root(self, op: Operation, scope: Scope) -> Outcome:
+        return root_disk.grow(self, op, scope)
 
     def step_start(self, op: Operation, scope: Scope) -> Outcome:
         vm_id = op.data["vm_id"]

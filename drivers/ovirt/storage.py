@@ -19,7 +19,7 @@ from gateway.errors import InvalidParameter, InvalidState, NotFound
 from gateway.model import Image, ResourceState, Snapshot, Volume, VolumeAttachment, VolumeSpec
 from gateway.scope import Scope
 
-from . import disk_records, mapping
+from . import disk_records, mapping, snapshot_locks
 from .base import OvirtBase, Place
 
 # EC2/Xen-style device names imply a bus: /dev/vdX -> virtio, anything else (sdX, xvdX) -> virtio-scsi.
@@ -141,13 +141,8 @@ class StorageMixin(OvirtBase):
         if not held:
             raise InvalidState(f"The volume '{volume_id}' is not attached"
                                + (f" to '{instance_id}'" if instance_id else ""), resource_id=volume_id)
-        for a in held:
-            path = f"vms/{a.instance_id}/diskattachments/{volume_id}"
-            status = self._get(scope, f"vms/{a.instance_id}", what=("instance", a.instance_id)).findtext("status")
-            if a.active and status != "down":  # a running VM must unplug the disk before it is detached
-                self._call(scope, "PUT", path, body=E.disk_attachment(E.active("false")), idempotent=True,
-                           what=("volume", volume_id))
-            self._call(scope, "DELETE", path, idempotent=True, what=("volume", volume_id))
+        for a in held:  # a snapshot being taken or removed locks the disk: EC2 detaches all the same
+            snapshot_locks.behind_lock(self, scope, a.instance_id, lambda: self._detach(scope, a, volume_id))
             disk_records.forget_device(self.store, self._place(scope).key, a.instance_id, volume_id)
             disk_records.forget_termination(self.store, self._place(scope).key, a.instance_id, volume_id)
 
@@ -156,6 +151,15 @@ class StorageMixin(OvirtBase):
         place = self._place(scope)
         self._get(scope, f"vms/{instance_id}/diskattachments/{volume_id}", what=("volume", volume_id))
         disk_records.remember_termination(self.store, place.key, instance_id, [volume_id], delete)
+
+    def _detach(self, scope: Scope, a: VolumeAttachment, volume_id: str) -> None:
+        path = f"vms/{a.instance_id}/diskattachments/{volume_id}"
+        status = self._get(scope, f"vms/{a.instance_id}", what=("instance", a.instance_id)).findtext("status")
+        if a.active and status != "down":  # a running VM must unplug the disk before it is detached
+            self._call(scope, "PUT", path, body=E.disk_attachment(E.active("false")), idempotent=True,
+                       what=("volume", volume_id))
+            a.active = False  # asked again behind a lock, the unplug is not repeated
+        self._call(scope, "DELETE", path, idempotent=True, what=("volume", volume_id))
 
     # --- snapshots ------------------------------------------------------------------------------------
     def snapshots(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Snapshot]:
@@ -187,8 +191,8 @@ class StorageMixin(OvirtBase):
                 raise InvalidState(f"The volume '{foreign[0]}' is not attached to the instance '{instance_id}'",
                                    resource_id=foreign[0])
             body.append(E.disk_attachments(*(E.disk_attachment(E.disk(id=v)) for v in dict.fromkeys(volume_ids))))
-        created = self._call(scope, "POST", f"vms/{instance_id}/snapshots", body=body, idempotent=False,
-                             what=("instance", instance_id))
+        created = snapshot_locks.behind_lock(self, scope, instance_id, lambda: self._call(
+            scope, "POST", f"vms/{instance_id}/snapshots", body=body, idempotent=False, what=("instance", instance_id)))
         if created is None:
             raise InvalidState("The engine accepted the snapshot but returned no description of it")
         snapshot = mapping.snapshot(created, instance_id)
@@ -200,8 +204,10 @@ class StorageMixin(OvirtBase):
         found = self.snapshots(scope, [snapshot_id])
         if not found:
             raise NotFound("snapshot", snapshot_id)
-        self._call(scope, "DELETE", f"vms/{found[0].instance_id}/snapshots/{snapshot_id}", idempotent=True,
-                   what=("snapshot", snapshot_id))
+        instance_id = found[0].instance_id
+        snapshot_locks.behind_lock(self, scope, instance_id, lambda: self._call(
+            scope, "DELETE", f"vms/{instance_id}/snapshots/{snapshot_id}", idempotent=True,
+            what=("snapshot", snapshot_id)))
         self.store.delete_tags(scope.provider.name, [snapshot_id])
 
     # --- images from instances ------------------------------------------------------------------------

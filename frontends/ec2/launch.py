@@ -27,7 +27,7 @@ from gateway.errors import GatewayError, InvalidParameter, NotFound
 from gateway.model import Instance, InstanceSpec
 from gateway.userdata import check_user_data_size, decode_user_data
 
-from . import ids, inventory, networks
+from . import block_devices, ids, inventory, networks
 from .call import Call
 from .errors import Ec2Error, invalid_value
 from .present import instance_item, reservation_id
@@ -94,6 +94,9 @@ class LaunchRequest:
                 tags.setdefault(kind, {})[tag["Key"]] = tag.get("Value") or ""
         spec.tags = tags.pop("instance", {})
         spec.volume_tags = tags.pop("volume", {})  # the driver tags the disks once they exist (durably)
+        if call.get("BlockDeviceMappings"):
+            images = call.driver.images(call.scope, [image_id])
+            block_devices.apply(call.get("BlockDeviceMappings"), images[0] if images else None, spec)
         behaviour = call.get("InstanceInitiatedShutdownBehavior") or "stop"
         if behaviour not in SHUTDOWN_BEHAVIOURS:
             raise invalid_value(f"InstanceInitiatedShutdownBehavior must be one of {', '.join(SHUTDOWN_BEHAVIOURS)}")

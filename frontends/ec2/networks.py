@@ -16,15 +16,17 @@ The mapping (DESIGN section 4: logical network / vNIC profile -> VPC / subnet):
 * **An instance's VpcId/SubnetId** are those of its first NIC's network in its cluster, so what
   DescribeInstances says resolves with DescribeVpcs/DescribeSubnets and the `subnet-id` filter finds
   the instance again. An instance without NICs has neither.
-* **CIDR blocks are placeholders**: the engine keeps no address range for a logical network (addresses
-  come from whatever DHCP serves the VLAN). They are derived from the UUIDs (10.x.0.0/16 per VPC,
-  10.x.y.0/24 per subnet) so they are stable and distinct enough; clients only display them.
+* **CIDR blocks are learned** (see ..cidrs): the engine keeps no address range for a logical network
+  (addresses come from whatever DHCP serves the VLAN), so a subnet's block is the one holding the
+  addresses its instances report, and its VPC's the one holding its subnets'. Before any instance
+  reports one, they are placeholders derived from the UUIDs (10.x.0.0/16 per VPC, 10.x.y.0/24 per
+  subnet), stable and distinct enough.
 * **Security groups**: oVirt filters no traffic between VMs by group (its network filters are per vNIC
   profile and not client-managed), so each VPC has exactly one group, `default`, allowing everything in
   and out, `sg-` + the network's UUID. Creating or changing groups is refused (UnsupportedOperation).
 
-Names: a VPC's `Name` tag is the network's name, a subnet's `<network>/<cluster>`; oVirt has no other
-tags for them.
+Names: a VPC's `Name` tag is the network's name, a subnet's `<network>/<cluster>`; other tags (and a
+`Name` of the client's own) are kept by the gateway, as oVirt has no home for them.
 """
 from __future__ import annotations
 
@@ -66,20 +68,26 @@ def subnet_uuid(network_id: str, realm_id: str) -> str:
     return str(uuid.uuid5(SUBNET_NAMESPACE, f"{network_id.lower()}/{realm_id.lower()}"))
 
 
+def group_tag_key(network_id: str) -> str:
+    """The store key of a security group's tags: named from its network's UUID, as the group's own id
+    is that UUID too and the VPC's tags are kept under it."""
+    return str(uuid.uuid5(SUBNET_NAMESPACE, f"security-group/{network_id.lower()}"))
+
+
 def subnet_id(network_id: str, realm_id: str) -> str:
     return ids.encode("subnet", subnet_uuid(network_id, realm_id))
 
 
-def _octet(text: str) -> int:
+def octet(text: str) -> int:
     return hashlib.sha256(text.lower().encode()).digest()[0]
 
 
 def vpc_cidr(network_id: str) -> str:
-    return f"10.{_octet(network_id)}.0.0/16"
+    return f"10.{octet(network_id)}.0.0/16"
 
 
 def subnet_cidr(network_id: str, realm_id: str) -> str:
-    return f"10.{_octet(network_id)}.{_octet(realm_id)}.0/24"
+    return f"10.{octet(network_id)}.{octet(realm_id)}.0/24"
 
 
 def default_network(networks: list[Network]) -> Network | None:
@@ -126,37 +134,54 @@ def default_group(network_id: str) -> dict[str, str]:
     return {"GroupId": group_id(network_id), "GroupName": "default"}
 
 
-def vpc_item(network: Network, *, default: bool, owner_id: str) -> dict[str, Any]:
-    cidr = vpc_cidr(network.id)
+def named(name: str, tags: dict[str, str] | None) -> list[dict[str, str]]:
+    """`Name` from oVirt unless the client gave one, then the client's tags, as an EC2 tag list."""
+    merged = {"Name": name, **(tags or {})}
+    return [{"Key": k, "Value": v} for k, v in sorted(merged.items())]
+
+
+def dhcp_options_id(network_id: str) -> str:
+    return ids.encode("dopt", network_id)
+
+
+def vpc_item(network: Network, *, default: bool, owner_id: str, cidr: str | None = None,
+             tags: dict[str, str] | None = None) -> dict[str, Any]:
+    cidr = cidr or vpc_cidr(network.id)
     return {
-        "VpcId": vpc_id(network.id), "CidrBlock": cidr, "State": "available", "DhcpOptionsId": "default",
+        "VpcId": vpc_id(network.id), "CidrBlock": cidr, "State": "available",
+        "DhcpOptionsId": dhcp_options_id(network.id),
         "InstanceTenancy": "default", "IsDefault": default, "OwnerId": owner_id,
         "CidrBlockAssociationSet": [{"AssociationId": ids.encode("vpc-cidr-assoc", network.id), "CidrBlock": cidr,
                                      "CidrBlockState": {"State": "associated"}}],
-        "Ipv6CidrBlockAssociationSet": [],
-        "Tags": [{"Key": "Name", "Value": network.name}],
+        "Ipv6CidrBlockAssociationSet": [], "BlockPublicAccessStates": {"InternetGatewayBlockMode": "off"},
+        "Tags": named(network.name, tags),
     }
 
 
-def subnet_item(subnet: Subnet, *, default: bool, owner_id: str, region: str) -> dict[str, Any]:
+def subnet_item(subnet: Subnet, *, default: bool, owner_id: str, region: str, cidr: str | None = None,
+                tags: dict[str, str] | None = None) -> dict[str, Any]:
     ec2_id = ids.encode("subnet", subnet.id)
     return {
         "SubnetId": ec2_id, "VpcId": vpc_id(subnet.network.id), "State": "available",
         "AvailabilityZone": subnet.realm.name, "AvailabilityZoneId": subnet.realm.id,
-        "CidrBlock": subnet_cidr(subnet.network.id, subnet.realm.id),
+        "CidrBlock": cidr or subnet_cidr(subnet.network.id, subnet.realm.id),
         "AvailableIpAddressCount": SUBNET_USABLE_ADDRESSES, "DefaultForAz": default,
         "MapPublicIpOnLaunch": False, "MapCustomerOwnedIpOnLaunch": False, "AssignIpv6AddressOnCreation": False,
-        "Ipv6CidrBlockAssociationSet": [], "OwnerId": owner_id,
+        "Ipv6CidrBlockAssociationSet": [], "OwnerId": owner_id, "EnableDns64": False, "Ipv6Native": False,
+        "PrivateDnsNameOptionsOnLaunch": {"HostnameType": "ip-name", "EnableResourceNameDnsARecord": False,
+                                          "EnableResourceNameDnsAAAARecord": False},
+        "BlockPublicAccessStates": {"InternetGatewayBlockMode": "off"},
         "SubnetArn": f"arn:aws:ec2:{region}:{owner_id}:subnet/{ec2_id}",
-        "Tags": [{"Key": "Name", "Value": f"{subnet.network.name}/{subnet.realm.name}"}],
+        "Tags": named(f"{subnet.network.name}/{subnet.realm.name}", tags),
     }
 
 
-def security_group_item(network: Network, *, owner_id: str) -> dict[str, Any]:
+def security_group_item(network: Network, *, owner_id: str, tags: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "GroupId": group_id(network.id), "GroupName": "default", "VpcId": vpc_id(network.id), "OwnerId": owner_id,
         "Description": "default VPC security group: oVirt filters no traffic by group, all traffic is allowed",
-        "IpPermissions": [dict(ALL_TRAFFIC)], "IpPermissionsEgress": [dict(ALL_TRAFFIC)], "Tags": [],
+        "IpPermissions": [dict(ALL_TRAFFIC)], "IpPermissionsEgress": [dict(ALL_TRAFFIC)],
+        "Tags": [{"Key": k, "Value": v} for k, v in sorted((tags or {}).items())],
     }
 
 

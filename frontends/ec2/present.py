@@ -12,7 +12,7 @@ from typing import Any
 
 from gateway.model import HardwareProfile, Image, Instance, InstanceState, NetworkInterface, ResourceState
 
-from . import devices, ids, networks
+from . import devices, ids, instance_options, networks
 
 # Canonical state -> (EC2 code, EC2 name). EC2 has no paused, suspended or error: they are stopped
 # (the reason says why), so waiters never mistake them for running.
@@ -105,9 +105,11 @@ def instance_item(instance: Instance, catalog: Catalog) -> dict[str, Any]:
         if attachment.attached_at:
             ebs["AttachTime"] = attachment.attached_at
         mappings.append({"DeviceName": device_names[n], "Ebs": ebs})
+    launched = instance.launch_time or instance.created or EPOCH
     interfaces = []
-    for nic in instance.interfaces:
-        interfaces.append(interface_item(instance, nic, catalog.owner_id))
+    for index, nic in enumerate(instance.interfaces):
+        interfaces.append(interface_item(instance, nic, catalog.owner_id, index=index, attached=launched,
+                                         dns_name=hostname if private_ip is not None else None))
     item: dict[str, Any] = {
         "InstanceId": ids.instance_id(instance.id),
         "ImageId": ids.image_id(instance.image_id) if instance.image_id else None,
@@ -118,7 +120,7 @@ def instance_item(instance: Instance, catalog: Catalog) -> dict[str, Any]:
         "KeyName": instance.key_name or record.get("key_name"),
         "AmiLaunchIndex": int(record.get("launch_index", 0)),
         "InstanceType": catalog.type_of(instance.hardware_profile_id),
-        "LaunchTime": instance.launch_time or instance.created or EPOCH,
+        "LaunchTime": launched,
         "Placement": {"AvailabilityZone": catalog.zones.get(instance.realm_id or "", ""), "GroupName": "",
                       "Tenancy": "default"},
         "Monitoring": {"State": "disabled"},
@@ -136,7 +138,7 @@ def instance_item(instance: Instance, catalog: Catalog) -> dict[str, Any]:
         "NetworkInterfaces": interfaces,
         "SourceDestCheck": True,
         "EbsOptimized": False,
-        "CpuOptions": {"CoreCount": instance.cpus, "ThreadsPerCore": 1},
+        **instance_options.instance_members(cpus=instance.cpus, launched=launched),
     }
     reason = STATE_REASONS.get(instance.state)
     if reason:
@@ -144,11 +146,12 @@ def instance_item(instance: Instance, catalog: Catalog) -> dict[str, Any]:
     return item
 
 
-def interface_item(instance: Instance, nic: NetworkInterface, owner_id: str) -> dict[str, Any]:
-    """One of an instance's `NetworkInterfaces`; its first IPv4 address is the primary one."""
+def interface_item(instance: Instance, nic: NetworkInterface, owner_id: str, *, index: int = 0,
+                   attached: datetime = EPOCH, dns_name: str | None = None) -> dict[str, Any]:
+    """One of an instance's `NetworkInterfaces` (the `index`th); its first IPv4 address is the primary one."""
     private_ips = []
     for ip in nic.ipv4:
-        private_ips.append({"PrivateIpAddress": ip, "Primary": not private_ips})
+        private_ips.append({"PrivateIpAddress": ip, "Primary": not private_ips, "PrivateDnsName": dns_name or ""})
     ipv6 = []
     for ip in nic.ipv6:
         ipv6.append({"Ipv6Address": ip})
@@ -156,7 +159,10 @@ def interface_item(instance: Instance, nic: NetworkInterface, owner_id: str) -> 
             **networks.interface_placement(instance, nic.network_id),
             "Status": "in-use" if nic.plugged else "available", "OwnerId": owner_id,
             "PrivateIpAddress": nic.ipv4[0] if nic.ipv4 else None, "SourceDestCheck": True,
-            "Description": nic.name, "PrivateIpAddresses": private_ips, "Ipv6Addresses": ipv6}
+            "Description": nic.name, "PrivateIpAddresses": private_ips, "Ipv6Addresses": ipv6,
+            "PrivateDnsName": dns_name or "", "InterfaceType": "interface",
+            "Groups": [networks.default_group(nic.network_id)] if nic.network_id else [],
+            "Attachment": instance_options.interface_attachment(nic.id, index, plugged=nic.plugged, attached=attached)}
 
 
 def image_item(image: Image, tags: dict[str, str] | None = None, owner_id: str = "") -> dict[str, Any]:
@@ -180,5 +186,6 @@ def image_item(image: Image, tags: dict[str, str] | None = None, owner_id: str =
         "VirtualizationType": "hvm",
         "Hypervisor": "xen",
         "PlatformDetails": "Windows" if "windows" in image.os_type.lower() else "Linux/UNIX",
+        "UsageOperation": "RunInstances", "EnaSupport": False, "BootMode": "legacy-bios", "ProductCodes": [],
         "Tags": tag_list(tags if tags is not None else image.tags),
     }

@@ -12,7 +12,8 @@ unencrypted, single-attach.
 Snapshots. oVirt snapshots a VM, narrowed to chosen disks of it: an EBS snapshot of a volume is a
 snapshot of the VM the volume is attached to covering that one disk, so its VolumeId and VolumeSize are
 the volume's (also kept in the store, `ec2.snapshot`, as the engine names a snapshot's disks only when a
-listing follows them). A snapshot taken outside EC2 names its first disk. An unattached volume has no VM
+listing follows them), and so is its description as the client gave it (the engine requires one, so a
+snapshot asked for without one gets the driver's, which EC2 clients never see). A snapshot taken outside EC2 names its first disk. An unattached volume has no VM
 to snapshot and is refused (IncorrectState) rather than snapshotted some other way.
 """
 from __future__ import annotations
@@ -131,6 +132,7 @@ def snapshot_item(snapshot: Snapshot, record: dict[str, Any], *, owner_id: str, 
         "SnapshotId": ids.encode("snap", snapshot.id),
         "VolumeId": ids.encode("vol", volume_id) if volume_id else UNKNOWN_VOLUME,
         "State": state, "StartTime": started, "Progress": "100%" if state == "completed" else "0%",
-        "OwnerId": owner_id, "Description": snapshot.description, "VolumeSize": size, "Encrypted": False,
+        "OwnerId": owner_id, "Description": record.get("description", snapshot.description), "VolumeSize": size,
+        "Encrypted": False,
         "StorageTier": "standard", "Tags": tag_list(tags),
     }

@@ -203,17 +203,22 @@ def attachment_add(call: Call, id: str) -> Response:
 
 
 def attachment_update(call: Call, id: str, disk: str) -> Response:
-    """`PUT`: `active` (hot plug or unplug) first, then `bootable`, `interface` and the disk's alias."""
+    """`PUT`: `active` (hot plug or unplug) first, then `bootable`, `interface`, the disk's alias and its
+    size (`disk/provisioned_size`, the engine's way to extend an attached disk)."""
     vm, att, index = _attachment(call, id, disk)
     permissions.require(call, "CONFIGURE_VM_STORAGE", [vm])
     root = parse_body(call.body(), "disk_attachment")
     active = boolean(text(root, "active"))
     bootable = boolean(text(root, "bootable"))
     interface = _interface(text(root, "interface"))
+    size_text = text(root, "disk/provisioned_size")
+    size = integer(size_text, "disk.provisioned_size") if size_text is not None else None
     if active is not None:
         ls.set_active(call.store, vm, att, active)
     ls.update_attachment(call.store, vm, att, bootable, interface)
     target = call.store.disks.get(att.disk_id)
+    if target is not None and size is not None:
+        ls.extend_disk(call.store, target, size)
     if target is not None and (alias := raw_text(root, "disk/alias") or raw_text(root, "disk/name")):
         target.name = alias
     return _answer(call, vm, att, index)

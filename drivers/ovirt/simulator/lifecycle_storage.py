@@ -53,6 +53,31 @@ def add_disk(store: Store, vm: Vm, disk: Disk, attachment: Attachment, new: bool
         _settle_in(store, create_seconds(disk), created)
 
 
+def extend_disk(store: Store, disk: Disk, size: int) -> None:
+    """Grow a disk (UpdateDisk with a larger `provisioned_size`): `locked` while the volume is extended,
+    committed space grows at once. The engine never shrinks a disk, nor extends a locked one."""
+    if size < disk.provisioned_size:
+        raise conflict("Cannot edit Virtual Disk. New disk size cannot be smaller than the current disk size.")
+    if size == disk.provisioned_size:
+        return
+    if disk.status == "locked":
+        raise conflict(f"Cannot edit Virtual Disk: The following disks are locked: {disk.name}. Please try again "
+                       "in a few minutes.")
+    domain = store.storagedomains.get(disk.storage_domain_id)
+    if domain is not None:
+        domain.committed += size - disk.provisioned_size
+    disk.provisioned_size = size
+    disk.status = "locked"
+
+    def extended(at: float) -> None:
+        if disk.status == "locked":
+            disk.status = "ok"
+        owner = store.vms.get(disk.owner_vm_id or "")
+        if owner:
+            owner.touch()
+    _settle_in(store, TIMINGS["disk_create"], extended)
+
+
 def create_floating_disk(store: Store, disk: Disk, domain: StorageDomain, job: Job | None) -> None:
     """A disk of no VM (`POST /disks`): `locked` while its volume is created, then `ok`."""
     existing = store.disks.get(disk.id)

@@ -15,7 +15,7 @@ ACTIONS: dict[str, Action] = {}
 MUTATING: set[str] = set()
 MODULES = ("regions", "images", "instance_types", "instances", "instance_state", "instance_status",
            "instance_attributes", "key_pairs", "tags", "account", "addresses", "vpcs", "security_groups",
-           "volumes", "snapshots")
+           "volumes", "snapshots", "vpc_parts", "platform_defaults")
 
 
 def action(name: str, *, mutating: bool = False) -> Callable[[Action], Action]:

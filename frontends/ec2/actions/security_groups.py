@@ -46,7 +46,9 @@ def describe_security_groups(call: Call) -> dict[str, Any]:
     call.check_dry_run()
     owner = inventory.account_id(call)
     found = call.driver.networks(call.scope)
-    groups = [networks.security_group_item(n, owner_id=owner) for n in found]
+    tags = call.driver.tags(call.scope, [networks.group_tag_key(n.id) for n in found]) if found else {}
+    groups = [networks.security_group_item(n, owner_id=owner, tags=tags.get(networks.group_tag_key(n.id)))
+              for n in found]
     if wanted_ids is not None:
         known = {g["GroupId"]: g for g in groups}
         asked = [networks.group_id(w) for w in dict.fromkeys(wanted_ids)]

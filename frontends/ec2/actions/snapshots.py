@@ -77,7 +77,9 @@ def create_snapshot(call: Call) -> dict[str, Any]:
         raise Ec2Error("IncorrectState", f"Cannot snapshot volume '{vol_id}': oVirt snapshots the disks of a "
                                          "virtual machine, and this volume is attached to none. Attach it to an "
                                          "instance first.")
-    if volume.state not in (ResourceState.AVAILABLE, ResourceState.IN_USE):
+    if volume.state not in (ResourceState.AVAILABLE, ResourceState.IN_USE, ResourceState.PENDING):
+        # PENDING (a locked disk) is left to the driver: a snapshot in progress locks the disk too, and
+        # EC2 takes several snapshots of a volume at once; the driver waits such a lock out
         raise Ec2Error("IncorrectState", f"Cannot snapshot volume '{vol_id}': it is "
                                          f"'{storage.VOLUME_STATES[volume.state]}'.")
     instance_id = next((a.instance_id for a in volume.attachments if a.active), volume.attachments[0].instance_id)
@@ -88,7 +90,7 @@ def create_snapshot(call: Call) -> dict[str, Any]:
     except InvalidState as exc:
         raise Ec2Error("IncorrectState", exc.message) from None
     record = {"id": snapshot.id, "volume_id": volume.id, "volume_size": storage.gib(volume.size_bytes),
-              "instance_id": instance_id}
+              "instance_id": instance_id, "description": call.get("Description") or ""}
     call.gateway.store.put_entity(storage.SNAPSHOT_RECORD, call.scope.provider.name, snapshot.id, record)
     if tags:
         call.driver.set_tags(call.scope, "snapshot", [snapshot.id], tags)

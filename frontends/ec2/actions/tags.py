@@ -1,19 +1,25 @@
-"""CreateTags, DeleteTags, DescribeTags on instances, images, volumes and snapshots (and key pairs).
+"""CreateTags, DeleteTags, DescribeTags on every taggable id the gateway hands out: instances, images,
+volumes, snapshots, VPCs, subnets, security groups (and key pairs).
 
 The driver keeps tags where the backend can hold them and in the store otherwise (an instance's `Name`
 renames its VM where oVirt's naming rules allow); key pairs are the gateway's own, so are their tags.
+Network objects (see ..networks) are tagged under their UUIDs: a VPC under its network's, a subnet
+under its named (network, cluster) UUID, a security group under one named from its network's.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from .. import ids, inventory
+from .. import ids, inventory, networks
 from ..call import Call
 from ..errors import Ec2Error, invalid_value
 from ..filters import apply_filters, page_size, paginate
 from . import action
 
-RESOURCE_TYPES = {"i": "instance", "ami": "image", "vol": "volume", "snap": "snapshot"}
+RESOURCE_TYPES = {"i": "instance", "ami": "image", "vol": "volume", "snap": "snapshot", "vpc": "vpc",
+                  "subnet": "subnet", "sg": "security-group"}
+NETWORK_KINDS = ("vpc", "subnet", "security-group")
+MALFORMED_KINDS = {"vpc": "VpcID", "subnet": "SubnetID", "security-group": "GroupId"}
 PREFIXES = {kind: prefix for prefix, kind in RESOURCE_TYPES.items()}
 KEY_PAIR_PREFIX = "key-"
 TAG_FILTERS = {
@@ -26,6 +32,20 @@ TAG_FILTERS = {
 }
 
 
+def _prefix(resource_id: str) -> str:
+    head, sep, _ = resource_id.partition("-")
+    return head if sep else ""
+
+
+def _backend_key(kind: str, prefix: str, resource_id: str) -> str:
+    """The id tags are kept under: the backend UUID (a security group's is named from its network's);
+    a malformed network id gets AWS's own code (InvalidVpcID/InvalidSubnetID/InvalidGroupId.Malformed)."""
+    if kind in MALFORMED_KINDS:
+        (backend_id,) = networks.decode_ids(prefix, [resource_id], MALFORMED_KINDS[kind]) or [""]
+        return networks.group_tag_key(backend_id) if kind == "security-group" else backend_id
+    return ids.decode(prefix, resource_id)
+
+
 def _resources(call: Call) -> dict[str, list[str]]:
     """resource type -> backend ids (key pairs keep their own ids), Malformed/InvalidID on bad ids."""
     grouped: dict[str, list[str]] = {}
@@ -33,12 +53,22 @@ def _resources(call: Call) -> dict[str, list[str]]:
         if resource_id.startswith(KEY_PAIR_PREFIX):
             grouped.setdefault("key-pair", []).append(resource_id)
             continue
-        prefix = ids.prefix_of(resource_id)
+        prefix = _prefix(resource_id)
         kind = RESOURCE_TYPES.get(prefix)
         if kind is None:
             raise Ec2Error("InvalidID", f"The ID '{resource_id[:100]}' is not valid")
-        grouped.setdefault(kind, []).append(ids.decode(prefix, resource_id))
+        grouped.setdefault(kind, []).append(_backend_key(kind, prefix, resource_id))
     return grouped
+
+
+def network_objects(call: Call) -> dict[str, tuple[str, str]]:
+    """Tag key (see the module's docstring) -> (resource type, EC2 id) of every VPC, subnet and group."""
+    found = call.driver.networks(call.scope)
+    objects = {n.id: ("vpc", networks.vpc_id(n.id)) for n in found}
+    objects.update({networks.group_tag_key(n.id): ("security-group", networks.group_id(n.id)) for n in found})
+    objects.update({s.id: ("subnet", ids.encode("subnet", s.id))
+                    for s in networks.subnets(found, call.driver.realms(call.scope))})
+    return objects
 
 
 def _check_exist(call: Call, grouped: dict[str, list[str]]) -> None:
@@ -49,11 +79,27 @@ def _check_exist(call: Call, grouped: dict[str, list[str]]) -> None:
         missing = [i for i in grouped["image"] if i not in known]
         if missing:
             raise Ec2Error("InvalidAMIID.NotFound", f"The image id '[{ids.image_id(missing[0])}]' does not exist")
+    asked = [(kind, key) for kind in NETWORK_KINDS for key in grouped.get(kind, [])]
+    if asked:
+        known = network_objects(call)
+        for kind, key in asked:
+            if known.get(key, ("",))[0] != kind:
+                code = {"vpc": "InvalidVpcID.NotFound", "subnet": "InvalidSubnetID.NotFound",
+                        "security-group": "InvalidGroup.NotFound"}[kind]
+                raise Ec2Error(code, f"The {kind} '{_ec2_id_of(call, kind, key)}' does not exist")
     if "key-pair" in grouped:
         known = {p.id for p in call.gateway.key_pairs.list(call.owner)}
         missing = [k for k in grouped["key-pair"] if k not in known]
         if missing:
             raise Ec2Error("InvalidKeyPair.NotFound", f"The key pair ID '{missing[0][:100]}' does not exist")
+
+
+def _ec2_id_of(call: Call, kind: str, key: str) -> str:
+    """The id the client gave for a tag key (a group's key is named, not its id)."""
+    for resource_id in call.need("Resources"):
+        if _prefix(resource_id) == PREFIXES[kind] and _backend_key(kind, PREFIXES[kind], resource_id) == key:
+            return resource_id[:100]
+    return key
 
 
 def _check_tag(key: str, value: str | None) -> None:
@@ -124,6 +170,12 @@ def describe_tags(call: Call) -> dict[str, Any]:
             continue
         ec2_id = ids.encode(PREFIXES[kind], resource_id)
         items += [{"ResourceId": ec2_id, "ResourceType": kind, "Key": k, "Value": v} for k, v in tags.items()]
+    objects = network_objects(call) if call.driver.can("networks") else {}
+    if objects:
+        for key, tags in call.driver.tags(call.scope, list(objects)).items():
+            if key in objects:
+                kind, ec2_id = objects[key]
+                items += [{"ResourceId": ec2_id, "ResourceType": kind, "Key": k, "Value": v} for k, v in tags.items()]
     pairs = call.gateway.key_pairs.list(call.owner)
     if pairs:
         for pair_id, tags in call.gateway.store.tags(call.owner, [p.id for p in pairs]).items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import ids, inventory, networks
+from .. import cidrs, ids, inventory, networks
 from ..call import Call
 from ..errors import Ec2Error
 from ..filters import apply_filters, page_size, paginate
@@ -42,19 +42,41 @@ SUBNET_FILTERS = {
 }
 
 
+def stored_tags(call: Call, backend_ids: list[str]) -> dict[str, dict[str, str]]:
+    """The tags clients put on network objects (kept by the gateway: oVirt has no home for them)."""
+    return call.driver.tags(call.scope, backend_ids) if backend_ids else {}
+
+
+def learned_cidrs(call: Call) -> cidrs.LearnedCidrs:
+    return cidrs.LearnedCidrs(call.driver.instances(call.scope))
+
+
 def _vpcs(call: Call) -> list[dict[str, Any]]:
     found = call.driver.networks(call.scope)
     default = networks.default_network(found)
     owner = inventory.account_id(call)
-    return [networks.vpc_item(n, default=n is default, owner_id=owner) for n in found]
+    learned = learned_cidrs(call)
+    tags = stored_tags(call, [n.id for n in found])
+    return [networks.vpc_item(n, default=n is default, owner_id=owner, cidr=learned.vpc(n.id), tags=tags.get(n.id))
+            for n in found]
 
 
 def _subnets(call: Call) -> list[dict[str, Any]]:
     found = call.driver.networks(call.scope)
     default = networks.default_network(found)
     owner = inventory.account_id(call)
-    return [networks.subnet_item(s, default=s.network is default, owner_id=owner, region=call.region)
-            for s in networks.subnets(found, call.driver.realms(call.scope))]
+    learned = learned_cidrs(call)
+    every = networks.subnets(found, call.driver.realms(call.scope))
+    tags = stored_tags(call, [s.id for s in every])
+    return [networks.subnet_item(s, default=s.network is default, owner_id=owner, region=call.region,
+                                 cidr=subnet_cidr(learned, s), tags=tags.get(s.id)) for s in every]
+
+
+def subnet_cidr(learned: cidrs.LearnedCidrs, subnet: networks.Subnet) -> str | None:
+    """The learned block, else a /24 inside the VPC's learned block, else None (the placeholder)."""
+    network_id, realm_id = subnet.network.id, subnet.realm.id
+    return (learned.subnet(network_id, realm_id)
+            or learned.placeholder_in_vpc(network_id, realm_id, networks.octet(realm_id)))
 
 
 def _narrow(items: list[dict[str, Any]], key: str, wanted: list[str] | None, code: str, noun: str,
