@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from tests.gateway_state import snapshot
+from tests.gateway_state import settled, snapshot
 from tests.integration.cimi_client import ACTION, MEDIA, NS, CimiClient
 
 
@@ -188,7 +188,7 @@ def _machine_create(cimi: CimiClient, **fields: str) -> str:
 
 
 def test_json_nested_1000_deep_is_400(cimi: CimiClient, gateway) -> None:
-    before = snapshot(gateway)
+    before = settled(lambda: snapshot(gateway))
     body = '{"name": "x", "machineTemplate": ' + '{"a": ' * 1000 + "1" + "}" * 1000 + "}"
     _parsed_error(cimi, _raw(cimi, "POST", cimi.collection_url("machines"), body), 400, "nested")
     body = '{"name": ' + "[" * 1000 + "]" * 1000 + "}"
@@ -198,7 +198,7 @@ def test_json_nested_1000_deep_is_400(cimi: CimiClient, gateway) -> None:
 
 @pytest.mark.parametrize("href", ["5", "[1]", '{"a": 1}', "true", "null"])
 def test_href_that_is_not_text_is_400(cimi: CimiClient, gateway, href: str) -> None:
-    before = snapshot(gateway)
+    before = settled(lambda: snapshot(gateway))
     machines = cimi.collection_url("machines")
     body = f'{{"resourceURI": "{NS}/MachineCreate", "name": "x", "machineTemplate": {{"href": {href}}}}}'
     _parsed_error(cimi, _raw(cimi, "POST", machines, body), 400, "machinetemplate" if href != "null" else "")
@@ -219,7 +219,7 @@ def test_control_characters_echoed_in_errors_are_written(cimi: CimiClient, gatew
 
 
 def test_credential_key_of_no_known_type_is_400(cimi: CimiClient, gateway) -> None:
-    before = snapshot(gateway)
+    before = settled(lambda: snapshot(gateway))
     body = f'{{"resourceURI": "{NS}/CredentialCreate", "credentialTemplate": {{"key": "X-Injected: 1"}}}}'
     _parsed_error(cimi, _raw(cimi, "POST", cimi.collection_url("credentials"), body), 400, "key")
     assert snapshot(gateway) == before
@@ -227,7 +227,7 @@ def test_credential_key_of_no_known_type_is_400(cimi: CimiClient, gateway) -> No
 
 def test_lone_surrogate_volume_configuration_is_refused_and_nothing_is_stored(cimi: CimiClient, gateway) -> None:
     """It used to be stored, answer 500, and break its collection and `$expand=*` for good."""
-    before = snapshot(gateway)
+    before = settled(lambda: snapshot(gateway))
     configs = cimi.collection_url("volumeConfigs")
     for field in ("name", "description", "format"):
         body = f'{{"resourceURI": "{NS}/VolumeConfiguration", "capacity": 1024, "{field}": "a\\ud800b"}}'
@@ -248,7 +248,7 @@ def test_lone_surrogate_volume_configuration_is_refused_and_nothing_is_stored(ci
 def test_unwritable_machine_text_is_refused_before_the_engine_is_asked(cimi: CimiClient, gateway,
                                                                        field: str) -> None:
     """A 500 used to come after the VM was created (and, for a property, started): an orphan."""
-    before = snapshot(gateway)
+    before = settled(lambda: snapshot(gateway))
     key, _, value = field.partition(": ")
     body = _machine_create(cimi, **{key.strip('"'): value})
     _parsed_error(cimi, _raw(cimi, "POST", cimi.collection_url("machines"), body), 400, key.strip('"'))

@@ -13,7 +13,7 @@ import requests
 
 from tests.conftest import start_gateway
 
-from tests.gateway_state import snapshot
+from tests.gateway_state import settled, snapshot
 
 from .deltacloud_http import error_of
 
@@ -143,7 +143,7 @@ def assert_written_error(response: requests.Response, status: int, fragment: str
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_control_characters_are_4xx_not_500(gateway, fmt: str) -> None:
-    before = snapshot(gateway)
+    before = settled(lambda: snapshot(gateway))
     assert_written_error(call(gateway, fmt, "GET", "/images/%01"), 404, "\\x01")
     image = cloud_image_id(gateway)
     assert_written_error(call(gateway, fmt, "POST", "/instances", data={"image_id": image, "hwp_id": "\x00"}),

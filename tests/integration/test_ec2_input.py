@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.clients.ec2_helpers import ec2_error, signed_post
-from tests.gateway_state import snapshot
+from tests.gateway_state import settled, snapshot
 
 
 def zone(gateway) -> str:
@@ -20,7 +20,7 @@ def zone(gateway) -> str:
 
 @pytest.mark.parametrize("tag", ["Value=a%01b", "Value=%EF%BF%BE", "Value=ok&TagSpecification.1.Tag.2.Key=k%1B"])
 def test_unwritable_tag_text_is_refused_before_the_engine(gateway, tag: str) -> None:
-    before = snapshot(gateway)
+    before = settled(lambda: snapshot(gateway))
     response = signed_post(gateway, f"Action=CreateVolume&Version=2016-11-15&Size=1&AvailabilityZone={zone(gateway)}"
                                     f"&TagSpecification.1.ResourceType=volume&TagSpecification.1.Tag.1.Key=Name"
                                     f"&TagSpecification.1.Tag.1.{tag}")

@@ -8,7 +8,6 @@ failed `ovirt.run` behind, and every replay of a ClientToken left MaxCount faile
 from __future__ import annotations
 
 import sqlite3
-import time
 import uuid
 from typing import Any
 
@@ -17,7 +16,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from tests.clients.ec2_helpers import ec2_client, ec2_error, error_code, signed_post
-from tests.gateway_state import snapshot
+from tests.gateway_state import settled, snapshot
 from tests.integration.cimi_client import NS, CimiClient
 
 UNKNOWN_AMI = "ami-7e00000000004000800000000000dead"
@@ -38,21 +37,8 @@ def state(gateway: Any) -> dict[str, Any]:
     return {**snapshot(gateway), **rows}
 
 
-def settled(gateway: Any, timeout: float = 60.0) -> dict[str, Any]:
-    """The state once what earlier requests started (launches, removals) has finished: two equal readings."""
-    deadline = time.monotonic() + timeout
-    previous = state(gateway)
-    while time.monotonic() < deadline:
-        time.sleep(0.5)
-        current = state(gateway)
-        if current == previous:
-            return current
-        previous = current
-    raise AssertionError("the gateway's state kept changing")
-
-
 def test_ec2_run_instances_with_an_unknown_image_changes_nothing(gateway) -> None:
-    before = settled(gateway)
+    before = settled(lambda: state(gateway))
     with pytest.raises(ClientError) as refused:  # boto3 sends a ClientToken of its own
         ec2_client(gateway, retries=0).run_instances(ImageId=UNKNOWN_AMI, MinCount=1, MaxCount=2)
     assert error_code(refused.value) == "InvalidAMIID.NotFound"
@@ -72,7 +58,7 @@ def test_deltacloud_create_instance_refused_changes_nothing(gateway, form: dict[
     images = requests.get(f"{gateway.api_url}/images", auth=gateway.admin, timeout=30,
                           headers={"Accept": "application/json"}).json()["images"]
     form = {"image_id": next(i["id"] for i in images if i["name"] != "Blank"), **form}
-    before = settled(gateway)
+    before = settled(lambda: state(gateway))
     answer = requests.post(f"{gateway.api_url}/instances", data=form, auth=gateway.admin, timeout=60,
                            headers={"Accept": "application/xml"})
     assert 400 <= answer.status_code < 500, answer.text
@@ -85,7 +71,7 @@ def test_cimi_create_machine_with_an_unknown_image_changes_nothing(gateway, fmt:
     create = {"resourceURI": NS + "/MachineCreate", "name": "refused", "machineTemplate": {
         "machineConfig": {"href": cimi.preferred_config()},
         "machineImage": {"href": cimi.collection_url("machineImages") + "/" + UNKNOWN_IMAGE}}}
-    before = settled(gateway)
+    before = settled(lambda: state(gateway))
     answer = cimi.request("POST", cimi.collection_url("machines"), create)
     assert 400 <= answer.status_code < 500, answer.text
     assert state(gateway) == before
@@ -99,7 +85,7 @@ def test_a_client_token_replay_writes_nothing(gateway) -> None:
     made = [i["InstanceId"] for i in first["Instances"]]
     try:
         ec2.get_waiter("instance_running").wait(InstanceIds=made, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-        before = settled(gateway)
+        before = settled(lambda: state(gateway))
         assert not [row for row in before["operations"] if row[2] in ("pending", "running")]
         for _ in range(3):  # botocore's retries, a Terraform or Ansible re-run
             again = ec2.run_instances(**launch)

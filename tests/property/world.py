@@ -19,7 +19,7 @@ import requests
 from lxml import etree
 
 from tests.clients.ec2_helpers import signed_post
-from tests.gateway_state import snapshot
+from tests.gateway_state import quiet, settled, snapshot
 
 ALLOWED_5XX = (501, 502, 503, 504)
 # Store rows a refused request must not touch: (table, columns compared). Lease and progress columns of
@@ -43,6 +43,7 @@ class World:
     # --- snapshots ------------------------------------------------------------------------------------
     def quick(self) -> dict[str, frozenset]:
         """Engine ids and store rows: cheap enough to take around every mutating request."""
+        quiet(self.gateway)
         state: dict[str, frozenset] = {}
         for collection in ("vms", "disks", "templates"):
             answer = self.engine.get(f"{self.gateway.engine_url}/{collection}", timeout=30)
@@ -61,14 +62,7 @@ class World:
 
     def settle(self, timeout: float = 30.0) -> None:
         """Wait until what earlier tests left running (removals, jobs) has finished: two equal snapshots."""
-        deadline = time.monotonic() + timeout
-        previous = self.quick()
-        while time.monotonic() < deadline:
-            time.sleep(0.5)
-            current = self.quick()
-            if current == previous:
-                break
-            previous = current
+        settled(self.quick, timeout)
         self.initial = snapshot(self.gateway)
         self.log_cursor = len(self.gateway.output)
 
