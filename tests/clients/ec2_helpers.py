@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+import pytest
 import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -22,6 +23,14 @@ def ec2_client(gateway: Any, *, secret: str | None = None, retries: int = 1, url
 
 def error_code(exc: ClientError) -> str:
     return exc.response["Error"]["Code"]
+
+
+def expect(code: str, call: Any, *args: Any, **kwargs: Any) -> ClientError:
+    """The ClientError `call(...)` raises, which must carry the EC2 error `code`."""
+    with pytest.raises(ClientError) as caught:
+        call(*args, **kwargs)
+    assert error_code(caught.value) == code, caught.value.response["Error"]
+    return caught.value
 
 
 def signed_post(gateway: Any, body: str, *, secret: str | None = None, tamper: str | None = None,

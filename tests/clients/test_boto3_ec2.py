@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 import requests
-from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -15,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 import time
 from unittest import mock
 
-from tests.clients.ec2_helpers import ec2_client, ec2_error, error_code, signed_post
+from tests.clients.ec2_helpers import ec2_client, ec2_error, expect, signed_post
 
 FAST = {"Delay": 0.7, "MaxAttempts": 120}
 
@@ -32,11 +31,6 @@ def image_id(ec2: Any) -> str:
     return sorted(i["ImageId"] for i in images)[0]
 
 
-def expect(code: str, call: Any, *args: Any, **kwargs: Any) -> ClientError:
-    with pytest.raises(ClientError) as caught:
-        call(*args, **kwargs)
-    assert error_code(caught.value) == code, caught.value.response["Error"]
-    return caught.value
 
 
 def test_discovery(ec2: Any) -> None:

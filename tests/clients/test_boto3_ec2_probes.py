@@ -11,9 +11,8 @@ import uuid
 from typing import Any, Iterator
 
 import pytest
-from botocore.exceptions import ClientError
 
-from tests.clients.ec2_helpers import ec2_client, error_code
+from tests.clients.ec2_helpers import ec2_client, expect
 
 FAST = {"Delay": 0.5, "MaxAttempts": 120}
 
@@ -23,10 +22,6 @@ def ec2(gateway: Any) -> Any:
     return ec2_client(gateway)
 
 
-def expect(code: str, call: Any, **kwargs: Any) -> None:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    assert error_code(caught.value) == code, caught.value.response["Error"]
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import requests
 from botocore.exceptions import ClientError
 from lxml import etree
 
-from tests.clients.ec2_helpers import REGION, ec2_client, error_code
+from tests.clients.ec2_helpers import REGION, ec2_client, error_code, expect
 
 FAST = {"Delay": 0.5, "MaxAttempts": 120}
 
@@ -24,11 +24,6 @@ def ec2(gateway: Any) -> Any:
     return ec2_client(gateway)
 
 
-def expect(code: str, call: Any, **kwargs: Any) -> ClientError:
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    assert error_code(caught.value) == code, caught.value.response["Error"]
-    return caught.value
 
 
 @pytest.fixture(scope="module")
