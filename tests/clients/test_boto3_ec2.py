@@ -20,17 +20,10 @@ FAST = {"Delay": 0.7, "MaxAttempts": 120}
 
 
 @pytest.fixture(scope="module")
-def ec2(gateway: Any) -> Any:
-    return ec2_client(gateway)
-
-
-@pytest.fixture(scope="module")
 def image_id(ec2: Any) -> str:
     images = ec2.describe_images(Filters=[{"Name": "name", "Values": ["debian-*", "centos-*"]}])["Images"]
     assert images, "the simulator seeds cloud images"
     return sorted(i["ImageId"] for i in images)[0]
-
-
 
 
 def test_discovery(ec2: Any) -> None:

@@ -12,16 +12,9 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.clients.ec2_helpers import ec2_client, expect
+from tests.clients.ec2_helpers import expect
 
 FAST = {"Delay": 0.5, "MaxAttempts": 120}
-
-
-@pytest.fixture(scope="module")
-def ec2(gateway: Any) -> Any:
-    return ec2_client(gateway)
-
-
 
 
 @pytest.fixture(scope="module")

@@ -14,16 +14,9 @@ import requests
 from botocore.exceptions import ClientError
 from lxml import etree
 
-from tests.clients.ec2_helpers import REGION, ec2_client, error_code, expect
+from tests.clients.ec2_helpers import REGION, error_code, expect
 
 FAST = {"Delay": 0.5, "MaxAttempts": 120}
-
-
-@pytest.fixture(scope="module")
-def ec2(gateway: Any) -> Any:
-    return ec2_client(gateway)
-
-
 
 
 @pytest.fixture(scope="module")

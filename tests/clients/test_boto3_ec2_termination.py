@@ -8,15 +8,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.clients.ec2_helpers import ec2_client, error_code
+from tests.clients.ec2_helpers import error_code
 
 FAST = {"Delay": 0.5, "MaxAttempts": 120}
 DEVICE = "/dev/sdf"
-
-
-@pytest.fixture(scope="module")
-def ec2(gateway: Any) -> Any:
-    return ec2_client(gateway)
 
 
 def launch(ec2: Any) -> dict[str, Any]:
