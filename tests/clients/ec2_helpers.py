@@ -1,6 +1,7 @@
 """Shared by the EC2 client tests: boto3 clients on the session gateway, raw signed requests."""
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import boto3
@@ -31,6 +32,17 @@ def expect(code: str, call: Any, *args: Any, **kwargs: Any) -> ClientError:
         call(*args, **kwargs)
     assert error_code(caught.value) == code, caught.value.response["Error"]
     return caught.value
+
+
+def addressed_instances(ec2: Any, ids: list[str], timeout: float = 30) -> list[dict[str, Any]]:
+    """The instances once each has a private IP: oVirt learns a VM's addresses from its guest agent a few
+    seconds after the VM is up, so `running` alone does not imply one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        instances = [i for r in ec2.describe_instances(InstanceIds=ids)["Reservations"] for i in r["Instances"]]
+        if all(i.get("PrivateIpAddress") for i in instances) or time.monotonic() > deadline:
+            return instances
+        time.sleep(0.2)
 
 
 def signed_post(gateway: Any, body: str, *, secret: str | None = None, tamper: str | None = None,

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 import time
 from unittest import mock
 
-from tests.clients.ec2_helpers import ec2_client, ec2_error, expect, signed_post
+from tests.clients.ec2_helpers import addressed_instances, ec2_client, ec2_error, expect, signed_post
 
 FAST = {"Delay": 0.7, "MaxAttempts": 120}
 
@@ -75,7 +75,7 @@ def test_instance_lifecycle(ec2: Any, image_id: str) -> None:
         ec2.get_waiter("instance_running").wait(InstanceIds=ids, WaiterConfig=FAST)
         described = ec2.describe_instances(InstanceIds=ids)["Reservations"]
         assert [r["ReservationId"] for r in described] == [run["ReservationId"]]
-        for instance in described[0]["Instances"]:
+        for instance in addressed_instances(ec2, ids):
             assert instance["KeyName"] == "b3-life" and instance["InstanceType"] == "o1.small"
             assert {"Key": "Name", "Value": "b3-web"} in instance["Tags"]
             assert instance["PrivateIpAddress"]

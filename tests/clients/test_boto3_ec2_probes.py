@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.clients.ec2_helpers import expect
+from tests.clients.ec2_helpers import addressed_instances, expect
 
 FAST = {"Delay": 0.5, "MaxAttempts": 120}
 
@@ -94,13 +94,7 @@ def test_vpcs_subnets_and_security_groups_take_tags(ec2: Any, default_vpc: dict[
 
 
 def test_an_instance_address_lies_in_its_subnet_and_vpc(ec2: Any, instance: dict[str, Any]) -> None:
-    address = instance["PrivateIpAddress"]
-    for _ in range(100):  # the guest agent reports the address a little after the VM is up
-        if address:
-            break
-        time.sleep(0.2)
-        address = ec2.describe_instances(InstanceIds=[instance["InstanceId"]])["Reservations"][0]["Instances"][0].get(
-            "PrivateIpAddress")
+    address = addressed_instances(ec2, [instance["InstanceId"]])[0]["PrivateIpAddress"]
     subnet = ec2.describe_subnets(SubnetIds=[instance["SubnetId"]])["Subnets"][0]
     vpc = ec2.describe_vpcs(VpcIds=[instance["VpcId"]])["Vpcs"][0]
     assert ipaddress.ip_address(address) in ipaddress.ip_network(subnet["CidrBlock"])
