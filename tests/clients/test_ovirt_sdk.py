@@ -19,7 +19,7 @@ sdk = pytest.importorskip("ovirtsdk4")
 types = pytest.importorskip("ovirtsdk4.types")
 
 from tests.simulator_fixtures import (  # noqa: E402
-    ADMIN, BLANK, CLUSTER_DEFAULT, TEMPLATE_CENTOS_DEFAULT, USER, running_simulator, wait_until,
+    ADMIN, BLANK, CLUSTER_DEFAULT, TEMPLATE_CENTOS_DEFAULT, USER, control, running_simulator, wait_until,
 )
 
 SPEED = 400.0     # a boot (~13 simulated seconds) takes ~30 ms; image copies ~20 ms
@@ -148,7 +148,7 @@ def test_templates(connection: Any) -> None:
     assert templates.template_service(BLANK).disk_attachments_service().list() == []
 
 
-def test_vm_lifecycle(connection: Any) -> None:
+def test_vm_lifecycle(simulator: Any, connection: Any) -> None:
     system = connection.system_service()
     vms = system.vms_service()
     vm = vms.add(types.Vm(name="sdk-lifecycle", cluster=types.Cluster(name="Default"),
@@ -202,8 +202,10 @@ def test_vm_lifecycle(connection: Any) -> None:
         service.remove()
     assert running.value.code == 409 and "VM is running" in str(running.value)
 
+    control(simulator, "POST", "clock", frozen=True)  # hold the transient state however slow this machine is
     service.shutdown()
     assert service.get().status == types.VmStatus.POWERING_DOWN
+    control(simulator, "POST", "clock", frozen=False)
     wait_until(lambda: service.get().status == types.VmStatus.DOWN)
     gone = service.get()
     assert gone.host is None and gone.stop_time is not None
