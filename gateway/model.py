@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import enum
+import functools
 import types
 import typing
 from dataclasses import dataclass, field
@@ -293,12 +294,18 @@ def to_json(obj: Any) -> Any:
 
 def from_json(cls: type[T], data: dict[str, Any]) -> T:
     """Rebuild a model dataclass from `to_json` output; unknown keys are ignored (older/newer writers)."""
-    hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if f.name in data:
-            values[f.name] = _from_json_value(hints[f.name], data[f.name])
+    for name, hint in _field_hints(cls):
+        if name in data:
+            values[name] = _from_json_value(hint, data[name])
     return cls(**values)
+
+
+@functools.cache
+def _field_hints(cls: type) -> tuple[tuple[str, Any], ...]:
+    """Each field's resolved type; resolving the string annotations is the slow part, so once per class."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
 
 
 def _from_json_value(hint: Any, value: Any) -> Any:
