@@ -82,8 +82,10 @@ class RunInstance(OvirtOperation):
     here with `remove`: the VM the engine may have made is found and removed.
 
     The disks are learned here, as soon as the engine lists them (it does from the start, locked while
-    copied): the volume tags the client asked for are put on them and their creation time (the VM's) is
-    kept. The operation is durable, so tags asked for before the disks existed are never lost.
+    copied): the volume tags the client asked for are put on them, their device names and creation time
+    (the VM's) are kept. The operation is durable, so tags asked for before the disks existed are never
+    lost. Then, before the first start, the launch's block device mappings (launch_volumes): the image's
+    disks left out are removed, new volumes are made and attached, the boot disk is grown (root_disk).
     """
 
     name = "ovirt.run"
