@@ -122,7 +122,8 @@ class StorageMixin(OvirtBase):
         volume = self.volume(scope, volume_id)
         if volume.state is ResourceState.IN_USE:
             raise InvalidState(f"The volume '{volume_id}' is already attached", resource_id=volume_id, state="in-use")
-        body = E.disk_attachment(E.bootable("false"), E.interface(device_names.interface_for(device)), E.active("true"), E.disk(id=volume_id))
+        body = E.disk_attachment(E.bootable("false"), E.interface(device_names.interface_for(device)),
+                                 E.active("true"), E.disk(id=volume_id))
         created = self._call(scope, "POST", f"vms/{instance_id}/diskattachments", body=body, idempotent=False,
                              what=("instance", instance_id))
         attachment = mapping.attachment(created, instance_id) if created is not None else \

@@ -46,7 +46,8 @@ def terminate(ec2: Any, instance_id: str) -> None:
     ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
 
 
-def test_one_root_device_name_in_the_image_the_launch_the_instance_and_its_volume(ec2: Any, image: dict[str, Any]) -> None:
+def test_one_root_device_name_in_the_image_the_launch_the_instance_and_its_volume(ec2: Any,
+                                                                                   image: dict[str, Any]) -> None:
     root = image["RootDeviceName"]
     assert root == "/dev/vda"  # the template's boot disk is on virtio: the name a Linux guest gives it
     (mapping,) = [m for m in image["BlockDeviceMappings"] if m["DeviceName"] == root]

@@ -35,7 +35,8 @@ def test_names_follow_the_bus_and_keep_what_was_asked_for() -> None:
         root = VolumeAttachment("d1", "vm", bootable=True, interface=bus)
         device_names.name_all([root])
         assert device_names.root_of([root]) == "/dev/sda"
-    assert device_names.interface_for("/dev/vdc") == "virtio" and device_names.interface_for("/dev/xvdf") == "virtio_scsi"
+    assert device_names.interface_for("/dev/vdc") == "virtio"
+    assert device_names.interface_for("/dev/xvdf") == "virtio_scsi"
 
 
 def test_root_new_volumes_and_suppressed_disks_fill_the_spec() -> None:
