@@ -85,6 +85,19 @@ class Image:
     is_public: bool = True
     tags: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    root_device: str | None = None  # the boot disk's device name, the same an instance of the image shows
+    volumes: list["ImageVolume"] = field(default_factory=list)  # its disks, the boot disk first
+
+
+@dataclass
+class ImageVolume:
+    """A disk an image gives each of its instances: `snapshot_id` is the backend's id of the disk's image
+    (oVirt's disk snapshot id), what EC2 shows as the mapping's SnapshotId."""
+
+    device: str
+    size_bytes: int
+    bootable: bool = False
+    snapshot_id: str | None = None
 
 
 @dataclass
@@ -141,6 +154,7 @@ class VolumeAttachment:
     active: bool = True
     attached_at: datetime | None = None
     delete_on_termination: bool = False
+    interface: str = ""  # the backend's bus (oVirt: virtio, virtio_scsi, ide, ...), where it says
 
 
 @dataclass
@@ -217,6 +231,7 @@ class Instance:
     user_data: bytes | None = None
     tags: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    root_device: str | None = None  # the boot disk's device name (known before its disks are listed)
 
     def addresses_of(self, kind: str) -> list[str]:
         """The instance's addresses of one kind (ipv4, ipv6, mac, hostname), in reported order."""
@@ -256,6 +271,18 @@ class InstanceSpec:
     start: bool = True
     volume_tags: dict[str, str] = field(default_factory=dict)  # for the disks it gets (they may not exist yet)
     root_volume_bytes: int | None = None  # grow the boot disk to this size before the first start
+    root_delete_on_termination: bool = True  # False: terminating the instance keeps its boot disk
+    new_volumes: list["LaunchVolume"] = field(default_factory=list)  # blank disks attached before the first start
+    suppressed_devices: list[str] = field(default_factory=list)  # the image's non-boot disks it must not get
+
+
+@dataclass
+class LaunchVolume:
+    """A blank disk a launch adds to the instance, under the device name the client gave."""
+
+    device: str
+    size_bytes: int
+    delete_on_termination: bool = True
 
 
 MAX_VOLUME_BYTES = 64 << 40  # 64 TiB: a frontend refuses a larger disk as the client's mistake, never asks the engine

@@ -6,16 +6,16 @@
   as the engine copied them then), else when it first saw the disk in a listing. Recorded once, never
   moved, so every frontend shows the same time on every read; never the epoch.
 - **The device name a client asked for.** A disk attachment has no client-chosen name in oVirt; the guest
-  reports its own (`logical_name`, e.g. /dev/vdb) once it runs. EC2 shows the name given to
-  AttachVolume (Terraform's aws_volume_attachment finds its attachment by it), so the driver keeps it per
-  (VM, disk) and answers it as VolumeAttachment.device, before the guest's name; frontends name what is
-  left (the boot disk /dev/sda1, then /dev/sdb, ...).
+  reports its own (`logical_name`, e.g. /dev/vdb) only while it runs. EC2 shows the name given to
+  AttachVolume or a launch's mapping (Terraform's aws_volume_attachment finds its attachment by it), and a
+  launch records the names its image gave the disks it copied, so the driver keeps it per (VM, disk) and
+  answers it as VolumeAttachment.device; device_names names the rest by their bus.
 - **Whether terminating the VM deletes the disk** (EC2's DeleteOnTermination). oVirt's DiskAttachment has
   no such property and its VM removal is all or nothing (every disk removed, or with `detach_only` every
   disk kept, which the engine refuses for a VM made from a template), so the choice is the gateway's: kept
-  per (VM, disk), true for the disks a launch made, false for an attached volume, changed by
-  ModifyInstanceAttribute; without a record, the boot disk is deleted and the others are kept. The
-  terminate operation reads it (see operations.TerminateInstance.step_keep_volumes).
+  per (VM, disk), true for the disks a launch made unless its mapping said false, false for an attached volume,
+  changed by ModifyInstanceAttribute; without a record, the boot disk is deleted and the others are kept.
+  The terminate operation reads it (see operations.TerminateInstance.step_keep_volumes).
 
 Records of disks or attachments that are gone are dropped by a full, admin-level volume listing (a user-level
 one sees only part of the data center and must not judge what is gone).

@@ -23,7 +23,7 @@ from gateway.model import Instance, InstanceSpec, InstanceState, from_json, to_j
 from gateway.operations import Fail, Next
 from gateway.scope import Scope
 
-from . import disk_records, mapping
+from . import device_names, disk_records, mapping
 from .base import INSTANCE_META, VM_FOLLOW, Element, OvirtBase, Place, launch_mark, search_value
 
 # oVirt's VM name rule (letters, digits, '.', '_', '-'; at most 64 characters in 4.x engines).
@@ -123,6 +123,8 @@ class InstancesMixin(OvirtBase):
             inst.tags = {"Name": inst.name, **tags.get(inst.id, {})}
             inst.key_name = meta.get(inst.id, {}).get("key_name")
             disk_records.name_attachments(inst.attachments, requested)
+            device_names.name_all(inst.attachments)
+            inst.root_device = device_names.root_of(inst.attachments) or inst.root_device
             disk_records.mark_termination(inst.attachments, choices)
             op = active.get(inst.id)
             if op is None:
@@ -169,11 +171,13 @@ class InstancesMixin(OvirtBase):
         """Check everything the engine would refuse first (image, realm, hardware profile, user data), so a
         refused request leaves no launch behind; then create the VM under its launch."""
         place = self._place(scope)
-        vm = self._vm_request(scope, place, spec)
+        vm, root_device = self._vm_request(scope, place, spec)
         if launch_id is None:
             launch_id = self.reserve_launches(scope, 1)[0]
         try:
-            return self._create_instance(scope, place, spec, vm, launch_id)
+            created = self._create_instance(scope, place, spec, vm, launch_id)
+            created.root_device = root_device
+            return created
         except _Refused as refused:  # the engine made nothing: the launch leaves no trace
             self.operations.withdraw([launch_id])
             raise refused.error from None
@@ -189,10 +193,11 @@ class InstancesMixin(OvirtBase):
                     self.operations.finish(launch, Fail(getattr(exc, "message", "") or str(exc) or type(exc).__name__))
             raise
 
-    def _vm_request(self, scope: Scope, place: Place, spec: InstanceSpec) -> Element:
-        """The engine's create request for `spec` (its comment is set per launch); raises what the client got
-        wrong before anything is recorded."""
-        template = self._get(scope, f"templates/{spec.image_id}", what=("image", spec.image_id))
+    def _vm_request(self, scope: Scope, place: Place, spec: InstanceSpec) -> tuple[Element, str | None]:
+        """The engine's create request for `spec` (its comment is set per launch) and the root device name its
+        instance will show; raises what the client got wrong before anything is recorded."""
+        template = self._get(scope, f"templates/{spec.image_id}", params={"follow": "disk_attachments"},
+                             what=("image", spec.image_id))
         template_cluster = mapping.link_id(template, "cluster")
         if template_cluster is not None and template_cluster not in place.realms:
             raise NotFound("image", spec.image_id)
@@ -211,7 +216,9 @@ class InstancesMixin(OvirtBase):
             init.append(E.host_name(spec.host_name))
         if init:
             vm.append(E.initialization(*init))
-        return vm
+        disks = [mapping.attachment(a, "") for a in template.iterfind("disk_attachments/disk_attachment")]
+        device_names.name_all(disks)
+        return vm, device_names.root_of(disks)
 
     def _create_instance(self, scope: Scope, place: Place, spec: InstanceSpec, vm: Element,
                          launch_id: str) -> Instance:
@@ -221,7 +228,8 @@ class InstancesMixin(OvirtBase):
         launch = self.operations.renew(launch_id, self._create_budget, data={
             "start": spec.start, "cloud_init": vm.find("initialization") is not None,
             "volume_tags": spec.volume_tags, "root_volume_bytes": spec.root_volume_bytes, "tags": spec.tags,
-            "desired": desired, "key_name": spec.key_name})
+            "desired": desired, "key_name": spec.key_name, "root_delete": spec.root_delete_on_termination,
+            "new_volumes": to_json(spec.new_volumes), "suppressed_devices": list(spec.suppressed_devices)})
         if launch is None:
             raise BackendUnavailable("The launch was taken over by another process; retry with the same token")
         created = None

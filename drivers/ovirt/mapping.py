@@ -12,8 +12,10 @@ from typing import Iterable
 
 from lxml import etree
 
-from gateway.model import (Address, HardwareProfile, Image, Instance, InstanceState, Network, NetworkInterface,
-                           Realm, Region, ResourceState, Snapshot, Volume, VolumeAttachment)
+from gateway.model import (Address, HardwareProfile, Image, ImageVolume, Instance, InstanceState, Network,
+                           NetworkInterface, Realm, Region, ResourceState, Snapshot, Volume, VolumeAttachment)
+
+from . import device_names
 
 Element = etree._Element
 BLANK_TEMPLATE_ID = "00000000-0000-0000-0000-000000000000"
@@ -170,6 +172,21 @@ def template_disks_bytes(template: Element) -> int | None:
     return sum(known) if known else None
 
 
+def image_volumes(template: Element) -> list[ImageVolume]:
+    """A template's disks (inlined by follow=disk_attachments.disk) under their device names, the boot disk
+    first; each disk's `image_id` (the engine's disk snapshot id) is its snapshot."""
+    attachments = [attachment(a, template.get("id", "")) for a in template.iterfind("disk_attachments/disk_attachment")]
+    device_names.name_all(attachments)
+    disks = {a.get("id"): a.find("disk") for a in template.iterfind("disk_attachments/disk_attachment")}
+    found = []
+    for a in sorted(attachments, key=lambda a: not a.bootable):
+        disk = disks.get(a.volume_id)
+        found.append(ImageVolume(device=a.device or "", bootable=a.bootable,
+                                 size_bytes=(integer(disk, "provisioned_size") or 0) if disk is not None else 0,
+                                 snapshot_id=(disk.findtext("image_id") or None) if disk is not None else None))
+    return found
+
+
 def image(template: Element, *, owner: str, realms: dict[str, Realm]) -> Image:
     """A template as an image; its architecture is its cluster's (templates of Blank say 'undefined')."""
     status = template.findtext("status")
@@ -180,12 +197,14 @@ def image(template: Element, *, owner: str, realms: dict[str, Realm]) -> Image:
     extra: dict[str, object] = {"status": status or "", "version": integer(template, "version/version_number")}
     if state is ResourceState.ERROR and status not in TEMPLATE_STATES:
         extra["state_reason"] = f"The engine reported a template status this gateway does not know: {status!r}"
+    volumes = image_volumes(template)
     return Image(
         id=template.get("id", ""), name=template.findtext("name") or "",
         description=template.findtext("description") or "", owner=owner, architecture=arch, state=state,
         created=timestamp(template, "creation_time"), memory_bytes=integer(template, "memory"),
         cpus=cpu_count(template), disk_bytes=template_disks_bytes(template),
-        os_type=template.findtext("os/type") or "", realm_id=cluster_id, extra=extra)
+        os_type=template.findtext("os/type") or "", realm_id=cluster_id, extra=extra,
+        root_device=next((v.device for v in volumes if v.bootable), None), volumes=volumes)
 
 
 def custom_profile_id(memory_bytes: int, cpus: int) -> str:
@@ -292,14 +311,14 @@ def interface(nic: Element, vm_id: str, networks_of_profiles: dict[str, str] | N
 
 def attachment(element: Element, instance_id: str) -> VolumeAttachment:
     """A disk attachment; deleted on termination when it is the boot disk, until the driver's record says
-    otherwise (the engine keeps no such flag: see disk_records)."""
+    otherwise (the engine keeps no such flag: see disk_records). Unnamed: the guest's `logical_name` comes and
+    goes with the VM's state, so the driver names it (device_names)."""
     kids = children(element)
     bootable = boolean_of(_text(kids, "bootable"))
     return VolumeAttachment(volume_id=_linked(kids, "disk") or element.get("id", ""),
                             instance_id=_linked(kids, "vm") or instance_id,
-                            device=_text(kids, "logical_name") or None,
                             bootable=bootable, active=boolean_of(_text(kids, "active"), True),
-                            delete_on_termination=bootable)
+                            delete_on_termination=bootable, interface=_text(kids, "interface") or "")
 
 
 def instance(vm: Element, *, owner: str = "", region_id: str | None = None,

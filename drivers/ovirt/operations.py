@@ -16,7 +16,7 @@ from gateway.model import Instance, InstanceState, VolumeAttachment, from_json, 
 from gateway.operations import Done, Fail, Next, Operation, Outcome, Wait
 from gateway.scope import Credentials, Scope
 
-from . import disk_records, mapping, root_disk
+from . import device_names, disk_records, launch_volumes, mapping, root_disk
 from .base import INSTANCE_META, Element
 from .mapping import timestamp_of
 
@@ -82,12 +82,14 @@ class RunInstance(OvirtOperation):
     here with `remove`: the VM the engine may have made is found and removed.
 
     The disks are learned here, as soon as the engine lists them (it does from the start, locked while
-    copied): the volume tags the client asked for are put on them and their creation time (the VM's) is
-    kept. The operation is durable, so tags asked for before the disks existed are never lost.
+    copied): the volume tags the client asked for are put on them, their device names and creation time
+    (the VM's) are kept. The operation is durable, so tags asked for before the disks existed are never
+    lost. Then, before the first start, the launch's block device mappings (launch_volumes): the image's
+    disks left out are removed, new volumes are made and attached, the boot disk is grown (root_disk).
     """
 
     name = "ovirt.run"
-    steps = ("create", "wait_for_disks", "grow_root", "start")
+    steps = ("create", "wait_for_disks", "drop_devices", "add_volumes", "grow_root", "start")
 
     def step_create(self, op: Operation, scope: Scope) -> Outcome:
         vm = self.driver.launched_vm(scope, op.id)
@@ -111,30 +113,41 @@ class RunInstance(OvirtOperation):
         if vm is None:
             return Fail("The instance was removed before it could start")
         status = vm.findtext("status") or "unknown"
-        learned = {}
+        learned: dict[str, object] = {}
         if not op.data.get("disks_known"):
-            disk_ids = [a.get("id", "") for a in vm.iterfind("disk_attachments/disk_attachment")]
-            if disk_ids or status != "image_locked":
-                self.learn_disks(op, scope, vm, disk_ids)
-                learned = {"disks_known": True}
+            disks = [mapping.attachment(a, op.data["vm_id"]) for a in vm.iterfind("disk_attachments/disk_attachment")]
+            if disks or status != "image_locked":
+                learned = {"disks_known": True, "drop_ids": self.learn_disks(op, scope, vm, disks)}
         if status == "image_locked":
             return Wait(self.poll, data=learned)
-        if op.data.get("root_volume_bytes"):
-            return Next("grow_root", data=learned)
-        if not op.data.get("start"):
-            return Done(data=learned)
-        return Next("start", data=learned)
+        return launch_volumes.following(op.data, "wait_for_disks", learned)
 
-    def learn_disks(self, op: Operation, scope: Scope, vm: Element, disk_ids: list[str]) -> None:
-        """Tag the new VM's disks, mark them deleted on termination (as EC2 does the volumes a launch makes)
-        and date them (safe to repeat: each only sets what is already set)."""
-        if not disk_ids:
-            return
+    def learn_disks(self, op: Operation, scope: Scope, vm: Element, disks: list[VolumeAttachment]) -> list[str]:
+        """Name the new VM's disks as its image does (names kept from now on, so leaving one out renames no
+        other), tag them, choose their fate at termination (deleted, as EC2 does the volumes a launch makes,
+        but the root as the client asked) and date them; safe to repeat: each only sets what is already set.
+        Returns the ids of the disks the client left out (NoDevice)."""
+        if not disks:
+            return []
+        store, place, vm_id = self.driver.store, op.data["place"], op.data["vm_id"]
+        device_names.name_all(disks)
+        disk_ids = [d.volume_id for d in disks]
+        for disk in disks:
+            disk_records.remember_device(store, place, vm_id, disk.volume_id, disk.device)
         if op.data.get("volume_tags"):
-            self.driver.store.set_tags(scope.provider.name, "volume", disk_ids, op.data["volume_tags"])
-        disk_records.remember_termination(self.driver.store, op.data["place"], op.data["vm_id"], disk_ids, True)
-        disk_records.record_created(self.driver.store, op.data["place"], disk_ids,
-                                    timestamp_of(vm.findtext("creation_time")))
+            store.set_tags(scope.provider.name, "volume", disk_ids, op.data["volume_tags"])
+        disk_records.remember_termination(store, place, vm_id, [d.volume_id for d in disks if not d.bootable], True)
+        disk_records.remember_termination(store, place, vm_id, [d.volume_id for d in disks if d.bootable],
+                                          op.data.get("root_delete", True) is not False)
+        disk_records.record_created(store, place, disk_ids, timestamp_of(vm.findtext("creation_time")))
+        suppressed = set(op.data.get("suppressed_devices") or [])
+        return [d.volume_id for d in disks if d.device in suppressed and not d.bootable]
+
+    def step_drop_devices(self, op: Operation, scope: Scope) -> Outcome:
+        return launch_volumes.drop(self, op, scope)
+
+    def step_add_volumes(self, op: Operation, scope: Scope) -> Outcome:
+        return launch_volumes.add(self, op, scope)
 
     def step_grow_root(self, op: Operation, scope: Scope) -> Outcome:
         return root_disk.grow(self, op, scope)

@@ -19,11 +19,8 @@ from gateway.errors import InvalidParameter, InvalidState, NotFound
 from gateway.model import Image, ResourceState, Snapshot, Volume, VolumeAttachment, VolumeSpec
 from gateway.scope import Scope
 
-from . import disk_records, mapping, snapshot_locks
+from . import device_names, disk_records, mapping, snapshot_locks
 from .base import OvirtBase, Place
-
-# EC2/Xen-style device names imply a bus: /dev/vdX -> virtio, anything else (sdX, xvdX) -> virtio-scsi.
-VIRTIO_PREFIX = "/dev/vd"
 
 
 class StorageMixin(OvirtBase):
@@ -32,11 +29,10 @@ class StorageMixin(OvirtBase):
         place = self._place(scope)
         wanted = None if ids is None else set(ids)
         disks = self._get(scope, "disks", {"search": place.disk_search})
-        attachments = self._attachments(scope, place)
         requested = disk_records.requested_devices(self.store, place.key)
+        attachments = self._attachments(scope, place, requested)
         choices = disk_records.termination_choices(self.store, place.key)
         every_attachment = [a for held in attachments.values() for a in held]
-        disk_records.name_attachments(every_attachment, requested)
         disk_records.mark_termination(every_attachment, choices)
         template_disks = {a.get("id") for t in self._templates(scope, place)
                           for a in t.iterfind("disk_attachments/disk_attachment")}
@@ -60,12 +56,15 @@ class StorageMixin(OvirtBase):
                 v.tags = tags.get(v.id, {})
         return found
 
-    def _attachments(self, scope: Scope, place: Place) -> dict[str, list[VolumeAttachment]]:
-        """disk id -> its attachments to the data center's VMs (one request)."""
+    def _attachments(self, scope: Scope, place: Place,
+                     requested: dict[str, str]) -> dict[str, list[VolumeAttachment]]:
+        """disk id -> its attachments to the data center's VMs (one request), each under its device name."""
         result: dict[str, list[VolumeAttachment]] = {}
         for vm in self._vms(scope, place, follow="disk_attachments"):
-            for element in vm.iterfind("disk_attachments/disk_attachment"):
-                a = mapping.attachment(element, vm.get("id", ""))
+            of_vm = [mapping.attachment(e, vm.get("id", "")) for e in vm.iterfind("disk_attachments/disk_attachment")]
+            disk_records.name_attachments(of_vm, requested)
+            device_names.name_all(of_vm)
+            for a in of_vm:
                 result.setdefault(a.volume_id, []).append(a)
         return result
 
@@ -123,8 +122,8 @@ class StorageMixin(OvirtBase):
         volume = self.volume(scope, volume_id)
         if volume.state is ResourceState.IN_USE:
             raise InvalidState(f"The volume '{volume_id}' is already attached", resource_id=volume_id, state="in-use")
-        bus = "virtio" if device and device.startswith(VIRTIO_PREFIX) else "virtio_scsi"
-        body = E.disk_attachment(E.bootable("false"), E.interface(bus), E.active("true"), E.disk(id=volume_id))
+        body = E.disk_attachment(E.bootable("false"), E.interface(device_names.interface_for(device)),
+                                 E.active("true"), E.disk(id=volume_id))
         created = self._call(scope, "POST", f"vms/{instance_id}/diskattachments", body=body, idempotent=False,
                              what=("instance", instance_id))
         attachment = mapping.attachment(created, instance_id) if created is not None else \

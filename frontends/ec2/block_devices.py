@@ -1,57 +1,138 @@
-"""RunInstances `BlockDeviceMappings`: the root device's part (its size and its fate at termination).
+"""RunInstances `BlockDeviceMappings`: the root volume, new blank volumes, and the image's disks left out.
 
-A mapping naming the image's root device (`/dev/sda1`, the `RootDeviceName` of every image here)
-changes the boot disk the instance gets from its template: `VolumeSize` grows it (the driver extends the
-disk after the VM is created and before it first starts; AWS refuses a size below the image's, and so
-does this), `DeleteOnTermination` must stay true (oVirt removes a VM with its disks; keeping the boot
-disk is not offered yet), and the volume's tags come with `TagSpecifications` ResourceType=volume as
-ever. Mappings of other devices (new empty volumes at launch, ephemeral or suppressed devices) are
-refused with UnsupportedOperation for now: full block device mappings are issue 13, and they belong
-in this module.
+Device names are the image's (DescribeImages' BlockDeviceMappings; its RootDeviceName is the root):
+
+- the root device: `VolumeSize` grows the boot disk before the first start (never below the image's, as on
+  AWS), `DeleteOnTermination=false` keeps it as an `available` volume after termination;
+- another of the image's devices: `NoDevice` leaves that disk out (the root cannot be); an `Ebs` that
+  repeats the image's own mapping is accepted, changing it is not offered;
+- any other name with `Ebs.VolumeSize`: a new blank volume attached under that name before the first
+  start, deleted on termination unless `DeleteOnTermination` is false (AWS's default for launch mappings).
+
+Every volume is `standard` (the engine has no per-disk performance class an EBS type could name: its disk
+profiles are quality-of-service limits an administrator sets per storage domain), so other types, Iops,
+Throughput and encryption are refused with AWS's codes; `Ebs.SnapshotId` other than the image's own and
+instance store (`VirtualName`) are not offered yet. The volumes' tags come with TagSpecifications
+ResourceType=volume, for every volume of the launch.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from gateway.model import Image, InstanceSpec
+from gateway.model import Image, InstanceSpec, LaunchVolume
 
-from . import devices
-from .errors import Ec2Error, invalid_value
+from . import devices, ids
+from .errors import Ec2Error, invalid_value, missing
 
 GIB = 1 << 30
 VOLUME_TYPES = ("standard",)  # what DescribeVolumes says of every volume here
-NOT_YET = "only the root device's VolumeSize and DeleteOnTermination can be given at launch for now"
+MAX_SIZE_GIB = 16384  # EBS's limit for general-purpose volumes, as CreateVolume
+MAX_NEW_VOLUMES = 24
+
+
+def _bad(message: str) -> Ec2Error:
+    return Ec2Error("InvalidBlockDeviceMapping", message)
 
 
 def apply(mappings: list[dict[str, Any]] | None, image: Image | None, spec: InstanceSpec) -> None:
     """Fill `spec` from the mappings, or refuse them with AWS's codes."""
+    root = image.root_device if image is not None and image.root_device else devices.ROOT_DEVICE
+    own = {v.device: v for v in image.volumes} if image is not None else {}
+    seen: set[str] = set()
     for mapping in mappings or []:
-        name = mapping.get("DeviceName") or ""
-        if name != devices.ROOT_DEVICE or "Ebs" not in mapping or mapping.get("NoDevice") is not None \
-                or mapping.get("VirtualName"):
-            raise Ec2Error("UnsupportedOperation", f"The block device mapping of '{name[:100]}' cannot be "
-                                                   f"honoured: {NOT_YET} (the root device is {devices.ROOT_DEVICE})")
-        _root(mapping["Ebs"] or {}, image, spec)
+        name = str(mapping.get("DeviceName") or "")
+        if not name:
+            raise missing("BlockDeviceMapping.DeviceName")
+        if not devices.VALID_NAME.match(name):
+            raise _bad(f"Invalid device name {name[:100]}")
+        if name in seen:
+            raise _bad(f"The device '{name}' is used in more than one block device mapping")
+        seen.add(name)
+        if mapping.get("VirtualName"):
+            raise Ec2Error("UnsupportedOperation", f"The block device mapping of '{name}' names an instance store "
+                                                   "volume: every volume here is an engine disk (use Ebs)")
+        ebs = mapping.get("Ebs")
+        if mapping.get("NoDevice") is not None:
+            if ebs:
+                raise _bad(f"The block device mapping of '{name}' gives both Ebs and NoDevice")
+            if name == root:
+                raise _bad(f"The root device '{name}' cannot be suppressed")
+            if name in own:
+                spec.suppressed_devices.append(name)
+            continue  # nothing of that name in the image: nothing to leave out, as on AWS
+        if not isinstance(ebs, dict):
+            raise _bad(f"The block device mapping of '{name}' must give Ebs or NoDevice")
+        _check_volume(name, ebs)
+        if name == root:
+            _root(ebs, image, spec, root)
+        elif name in own:
+            _image_disk(name, ebs, own[name].snapshot_id, own[name].size_bytes)
+        else:
+            _new_volume(name, ebs, spec)
 
 
-def _root(ebs: dict[str, Any], image: Image | None, spec: InstanceSpec) -> None:
-    if ebs.get("SnapshotId"):
-        raise Ec2Error("UnsupportedOperation", "The root device comes from the image; it cannot be a snapshot here")
+def _check_volume(name: str, ebs: dict[str, Any]) -> None:
     if ebs.get("Encrypted") or ebs.get("KmsKeyId"):
         raise Ec2Error("UnsupportedOperation", "Volumes cannot be encrypted here (oVirt disks have no key service)")
     if ebs.get("VolumeType") not in (None, "", *VOLUME_TYPES):
-        raise invalid_value(f"The volume type '{str(ebs['VolumeType'])[:50]}' is not offered: every volume "
-                            f"here is {', '.join(VOLUME_TYPES)}")
+        raise invalid_value(f"Value ({str(ebs['VolumeType'])[:50]}) for parameter volumeType is invalid: every "
+                            f"volume here is {', '.join(VOLUME_TYPES)}")
     if ebs.get("Iops") is not None or ebs.get("Throughput") is not None:
         raise invalid_value("Iops and Throughput apply to provisioned volume types, not to standard volumes")
+    size = ebs.get("VolumeSize")
+    if size is not None and not 1 <= size <= MAX_SIZE_GIB:
+        raise invalid_value(f"Volume size {size} GiB of '{name}' is out of range: it must be from 1 to "
+                            f"{MAX_SIZE_GIB} GiB")
+
+
+def _own_snapshot(name: str, ebs: dict[str, Any], snapshot_id: str | None) -> None:
+    """A SnapshotId is accepted only when it is the image's own for that device (clients copy the image's
+    mappings); volumes from other snapshots at launch are not offered yet."""
+    given = ebs.get("SnapshotId")
+    if not given:
+        return
+    try:
+        same = snapshot_id is not None and ids.decode("snap", str(given)) == snapshot_id
+    except Ec2Error:
+        same = False
+    if not same:
+        raise Ec2Error("UnsupportedOperation", f"The volume of '{name}' cannot come from the snapshot "
+                                               f"'{str(given)[:100]}' here: only the image's own disks and blank "
+                                               "volumes can be given at launch")
+
+
+def _root(ebs: dict[str, Any], image: Image | None, spec: InstanceSpec, root: str) -> None:
+    boot = next((v for v in image.volumes if v.bootable), None) if image is not None else None
+    _own_snapshot(root, ebs, boot.snapshot_id if boot is not None else None)
     if ebs.get("DeleteOnTermination") is False:
-        raise Ec2Error("UnsupportedOperation", "The root volume is removed with its instance here "
-                                               "(DeleteOnTermination=false is not supported yet)")
+        spec.root_delete_on_termination = False
     size = ebs.get("VolumeSize")
     if size is None:
         return
-    smallest = -(-image.disk_bytes // GIB) if image is not None and image.disk_bytes else 1
+    image_bytes = boot.size_bytes if boot is not None else (image.disk_bytes if image is not None else None)
+    smallest = -(-image_bytes // GIB) if image_bytes else 1
     if size < smallest:
-        raise Ec2Error("InvalidBlockDeviceMapping", f"Volume of size {size}GB is smaller than snapshot "
-                                                    f"'{devices.ROOT_DEVICE}', expect size >= {smallest}GB")
+        raise _bad(f"Volume of size {size}GB is smaller than snapshot '{root}', expect size >= {smallest}GB")
     spec.root_volume_bytes = size * GIB
+
+
+def _image_disk(name: str, ebs: dict[str, Any], snapshot_id: str | None, size_bytes: int) -> None:
+    """One of the image's other disks: its own mapping repeated is fine; changing it is not offered."""
+    _own_snapshot(name, ebs, snapshot_id)
+    size = ebs.get("VolumeSize")
+    if ebs.get("DeleteOnTermination") is False or (size is not None and size * GIB != -(-size_bytes // GIB) * GIB):
+        raise Ec2Error("UnsupportedOperation", f"The image's disk '{name}' can only be taken as it is or left out "
+                                               "(NoDevice) at launch here; the root volume can be resized or kept")
+
+
+def _new_volume(name: str, ebs: dict[str, Any], spec: InstanceSpec) -> None:
+    if ebs.get("SnapshotId"):
+        raise Ec2Error("UnsupportedOperation", f"The volume of '{name}' cannot come from a snapshot at launch here "
+                                               "yet: give Ebs.VolumeSize for a blank volume")
+    size = ebs.get("VolumeSize")
+    if size is None:
+        raise missing(f"BlockDeviceMapping.Ebs.VolumeSize (of '{name}')")
+    if len(spec.new_volumes) >= MAX_NEW_VOLUMES:
+        raise _bad(f"At most {MAX_NEW_VOLUMES} new volumes can be attached at launch")
+    spec.new_volumes.append(LaunchVolume(device=name, size_bytes=size * GIB,
+                                         delete_on_termination=ebs.get("DeleteOnTermination") is not False))

@@ -128,7 +128,7 @@ def instance_item(instance: Instance, catalog: Catalog) -> dict[str, Any]:
         "PublicIpAddress": public_ip,
         "Architecture": instance.architecture or "x86_64",
         "RootDeviceType": "ebs",
-        "RootDeviceName": devices.root_name(instance.attachments, device_names),
+        "RootDeviceName": devices.root_name(instance.attachments, device_names, instance.root_device),
         "BlockDeviceMappings": mappings,
         "VirtualizationType": "hvm",
         "Hypervisor": "xen",
@@ -178,14 +178,28 @@ def image_item(image: Image, tags: dict[str, str] | None = None, owner_id: str =
         "Name": image.name,
         "Description": image.description,
         "RootDeviceType": "ebs",
-        "RootDeviceName": "/dev/sda1",
-        "BlockDeviceMappings": ([{"DeviceName": "/dev/sda1",
-                                  "Ebs": {"VolumeSize": max(1, -(-image.disk_bytes // (1 << 30))),
-                                          "DeleteOnTermination": True, "VolumeType": "standard"}}]
-                                if image.disk_bytes else []),
+        "RootDeviceName": image.root_device or devices.ROOT_DEVICE,
+        "BlockDeviceMappings": image_mappings(image),
         "VirtualizationType": "hvm",
         "Hypervisor": "xen",
         "PlatformDetails": "Windows" if "windows" in image.os_type.lower() else "Linux/UNIX",
         "UsageOperation": "RunInstances", "EnaSupport": False, "BootMode": "legacy-bios", "ProductCodes": [],
         "Tags": tag_list(tags if tags is not None else image.tags),
     }
+
+
+def image_mappings(image: Image) -> list[dict[str, Any]]:
+    """An image's disks as EBS mappings, the root first, each with its disk's snapshot (the engine's image id);
+    an image whose disks the driver does not list shows one root mapping of its total size."""
+    if not image.volumes:
+        return ([{"DeviceName": devices.ROOT_DEVICE,
+                  "Ebs": {"VolumeSize": max(1, -(-image.disk_bytes // (1 << 30))), "DeleteOnTermination": True,
+                          "VolumeType": "standard", "Encrypted": False}}] if image.disk_bytes else [])
+    mappings = []
+    for volume in image.volumes:
+        ebs: dict[str, Any] = {"DeleteOnTermination": True, "VolumeSize": max(1, -(-volume.size_bytes // (1 << 30))),
+                               "VolumeType": "standard", "Encrypted": False}
+        if volume.snapshot_id:
+            ebs["SnapshotId"] = ids.encode("snap", volume.snapshot_id)
+        mappings.append({"DeviceName": volume.device, "Ebs": ebs})
+    return mappings

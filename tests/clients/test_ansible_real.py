@@ -77,7 +77,7 @@ PLAYBOOK = """
         security_group: "{{ default_group.security_groups[0].group_id }}"
         user_data: "#cloud-config\\nhostname: web\\n"
         volumes:
-          - device_name: /dev/sda1
+          - device_name: "{{ images.images[0].root_device_name }}"
             ebs: {volume_size: 12, delete_on_termination: true}
         tags: {suite: "{{ suffix }}", role: web}
         state: running

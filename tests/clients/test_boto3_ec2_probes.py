@@ -30,8 +30,9 @@ def image_id(ec2: Any) -> str:
 @pytest.fixture(scope="module")
 def instance(ec2: Any, image_id: str) -> Iterator[dict[str, Any]]:
     """One running instance whose root volume was grown to 12 GiB at launch (terminated at the end)."""
+    root = ec2.describe_images(ImageIds=[image_id])["Images"][0]["RootDeviceName"]
     run = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, InstanceType="o1.small",
-                            BlockDeviceMappings=[{"DeviceName": "/dev/sda1",
+                            BlockDeviceMappings=[{"DeviceName": root,
                                                   "Ebs": {"VolumeSize": 12, "DeleteOnTermination": True}}],
                             TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "probes"}]}])
     instance_id = run["Instances"][0]["InstanceId"]
@@ -116,9 +117,9 @@ def test_the_root_volume_has_the_size_asked_at_launch(ec2: Any, image_id: str, i
     volume = ec2.describe_volumes(VolumeIds=[root["Ebs"]["VolumeId"]])["Volumes"][0]
     assert volume["Size"] == 12 and root["Ebs"]["DeleteOnTermination"] is True
     expect("InvalidBlockDeviceMapping", ec2.run_instances, ImageId=image_id, MinCount=1, MaxCount=1,
-           BlockDeviceMappings=[{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 1}}])
+           BlockDeviceMappings=[{"DeviceName": instance["RootDeviceName"], "Ebs": {"VolumeSize": 1}}])
     expect("UnsupportedOperation", ec2.run_instances, ImageId=image_id, MinCount=1, MaxCount=1,
-           BlockDeviceMappings=[{"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 5}}])
+           BlockDeviceMappings=[{"DeviceName": "/dev/sdf", "Ebs": {"SnapshotId": "snap-" + "1" * 32}}])
 
 
 def test_snapshots_keep_an_absent_description_and_never_show_the_engine_lock(ec2: Any, instance: dict[str, Any]) -> None:

@@ -290,6 +290,34 @@ def test_floating_disk_attach_deactivate_detach_remove(connection: Any) -> None:
     vm_service.remove()
 
 
+def test_a_new_disk_attached_in_one_call_and_removed_with_its_attachment(connection: Any) -> None:
+    """What a launch's block device mappings ask: a blank disk created and attached in one call (its
+    description marks the launch), and a disk left out removed with `detach_only=false`."""
+    system = connection.system_service()
+    vms = system.vms_service()
+    vm = vms.add(types.Vm(name="sdk-launch-volumes", cluster=types.Cluster(name="Default"),
+                          template=types.Template(id=TEMPLATE_CENTOS_DEFAULT)))
+    vm_service = vms.vm_service(vm.id)
+    wait_until(lambda: vm_service.get().status == types.VmStatus.DOWN)
+    attachments = vm_service.disk_attachments_service()
+    boot = attachments.list(follow="disk")[0]
+    made = attachments.add(types.DiskAttachment(
+        bootable=False, active=True, interface=types.DiskInterface.VIRTIO_SCSI,
+        disk=types.Disk(alias="sdk-launch-volumes_sdb", description="cloudgw-launch-op /dev/sdb",
+                        provisioned_size=2**30, format=types.DiskFormat.COW, sparse=True,
+                        storage_domains=[types.StorageDomain(id=boot.disk.storage_domains[0].id)])))
+    assert made.interface == types.DiskInterface.VIRTIO_SCSI and made.bootable is False
+    disk_service = system.disks_service().disk_service(made.id)
+    wait_until(lambda: disk_service.get().status == types.DiskStatus.OK)
+    assert disk_service.get().description == "cloudgw-launch-op /dev/sdb"
+    assert [a.disk.description for a in attachments.list(follow="disk") if not a.bootable] == [
+        "cloudgw-launch-op /dev/sdb"]
+    attachments.attachment_service(made.id).remove(detach_only=False)
+    assert made.id not in {a.id for a in attachments.list()}
+    wait_until(lambda: made.id not in {d.id for d in system.disks_service().list()})
+    vm_service.remove()
+
+
 def test_template_from_a_stopped_vm(connection: Any) -> None:
     system = connection.system_service()
     vms = system.vms_service()

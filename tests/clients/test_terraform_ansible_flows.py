@@ -175,6 +175,41 @@ def test_terraform_with_tags_and_user_data(gateway: Any, image_id: str) -> None:
         terraform_destroy(wire, instance_id, instance_type)
 
 
+def test_terraform_root_and_ebs_block_devices(gateway: Any, image_id: str) -> None:
+    """`aws_instance` with `root_block_device {volume_size = 12}` and `ebs_block_device {device_name =
+    "/dev/sdf", volume_size = 1}`: the provider asks the AMI's RootDeviceName (fetchRootDeviceName, which
+    falls back to the first mapping when the root is not among them), sends DeleteOnTermination always and
+    sizes when set, then reads every mapping's volume with one DescribeVolumes and sorts root from ebs by
+    RootDeviceName."""
+    wire, instance_type = Wire(gateway), "o1.small"
+    (image,) = wire("DescribeImages", {"ImageId.1": image_id})["Images"]
+    root_name = image["RootDeviceName"]
+    assert root_name in [m["DeviceName"] for m in image["BlockDeviceMappings"]]
+    run = wire("RunInstances", {
+        "ClientToken": terraform_token(), "DisableApiTermination": "false", "EbsOptimized": "false",
+        "HibernationOptions.Configured": "false", "ImageId": image_id, "InstanceType": instance_type,
+        "MaxCount": "1", "MinCount": "1",
+        "BlockDeviceMapping.1.DeviceName": "/dev/sdf", "BlockDeviceMapping.1.Ebs.DeleteOnTermination": "true",
+        "BlockDeviceMapping.1.Ebs.VolumeSize": "1",
+        "BlockDeviceMapping.2.DeviceName": root_name, "BlockDeviceMapping.2.Ebs.DeleteOnTermination": "true",
+        "BlockDeviceMapping.2.Ebs.VolumeSize": "12"})
+    instance_id = run["Instances"][0]["InstanceId"]
+    assert run["Instances"][0]["RootDeviceName"] == root_name
+    try:
+        wire.poll(instance_id, "running")
+        instance = terraform_read(wire, instance_id, instance_type)["instance"]
+        by_volume = {m["Ebs"]["VolumeId"]: m for m in instance["BlockDeviceMappings"]}
+        params = {f"VolumeId.{n}": v for n, v in enumerate(by_volume, 1)}
+        read = {}
+        for volume in wire("DescribeVolumes", params)["Volumes"]:
+            mapping = by_volume[volume["VolumeId"]]
+            kind = "root" if mapping["DeviceName"] == instance["RootDeviceName"] else mapping["DeviceName"]
+            read[kind] = (volume["Size"], volume["VolumeType"], mapping["Ebs"]["DeleteOnTermination"])
+        assert read == {"root": (12, "standard", True), "/dev/sdf": (1, "standard", True)}
+    finally:
+        terraform_destroy(wire, instance_id, instance_type)
+
+
 def ansible_default_subnet(wire: Wire) -> tuple[dict[str, Any], dict[str, Any]]:
     """get_default_vpc() then get_default_subnet(): the first default-for-az subnet by zone."""
     vpcs = wire("DescribeVpcs", {"Filter.1.Name": "isDefault", "Filter.1.Value.1": "true"})["Vpcs"]

@@ -280,3 +280,42 @@ def test_free_text_and_cloud_init_keep_their_whitespace(engine: Any, admin: requ
     assert admin.post(f"{api}/vms/{vm.get('id')}/start", data=start, headers=XML).status_code == 200
     again = xml(admin.get(f"{api}/vms/{vm.get('id')}"))
     assert again.findtext("initialization/custom_script") == script + "#two\n\n"
+
+
+# -- what a launch's block device mappings ask of the engine -----------------------------------------
+
+def new_disk_attachment(name: str, interface: str, description: str = "") -> str:
+    return (f"<disk_attachment><bootable>false</bootable><interface>{interface}</interface><active>true</active>"
+            f"<disk><alias>{name}</alias><description>{description}</description><provisioned_size>{GiB}"
+            f"</provisioned_size><format>cow</format><sparse>true</sparse><storage_domains>"
+            f"<storage_domain id='{SD_DEFAULT}'/></storage_domains></disk></disk_attachment>")
+
+
+def test_new_disks_attached_before_the_first_start_and_one_removed_with_its_attachment(
+        engine: Any, admin: requests.Session) -> None:
+    api = engine.api_url
+    vm_id = add_vm(admin, api, "launched")
+    attachments = f"{api}/vms/{vm_id}/diskattachments"
+    early = admin.post(attachments, data=new_disk_attachment("early", "virtio_scsi"), headers=XML)
+    assert fault(early) == (409, "[Cannot add disk to VM: VM is locked. Please try again in a few minutes.]")
+    advance(engine, 10)  # the template's disk is copied
+    kept = admin.post(attachments, data=new_disk_attachment("launched_sdb", "virtio_scsi", "cloudgw-launch-1 /dev/sdb"),
+                      headers=XML)
+    dropped = admin.post(attachments, data=new_disk_attachment("launched_vdc", "virtio"), headers=XML)
+    assert kept.status_code == dropped.status_code == 201
+    kept_id, dropped_id = xml(kept).get("id"), xml(dropped).get("id")
+    disk = xml(admin.get(f"{api}/disks/{kept_id}"))
+    assert (disk.findtext("status"), disk.findtext("description")) == ("locked", "cloudgw-launch-1 /dev/sdb")
+    refused = admin.post(f"{api}/vms/{vm_id}/start", data="<action/>", headers=XML)
+    assert fault(refused) == (409, "[Cannot run VM. Disk is locked. Please try again later.]")
+    advance(engine, 5)
+    removed = admin.delete(f"{attachments}/{dropped_id}", params={"detach_only": "false"})
+    assert removed.status_code == 200
+    assert dropped_id not in {a.get("id") for a in xml(admin.get(attachments)).iterfind("disk_attachment")}
+    advance(engine, 30)  # the removed disk's image is deleted
+    assert admin.get(f"{api}/disks/{dropped_id}").status_code == 404
+    assert admin.post(f"{api}/vms/{vm_id}/start", data="<action/>", headers=XML).status_code == 200
+    advance(engine, 60)
+    assert status(admin, api, vm_id) == "up"
+    names = {a.findtext("interface"): a.findtext("logical_name") for a in xml(admin.get(attachments))}
+    assert names == {"virtio": "/dev/vda", "virtio_scsi": "/dev/sda"}  # as a Linux guest names them per bus

@@ -63,7 +63,8 @@ def disk_attachment(w: XmlWriter, att: Attachment, owner_base: str, owner_tag: s
     w.leaf("bootable", att.bootable)
     w.leaf("interface", att.interface)
     if running and att.active:
-        w.leaf("logical_name", "/dev/vd" + "abcdefghijklmnopqrstuvwxyz"[index % 26])
+        owner = ctx.store.vms.get(owner_id)
+        w.leaf("logical_name", guest_name(owner.attachments if owner is not None else [att], att))
     w.leaf("pass_discard", att.pass_discard)
     w.leaf("read_only", att.read_only)
     w.leaf("uses_scsi_reservation", False)
@@ -78,6 +79,16 @@ def disk_attachment(w: XmlWriter, att: Attachment, owner_base: str, owner_tag: s
         # The real engine also links a template's attachments to a "vm" with the template's id.
         w.ref("vm", href("vms", owner_id), owner_id)
     w.end("disk_attachment")
+
+
+def guest_name(attachments: list[Attachment], att: Attachment) -> str:
+    """The name a Linux guest gives a plugged disk, as its agent reports it: virtio disks are /dev/vdX, the
+    SCSI-like buses' (virtio_scsi, sata, ide) /dev/sdX, lettered per bus with the boot disk first."""
+    virtio = att.interface == "virtio"
+    same_bus = sorted((a for a in attachments if a.active and (a.interface == "virtio") == virtio),
+                      key=lambda a: not a.bootable)
+    position = next((n for n, a in enumerate(same_bus) if a is att), 0)
+    return ("/dev/vd" if virtio else "/dev/sd") + "abcdefghijklmnopqrstuvwxyz"[position % 26]
 
 
 def snapshots(w: XmlWriter, v: Vm, ctx: Ctx) -> None:
