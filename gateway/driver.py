@@ -177,6 +177,10 @@ class Driver:
     def detach_volume(self, scope: Scope, volume_id: str, instance_id: str | None = None) -> None:
         raise _unsupported("detach volume")
 
+    def resize_volume(self, scope: Scope, volume_id: str, size_bytes: int) -> None:
+        """Grow a volume to `size_bytes` (never shrink); the volume reads pending while the backend extends it."""
+        raise _unsupported("resize volume")
+
     def set_delete_on_termination(self, scope: Scope, instance_id: str, volume_id: str, delete: bool) -> None:
         """Choose whether terminating the instance deletes this attached volume (true) or detaches it and
         leaves it available with its data (false); shown as VolumeAttachment.delete_on_termination."""

@@ -17,6 +17,8 @@ from . import mapping
 from .base import VM_FOLLOW
 from .instances import InstancesMixin
 from .operations import RunInstance, TerminateInstance
+from .snapshot_copies import SnapshotCopiesMixin, VolumeFromSnapshot
+from .snapshot_removal import DeleteSnapshot
 from .storage import StorageMixin
 
 if TYPE_CHECKING:
@@ -24,13 +26,13 @@ if TYPE_CHECKING:
     from gateway.operations import OperationKind
 
 
-class OvirtDriver(InstancesMixin, StorageMixin):
+class OvirtDriver(InstancesMixin, StorageMixin, SnapshotCopiesMixin):
     """One per gateway process, shared by every request (clients and caches are per engine inside)."""
 
     name = "ovirt"
 
     def operation_kinds(self) -> Sequence["OperationKind"]:
-        return (RunInstance(self), TerminateInstance(self))
+        return (RunInstance(self), TerminateInstance(self), VolumeFromSnapshot(self), DeleteSnapshot(self))
 
     def probe(self, provider: "ProviderConfig") -> None:
         self.client_for(provider).probe()

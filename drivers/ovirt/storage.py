@@ -20,7 +20,8 @@ from gateway.model import Image, ResourceState, Snapshot, Volume, VolumeAttachme
 from gateway.scope import Scope
 
 from . import disk_records, mapping, snapshot_locks
-from .base import OvirtBase, Place
+from .base import OvirtBase, Place, is_helper
+from .snapshot_removal import DELETE_SNAPSHOT, SNAPSHOT_TOMBSTONE
 
 # EC2/Xen-style device names imply a bus: /dev/vdX -> virtio, anything else (sdX, xvdX) -> virtio-scsi.
 VIRTIO_PREFIX = "/dev/vd"
@@ -32,10 +33,10 @@ class StorageMixin(OvirtBase):
         place = self._place(scope)
         wanted = None if ids is None else set(ids)
         disks = self._get(scope, "disks", {"search": place.disk_search})
-        attachments = self._attachments(scope, place)
+        attachments, helpers = self._attachments(scope, place)
         requested = disk_records.requested_devices(self.store, place.key)
         choices = disk_records.termination_choices(self.store, place.key)
-        every_attachment = [a for held in attachments.values() for a in held]
+        every_attachment = [a for held in attachments.values() for a in held if a.instance_id not in helpers]
         disk_records.name_attachments(every_attachment, requested)
         disk_records.mark_termination(every_attachment, choices)
         template_disks = {a.get("id") for t in self._templates(scope, place)
@@ -46,7 +47,10 @@ class StorageMixin(OvirtBase):
             if disk_id in template_disks or not mapping.is_user_volume(disk):
                 continue
             if wanted is None or disk_id in wanted:
-                found.append(mapping.volume(disk, attachments.get(disk_id or "", [])))
+                held = attachments.get(disk_id or "", [])
+                found.append(mapping.volume(disk, [a for a in held if a.instance_id not in helpers]))
+                if len(found[-1].attachments) < len(held):  # still a helper VM's copy: not usable yet
+                    found[-1].state = ResourceState.PENDING
         complete = wanted is None and not scope.user_level  # saw every disk: records of vanished ones may go
         disk_records.fill_created(self.store, place.key, found,
                                   every_disk={d.get("id", "") for d in disks} if complete else None)
@@ -60,14 +64,18 @@ class StorageMixin(OvirtBase):
                 v.tags = tags.get(v.id, {})
         return found
 
-    def _attachments(self, scope: Scope, place: Place) -> dict[str, list[VolumeAttachment]]:
-        """disk id -> its attachments to the data center's VMs (one request)."""
+    def _attachments(self, scope: Scope, place: Place) -> tuple[dict[str, list[VolumeAttachment]], set[str]]:
+        """disk id -> its attachments to the data center's VMs (one request), and the ids of the gateway's
+        helper VMs among them (a disk held by one is a copy in the making)."""
         result: dict[str, list[VolumeAttachment]] = {}
-        for vm in self._vms(scope, place, follow="disk_attachments"):
+        helpers: set[str] = set()
+        for vm in self._vms(scope, place, follow="disk_attachments", helpers=True):
+            if is_helper(vm):
+                helpers.add(vm.get("id", ""))
             for element in vm.iterfind("disk_attachments/disk_attachment"):
                 a = mapping.attachment(element, vm.get("id", ""))
                 result.setdefault(a.volume_id, []).append(a)
-        return result
+        return result, helpers
 
     def volume(self, scope: Scope, volume_id: str) -> Volume:
         found = self.volumes(scope, [volume_id])
@@ -87,6 +95,8 @@ class StorageMixin(OvirtBase):
         return max(usable, key=lambda d: mapping.integer(d, "available") or 0).get("id", "")
 
     def create_volume(self, scope: Scope, spec: VolumeSpec) -> Volume:
+        if spec.snapshot_id is not None:
+            return self.volume_from_snapshot(scope, spec)  # type: ignore[attr-defined]  # SnapshotCopiesMixin
         place = self._place(scope)
         domain = self._data_domain(scope, place, spec.storage_domain_id)
         name = spec.name or "volume"
@@ -146,6 +156,19 @@ class StorageMixin(OvirtBase):
             disk_records.forget_device(self.store, self._place(scope).key, a.instance_id, volume_id)
             disk_records.forget_termination(self.store, self._place(scope).key, a.instance_id, volume_id)
 
+    def resize_volume(self, scope: Scope, volume_id: str, size_bytes: int) -> None:
+        """The engine extends a disk by an update of its `provisioned_size`: through its attachment when it is
+        attached (UpdateDisk of a VM's disk), else the floating disk itself (`PUT disks/{id}`)."""
+        volume = self.volume(scope, volume_id)
+        if size_bytes < volume.size_bytes:
+            raise InvalidParameter("A volume can only grow", parameter="size")
+        if volume.attachments:
+            path = f"vms/{volume.attachments[0].instance_id}/diskattachments/{volume_id}"
+            body = E.disk_attachment(E.disk(E.provisioned_size(str(size_bytes))))
+        else:
+            path, body = f"disks/{volume_id}", E.disk(E.provisioned_size(str(size_bytes)))
+        self._call(scope, "PUT", path, body=body, idempotent=True, what=("volume", volume_id))
+
     def set_delete_on_termination(self, scope: Scope, instance_id: str, volume_id: str, delete: bool) -> None:
         """Choose whether terminating the instance deletes this attached volume or detaches and keeps it."""
         place = self._place(scope)
@@ -172,6 +195,10 @@ class StorageMixin(OvirtBase):
             for element in vm.iterfind("snapshots/snapshot"):
                 if mapping.is_user_snapshot(element) and (wanted is None or element.get("id") in wanted):
                     found.append(mapping.snapshot(element, vm.get("id", "")))
+        if found:  # those whose removal was asked for are gone for clients, as on EC2
+            removed = {t["resource_id"] for t in self.store.tombstones(place.key, SNAPSHOT_TOMBSTONE,
+                                                                        self.config.tombstone_seconds)}
+            found = [s for s in found if s.id not in removed]
         return found
 
     def create_snapshot(self, scope: Scope, instance_id: str, description: str = "",
@@ -201,13 +228,28 @@ class StorageMixin(OvirtBase):
         return snapshot
 
     def delete_snapshot(self, scope: Scope, snapshot_id: str) -> None:
+        """Ask the engine to remove the snapshot; refused for a moment (another snapshot of the VM being made
+        or removed, a copy being taken of this one), the removal is queued (see snapshot_removal). Either way
+        the snapshot is gone from listings from now on."""
         found = self.snapshots(scope, [snapshot_id])
         if not found:
             raise NotFound("snapshot", snapshot_id)
-        instance_id = found[0].instance_id
-        snapshot_locks.behind_lock(self, scope, instance_id, lambda: self._call(
-            scope, "DELETE", f"vms/{instance_id}/snapshots/{snapshot_id}", idempotent=True,
-            what=("snapshot", snapshot_id)))
+        instance_id, place = found[0].instance_id, self._place(scope)
+        try:
+            if found[0].state is ResourceState.PENDING:
+                raise InvalidState("The snapshot is locked")
+            self._call(scope, "DELETE", f"vms/{instance_id}/snapshots/{snapshot_id}", idempotent=True,
+                       what=("snapshot", snapshot_id))
+        except InvalidState:
+            if not snapshot_locks.locked(self, scope, instance_id) and found[0].state is not ResourceState.PENDING:
+                raise  # refused for another reason than a lock
+            self.operations.submit(DELETE_SNAPSHOT, target=snapshot_id, owner=scope.owner_key,
+                                   secret={"username": scope.credentials.username,
+                                           "password": scope.credentials.password},
+                                   data={"provider": scope.provider.name, "datacenter": place.region.id,
+                                         "user_level": scope.user_level, "request_id": scope.request_id,
+                                         "place": place.key, "vm_id": instance_id, "snapshot_id": snapshot_id})
+        self.store.add_tombstone(place.key, snapshot_id, SNAPSHOT_TOMBSTONE, {"instance_id": instance_id})
         self.store.delete_tags(scope.provider.name, [snapshot_id])
 
     # --- images from instances ------------------------------------------------------------------------

@@ -103,11 +103,18 @@ def volume_item(volume: Volume, context: VolumeContext) -> dict[str, Any]:
             "Device": _device(volume.id, instance, a.device), "State": "attached" if a.active else "detached",
             "DeleteOnTermination": a.delete_on_termination, "AttachTime": a.attached_at or create_time})
     return {
-        "VolumeId": ids.encode("vol", volume.id), "Size": gib(volume.size_bytes), "SnapshotId": "",
+        "VolumeId": ids.encode("vol", volume.id), "Size": gib(volume.size_bytes),
+        "SnapshotId": _snapshot_of(volume, context),
         "AvailabilityZone": volume_zone(volume, context), "State": VOLUME_STATES[volume.state],
         "CreateTime": create_time, "Attachments": attachments, "VolumeType": "standard",
         "Encrypted": False, "MultiAttachEnabled": False, "Tags": tag_list(volume.tags),
     }
+
+
+def _snapshot_of(volume: Volume, context: VolumeContext) -> str:
+    """The snapshot a volume was made from (CreateVolume's SnapshotId), "" for one made empty."""
+    snapshot_id = context.records.get(volume.id, {}).get("snapshot_id")
+    return ids.encode("snap", snapshot_id) if snapshot_id else ""
 
 
 def one_volume(call: Call, volume_id: str) -> Volume:
