@@ -198,6 +198,14 @@ class Driver:
     def delete_snapshot(self, scope: Scope, snapshot_id: str) -> None:
         raise _unsupported("delete snapshot")
 
+    def snapshot_volume(self, scope: Scope, volume_id: str, description: str = "") -> Snapshot:
+        """Snapshot a volume attached to no instance (the snapshot names that volume, no instance)."""
+        raise _unsupported("snapshot a volume attached to no instance")
+
+    def copy_snapshot(self, scope: Scope, snapshot_id: str, description: str = "") -> Snapshot:
+        """A new snapshot with the same content as `snapshot_id` (pending until the copy is done)."""
+        raise _unsupported("copy snapshot")
+
     # --- tags ------------------------------------------------------------------------------------
     def tags(self, scope: Scope, resource_ids: Iterable[str] | None = None) -> dict[str, dict[str, str]]:
         """resource id -> {key: value} for instances, images and volumes (all of the scope's, or those given)."""

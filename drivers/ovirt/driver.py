@@ -17,6 +17,7 @@ from . import mapping
 from .base import VM_FOLLOW
 from .instances import InstancesMixin
 from .operations import RunInstance, TerminateInstance
+from .disk_snapshots import DiskSnapshotsMixin
 from .snapshot_copies import SnapshotCopiesMixin, VolumeFromSnapshot
 from .snapshot_removal import DeleteSnapshot
 from .storage import StorageMixin
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from gateway.operations import OperationKind
 
 
-class OvirtDriver(InstancesMixin, StorageMixin, SnapshotCopiesMixin):
+class OvirtDriver(InstancesMixin, StorageMixin, SnapshotCopiesMixin, DiskSnapshotsMixin):
     """One per gateway process, shared by every request (clients and caches are per engine inside)."""
 
     name = "ovirt"

@@ -19,7 +19,7 @@ from gateway.errors import InvalidParameter, InvalidState, NotFound
 from gateway.model import Image, ResourceState, Snapshot, Volume, VolumeAttachment, VolumeSpec
 from gateway.scope import Scope
 
-from . import disk_records, mapping, snapshot_locks
+from . import disk_records, disk_snapshots, mapping, snapshot_locks
 from .base import OvirtBase, Place, is_helper
 from .snapshot_removal import DELETE_SNAPSHOT, SNAPSHOT_TOMBSTONE
 
@@ -41,6 +41,7 @@ class StorageMixin(OvirtBase):
         disk_records.mark_termination(every_attachment, choices)
         template_disks = {a.get("id") for t in self._templates(scope, place)
                           for a in t.iterfind("disk_attachments/disk_attachment")}
+        template_disks |= set(disk_snapshots.records(self.store, place))  # snapshots that are disk copies
         found = []
         for disk in disks:
             disk_id = disk.get("id")
@@ -49,7 +50,8 @@ class StorageMixin(OvirtBase):
             if wanted is None or disk_id in wanted:
                 held = attachments.get(disk_id or "", [])
                 found.append(mapping.volume(disk, [a for a in held if a.instance_id not in helpers]))
-                if len(found[-1].attachments) < len(held):  # still a helper VM's copy: not usable yet
+                if len(found[-1].attachments) < len(held) or (disk.findtext("alias") or "").startswith(
+                        disk_snapshots.COPY_ALIAS):  # a copy in the making (snapshot_copies): not usable yet
                     found[-1].state = ResourceState.PENDING
         complete = wanted is None and not scope.user_level  # saw every disk: records of vanished ones may go
         disk_records.fill_created(self.store, place.key, found,
@@ -151,7 +153,11 @@ class StorageMixin(OvirtBase):
         if not held:
             raise InvalidState(f"The volume '{volume_id}' is not attached"
                                + (f" to '{instance_id}'" if instance_id else ""), resource_id=volume_id)
+        place = self._place(scope)
+        removing = {t["resource_id"] for t in self.store.tombstones(place.key, SNAPSHOT_TOMBSTONE,
+                                                                     self.config.tombstone_seconds)}
         for a in held:  # a snapshot being taken or removed locks the disk: EC2 detaches all the same
+            snapshot_locks.until_removed(self, scope, a.instance_id, volume_id, removing)
             snapshot_locks.behind_lock(self, scope, a.instance_id, lambda: self._detach(scope, a, volume_id))
             disk_records.forget_device(self.store, self._place(scope).key, a.instance_id, volume_id)
             disk_records.forget_termination(self.store, self._place(scope).key, a.instance_id, volume_id)
@@ -195,6 +201,7 @@ class StorageMixin(OvirtBase):
             for element in vm.iterfind("snapshots/snapshot"):
                 if mapping.is_user_snapshot(element) and (wanted is None or element.get("id") in wanted):
                     found.append(mapping.snapshot(element, vm.get("id", "")))
+        found += self.disk_snapshots(scope, place, wanted)  # type: ignore[attr-defined]  # DiskSnapshotsMixin
         if found:  # those whose removal was asked for are gone for clients, as on EC2
             removed = {t["resource_id"] for t in self.store.tombstones(place.key, SNAPSHOT_TOMBSTONE,
                                                                         self.config.tombstone_seconds)}
@@ -235,6 +242,9 @@ class StorageMixin(OvirtBase):
         if not found:
             raise NotFound("snapshot", snapshot_id)
         instance_id, place = found[0].instance_id, self._place(scope)
+        if not instance_id:  # a disk copy (disk_snapshots)
+            self.delete_disk_snapshot(scope, place, snapshot_id)  # type: ignore[attr-defined]
+            return
         try:
             if found[0].state is ResourceState.PENDING:
                 raise InvalidState("The snapshot is locked")

@@ -167,3 +167,53 @@ def test_console_output_and_password_data(ec2: Any, instance: dict[str, Any]) ->
     for action in (ec2.get_console_output, ec2.get_password_data):
         expect("InvalidInstanceID.NotFound", action, InstanceId="i-" + "0" * 32)
         expect("InvalidInstanceID.Malformed", action, InstanceId="i-nope")
+
+
+def test_snapshot_of_a_volume_attached_to_none_and_copies_of_snapshots(gateway: Any, ec2: Any,
+                                                                       instance: dict[str, Any],
+                                                                       snapshotted: tuple[str, str]) -> None:
+    """A floating volume's snapshot is a copy of its disk (independent of the volume, as an EBS snapshot);
+    CopySnapshot copies a VM snapshot or such a copy; volumes are made from either."""
+    _, vm_snapshot = snapshotted
+    zone = instance["Placement"]["AvailabilityZone"]
+    floating = ec2.create_volume(Size=1, AvailabilityZone=zone)["VolumeId"]
+    ec2.get_waiter("volume_available").wait(VolumeIds=[floating], WaiterConfig=FAST)
+    taken = ec2.create_snapshot(VolumeId=floating, Description="loose", TagSpecifications=[
+        {"ResourceType": "snapshot", "Tags": [{"Key": "kind", "Value": "loose"}]}])
+    assert (taken["State"], taken["VolumeId"], taken["VolumeSize"]) == ("pending", floating, 1)
+    ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[taken["SnapshotId"]], WaiterConfig=FAST)
+    volume = ec2.describe_volumes(VolumeIds=[floating])["Volumes"][0]
+    assert volume["State"] == "available" and volume["Attachments"] == []  # the volume stays free
+    listed = {v["VolumeId"] for v in ec2.describe_volumes()["Volumes"]}
+    assert "vol-" + taken["SnapshotId"].split("-", 1)[1] not in listed  # the copy is a snapshot, not a volume
+    mine = ec2.describe_snapshots(Filters=[{"Name": "volume-id", "Values": [floating]}])["Snapshots"]
+    assert [(s["SnapshotId"], s["Description"], s["Tags"]) for s in mine] == [
+        (taken["SnapshotId"], "loose", [{"Key": "kind", "Value": "loose"}])]
+
+    expect("UnsupportedOperation", ec2.copy_snapshot, SourceSnapshotId=vm_snapshot, SourceRegion="barcelona")
+    expect("InvalidSnapshot.NotFound", ec2.copy_snapshot, SourceSnapshotId="snap-" + "0" * 32,
+           SourceRegion="us-east-1")
+    copy_of_loose = ec2.copy_snapshot(SourceSnapshotId=taken["SnapshotId"], SourceRegion="us-east-1")["SnapshotId"]
+    copy_of_vm = ec2.copy_snapshot(SourceSnapshotId=vm_snapshot, SourceRegion="us-east-1",
+                                   Description="copied")["SnapshotId"]
+    ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[copy_of_loose, copy_of_vm], WaiterConfig=FAST)
+    copies = {s["SnapshotId"]: s for s in ec2.describe_snapshots(SnapshotIds=[copy_of_loose, copy_of_vm])[
+        "Snapshots"]}
+    assert (copies[copy_of_loose]["VolumeSize"], copies[copy_of_loose]["Description"]) == (1, "loose")
+    assert (copies[copy_of_vm]["VolumeSize"], copies[copy_of_vm]["Description"]) == (2, "copied")
+    assert copies[copy_of_vm]["VolumeId"] == snapshotted[0]
+
+    ec2.delete_volume(VolumeId=floating)  # a snapshot outlives its volume
+    ec2.get_waiter("volume_deleted").wait(VolumeIds=[floating], WaiterConfig=FAST)
+    restored = [ec2.create_volume(SnapshotId=taken["SnapshotId"], Size=3, AvailabilityZone=zone)["VolumeId"],
+                ec2.create_volume(SnapshotId=copy_of_vm, AvailabilityZone=zone)["VolumeId"]]
+    assert ec2.describe_volumes(VolumeIds=restored[:1])["Volumes"][0]["State"] == "creating"
+    ec2.get_waiter("volume_available").wait(VolumeIds=restored, WaiterConfig=FAST)
+    sizes = {v["VolumeId"]: (v["Size"], v["SnapshotId"]) for v in ec2.describe_volumes(VolumeIds=restored)["Volumes"]}
+    assert sizes == {restored[0]: (3, taken["SnapshotId"]), restored[1]: (2, copy_of_vm)}
+    for snapshot_id in (taken["SnapshotId"], copy_of_loose, copy_of_vm):
+        ec2.delete_snapshot(SnapshotId=snapshot_id)
+        expect("InvalidSnapshot.NotFound", ec2.describe_snapshots, SnapshotIds=[snapshot_id])
+    for volume_id in restored:
+        ec2.delete_volume(VolumeId=volume_id)
+    eventually(lambda: not engine_helpers(gateway))
