@@ -55,6 +55,10 @@ class DiskSnapshotsMixin(OvirtBase):
 
     def copy_disk(self, scope: Scope, disk_id: str, alias: str) -> str:
         """Copy a disk into a new floating disk in its own storage domain; the new disk's id."""
+        return self.copy_disk_sized(scope, disk_id, alias)[0]
+
+    def copy_disk_sized(self, scope: Scope, disk_id: str, alias: str) -> tuple[str, int]:
+        """copy_disk, with the copy's size."""
         disk = self._get(scope, f"disks/{disk_id}", what=("volume", disk_id))
         domain = mapping.link_id(disk, "storage_domain") or next(
             (d.get("id", "") for d in disk.iterfind("storage_domains/storage_domain")), "")
@@ -64,7 +68,7 @@ class DiskSnapshotsMixin(OvirtBase):
                  if d.findtext("alias") == alias]
         if not found:
             raise InvalidState("The engine accepted the copy but does not list it")
-        return found[0].get("id", "")
+        return found[0].get("id", ""), mapping.integer(found[0], "provisioned_size") or 0
 
     def record_disk_snapshot(self, place: Place, disk_id: str, volume_id: str, description: str) -> datetime:
         created = datetime.now(timezone.utc)
@@ -92,7 +96,7 @@ class DiskSnapshotsMixin(OvirtBase):
             if not found:
                 raise NotFound("snapshot", snapshot_id)
             volume_id = found[0].volume_ids[0] if found[0].volume_ids else ""
-            disk_id = self.clone_snapshot_disk(scope, snapshot_id, None, keep_as_snapshot=True)  # type: ignore
+            disk_id = self.clone_snapshot_disk(scope, snapshot_id, None, keep_as_snapshot=True)[0]  # type: ignore
         created = self.record_disk_snapshot(place, disk_id, volume_id, description)
         return Snapshot(id=disk_id, instance_id="", description=description, state=ResourceState.PENDING,
                         created=created, volume_ids=[volume_id] if volume_id else [])

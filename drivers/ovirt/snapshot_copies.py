@@ -44,14 +44,15 @@ class SnapshotCopiesMixin(OvirtBase):
         assert spec.snapshot_id is not None
         place = self._place(scope)
         if spec.snapshot_id in disk_snapshots.records(self.store, place):
-            volume_id = self._copy_for_volume(scope, place, spec)
+            volume_id, size = self._copy_for_volume(scope, place, spec)
         else:
-            volume_id = self.clone_snapshot_disk(scope, spec.snapshot_id, spec)
+            volume_id, size = self.clone_snapshot_disk(scope, spec.snapshot_id, spec)
         now = datetime.now(timezone.utc)
         disk_records.record_created(self.store, place.key, [volume_id], now)
         if spec.tags:
             self.store.set_tags(scope.provider.name, "volume", [volume_id], spec.tags)
-        return Volume(id=volume_id, name=spec.name or "", size_bytes=spec.size_bytes, state=ResourceState.PENDING,
+        return Volume(id=volume_id, name=spec.name or "", size_bytes=max(size, spec.size_bytes),
+                      state=ResourceState.PENDING,
                       description=spec.description, created=now, realm_id=spec.realm_id, tags=dict(spec.tags))
 
     def _submit(self, scope: Scope, place: Place, data: dict[str, object]) -> Operation:
@@ -65,7 +66,7 @@ class SnapshotCopiesMixin(OvirtBase):
                                                data={"volume_id": volume_id, **data})):
             raise BackendUnavailable("The copy was taken over by another process; look for the volume again")
 
-    def _copy_for_volume(self, scope: Scope, place: Place, spec: VolumeSpec) -> str:
+    def _copy_for_volume(self, scope: Scope, place: Place, spec: VolumeSpec) -> tuple[str, int]:
         """A disk copy of a disk snapshot, under a temporary alias until the operation names it."""
         assert spec.snapshot_id is not None
         op = self._submit(scope, place, {"snapshot_id": spec.snapshot_id, "size_bytes": spec.size_bytes,
@@ -73,17 +74,17 @@ class SnapshotCopiesMixin(OvirtBase):
         alias = disk_snapshots.COPY_ALIAS + op.id[:20]
         self.operations.renew(op.id, data={"copy_alias": alias})
         try:
-            volume_id = self.copy_disk(scope, spec.snapshot_id, alias)  # type: ignore[attr-defined]
+            volume_id, size = self.copy_disk_sized(scope, spec.snapshot_id, alias)  # type: ignore[attr-defined]
         except GatewayError as exc:
             if not exc.retryable:
                 self.operations.withdraw([op.id])
             raise
         self._started(op, volume_id)
-        return volume_id
+        return volume_id, size
 
     def clone_snapshot_disk(self, scope: Scope, snapshot_id: str, spec: VolumeSpec | None,
-                            keep_as_snapshot: bool = False) -> str:
-        """Clone a helper VM from a VM snapshot; the id of its copy of the snapshot's (first) disk."""
+                            keep_as_snapshot: bool = False) -> tuple[str, int]:
+        """Clone a helper VM from a VM snapshot; the id and size of its copy of the snapshot's (first) disk."""
         place = self._place(scope)
         owner = self._snapshot_vm(scope, place, snapshot_id)
         cluster_id = (spec.realm_id if spec else None) or mapping.link_id(owner, "cluster") or ""
@@ -103,13 +104,15 @@ class SnapshotCopiesMixin(OvirtBase):
         if helper is None:
             raise InvalidState("The engine accepted the copy but returned no description of it")
         helper_id = helper.get("id", "")
-        disks = self._call(scope, "GET", f"vms/{helper_id}/diskattachments", what=("snapshot", snapshot_id))
+        disks = self._call(scope, "GET", f"vms/{helper_id}/diskattachments", params={"follow": "disk"},
+                           what=("snapshot", snapshot_id))
         disk_ids = [a.get("id", "") for a in (disks if disks is not None else [])]
+        sizes = [mapping.integer(a, "disk/provisioned_size") or 0 for a in (disks if disks is not None else [])]
         if not disk_ids:
             self.operations.finish(op, Next("remove_helper", data={"helper_id": helper_id}, target=helper_id))
             raise InvalidState(f"The snapshot '{snapshot_id}' holds no disk to copy", resource_id=snapshot_id)
         self._started(op, disk_ids[0], helper_id=helper_id)
-        return disk_ids[0]
+        return disk_ids[0], sizes[0]
 
     def _snapshot_vm(self, scope: Scope, place: Place, snapshot_id: str) -> "Element":
         """The VM that holds the snapshot (NotFound if no VM of the data center has it)."""
