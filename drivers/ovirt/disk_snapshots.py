@@ -51,6 +51,10 @@ class DiskSnapshotsMixin(OvirtBase):
         if not known:
             return []
         disks = self._get(scope, "disks", {"search": place.disk_search})
+        present = {d.get("id", "") for d in disks}
+        if wanted is None and not scope.user_level:  # a full view: records of copies removed outside may go
+            for gone in set(known) - present:
+                self.store.delete_entity(DISK_SNAPSHOT, place.key, gone)
         return [as_snapshot(d, known[d.get("id", "")]) for d in disks if d.get("id") in known]
 
     def copy_disk(self, scope: Scope, disk_id: str, alias: str) -> str:

@@ -48,10 +48,11 @@ class OvirtDriver(InstancesMixin, StorageMixin, SnapshotCopiesMixin, DiskSnapsho
         if scope.user_level:
             raise NotSupported("Housekeeping needs the engine's administrator API")
         vms = self._get(scope, "vms", {"follow": "snapshots"})
-        return {"instance": {vm.get("id", "") for vm in vms},
-                "snapshot": {s.get("id", "") for vm in vms for s in vm.iterfind("snapshots/snapshot")},
+        disks = {d.get("id", "") for d in self._get(scope, "disks")}
+        return {"instance": {vm.get("id", "") for vm in vms},  # a snapshot may also be a disk copy (disk_snapshots)
+                "snapshot": {s.get("id", "") for vm in vms for s in vm.iterfind("snapshots/snapshot")} | disks,
                 "image": {t.get("id", "") for t in self._get(scope, "templates")},
-                "volume": {d.get("id", "") for d in self._get(scope, "disks")}}
+                "volume": disks}
 
     def engine_version(self, scope: Scope) -> str:
         info = self._get(scope, "").find("product_info")

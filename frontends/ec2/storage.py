@@ -14,7 +14,8 @@ snapshot of the VM the volume is attached to covering that one disk, so its Volu
 the volume's (also kept in the store, `ec2.snapshot`, as the engine names a snapshot's disks only when a
 listing follows them), and so is its description as the client gave it (the engine requires one, so a
 snapshot asked for without one gets the driver's, which EC2 clients never see). A snapshot taken outside EC2 names its first disk. An unattached volume has no VM
-to snapshot and is refused (IncorrectState) rather than snapshotted some other way.
+to snapshot: its snapshot is the driver's copy of the disk. A volume made from a snapshot names it (SnapshotId,
+kept in the volume's `ec2.volume` record).
 """
 from __future__ import annotations
 
