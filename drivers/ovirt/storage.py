@@ -21,6 +21,7 @@ from gateway.scope import Scope
 
 from . import disk_records, disk_snapshots, mapping, snapshot_locks
 from .base import OvirtBase, Place, is_helper
+from .snapshot_copies import VOLUME_FROM_SNAPSHOT
 from .snapshot_removal import DELETE_SNAPSHOT, SNAPSHOT_TOMBSTONE
 
 # EC2/Xen-style device names imply a bus: /dev/vdX -> virtio, anything else (sdX, xvdX) -> virtio-scsi.
@@ -201,6 +202,12 @@ class StorageMixin(OvirtBase):
             for element in vm.iterfind("snapshots/snapshot"):
                 if mapping.is_user_snapshot(element) and (wanted is None or element.get("id") in wanted):
                     found.append(mapping.snapshot(element, vm.get("id", "")))
+        if any(s.state is ResourceState.PENDING for s in found):  # the engine locks a snapshot it copies from:
+            copied = {op.data.get("snapshot_id") for op in self.operations.find(  # still completed for clients
+                kind=VOLUME_FROM_SNAPSHOT, active_only=True)}
+            for s in found:
+                if s.state is ResourceState.PENDING and s.id in copied:
+                    s.state = ResourceState.AVAILABLE
         found += self.disk_snapshots(scope, place, wanted)  # type: ignore[attr-defined]  # DiskSnapshotsMixin
         if found:  # those whose removal was asked for are gone for clients, as on EC2
             removed = {t["resource_id"] for t in self.store.tombstones(place.key, SNAPSHOT_TOMBSTONE,

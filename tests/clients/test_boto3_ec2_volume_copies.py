@@ -86,6 +86,8 @@ def test_volume_from_a_snapshot_is_a_copy_made_by_a_hidden_helper(gateway: Any, 
     assert not {uuid_of(i) for i in listed} & set(helpers)  # ... that no client ever sees
     copying = ec2.describe_volumes(VolumeIds=[created["VolumeId"]])["Volumes"][0]
     assert copying["State"] == "creating" and copying["Attachments"] == []
+    # the engine locks the snapshot it copies from; for EC2 it stays completed
+    assert ec2.describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"][0]["State"] == "completed"
 
     ec2.get_waiter("volume_available").wait(VolumeIds=[created["VolumeId"], grown["VolumeId"]], WaiterConfig=FAST)
     volumes = {v["VolumeId"]: v for v in ec2.describe_volumes(VolumeIds=[created["VolumeId"], grown["VolumeId"]])[
