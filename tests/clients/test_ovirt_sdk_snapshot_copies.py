@@ -99,3 +99,20 @@ def test_a_floating_disk_is_grown_and_copied(engine: tuple[Any, Any]) -> None:
     assert len(copies) == 1 and copies[0].provisioned_size == 3 * GIB and copies[0].status == types.DiskStatus.LOCKED
     advance(handle, 30)
     assert disks.disk_service(copies[0].id).get().status == types.DiskStatus.OK
+
+
+def test_a_disk_of_a_running_vm_is_not_copied(engine: tuple[Any, Any]) -> None:
+    connection, handle = engine
+    system = connection.system_service()
+    vms = system.vms_service()
+    vm = vms.add(types.Vm(name="sdk-running", cluster=types.Cluster(name="Default"),
+                          template=types.Template(id=TEMPLATE_CENTOS_DEFAULT)))
+    advance(handle, 120)
+    service = vms.vm_service(vm.id)
+    disk_id = service.disk_attachments_service().list()[0].id
+    service.start()
+    with pytest.raises(sdk.Error) as running:
+        system.disks_service().disk_service(disk_id).copy(storage_domain=types.StorageDomain(name="data-default"),
+                                                          disk=types.Disk(alias="sdk-live-copy"))
+    assert running.value.code == 409 and "At least one of the VMs is not down" in str(running.value)
+    assert not [d for d in system.disks_service().list() if d.alias == "sdk-live-copy"]
