@@ -177,6 +177,10 @@ class Driver:
     def detach_volume(self, scope: Scope, volume_id: str, instance_id: str | None = None) -> None:
         raise _unsupported("detach volume")
 
+    def resize_volume(self, scope: Scope, volume_id: str, size_bytes: int) -> None:
+        """Grow a volume to `size_bytes` (never shrink); the volume reads pending while the backend extends it."""
+        raise _unsupported("resize volume")
+
     def set_delete_on_termination(self, scope: Scope, instance_id: str, volume_id: str, delete: bool) -> None:
         """Choose whether terminating the instance deletes this attached volume (true) or detaches it and
         leaves it available with its data (false); shown as VolumeAttachment.delete_on_termination."""
@@ -193,6 +197,14 @@ class Driver:
 
     def delete_snapshot(self, scope: Scope, snapshot_id: str) -> None:
         raise _unsupported("delete snapshot")
+
+    def snapshot_volume(self, scope: Scope, volume_id: str, description: str = "") -> Snapshot:
+        """Snapshot a volume attached to no instance (the snapshot names that volume, no instance)."""
+        raise _unsupported("snapshot a volume attached to no instance")
+
+    def copy_snapshot(self, scope: Scope, snapshot_id: str, description: str = "") -> Snapshot:
+        """A new snapshot with the same content as `snapshot_id` (pending until the copy is done)."""
+        raise _unsupported("copy snapshot")
 
     # --- tags ------------------------------------------------------------------------------------
     def tags(self, scope: Scope, resource_ids: Iterable[str] | None = None) -> dict[str, dict[str, str]]:

@@ -290,7 +290,7 @@ MAX_VOLUME_BYTES = 64 << 40  # 64 TiB: a frontend refuses a larger disk as the c
 
 @dataclass
 class VolumeSpec:
-    """A new empty disk."""
+    """A new disk: empty, or a copy of a snapshot's."""
 
     size_bytes: int
     name: str | None = None
@@ -299,6 +299,7 @@ class VolumeSpec:
     storage_domain_id: str | None = None
     sparse: bool = True
     tags: dict[str, str] = field(default_factory=dict)
+    snapshot_id: str | None = None  # a copy of this snapshot's disk (grown to size_bytes if larger) instead
 
 
 # --- JSON round trip (tombstones, operation data) -------------------------------------------------------

@@ -34,6 +34,12 @@ SEARCH_PLAIN = re.compile(r"^[A-Za-z0-9_.-]+$")
 INSTANCE_META = "ovirt.instance"  # store entity kind: what oVirt cannot hold about a VM (key name)
 VM_FOLLOW = "nics.reported_devices,disk_attachments"
 LAUNCH_MARK = "cloudgw-launch-"  # + the run operation's id: the comment that lets a takeover find the VM
+HELPER_MARK = "cloudgw-helper-"  # + an operation's id: the comment of a helper VM the gateway owns, never listed
+
+
+def is_helper(vm: Element) -> bool:
+    """A VM the gateway made for its own work (a snapshot's copy): no frontend ever lists it."""
+    return (vm.findtext("comment") or "").startswith(HELPER_MARK)
 T = TypeVar("T")
 
 
@@ -162,7 +168,7 @@ class OvirtBase(Driver):
         """One VM of the scoped data center; NotFound when absent or in another data center."""
         params = {"follow": follow} if follow else None
         vm = self._get(scope, f"vms/{vm_id}", params, what=("instance", vm_id))
-        if mapping.link_id(vm, "cluster") not in place.realms:
+        if mapping.link_id(vm, "cluster") not in place.realms or is_helper(vm):
             raise NotFound("instance", vm_id)
         return vm
 
@@ -173,10 +179,12 @@ class OvirtBase(Driver):
             params["follow"] = follow
         return params
 
-    def _vms(self, scope: Scope, place: Place, *, follow: str | None = None, extra_search: str = "") -> list[Element]:
-        """Every VM of the scoped data center in one request (what `follow` names inlined)."""
+    def _vms(self, scope: Scope, place: Place, *, follow: str | None = None, extra_search: str = "",
+             helpers: bool = False) -> list[Element]:
+        """Every VM of the scoped data center in one request (what `follow` names inlined); the gateway's
+        helper VMs only when asked for."""
         found = list(self._get(scope, "vms", self._vm_params(place, follow, extra_search)))
-        return [vm for vm in found if mapping.link_id(vm, "cluster") in place.realms]
+        return [vm for vm in found if mapping.link_id(vm, "cluster") in place.realms and (helpers or not is_helper(vm))]
 
     def _vms_mapped(self, scope: Scope, place: Place, each: Callable[[Element], T], *, follow: str | None = None,
                     extra_search: str = "") -> list[T]:

@@ -17,6 +17,9 @@ from . import mapping
 from .base import VM_FOLLOW
 from .instances import InstancesMixin
 from .operations import RunInstance, TerminateInstance
+from .disk_snapshots import DiskSnapshotsMixin
+from .snapshot_copies import SnapshotCopiesMixin, VolumeFromSnapshot
+from .snapshot_removal import DeleteSnapshot
 from .storage import StorageMixin
 
 if TYPE_CHECKING:
@@ -24,13 +27,13 @@ if TYPE_CHECKING:
     from gateway.operations import OperationKind
 
 
-class OvirtDriver(InstancesMixin, StorageMixin):
+class OvirtDriver(InstancesMixin, StorageMixin, SnapshotCopiesMixin, DiskSnapshotsMixin):
     """One per gateway process, shared by every request (clients and caches are per engine inside)."""
 
     name = "ovirt"
 
     def operation_kinds(self) -> Sequence["OperationKind"]:
-        return (RunInstance(self), TerminateInstance(self))
+        return (RunInstance(self), TerminateInstance(self), VolumeFromSnapshot(self), DeleteSnapshot(self))
 
     def probe(self, provider: "ProviderConfig") -> None:
         self.client_for(provider).probe()
@@ -45,10 +48,11 @@ class OvirtDriver(InstancesMixin, StorageMixin):
         if scope.user_level:
             raise NotSupported("Housekeeping needs the engine's administrator API")
         vms = self._get(scope, "vms", {"follow": "snapshots"})
-        return {"instance": {vm.get("id", "") for vm in vms},
-                "snapshot": {s.get("id", "") for vm in vms for s in vm.iterfind("snapshots/snapshot")},
+        disks = {d.get("id", "") for d in self._get(scope, "disks")}
+        return {"instance": {vm.get("id", "") for vm in vms},  # a snapshot may also be a disk copy (disk_snapshots)
+                "snapshot": {s.get("id", "") for vm in vms for s in vm.iterfind("snapshots/snapshot")} | disks,
                 "image": {t.get("id", "") for t in self._get(scope, "templates")},
-                "volume": {d.get("id", "") for d in self._get(scope, "disks")}}
+                "volume": disks}
 
     def engine_version(self, scope: Scope) -> str:
         info = self._get(scope, "").find("product_info")

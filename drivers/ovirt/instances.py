@@ -24,7 +24,7 @@ from gateway.operations import Fail, Next
 from gateway.scope import Scope
 
 from . import device_names, disk_records, mapping
-from .base import INSTANCE_META, VM_FOLLOW, Element, OvirtBase, Place, launch_mark, search_value
+from .base import INSTANCE_META, VM_FOLLOW, Element, OvirtBase, Place, is_helper, launch_mark, search_value
 
 # oVirt's VM name rule (letters, digits, '.', '_', '-'; at most 64 characters in 4.x engines).
 VM_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -74,7 +74,11 @@ class InstancesMixin(OvirtBase):
         if wanted is not None and not wanted:
             return []
 
+        helpers: set[str] = set()
+
         def as_instance(vm: Element) -> Instance:
+            if is_helper(vm):
+                helpers.add(vm.get("id", ""))
             return mapping.instance(vm, owner=scope.credentials.username, region_id=place.region.id,
                                     networks_of_profiles=place.networks_of_profiles)
 
@@ -91,8 +95,9 @@ class InstancesMixin(OvirtBase):
                     return []
                 extra = f"cluster={search_value(realm.name)}"
             found = self._vms_mapped(scope, place, as_instance, follow=VM_FOLLOW, extra_search=extra)
-        found = [i for i in found if i.realm_id in place.realms and (wanted is None or i.id in wanted)
-                 and (realm_id is None or i.realm_id == realm_id) and (image_id is None or i.image_id == image_id)]
+        found = [i for i in found if i.realm_id in place.realms and i.id not in helpers
+                 and (wanted is None or i.id in wanted) and (realm_id is None or i.realm_id == realm_id)
+                 and (image_id is None or i.image_id == image_id)]
         self._decorate(scope, place, found)
         if states is not None:
             allowed = {str(s) for s in states}

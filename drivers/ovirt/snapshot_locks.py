@@ -49,3 +49,19 @@ def behind_lock(driver: "OvirtBase", scope: Scope, instance_id: str, request: Ca
         except InvalidState:
             if clock() >= deadline or not locked(driver, scope, instance_id):
                 raise
+
+
+def until_removed(driver: "OvirtBase", scope: Scope, instance_id: str, disk_id: str, removing: set[str],
+                  patience: float = LOCK_PATIENCE, clock: Callable[[], float] = time.monotonic) -> None:
+    """Wait (at most `patience`) while snapshots of the VM whose removal was asked for (`removing`: queued or
+    under way, already gone for clients) still hold the disk: the engine detaches no disk a snapshot holds."""
+    deadline = clock() + patience
+    while removing:
+        vm = driver._call(scope, "GET", f"vms/{instance_id}", params={"follow": "snapshots.disks"},
+                          what=("instance", instance_id))
+        held = vm is not None and any(s.get("id") in removing and any(d.get("id") == disk_id for d in
+                                                                       s.iterfind("disks/disk"))
+                                      for s in vm.iterfind("snapshots/snapshot"))
+        if not held or clock() >= deadline:
+            return
+        time.sleep(POLL_SECONDS)

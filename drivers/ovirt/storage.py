@@ -19,8 +19,10 @@ from gateway.errors import InvalidParameter, InvalidState, NotFound
 from gateway.model import Image, ResourceState, Snapshot, Volume, VolumeAttachment, VolumeSpec
 from gateway.scope import Scope
 
-from . import device_names, disk_records, mapping, snapshot_locks
-from .base import OvirtBase, Place
+from . import device_names, disk_records, disk_snapshots, mapping, snapshot_locks
+from .base import OvirtBase, Place, is_helper
+from .snapshot_copies import VOLUME_FROM_SNAPSHOT
+from .snapshot_removal import DELETE_SNAPSHOT, SNAPSHOT_TOMBSTONE
 
 
 class StorageMixin(OvirtBase):
@@ -30,19 +32,24 @@ class StorageMixin(OvirtBase):
         wanted = None if ids is None else set(ids)
         disks = self._get(scope, "disks", {"search": place.disk_search})
         requested = disk_records.requested_devices(self.store, place.key)
-        attachments = self._attachments(scope, place, requested)
+        attachments, helpers = self._attachments(scope, place, requested)
         choices = disk_records.termination_choices(self.store, place.key)
-        every_attachment = [a for held in attachments.values() for a in held]
+        every_attachment = [a for held in attachments.values() for a in held if a.instance_id not in helpers]
         disk_records.mark_termination(every_attachment, choices)
         template_disks = {a.get("id") for t in self._templates(scope, place)
                           for a in t.iterfind("disk_attachments/disk_attachment")}
+        template_disks |= set(disk_snapshots.records(self.store, place))  # snapshots that are disk copies
         found = []
         for disk in disks:
             disk_id = disk.get("id")
             if disk_id in template_disks or not mapping.is_user_volume(disk):
                 continue
             if wanted is None or disk_id in wanted:
-                found.append(mapping.volume(disk, attachments.get(disk_id or "", [])))
+                held = attachments.get(disk_id or "", [])
+                found.append(mapping.volume(disk, [a for a in held if a.instance_id not in helpers]))
+                if len(found[-1].attachments) < len(held) or (disk.findtext("alias") or "").startswith(
+                        disk_snapshots.COPY_ALIAS):  # a copy in the making (snapshot_copies): not usable yet
+                    found[-1].state = ResourceState.PENDING
         complete = wanted is None and not scope.user_level  # saw every disk: records of vanished ones may go
         disk_records.fill_created(self.store, place.key, found,
                                   every_disk={d.get("id", "") for d in disks} if complete else None)
@@ -56,17 +63,21 @@ class StorageMixin(OvirtBase):
                 v.tags = tags.get(v.id, {})
         return found
 
-    def _attachments(self, scope: Scope, place: Place,
-                     requested: dict[str, str]) -> dict[str, list[VolumeAttachment]]:
-        """disk id -> its attachments to the data center's VMs (one request), each under its device name."""
+    def _attachments(self, scope: Scope, place: Place, requested: dict[str, str]
+                     ) -> tuple[dict[str, list[VolumeAttachment]], set[str]]:
+        """disk id -> its attachments to the data center's VMs (one request), each under its device name,
+        and the ids of the gateway's helper VMs among them (a disk held by one is a copy in the making)."""
         result: dict[str, list[VolumeAttachment]] = {}
-        for vm in self._vms(scope, place, follow="disk_attachments"):
+        helpers: set[str] = set()
+        for vm in self._vms(scope, place, follow="disk_attachments", helpers=True):
+            if is_helper(vm):
+                helpers.add(vm.get("id", ""))
             of_vm = [mapping.attachment(e, vm.get("id", "")) for e in vm.iterfind("disk_attachments/disk_attachment")]
             disk_records.name_attachments(of_vm, requested)
             device_names.name_all(of_vm)
             for a in of_vm:
                 result.setdefault(a.volume_id, []).append(a)
-        return result
+        return result, helpers
 
     def volume(self, scope: Scope, volume_id: str) -> Volume:
         found = self.volumes(scope, [volume_id])
@@ -86,6 +97,8 @@ class StorageMixin(OvirtBase):
         return max(usable, key=lambda d: mapping.integer(d, "available") or 0).get("id", "")
 
     def create_volume(self, scope: Scope, spec: VolumeSpec) -> Volume:
+        if spec.snapshot_id is not None:
+            return self.volume_from_snapshot(scope, spec)  # type: ignore[attr-defined]  # SnapshotCopiesMixin
         place = self._place(scope)
         domain = self._data_domain(scope, place, spec.storage_domain_id)
         name = spec.name or "volume"
@@ -140,10 +153,27 @@ class StorageMixin(OvirtBase):
         if not held:
             raise InvalidState(f"The volume '{volume_id}' is not attached"
                                + (f" to '{instance_id}'" if instance_id else ""), resource_id=volume_id)
+        place = self._place(scope)
+        removing = {t["resource_id"] for t in self.store.tombstones(place.key, SNAPSHOT_TOMBSTONE,
+                                                                     self.config.tombstone_seconds)}
         for a in held:  # a snapshot being taken or removed locks the disk: EC2 detaches all the same
+            snapshot_locks.until_removed(self, scope, a.instance_id, volume_id, removing)
             snapshot_locks.behind_lock(self, scope, a.instance_id, lambda: self._detach(scope, a, volume_id))
             disk_records.forget_device(self.store, self._place(scope).key, a.instance_id, volume_id)
             disk_records.forget_termination(self.store, self._place(scope).key, a.instance_id, volume_id)
+
+    def resize_volume(self, scope: Scope, volume_id: str, size_bytes: int) -> None:
+        """The engine extends a disk by an update of its `provisioned_size`: through its attachment when it is
+        attached (UpdateDisk of a VM's disk), else the floating disk itself (`PUT disks/{id}`)."""
+        volume = self.volume(scope, volume_id)
+        if size_bytes < volume.size_bytes:
+            raise InvalidParameter("A volume can only grow", parameter="size")
+        if volume.attachments:
+            path = f"vms/{volume.attachments[0].instance_id}/diskattachments/{volume_id}"
+            body = E.disk_attachment(E.disk(E.provisioned_size(str(size_bytes))))
+        else:
+            path, body = f"disks/{volume_id}", E.disk(E.provisioned_size(str(size_bytes)))
+        self._call(scope, "PUT", path, body=body, idempotent=True, what=("volume", volume_id))
 
     def set_delete_on_termination(self, scope: Scope, instance_id: str, volume_id: str, delete: bool) -> None:
         """Choose whether terminating the instance deletes this attached volume or detaches and keeps it."""
@@ -171,6 +201,17 @@ class StorageMixin(OvirtBase):
             for element in vm.iterfind("snapshots/snapshot"):
                 if mapping.is_user_snapshot(element) and (wanted is None or element.get("id") in wanted):
                     found.append(mapping.snapshot(element, vm.get("id", "")))
+        if any(s.state is ResourceState.PENDING for s in found):  # the engine locks a snapshot it copies from:
+            copied = {op.data.get("snapshot_id") for op in self.operations.find(  # still completed for clients
+                kind=VOLUME_FROM_SNAPSHOT, active_only=True)}
+            for s in found:
+                if s.state is ResourceState.PENDING and s.id in copied:
+                    s.state = ResourceState.AVAILABLE
+        found += self.disk_snapshots(scope, place, wanted)  # type: ignore[attr-defined]  # DiskSnapshotsMixin
+        if found:  # those whose removal was asked for are gone for clients, as on EC2
+            removed = {t["resource_id"] for t in self.store.tombstones(place.key, SNAPSHOT_TOMBSTONE,
+                                                                        self.config.tombstone_seconds)}
+            found = [s for s in found if s.id not in removed]
         return found
 
     def create_snapshot(self, scope: Scope, instance_id: str, description: str = "",
@@ -200,13 +241,31 @@ class StorageMixin(OvirtBase):
         return snapshot
 
     def delete_snapshot(self, scope: Scope, snapshot_id: str) -> None:
+        """Ask the engine to remove the snapshot; refused for a moment (another snapshot of the VM being made
+        or removed, a copy being taken of this one), the removal is queued (see snapshot_removal). Either way
+        the snapshot is gone from listings from now on."""
         found = self.snapshots(scope, [snapshot_id])
         if not found:
             raise NotFound("snapshot", snapshot_id)
-        instance_id = found[0].instance_id
-        snapshot_locks.behind_lock(self, scope, instance_id, lambda: self._call(
-            scope, "DELETE", f"vms/{instance_id}/snapshots/{snapshot_id}", idempotent=True,
-            what=("snapshot", snapshot_id)))
+        instance_id, place = found[0].instance_id, self._place(scope)
+        if not instance_id:  # a disk copy (disk_snapshots)
+            self.delete_disk_snapshot(scope, place, snapshot_id)  # type: ignore[attr-defined]
+            return
+        try:
+            if found[0].state is ResourceState.PENDING:
+                raise InvalidState("The snapshot is locked")
+            self._call(scope, "DELETE", f"vms/{instance_id}/snapshots/{snapshot_id}", idempotent=True,
+                       what=("snapshot", snapshot_id))
+        except InvalidState:
+            if not snapshot_locks.locked(self, scope, instance_id) and found[0].state is not ResourceState.PENDING:
+                raise  # refused for another reason than a lock
+            self.operations.submit(DELETE_SNAPSHOT, target=snapshot_id, owner=scope.owner_key,
+                                   secret={"username": scope.credentials.username,
+                                           "password": scope.credentials.password},
+                                   data={"provider": scope.provider.name, "datacenter": place.region.id,
+                                         "user_level": scope.user_level, "request_id": scope.request_id,
+                                         "place": place.key, "vm_id": instance_id, "snapshot_id": snapshot_id})
+        self.store.add_tombstone(place.key, snapshot_id, SNAPSHOT_TOMBSTONE, {"instance_id": instance_id})
         self.store.delete_tags(scope.provider.name, [snapshot_id])
 
     # --- images from instances ------------------------------------------------------------------------

@@ -25,7 +25,7 @@ PATHS = {
     "machines": "machines", "machineImages": "machine_images", "machineConfigs": "machine_configurations",
     "machineTemplates": "machine_templates", "volumes": "volumes", "volumeConfigs": "volume_configurations",
     "volumeTemplates": "volume_templates", "networks": "networks", "credentials": "credentials", "jobs": "jobs",
-    "resourceMetadata": "resource_metadata",
+    "resourceMetadata": "resource_metadata", "volumeImages": "volume_images",
 }
 
 

@@ -124,7 +124,12 @@ def _condition(ctx: Context, job: dict[str, Any]) -> tuple[bool, str]:
             instance = driver.instance(scope, job["machine_id"])
             attached = any(a.volume_id == target_id for a in instance.attachments)
             return attached == (expect == ATTACHED), ""
-        resource = driver.volume(scope, target_id) if kind == "volume" else driver.image(scope, target_id)
+        if kind == "volumeImage":
+            resource = next((s for s in driver.snapshots(scope, [target_id]) if s.id == target_id), None)
+            if resource is None:
+                raise NotFound("volume image", target_id)
+        else:
+            resource = driver.volume(scope, target_id) if kind == "volume" else driver.image(scope, target_id)
         if expect == GONE:
             return False, ""
         if resource.state == ResourceState.ERROR:

@@ -96,7 +96,7 @@ _TYPES = (
         _link("machineTemplates", "MachineTemplate"), _link("machineConfigs", "MachineConfiguration"),
         _link("machineImages", "MachineImage"), _link("credentials", "Credential"), _link("volumes", "Volume"),
         _link("volumeTemplates", "VolumeTemplate"), _link("volumeConfigs", "VolumeConfiguration"),
-        _link("networks", "Network"), _link("jobs", "Job"))),
+        _link("volumeImages", "VolumeImage"), _link("networks", "Network"), _link("jobs", "Job"))),
     ResourceType("Machine", _common(
         Field("state"), Field("cpu", INT), Field("memory", INT), _link("disks", "Disk"), Field("cpuArch"),
         _link("volumes", "MachineVolume"), _link("networkInterfaces", "MachineNetworkInterface"),
@@ -133,6 +133,8 @@ _TYPES = (
         Field("credentialTemplate", OBJECT, type="Credential"))),
     ResourceType("Volume", _common(
         Field("state"), Field("type"), Field("capacity", INT), Field("bootable", BOOL))),
+    ResourceType("VolumeImage", _common(
+        Field("state"), Field("imageLocation", OBJECT, type="Volume"), Field("bootable", BOOL))),
     ResourceType("VolumeConfiguration", _common(Field("type"), Field("format"), Field("capacity", INT))),
     ResourceType("VolumeTemplate", _common(
         Field("volumeConfig", OBJECT, type="VolumeConfiguration"), Field("volumeImage", OBJECT, type="Volume"))),

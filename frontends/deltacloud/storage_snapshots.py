@@ -1,13 +1,14 @@
 """Storage snapshots: oVirt VM snapshots, shown against the volume(s) they cover.
 
 oVirt snapshots an instance's disks together, so creating one from `volume_id` snapshots the instance the
-volume is attached to (409 when it is attached to none); destroy answers 204.
+volume is attached to; a volume attached to none gets a snapshot that is a copy of its disk (no instance);
+destroy answers 204.
 """
 from __future__ import annotations
 
 from flask import Response
 
-from gateway.errors import InvalidState, NotFound
+from gateway.errors import NotFound
 from gateway.model import Snapshot
 
 from . import context, respond
@@ -25,7 +26,7 @@ def describe(snapshot: Snapshot) -> Entity:
         context.ref("storage_volume", "storage_volumes", first_volume),
         RefList("storage_volumes", [Ref("storage_volume", v, context.api_url("storage_volumes", v))
                                     for v in snapshot.volume_ids]),
-        Ref("instance", snapshot.instance_id, context.api_url("instances", snapshot.instance_id)),
+        context.ref("instance", "instances", snapshot.instance_id or None),
     ])
 
 
@@ -55,11 +56,10 @@ def storage_snapshot_create() -> Response:
     volume_id = context.required(values, "volume_id")
     scope = context.scope()
     volume = context.driver().volume(scope, volume_id)
-    if not volume.attachments:
-        raise InvalidState(f"The volume '{volume_id}' is attached to no instance; oVirt snapshots an "
-                           "instance's disks, so attach it first", resource_id=volume_id)
-    snapshot = context.driver().create_snapshot(scope, volume.attachments[0].instance_id,
-                                                context.param(values, "description") or "")
+    description = context.param(values, "description") or ""
+    if not volume.attachments:  # the driver copies the disk: a snapshot independent of the volume
+        return respond.created(describe(context.driver().snapshot_volume(scope, volume_id, description)))
+    snapshot = context.driver().create_snapshot(scope, volume.attachments[0].instance_id, description)
     if volume_id not in snapshot.volume_ids:  # it covers every disk of the instance, this one included
         snapshot.volume_ids.insert(0, volume_id)
     return respond.created(describe(snapshot))

@@ -70,9 +70,16 @@ def storage_volume_show(volume_id: str) -> Response:
 
 @bp.route("/storage_volumes", methods=["POST"])
 def storage_volume_create() -> Response:
-    """`capacity` in GB (required), optional `name`, `description`, `realm_id`: 201 + Location."""
+    """`capacity` in GB (required unless `snapshot_id` names a snapshot to copy: then at least its size),
+    optional `name`, `description`, `realm_id`: 201 + Location."""
     values = context.params()
-    text = context.required(values, "capacity")
+    snapshot_id = context.param(values, "snapshot_id")
+    text = context.param(values, "capacity") if snapshot_id else context.required(values, "capacity")
+    if snapshot_id and text is None:  # the snapshot's own size
+        spec = VolumeSpec(size_bytes=0, name=context.param(values, "name"), snapshot_id=snapshot_id,
+                          description=context.param(values, "description") or "",
+                          realm_id=context.param(values, "realm_id"))
+        return respond.created(describe(context.driver().create_volume(context.scope(), spec)))
     try:
         capacity = float(text)
     except ValueError:
@@ -84,7 +91,7 @@ def storage_volume_create() -> Response:
                                parameter="capacity")
     spec = VolumeSpec(size_bytes=math.ceil(capacity * GIB), name=context.param(values, "name"),
                       description=context.param(values, "description") or "",
-                      realm_id=context.param(values, "realm_id"))
+                      realm_id=context.param(values, "realm_id"), snapshot_id=snapshot_id)
     volume = context.driver().create_volume(context.scope(), spec)
     return respond.created(describe(volume))
 

@@ -14,7 +14,8 @@ snapshot of the VM the volume is attached to covering that one disk, so its Volu
 the volume's (also kept in the store, `ec2.snapshot`, as the engine names a snapshot's disks only when a
 listing follows them), and so is its description as the client gave it (the engine requires one, so a
 snapshot asked for without one gets the driver's, which EC2 clients never see). A snapshot taken outside EC2 names its first disk. An unattached volume has no VM
-to snapshot and is refused (IncorrectState) rather than snapshotted some other way.
+to snapshot: its snapshot is the driver's copy of the disk. A volume made from a snapshot names it (SnapshotId,
+kept in the volume's `ec2.volume` record).
 """
 from __future__ import annotations
 
@@ -103,11 +104,18 @@ def volume_item(volume: Volume, context: VolumeContext) -> dict[str, Any]:
             "Device": _device(volume.id, instance, a.device), "State": "attached" if a.active else "detached",
             "DeleteOnTermination": a.delete_on_termination, "AttachTime": a.attached_at or create_time})
     return {
-        "VolumeId": ids.encode("vol", volume.id), "Size": gib(volume.size_bytes), "SnapshotId": "",
+        "VolumeId": ids.encode("vol", volume.id), "Size": gib(volume.size_bytes),
+        "SnapshotId": _snapshot_of(volume, context),
         "AvailabilityZone": volume_zone(volume, context), "State": VOLUME_STATES[volume.state],
         "CreateTime": create_time, "Attachments": attachments, "VolumeType": "standard",
         "Encrypted": False, "MultiAttachEnabled": False, "Tags": tag_list(volume.tags),
     }
+
+
+def _snapshot_of(volume: Volume, context: VolumeContext) -> str:
+    """The snapshot a volume was made from (CreateVolume's SnapshotId), "" for one made empty."""
+    snapshot_id = context.records.get(volume.id, {}).get("snapshot_id")
+    return ids.encode("snap", snapshot_id) if snapshot_id else ""
 
 
 def one_volume(call: Call, volume_id: str) -> Volume:

@@ -84,3 +84,32 @@ def test_volume_from_a_stored_volume_template(cimi: CimiClient) -> None:
     assert volume["capacity"] == 4096
     cimi.request("DELETE", volume["id"], expect=200)
     cimi.request("DELETE", template["id"], expect=200)
+
+
+def test_volume_image_of_a_volume_and_a_volume_made_from_it(cimi: CimiClient) -> None:
+    """A VolumeImage captured from a volume (imageLocation), then a Volume whose volumeTemplate names it: a
+    copy at least its size; both deleted through their advertised operations."""
+    source = _create_volume(cimi, {"resourceURI": NS + "/VolumeCreate", "name": f"vi-src-{cimi.fmt}",
+                                   "volumeTemplate": {"volumeConfig": {"capacity": 1024 * 1024}}})
+    images_url = cimi.collection_url("volumeImages")
+    assert cimi.operation(cimi.get(images_url), "add") == images_url
+    response = cimi.post(images_url, {"resourceURI": NS + "/VolumeImage", "name": f"vi-{cimi.fmt}",
+                                      "imageLocation": {"href": source["id"]}})
+    image = cimi.parse(response)
+    assert response.headers["Location"] == image["id"] and image["resourceURI"] == NS + "/VolumeImage"
+    assert image["imageLocation"]["href"] == source["id"]
+    cimi.wait_job(response.headers["CIMI-Job-URI"])
+    assert cimi.get(image["id"])["state"] == "AVAILABLE"
+    assert image["id"] in {i["id"] for i in cimi.entries("volumeImages")}
+
+    copy = _create_volume(cimi, {"resourceURI": NS + "/VolumeCreate", "name": f"vi-copy-{cimi.fmt}",
+                                 "volumeTemplate": {"volumeImage": {"href": image["id"]}}})
+    assert copy["capacity"] == 1024 * 1024 and copy["state"] == "AVAILABLE" and copy["id"] != source["id"]
+    cimi.post(cimi.collection_url("volumes"), {"resourceURI": NS + "/VolumeCreate", "name": "nowhere",
+                                               "volumeTemplate": {"volumeImage": {"href": images_url + "/none"}}},
+              expect=404)
+    response = cimi.request("DELETE", cimi.operation(cimi.get(image["id"]), "delete"), expect=200)
+    cimi.wait_job(response.headers["CIMI-Job-URI"])
+    cimi.request("GET", image["id"], expect=404)
+    for volume in (copy, source):
+        cimi.request("DELETE", volume["id"], expect=200)

@@ -123,8 +123,15 @@ def test_new_volume_attached_snapshotted_detached_and_destroyed(api: Api) -> Non
     volume = api.wait_for(volume.href, "storage_volume", "AVAILABLE")
     assert set(volume.actions) == {"attach", "destroy"}
 
-    unattached = api.call("POST", api.href("storage_snapshots"), data={"volume_id": volume.id})
-    assert unattached.status_code == 409
+    loose = api.create("storage_snapshots", "storage_snapshot", {"volume_id": volume.id, "description": "loose"})
+    assert loose["instance"] in (None, {}) and loose["storage_volume"] == volume.id  # a copy of a volume of none
+    loose = api.wait_for(loose.href, "storage_snapshot", "AVAILABLE")
+    restored = api.create("storage_volumes", "storage_volume", {"snapshot_id": loose.id, "name": unique("dc-copy")})
+    restored = api.wait_for(restored.href, "storage_volume", "AVAILABLE")
+    assert float(restored["capacity"]) == 1.0
+    api.act(restored, "destroy", 204)
+    api.checked("DELETE", loose.href, 204)
+    api.wait_gone(loose.href)
 
     attached = api.parse_one(api.act(volume, "attach", 202, data={"instance_id": instance.id, "device": "/dev/vdb"}),
                              "storage_volume")

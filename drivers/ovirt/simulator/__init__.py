@@ -4,7 +4,8 @@ It serves the SSO token endpoint (`/ovirt-engine/sso/oauth/token`, `/ovirt-engin
 and the API at `/ovirt-engine/api` (and `/ovirt-engine/api/v4`): data centers, clusters, hosts, storage
 domains, networks, vNIC profiles, instance types, templates (Blank always present; new ones made from
 down VMs, and removed), VMs with their power actions and state machine, NICs with guest-reported IPs,
-disks (floating ones too) and disk attachments (hot plug and unplug, bootable, interface), snapshots,
+disks (floating ones too: grown with an update, copied) and disk attachments (hot plug and unplug, bootable,
+interface), snapshots (and VMs cloned from them),
 tags, permissions (with the engine's 403 for an action the user holds no role for; see `permissions`)
 and jobs, with the real engine's XML shapes, status codes and faults. Timed
 behaviour (booting, disk and template copies, deletions, snapshots) follows a controllable `Clock` and

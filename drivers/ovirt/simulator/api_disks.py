@@ -8,6 +8,7 @@ from typing import Any
 from lxml import etree
 from werkzeug.wrappers import Response
 
+from . import lifecycle_copies as copies
 from . import lifecycle_storage as ls
 from . import permissions
 from . import render_storage as rs
@@ -118,6 +119,54 @@ def disk_remove(call: Call, id: str) -> Response:
     permissions.require(call, "DELETE_DISK", _vms_using(call, disk.id))
     ls.remove_disk(call.store, disk)
     return call.xml(action_xml([], "complete", None, None))
+
+
+def disk_update(call: Call, id: str) -> Response:
+    """`PUT /disks/{id}` (UpdateDisk): a larger `provisioned_size` extends the disk, `alias` and
+    `description` rename it; the engine never shrinks a disk."""
+    disk = call.get(call.store.disks, id)
+    permissions.require(call, "EDIT_DISK_PROPERTIES", _vms_using(call, disk.id))
+    root = parse_body(call.body(), "disk")
+    size_text = text(root, "provisioned_size")
+    if size_text is not None:
+        size = integer(size_text, "provisioned_size")
+        assert size is not None
+        ls.extend_disk(call.store, disk, size)
+    if (alias := raw_text(root, "alias") or raw_text(root, "name")) is not None:
+        disk.name = alias
+    if (description := raw_text(root, "description")) is not None:
+        disk.description = description
+    return call.one(rs.disk, disk)
+
+
+def disk_copy(call: Call, id: str) -> Response:
+    """`POST /disks/{id}/copy`: a new floating disk with the same content (`disk/alias` names it)."""
+    disk = call.get(call.store.disks, id)
+    root = parse_body(call.body(), "action")
+    permissions.require(call, "CREATE_DISK")
+    domain = _copy_target(call, root)
+    job = call.store.start_job(f"Copying Disk {disk.name}", call.user, call.correlation_id)
+    try:
+        copies.copy_disk(call.store, disk, domain, raw_text(root, "disk/alias"))
+    except ApiError:
+        call.store.finish_job(job, call.store.now(), "failed")
+        raise
+    call.store.finish_job(job, call.store.now())
+    return call.xml(action_xml([], "complete", job.id, None))
+
+
+def _copy_target(call: Call, root: etree._Element) -> StorageDomain:
+    sd_el = root.find("storage_domain")
+    if sd_el is None:
+        raise incomplete("Action", "storageDomain.id|name", "copy")
+    sd_id = sd_el.get("id") or text(sd_el, "id")
+    sd = call.store.storagedomains.get(sd_id or "")
+    if sd is None:
+        found = call.store.by_name(call.store.storagedomains, text(sd_el, "name") or "")
+        if not found:
+            raise entity_not_found(f"StorageDomain: {sd_id or text(sd_el, 'name')}")
+        sd = found[0]
+    return sd
 
 
 def _vms_using(call: Call, disk_id: str) -> Iterator[Vm]:
@@ -254,6 +303,8 @@ def attachment_remove(call: Call, id: str, disk: str) -> Response:
 ROUTES: list[tuple[str, tuple[str, ...], Any]] = [
     ("/disks", ("POST",), disk_add),
     ("/disks/<id>", ("DELETE",), disk_remove),
+    ("/disks/<id>", ("PUT",), disk_update),
+    ("/disks/<id>/copy", ("POST",), disk_copy),
     ("/vms/<id>/diskattachments", ("GET",), attachments_list),
     ("/vms/<id>/diskattachments", ("POST",), attachment_add),
     ("/vms/<id>/diskattachments/<disk>", ("GET",), attachment_get),

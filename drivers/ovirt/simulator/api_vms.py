@@ -9,6 +9,7 @@ from lxml import etree
 from werkzeug.wrappers import Response
 
 from . import lifecycle, permissions
+from . import lifecycle_copies as copies
 from . import render_vm as rv
 from .call import Call
 from .entities import BLANK_ID, Cluster, Template, Vm
@@ -167,6 +168,8 @@ def vm_add(call: Call) -> Response:
     if not name:
         raise incomplete("Vm", "name")
     cluster = _cluster(call, root)
+    if root.find("snapshots/snapshot") is not None:
+        return _vm_from_snapshot(call, root, name, cluster)
     template = _template(call, root, cluster)
     if cluster is None:
         if template.cluster_id is None:
@@ -184,6 +187,26 @@ def vm_add(call: Call) -> Response:
     vm = lifecycle.create_vm(call.store, name=name, cluster_id=cluster.id, template=template, owner=call.user,
                              clone=clone, **fields)
     call.store.start_job(f"Creating VM {name} from Template {template.name} in Cluster {cluster.name}",
+                         call.user, call.correlation_id)
+    return call.created(rv.vm, vm, href("vms", vm.id), ready=lambda: vm.status != "image_locked",
+                        gone=lambda: vm.id not in call.store.vms)
+
+
+def _vm_from_snapshot(call: Call, root: etree._Element, name: str, cluster: Cluster | None) -> Response:
+    """`POST /vms` naming a snapshot: AddVmFromSnapshot, a VM whose disks are copies of the snapshot's."""
+    snap_el = root.find("snapshots/snapshot")
+    snap_id = snap_el.get("id") or text(snap_el, "id") if snap_el is not None else None
+    found = [(vm, s) for vm in call.store.vms.values() for s in vm.snapshots if s.id == snap_id]
+    if not found or not call.sees(found[0][0]):
+        raise failed(400, "Cannot add VM. VM's Snapshot does not exist.")
+    source, snap = found[0]
+    if cluster is None:
+        cluster = call.store.clusters[source.cluster_id]
+    permissions.require(call, "CREATE_VM", [source])
+    _check_name(call, name, "add")
+    vm = copies.clone_from_snapshot(call.store, source, snap, name=name, cluster_id=cluster.id, owner=call.user,
+                                    **_sizing(call, root))
+    call.store.start_job(f"Creating VM {name} from Snapshot {snap.description} in Cluster {cluster.name}",
                          call.user, call.correlation_id)
     return call.created(rv.vm, vm, href("vms", vm.id), ready=lambda: vm.status != "image_locked",
                         gone=lambda: vm.id not in call.store.vms)

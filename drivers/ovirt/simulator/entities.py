@@ -201,6 +201,7 @@ class Snapshot:
     persist_memorystate: bool = False
     vm_config: dict[str, Any] | None = None   # the VM as it was, rendered inside <snapshot><vm>
     disk_ids: list[str] = field(default_factory=list)
+    disk_sizes: dict[str, int] = field(default_factory=dict)  # disk id -> provisioned size when taken
 
 
 @dataclass(slots=True)

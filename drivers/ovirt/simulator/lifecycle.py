@@ -28,6 +28,8 @@ TIMINGS: dict[str, float] = {
     "disk_remove": 3.0,
     "clone_copy": 45.0,        # clone=true copies the template's disks in full
     "template_copy": 20.0,     # a new template's disks are copied (collapsed) from its VM's
+    "snapshot_clone": 15.0,    # a VM cloned from a snapshot: the snapshot's disks copied in full
+    "disk_copy": 10.0,         # a disk copied into a new floating disk
 }
 
 RUNNING = {"up", "powering_up", "wait_for_launch", "reboot_in_progress", "powering_down", "migrating",
@@ -260,6 +262,7 @@ def add_snapshot(store: Store, vm: Vm, description: str, persist_memory: bool,
     snap = Snapshot(store.new_id(), description, now, status="locked",
                     persist_memorystate=persist_memory and vm.status == "up", vm_config=config,
                     disk_ids=[d for d in attached if not disk_ids or d in disk_ids])
+    snap.disk_sizes = {d: store.disks[d].provisioned_size for d in snap.disk_ids if d in store.disks}
     vm.snapshots.append(snap)
     locked = [store.disks[d] for d in snap.disk_ids if d in store.disks]
     for disk in locked:
@@ -281,7 +284,7 @@ def add_snapshot(store: Store, vm: Vm, description: str, persist_memory: bool,
 def remove_snapshot(store: Store, vm: Vm, snap: Snapshot) -> None:
     if snap.snapshot_type == "active":
         raise conflict("Cannot remove Snapshot. Snapshot of type Active VM cannot be removed.")
-    if snap.status == "locked":
+    if snap.status == "locked" or any(s.status == "locked" for s in vm.snapshots):  # vmNotDuringSnapshot
         raise conflict("Cannot remove Snapshot. Snapshot is currently being created for VM "
                        f"{vm.name}.")
     snap.status = "locked"

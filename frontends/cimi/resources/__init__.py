@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from . import configs, credentials, entry_point, images, jobs, machine_parts, machines, networks, templates, volumes
+from . import (configs, credentials, entry_point, images, jobs, machine_parts, machines, networks, templates,
+               volume_images, volumes)
 
-MODULES = (entry_point, machines, machine_parts, images, configs, templates, volumes, networks, credentials, jobs)
+MODULES = (entry_point, machines, machine_parts, images, configs, templates, volumes, volume_images, networks,
+           credentials, jobs)
 
 
 def install(bp: Blueprint) -> None:

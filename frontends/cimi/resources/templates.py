@@ -237,8 +237,13 @@ def edit_template(template_id: str) -> Response:
 def read_volume_template(ctx: Context, content: dict[str, Any]) -> dict[str, Any]:
     """{'config_id': …} or {'capacity_kb': …, 'format': …} from a VolumeTemplate's attributes."""
     config = nested(content, "volumeConfig")
-    if nested(content, "volumeImage") is not None:
-        raise NotSupported("Volumes cannot be created from a volumeImage")
+    image = nested(content, "volumeImage")
+    if image is not None:  # a copy of the VolumeImage (a snapshot), at least its size
+        if "href" not in image:
+            raise MissingParameter("A volumeImage is given by reference (href)", parameter="volumeImage")
+        image_id = ctx.id_from_href(image["href"], "volumeImages", "VolumeImage")
+        capacity = integer(config, "capacity") if config is not None and "href" not in config else None
+        return {"image_id": image_id, "capacity_kb": capacity or 0}
     if config is None:
         raise MissingParameter("A volumeTemplate needs a volumeConfig", parameter="volumeConfig")
     if "href" in config:
@@ -263,6 +268,8 @@ def volume_template_entry(ctx: Context, stored: dict[str, Any]) -> dict[str, Any
         entry["volumeConfig"] = {"href": ctx.href("volumeConfigs", attrs["config_id"])}
     else:
         entry["volumeConfig"] = {"type": f"{NAMESPACE}/mapped", "capacity": attrs["capacity_kb"]}
+    if "image_id" in attrs:
+        entry["volumeImage"] = {"href": ctx.href("volumeImages", attrs["image_id"])}
     entry["operations"] = [{"rel": "delete", "href": href}]
     return entry
 

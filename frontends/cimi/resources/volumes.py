@@ -63,6 +63,7 @@ def create_volume() -> Response:
     if template is None:
         raise MissingParameter("A VolumeCreate needs a volumeTemplate (a reference or inline)",
                                parameter="volumeTemplate")
+    attributes = resolve_volume_template(ctx, template)
     size_kb = capacity_kb(ctx, template)
     if size_kb > MAX_CAPACITY_KB:
         raise InvalidParameter(f"capacity {size_kb} KB is larger than the limit of {MAX_CAPACITY_KB} KB",
@@ -71,7 +72,7 @@ def create_volume() -> Response:
     tags = properties(body) or {}
     volume = ctx.driver.create_volume(ctx.scope, VolumeSpec(
         size_bytes=size_bytes, name=text(body, "name") or None, description=text(body, "description") or "",
-        tags=tags))
+        tags=tags, snapshot_id=attributes.get("image_id")))
     job = jobs.start_job(ctx, "add", "volume", volume.id, jobs.AVAILABLE, target_href=ctx.href("volumes", volume.id))
     return created_response(ctx, "Volume", volume_entry(ctx, volume), jobs.job_headers(ctx, job))
 

@@ -1,7 +1,8 @@
 """EBS snapshots on oVirt VM snapshots: DescribeSnapshots, CreateSnapshot, DeleteSnapshot.
 
 oVirt snapshots disks of a VM (see ..storage): CreateSnapshot of a volume snapshots that one disk of the
-VM it is attached to, and refuses an unattached volume with IncorrectState saying why. The engine locks the snapshot
+VM it is attached to; of a volume attached to none, the driver copies the disk (a snapshot that is a disk
+copy). CopySnapshot copies within the engine. The engine locks the snapshot
 while it copies, shown as `pending` until it is `completed` (boto3's snapshot_completed waiter).
 """
 from __future__ import annotations
@@ -73,20 +74,23 @@ def create_snapshot(call: Call) -> dict[str, Any]:
         if (spec.get("ResourceType") or "snapshot") != "snapshot":
             raise invalid_value(f"Tags of resource type '{spec.get('ResourceType')}' cannot be given to a snapshot")
         tags.update({t["Key"]: t.get("Value") or "" for t in spec.get("Tags") or [] if t.get("Key")})
-    if not volume.attachments:
-        raise Ec2Error("IncorrectState", f"Cannot snapshot volume '{vol_id}': oVirt snapshots the disks of a "
-                                         "virtual machine, and this volume is attached to none. Attach it to an "
-                                         "instance first.")
     if volume.state not in (ResourceState.AVAILABLE, ResourceState.IN_USE, ResourceState.PENDING):
         # PENDING (a locked disk) is left to the driver: a snapshot in progress locks the disk too, and
         # EC2 takes several snapshots of a volume at once; the driver waits such a lock out
         raise Ec2Error("IncorrectState", f"Cannot snapshot volume '{vol_id}': it is "
                                          f"'{storage.VOLUME_STATES[volume.state]}'.")
-    instance_id = next((a.instance_id for a in volume.attachments if a.active), volume.attachments[0].instance_id)
+    instance_id = next((a.instance_id for a in volume.attachments if a.active),
+                       volume.attachments[0].instance_id if volume.attachments else "")
+    if not instance_id and volume.state is not ResourceState.AVAILABLE:
+        raise Ec2Error("IncorrectState", f"Cannot snapshot volume '{vol_id}': it is "
+                                         f"'{storage.VOLUME_STATES[volume.state]}'.")
     call.check_dry_run()
     try:
-        snapshot = call.driver.create_snapshot(call.scope, instance_id, call.get("Description") or "",
-                                               volume_ids=[volume.id])
+        if instance_id:
+            snapshot = call.driver.create_snapshot(call.scope, instance_id, call.get("Description") or "",
+                                                   volume_ids=[volume.id])
+        else:  # attached to no instance: a copy of the disk (see the driver)
+            snapshot = call.driver.snapshot_volume(call.scope, volume.id, call.get("Description") or "")
     except InvalidState as exc:
         raise Ec2Error("IncorrectState", exc.message) from None
     record = {"id": snapshot.id, "volume_id": volume.id, "volume_size": storage.gib(volume.size_bytes),
@@ -109,3 +113,39 @@ def delete_snapshot(call: Call) -> dict[str, Any]:
         raise Ec2Error("IncorrectState", exc.message) from None
     call.gateway.store.delete_entity(storage.SNAPSHOT_RECORD, call.scope.provider.name, snapshot_id)
     return {}
+
+
+@action("CopySnapshot", mutating=True)
+def copy_snapshot(call: Call) -> dict[str, Any]:
+    """Within the engine: a new snapshot with the same content (a cross-region copy is refused: a region is a
+    data center, and the copy would have to leave the engine's storage domains of this one)."""
+    snapshot_id = ids.decode("snap", call.need("SourceSnapshotId"))
+    source_region = call.need("SourceRegion")
+    if call.get("Encrypted") or call.get("KmsKeyId"):
+        raise Ec2Error("UnsupportedOperation", "oVirt disks here are not encrypted")
+    found = call.driver.snapshots(call.scope, [snapshot_id])
+    if not found:
+        raise _not_found(snapshot_id)
+    if source_region != call.region:
+        raise Ec2Error("UnsupportedOperation", f"Copying a snapshot from region '{source_region[:40]}' is not "
+                                               "supported: only copies within this region (data center) are")
+    tags: dict[str, str] = {}
+    for spec in call.get("TagSpecifications", []):
+        if (spec.get("ResourceType") or "snapshot") != "snapshot":
+            raise invalid_value(f"Tags of resource type '{spec.get('ResourceType')}' cannot be given to a snapshot")
+        tags.update({t["Key"]: t.get("Value") or "" for t in spec.get("Tags") or [] if t.get("Key")})
+    source = storage.snapshot_records(call).get(snapshot_id, {})
+    call.check_dry_run()
+    description = call.get("Description") or source.get("description") or found[0].description
+    try:
+        copy = call.driver.copy_snapshot(call.scope, snapshot_id, description)
+    except InvalidState as exc:
+        raise Ec2Error("IncorrectState", exc.message) from None
+    record = {"id": copy.id, "volume_id": source.get("volume_id") or (found[0].volume_ids or [""])[0],
+              "volume_size": source.get("volume_size") or storage.gib(found[0].size_bytes or next(
+                  (v.size_bytes for v in call.driver.volumes(call.scope, found[0].volume_ids)), 0)),
+              "description": description}
+    call.gateway.store.put_entity(storage.SNAPSHOT_RECORD, call.scope.provider.name, copy.id, record)
+    if tags:
+        call.driver.set_tags(call.scope, "snapshot", [copy.id], tags)
+    return {"SnapshotId": ids.encode("snap", copy.id), "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}

@@ -89,11 +89,26 @@ def _zone(call: Call) -> tuple[str, str]:
     raise Ec2Error("InvalidZone.NotFound", f"The availability zone '{(name or zone_id)[:100]}' does not exist")
 
 
+def _snapshot_size(call: Call, snapshot_id: str) -> int:
+    """The GiB of the snapshot a volume is made from (InvalidSnapshot.NotFound if there is none)."""
+    found = call.driver.snapshots(call.scope, [snapshot_id])
+    if not found:
+        raise Ec2Error("InvalidSnapshot.NotFound", f"The snapshot '{ids.encode('snap', snapshot_id)}' does not exist.")
+    record = storage.snapshot_records(call).get(snapshot_id, {})
+    if record.get("volume_size"):
+        return int(record["volume_size"])
+    sizes = {v.id: v.size_bytes for v in call.driver.volumes(call.scope, found[0].volume_ids)}
+    return storage.gib(found[0].size_bytes or sizes.get(found[0].volume_ids[0] if found[0].volume_ids else "", 0))
+
+
 def _volume_spec(call: Call) -> VolumeSpec:
-    if call.get("SnapshotId"):
-        raise Ec2Error("UnsupportedOperation", "Creating a volume from a snapshot is not supported: oVirt snapshots "
-                                               "are of whole VMs and the gateway cannot clone one disk of them")
+    snapshot_id = ids.decode("snap", call.get("SnapshotId")) if call.get("SnapshotId") else None
     size = call.get("Size")
+    if snapshot_id is not None:
+        smallest = _snapshot_size(call, snapshot_id)
+        if size is not None and size < smallest:
+            raise invalid_value(f"Volume of {size}GiB is too small; minimum is {smallest}GiB.")
+        size = smallest if size is None else size
     if size is None:
         raise missing("Size")
     if not 1 <= size <= MAX_SIZE_GIB:
@@ -108,7 +123,7 @@ def _volume_spec(call: Call) -> VolumeSpec:
         if (spec.get("ResourceType") or "volume") != "volume":
             raise invalid_value(f"Tags of resource type '{spec.get('ResourceType')}' cannot be given to a volume")
         tags.update({t["Key"]: t.get("Value") or "" for t in spec.get("Tags") or [] if t.get("Key")})
-    return VolumeSpec(size_bytes=size * storage.GIB, name=tags.get("Name"), tags=tags)
+    return VolumeSpec(size_bytes=size * storage.GIB, name=tags.get("Name"), tags=tags, snapshot_id=snapshot_id)
 
 
 @action("CreateVolume", mutating=True)
@@ -131,7 +146,8 @@ def create_volume(call: Call) -> dict[str, Any]:
             store.forget_token(call.owner, token)
         raise
     now = datetime.now(timezone.utc)
-    storage.put_volume_record(call, volume.id, zone=zone, created=now.isoformat())
+    storage.put_volume_record(call, volume.id, zone=zone, created=now.isoformat(),
+                              snapshot_id=spec.snapshot_id or "")
     if token:
         store.update_token(call.owner, token, {"state": "done", "volume_id": volume.id})
     volume.created = volume.created or now
@@ -190,6 +206,13 @@ def detach_volume(call: Call) -> dict[str, Any]:
     if attachment.bootable and instance.state.value != "stopped":
         raise Ec2Error("IncorrectState", f"Unable to detach root volume '{ids.encode('vol', volume_id)}' from "
                                          f"instance '{ids.instance_id(instance.id)}': stop the instance first.")
+    holding = [ids.encode("snap", s.id) for s in call.driver.snapshots(call.scope)
+               if s.instance_id == instance.id and volume_id in s.volume_ids]
+    if holding:  # the engine keeps a disk on the VM whose snapshots hold it: say which, and what to do
+        raise Ec2Error("IncorrectState", f"Cannot detach volume '{ids.encode('vol', volume_id)}' from instance "
+                                         f"'{ids.instance_id(instance.id)}': oVirt keeps a volume on the instance "
+                                         f"while snapshots of it taken there exist ({', '.join(holding)}). Delete "
+                                         "those snapshots first, or copy them to keep their content.")
     device = storage.volume_item(volume, storage.VolumeContext(instances={instance.id: instance}))
     call.check_dry_run()
     _engine_refusal(lambda: call.driver.detach_volume(call.scope, volume_id, attachment.instance_id))
