@@ -84,6 +84,7 @@ class Image:
     is_public: bool = True
     tags: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    backend_state: str = ""  # the engine's own status word (gateway.engine_states reads what it allows)
 
 
 @dataclass
@@ -158,6 +159,7 @@ class Volume:
     sparse: bool = True
     attachments: list[VolumeAttachment] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
+    backend_state: str = ""  # the engine's own status word (gateway.engine_states reads what it allows)
 
 
 @dataclass
@@ -171,6 +173,7 @@ class Snapshot:
     created: datetime | None = None
     volume_ids: list[str] = field(default_factory=list)
     size_bytes: int | None = None
+    backend_state: str = ""  # the engine's own status word (gateway.engine_states reads what it allows)
 
 
 @dataclass
