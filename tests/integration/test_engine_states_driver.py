@@ -17,9 +17,9 @@ GiB = 1024 ** 3
 def test_start_while_the_disks_are_copied_runs_once_they_are(gw: Gateway) -> None:
     scope = gw.scope()
     created = gw.driver.create_instance(scope, InstanceSpec(image_id=CENTOS, start=False))
+    gw.driver.start_instance(scope, created.id)  # the engine would answer 409 "VM is locked"
     locked = gw.driver.instance(scope, created.id)
     assert locked.backend_state == "image_locked" and locked.extra["image_lock"] == "create"
-    gw.driver.start_instance(scope, created.id)  # the engine would answer 409 "VM is locked"
     (waiting,) = gw.runner.find(kind=AFTER_LOCK, target=created.id, active_only=True)
     gw.driver.start_instance(scope, created.id)  # asked again: joins the same operation
     assert [op.id for op in gw.runner.find(kind=AFTER_LOCK, target=created.id)] == [waiting.id]
@@ -44,11 +44,11 @@ def test_a_template_being_made_is_removed_once_made_and_gone_for_clients_at_once
     vm_id = gw.driver.create_instance(scope, InstanceSpec(image_id=CENTOS, start=False)).id
     gw.settle(60)
     image = gw.driver.create_image(scope, vm_id, "golden", "captured")
-    capturing = gw.driver.instance(scope, vm_id)
-    assert capturing.backend_state == "image_locked" and capturing.extra["image_lock"] == "capture"
     gw.driver.delete_image(scope, image.id)  # the engine would answer 409 "Template's Image is locked"
     with pytest.raises(NotFound):
         gw.driver.image(scope, image.id)
+    capturing = gw.driver.instance(scope, vm_id)
+    assert capturing.backend_state == "image_locked" and capturing.extra["image_lock"] == "capture"
     gw.settle(60)
     with pytest.raises(NotFound):  # the engine's own answer: removed
         gw.driver._get(scope, f"templates/{image.id}", what=("image", image.id))
