@@ -96,6 +96,10 @@ SNAPSHOT: dict[str, EngineState] = {
 CANONICAL_ALREADY = {S.PENDING: "start", S.RUNNING: "start", S.STOPPED: "stop", S.SHUTTING_DOWN: "destroy",
                      S.TERMINATED: "destroy"}
 
+# A driver marks an instance whose launch will start it once its disks are copied (extra[LAUNCHING] = True):
+# whatever its engine status, a start is under way.
+LAUNCHING = "launching"
+
 # States the gateway gives an instance whatever the engine says: a launch that will start the VM once its disks
 # are copied (pending), a termination under way, one done.
 GATEWAY_GIVEN = {S.PENDING: _row(S.PENDING, now="destroy", already="start"),
@@ -111,7 +115,7 @@ def instance_state(instance: Instance) -> EngineState:
     (terminating, terminated, a launch yet to start it: GATEWAY_GIVEN); for a backend without a table,
     what the canonical state machine allows."""
     row = VM.get(instance.backend_state)
-    if row is not None and row.model is instance.state:
+    if row is not None and row.model is instance.state and not instance.extra.get(LAUNCHING):
         return row
     if instance.state in GATEWAY_GIVEN:
         return GATEWAY_GIVEN[instance.state]

@@ -156,8 +156,10 @@ class InstancesMixin(OvirtBase):
                 continue
             if op.kind == TERMINATE:
                 inst.state, inst.state_reason = InstanceState.SHUTTING_DOWN, "Terminating"
-            elif op.data.get("start") and inst.state is InstanceState.STOPPED:
-                inst.state, inst.state_reason = InstanceState.PENDING, "Starting"
+            elif op.data.get("start") and inst.state in (InstanceState.STOPPED, InstanceState.PENDING):
+                if inst.state is InstanceState.STOPPED:
+                    inst.state, inst.state_reason = InstanceState.PENDING, "Starting"
+                inst.extra[engine_states.LAUNCHING] = True  # its launch starts it: a start is under way
 
     def _image_lock(self, scope: Scope, vm_id: str) -> str:
         """Why the engine holds an image_locked VM that no launch of this gateway is making: `create` while its
@@ -293,6 +295,8 @@ class InstancesMixin(OvirtBase):
         inst.key_name = spec.key_name
         if spec.start or inst.state is InstanceState.PENDING:
             inst.state, inst.state_reason = InstanceState.PENDING, "Creating"
+        if spec.start:
+            inst.extra[engine_states.LAUNCHING] = True
         return inst
 
     def launched_vm(self, scope: Scope, launch_id: str) -> Element | None:

@@ -88,3 +88,9 @@ def test_volumes_and_images_offer_by_their_status() -> None:
     assert image_state(Image(id="t", name="t", state=R.PENDING, backend_state="locked")).offered == {"delete"}
     assert image_state(Image(id="t", name="t", backend_state="ok")).offered == {"launch", "delete"}
     assert image_state(Image(id="t", name="t", state=R.ERROR, backend_state="weird")).offered == {"delete"}
+
+
+def test_a_vm_its_launch_will_start_offers_no_start() -> None:
+    launching = Instance(id="vm", name="vm", state=S.PENDING, backend_state="image_locked",
+                         extra={engine_states.LAUNCHING: True})
+    assert instance_offers(launching) == ["destroy"] and engine_states.instance_already(launching, "start")
