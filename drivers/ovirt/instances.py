@@ -386,7 +386,7 @@ class InstancesMixin(OvirtBase):
                 again = engine_states.VM.get(self._vm(scope, place, instance_id).findtext("status") or "")
                 if again is None or verb not in again.later:
                     raise
-        after_lock.submit(self, scope, "instance", instance_id, verb)  # type: ignore[arg-type]
+        after_lock.submit(self, scope, "instance", instance_id, verb)
         return self.instance(scope, instance_id)
 
     def start_instance(self, scope: Scope, instance_id: str) -> Instance:

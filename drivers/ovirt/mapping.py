@@ -22,7 +22,7 @@ MIB = 1024 * 1024
 
 # oVirt VmStatus (all 15 values of the API model) -> canonical state: gateway.engine_states's table, which
 # also says what the engine accepts in each. DESIGN.md section 4.
-VM_STATES: dict[str, InstanceState] = {status: row.model for status, row in engine_states.VM.items()}  # type: ignore[misc]
+VM_STATES: dict[str, InstanceState] = {status: row.model for status, row in engine_states.VM.items()}
 
 # Why an instance is in an error state, in words a client can act on.
 ERROR_REASONS = {
@@ -31,9 +31,9 @@ ERROR_REASONS = {
     "unassigned": "The instance's state is not yet known to the engine",
 }
 
-TEMPLATE_STATES: dict[str, ResourceState] = {k: r.model for k, r in engine_states.TEMPLATE.items()}  # type: ignore[misc]
-DISK_STATES: dict[str, ResourceState] = {k: r.model for k, r in engine_states.DISK.items()}  # type: ignore[misc]
-SNAPSHOT_STATES: dict[str, ResourceState] = {k: r.model for k, r in engine_states.SNAPSHOT.items()}  # type: ignore[misc]
+TEMPLATE_STATES: dict[str, ResourceState] = {k: r.model for k, r in engine_states.TEMPLATE.items()}
+DISK_STATES: dict[str, ResourceState] = {k: r.model for k, r in engine_states.DISK.items()}
+SNAPSHOT_STATES: dict[str, ResourceState] = {k: r.model for k, r in engine_states.SNAPSHOT.items()}
 
 
 def vm_state(status: str | None) -> tuple[InstanceState, str]:

@@ -119,7 +119,7 @@ class StorageMixin(OvirtBase):
 
     def _remove_or_wait(self, scope: Scope, kind: str, resource_id: str, row: engine_states.EngineState) -> None:
         if "delete" in row.later:
-            after_lock.submit(self, scope, kind, resource_id, "delete")  # type: ignore[arg-type]
+            after_lock.submit(self, scope, kind, resource_id, "delete")
             return
         try:
             self.delete_unlocked(scope, kind, resource_id)
@@ -127,7 +127,7 @@ class StorageMixin(OvirtBase):
             collection, locked = after_lock.LOCKED[kind]
             if self._get(scope, f"{collection}/{resource_id}", what=(kind, resource_id)).findtext("status") != locked:
                 raise
-            after_lock.submit(self, scope, kind, resource_id, "delete")  # type: ignore[arg-type]
+            after_lock.submit(self, scope, kind, resource_id, "delete")
 
     def delete_unlocked(self, scope: Scope, kind: str, resource_id: str) -> None:
         """Ask the engine to remove a disk or template and leave the tombstone that marks it as being removed."""
