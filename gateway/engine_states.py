@@ -22,9 +22,10 @@ from dataclasses import dataclass
 
 from .model import Image, Instance, InstanceState as S, ResourceState as R, Snapshot, Volume
 
-# The model's action names: instance (start, stop, reboot, suspend, destroy, capture: an image made of it),
+# The model's action names: instance (start, stop, reboot, suspend, destroy, capture: an image made of it,
+# attach: a volume attached to it),
 # volume (attach, detach, delete), image (launch, delete), snapshot (delete).
-INSTANCE_ACTIONS = ("start", "stop", "reboot", "suspend", "destroy", "capture")
+INSTANCE_ACTIONS = ("start", "stop", "reboot", "suspend", "destroy", "capture", "attach")
 
 
 @dataclass(frozen=True)
@@ -51,20 +52,20 @@ def _row(model: S | R, now: str = "", later: str = "", already: str = "") -> Eng
 
 # oVirt VmStatus, all 15 values of the API model.
 VM: dict[str, EngineState] = {
-    "down": _row(S.STOPPED, now="start destroy capture", already="stop"),
-    "up": _row(S.RUNNING, now="stop reboot suspend destroy", already="start"),
+    "down": _row(S.STOPPED, now="start destroy capture attach", already="stop"),
+    "up": _row(S.RUNNING, now="stop reboot suspend destroy attach", already="start"),
     "wait_for_launch": _row(S.PENDING, now="stop destroy", already="start"),
     "powering_up": _row(S.PENDING, now="stop reboot destroy", already="start"),
     "restoring_state": _row(S.PENDING, now="destroy", already="start"),
     # a VM whose disks are being copied (created from a template, or a template made of it): only removal
-    # now; a start waits for the copy and then runs
-    "image_locked": _row(S.PENDING, now="destroy", later="start"),
+    # now; a start or a volume's attachment waits for the copy and then is asked
+    "image_locked": _row(S.PENDING, now="destroy", later="start attach"),
     "reboot_in_progress": _row(S.RUNNING, now="stop destroy", already="start reboot"),
     "migrating": _row(S.RUNNING, now="stop destroy", already="start"),
     "powering_down": _row(S.STOPPING, now="stop destroy"),
     "saving_state": _row(S.STOPPING, now="destroy", already="suspend"),
     "suspended": _row(S.SUSPENDED, now="start stop destroy", already="suspend"),
-    "paused": _row(S.PAUSED, now="start stop destroy"),
+    "paused": _row(S.PAUSED, now="start stop destroy attach"),
     "not_responding": _row(S.ERROR, now="stop destroy"),
     "unknown": _row(S.ERROR, now="stop destroy"),
     "unassigned": _row(S.ERROR, now="stop destroy"),
@@ -102,7 +103,7 @@ LAUNCHING = "launching"
 
 # States the gateway gives an instance whatever the engine says: a launch that will start the VM once its disks
 # are copied (pending), a termination under way, one done.
-GATEWAY_GIVEN = {S.PENDING: _row(S.PENDING, now="destroy", already="start"),
+GATEWAY_GIVEN = {S.PENDING: _row(S.PENDING, now="destroy", later="attach", already="start"),
                  S.SHUTTING_DOWN: _row(S.SHUTTING_DOWN, already="destroy"),
                  S.TERMINATED: _row(S.TERMINATED, already="destroy")}
 

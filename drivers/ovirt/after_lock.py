@@ -1,7 +1,8 @@
 """`ovirt.after_lock`: an action the engine refuses only while a lock lasts, asked once the lock is gone.
 
 The engine locks a VM (`image_locked`), a disk or a template (`locked`) while it copies their images, and
-refuses meanwhile what it accepts a moment later: starting the VM ("VM is locked"), removing the disk
+refuses meanwhile what it accepts a moment later: starting the VM or attaching a disk to it ("VM is
+locked"), removing the disk
 ("Related operation is currently in progress") or the template ("Template's Image is locked"). Clients
 should not have to retry: gateway.engine_states lists these actions as `later`, the driver records them as
 this durable operation, and its one step polls the resource until the lock is gone and then asks. Like
@@ -33,7 +34,7 @@ def submit(driver: "OvirtDriver", scope: Scope, kind: str, resource_id: str, act
     """Record `action` on the locked resource as a durable operation (joining one already waiting for the
     same action); returns its id."""
     for op in driver.operations.find(kind=AFTER_LOCK, target=resource_id, active_only=True):
-        if op.data.get("action") == action:
+        if op.data.get("action") == action and op.data.get("volume_id") == (data or {}).get("volume_id"):
             return op.id
     place = driver._place(scope)
     op = driver.operations.submit(
@@ -41,12 +42,6 @@ def submit(driver: "OvirtDriver", scope: Scope, kind: str, resource_id: str, act
         data={**driver._scope_data(scope, place), "kind": kind, "resource_id": resource_id, "action": action,
               "since": driver.operations.clock(), **(data or {})})
     return op.id
-
-
-def waiting(driver: "OvirtDriver", resource_id: str, action: str) -> bool:
-    """Whether an operation waits to do `action` on the resource."""
-    return any(op.data.get("action") == action
-               for op in driver.operations.find(kind=AFTER_LOCK, target=resource_id, active_only=True))
 
 
 class AfterLock(OvirtOperation):
@@ -71,6 +66,9 @@ class AfterLock(OvirtOperation):
                             "the action was given up")
             return Wait(self.poll)
         try:
+            if kind == "instance" and action == "attach":
+                self.driver.attach_volume(scope, op.data["volume_id"], resource_id, op.data.get("device"))
+                return Done()
             if kind == "instance":
                 return self.start(scope, resource_id, status)
             if kind == "volume" and self.driver.volume(scope, resource_id).attachments:

@@ -139,10 +139,14 @@ class StorageMixin(OvirtBase):
     def attach_volume(self, scope: Scope, volume_id: str, instance_id: str,
                       device: str | None = None) -> VolumeAttachment:
         place = self._place(scope)
-        self._vm(scope, place, instance_id)
+        status = self._vm(scope, place, instance_id).findtext("status") or ""
         volume = self.volume(scope, volume_id)
         if volume.state is ResourceState.IN_USE:
             raise InvalidState(f"The volume '{volume_id}' is already attached", resource_id=volume_id, state="in-use")
+        if "attach" in engine_states.VM.get(status, engine_states.UNKNOWN).later:  # its disks are being copied
+            after_lock.submit(self, scope, "instance", instance_id, "attach",
+                              data={"volume_id": volume_id, "device": device})
+            return VolumeAttachment(volume_id, instance_id, device=device, active=False)
         bus = "virtio" if device and device.startswith(VIRTIO_PREFIX) else "virtio_scsi"
         body = E.disk_attachment(E.bootable("false"), E.interface(bus), E.active("true"), E.disk(id=volume_id))
         created = self._call(scope, "POST", f"vms/{instance_id}/diskattachments", body=body, idempotent=False,

@@ -84,3 +84,16 @@ def test_a_name_the_engine_cannot_take_is_kept(gw: Gateway) -> None:
     gw.driver.update_instance(scope, created.id, name="plain-name")
     renamed = gw.driver.instance(scope, created.id)
     assert renamed.name == "plain-name" and "engine_name" not in renamed.extra
+
+
+def test_a_volume_attached_while_the_disks_are_copied_is_attached_once_they_are(gw: Gateway) -> None:
+    scope = gw.scope()
+    volume = gw.driver.create_volume(scope, VolumeSpec(size_bytes=GiB, name="data"))
+    gw.settle(10)
+    vm_id = gw.driver.create_instance(scope, InstanceSpec(image_id=CENTOS, start=False)).id
+    gw.driver.attach_volume(scope, volume.id, vm_id, "/dev/sdf")  # the engine would answer 409 "VM is locked"
+    assert gw.driver.instance(scope, vm_id).backend_state == "image_locked"
+    gw.settle(60)
+    attached = {a.volume_id: a for a in gw.driver.instance(scope, vm_id).attachments}
+    assert attached[volume.id].device == "/dev/sdf" and not attached[volume.id].delete_on_termination
+    assert gw.driver.volume(scope, volume.id).state is ResourceState.IN_USE

@@ -135,6 +135,30 @@ def test_a_volume_being_created_is_deleted_once_made(cimi: CimiClient, deltaclou
     deltacloud.wait_gone(other.href)
 
 
+def test_a_volume_attached_to_a_machine_being_created_is_attached_once_made(cimi: CimiClient, gateway) -> None:
+    volume_body = {"resourceURI": NS + "/VolumeCreate", "name": f"data-{uuid.uuid4().hex[:6]}",
+                   "volumeTemplate": {"volumeConfig": {"capacity": 1024 * 1024}}}
+    response = cimi.post(cimi.collection_url("volumes"), volume_body)
+    cimi.wait_job(response.headers["CIMI-Job-URI"])
+    volume = cimi.parse(response)
+    with engine_frozen(gateway):
+        machine, _ = stopped_machine(cimi, f"attach-early-{uuid.uuid4().hex[:6]}")
+        volumes_url = cimi.get(machine["id"])["volumes"]["href"]
+        add = cimi.operation(cimi.get(volumes_url), "add")
+        assert add == volumes_url
+        response = cimi.post(add, {"resourceURI": NS + "/MachineVolume", "initialLocation": "/dev/sdf",
+                                   "volume": {"href": volume["id"]}}, expect=202)
+        assert response.headers["Location"] == cimi.parse(response)["id"]
+    try:
+        cimi.wait_job(response.headers["CIMI-Job-URI"])
+        listed = cimi.get(volumes_url)
+        assert listed["count"] == 1 and listed["machineVolumes"][0]["volume"]["href"] == volume["id"]
+    finally:
+        cimi.delete_machine(machine["id"])
+        cimi.wait(volume["id"], lambda v: v["state"] == "AVAILABLE")  # kept by the termination
+        cimi.request("DELETE", volume["id"], expect=200)
+
+
 def test_the_name_asked_for_is_the_name_shown(cimi: CimiClient, deltacloud: Api, gateway) -> None:
     """oVirt takes only letters, digits, '.', '_' and '-' in a VM name: the VM gets the nearest such name,
     and every frontend shows the one asked for."""

@@ -39,7 +39,7 @@ def test_every_engine_status_has_a_row_and_the_mapping_reads_it() -> None:
 
 def test_the_canonical_machine_holds_every_action_a_status_offers() -> None:
     for status, row in VM.items():
-        offered = row.offered - {"capture"}
+        offered = row.offered - {"capture", "attach"}
         assert offered <= set(ACTIONS[row.model]), status  # type: ignore[index]
 
 
@@ -72,9 +72,9 @@ def test_what_the_gateway_itself_gives_overrides_the_engine_status() -> None:
     terminating = Instance(id="vm", name="vm", state=S.SHUTTING_DOWN, backend_state="up")
     assert instance_offers(terminating) == [] and engine_states.instance_already(terminating, "destroy")
     launching = Instance(id="vm", name="vm", state=S.PENDING, backend_state="down")
-    assert instance_offers(launching) == ["destroy"] and engine_states.instance_already(launching, "start")
+    assert instance_offers(launching) == ["destroy", "attach"] and engine_states.instance_already(launching, "start")
     locked = Instance(id="vm", name="vm", state=S.PENDING, backend_state="image_locked")
-    assert instance_offers(locked) == ["start", "destroy"] and "start" in engine_states.instance_state(locked).later
+    assert instance_offers(locked) == ["start", "destroy", "attach"] and "start" in engine_states.instance_state(locked).later
 
 
 def test_volumes_and_images_offer_by_their_status() -> None:
@@ -93,4 +93,4 @@ def test_volumes_and_images_offer_by_their_status() -> None:
 def test_a_vm_its_launch_will_start_offers_no_start() -> None:
     launching = Instance(id="vm", name="vm", state=S.PENDING, backend_state="image_locked",
                          extra={engine_states.LAUNCHING: True})
-    assert instance_offers(launching) == ["destroy"] and engine_states.instance_already(launching, "start")
+    assert instance_offers(launching) == ["destroy", "attach"] and engine_states.instance_already(launching, "start")
