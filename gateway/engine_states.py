@@ -74,7 +74,7 @@ VM: dict[str, EngineState] = {
 # oVirt DiskStatus. A locked disk is being created, copied or extended (or removed: see DELETING below).
 DISK: dict[str, EngineState] = {
     "ok": _row(R.AVAILABLE, now="attach detach delete"),
-    "locked": _row(R.PENDING, later="delete"),
+    "locked": _row(R.PENDING, later="attach delete"),
     "illegal": _row(R.ERROR, now="detach delete"),
 }
 

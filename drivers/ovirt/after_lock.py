@@ -2,7 +2,7 @@
 
 The engine locks a VM (`image_locked`), a disk or a template (`locked`) while it copies their images, and
 refuses meanwhile what it accepts a moment later: starting the VM or attaching a disk to it ("VM is
-locked"), removing the disk
+locked"), attaching the disk ("The following disks are locked"), removing the disk
 ("Related operation is currently in progress") or the template ("Template's Image is locked"). Clients
 should not have to retry: gateway.engine_states lists these actions as `later`, the driver records them as
 this durable operation, and its one step polls the resource until the lock is gone and then asks. Like
@@ -67,8 +67,7 @@ class AfterLock(OvirtOperation):
             return Wait(self.poll)
         try:
             if kind == "instance" and action == "attach":
-                self.driver.attach_volume(scope, op.data["volume_id"], resource_id, op.data.get("device"))
-                return Done()
+                return self.attach(scope, resource_id, op.data["volume_id"], op.data.get("device"))
             if kind == "instance":
                 return self.start(scope, resource_id, status)
             if kind == "volume" and self.driver.volume(scope, resource_id).attachments:
@@ -78,6 +77,17 @@ class AfterLock(OvirtOperation):
             if self.relocked(scope, collection, resource_id, locked):
                 return Wait(self.poll)  # locked again by the time we asked: wait for that one too
             return Fail(exc.message)
+        return Done()
+
+    def attach(self, scope: Scope, vm_id: str, volume_id: str, device: str | None) -> Outcome:
+        """Attach once the disk too is free (being created, it is locked as well)."""
+        try:
+            disk = self.driver._call(scope, "GET", f"disks/{volume_id}", what=("volume", volume_id))
+        except NotFound:
+            return Fail("The volume no longer exists")
+        if disk is not None and disk.findtext("status") == "locked":
+            return Wait(self.poll)
+        self.driver.attach_volume(scope, volume_id, vm_id, device)
         return Done()
 
     def start(self, scope: Scope, vm_id: str, status: str) -> Outcome:

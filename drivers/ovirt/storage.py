@@ -143,7 +143,8 @@ class StorageMixin(OvirtBase):
         volume = self.volume(scope, volume_id)
         if volume.state is ResourceState.IN_USE:
             raise InvalidState(f"The volume '{volume_id}' is already attached", resource_id=volume_id, state="in-use")
-        if "attach" in engine_states.VM.get(status, engine_states.UNKNOWN).later:  # its disks are being copied
+        if "attach" in engine_states.VM.get(status, engine_states.UNKNOWN).later \
+                or "attach" in engine_states.volume_state(volume).later:  # the VM's or the disk's images are busy
             after_lock.submit(self, scope, "instance", instance_id, "attach",
                               data={"volume_id": volume_id, "device": device})
             return VolumeAttachment(volume_id, instance_id, device=device, active=False)

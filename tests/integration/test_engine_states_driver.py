@@ -97,3 +97,15 @@ def test_a_volume_attached_while_the_disks_are_copied_is_attached_once_they_are(
     attached = {a.volume_id: a for a in gw.driver.instance(scope, vm_id).attachments}
     assert attached[volume.id].device == "/dev/sdf" and not attached[volume.id].delete_on_termination
     assert gw.driver.volume(scope, volume.id).state is ResourceState.IN_USE
+
+
+def test_a_volume_attached_while_it_is_created_is_attached_once_it_is(gw: Gateway) -> None:
+    """The engine refuses to attach a locked disk ("The following disks are locked")."""
+    scope = gw.scope()
+    vm_id = gw.driver.create_instance(scope, InstanceSpec(image_id=CENTOS, start=False)).id
+    gw.settle(60)
+    volume = gw.driver.create_volume(scope, VolumeSpec(size_bytes=GiB, name="young"))
+    gw.driver.attach_volume(scope, volume.id, vm_id, "/dev/sdg")
+    assert gw.driver.volume(scope, volume.id).state is ResourceState.PENDING
+    gw.settle(20)
+    assert {a.volume_id: a.device for a in gw.driver.instance(scope, vm_id).attachments}[volume.id] == "/dev/sdg"

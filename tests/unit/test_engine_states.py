@@ -79,7 +79,7 @@ def test_what_the_gateway_itself_gives_overrides_the_engine_status() -> None:
 
 def test_volumes_and_images_offer_by_their_status() -> None:
     creating = Volume(id="d", name="d", size_bytes=1, state=R.PENDING, backend_state="locked")
-    assert volume_state(creating).later == {"delete"} and not volume_state(creating).now
+    assert volume_state(creating).later == {"attach", "delete"} and not volume_state(creating).now
     deleting = Volume(id="d", name="d", size_bytes=1, state=R.DELETING, backend_state="locked")
     assert not volume_state(deleting).offered
     in_use = Volume(id="d", name="d", size_bytes=1, state=R.IN_USE, backend_state="ok",

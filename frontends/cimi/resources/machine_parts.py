@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g
 
-from gateway.engine_states import instance_offers, instance_state
+from gateway.engine_states import instance_offers, instance_state, volume_state
 from gateway.errors import InvalidParameter, InvalidState, MissingParameter, NotFound, echo
 from gateway.model import Instance, NetworkInterface, Volume
 
@@ -192,15 +192,17 @@ def attach_volume(machine_id: str) -> Response:
     if not machine.accepts("attach"):
         raise InvalidState("The machine's state does not let a volume be attached now", resource_id=machine_id)
     try:
-        ctx.driver.volume(ctx.scope, volume_id)
+        volume = volume_state(ctx.driver.volume(ctx.scope, volume_id))
     except NotFound as exc:
         raise InvalidParameter(f"Unknown volume: {exc.message}") from None
+    if not volume.accepts("attach"):
+        raise InvalidState("The volume's state does not let it be attached now", resource_id=volume_id)
     device = text(body, "initialLocation") or None
     attachment = ctx.driver.attach_volume(ctx.scope, volume_id, machine_id, device)
     entry = machine_volume_entry(ctx, machine_id, volume_id, attachment.device or device)
     job = jobs.start_job(ctx, "add", "machineVolume", volume_id, jobs.ATTACHED, target_href=entry["id"],
                          machine_id=machine_id, affected=[ctx.href("volumes", volume_id)])
-    if "attach" in machine.later:  # attached once the machine's disks are copied: 202, the Job says when
+    if "attach" in machine.later | volume.later:  # attached once the images are copied: 202, the Job says when
         return resource_response(ctx, "MachineVolume", entry, 202,
                                  {"Location": entry["id"], **jobs.job_headers(ctx, job)})
     return created_response(ctx, "MachineVolume", entry, jobs.job_headers(ctx, job))
