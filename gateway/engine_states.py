@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from .model import Image, Instance, InstanceState as S, ResourceState as R, Snapshot, Volume
 
 # The model's action names: instance (start, stop, reboot, suspend, destroy, capture: an image made of it,
-# attach: a volume attached to it),
-# volume (attach, detach, delete), image (launch, delete), snapshot (delete).
+# attach: a volume attached to it), volume (attach, detach, delete), image (launch, delete), snapshot (delete).
 INSTANCE_ACTIONS = ("start", "stop", "reboot", "suspend", "destroy", "capture", "attach")
 
 
