@@ -1,7 +1,8 @@
 """The instance state machine, declared once: which actions each canonical state allows and where they lead.
 
-Frontends read it to advertise only valid operations (CIMI operations, Deltacloud action links and
-instance_states) and to refuse early what the engine would refuse (EC2 IncorrectInstanceState).
+Each state's actions are those the engine accepts in any of its statuses read as that state (the union of
+gateway.engine_states's rows, which frontends read for the actions an instance offers at the moment);
+Deltacloud's instance_states shows the machine.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from .model import InstanceState as S
 
 ACTIONS: dict[S, tuple[str, ...]] = {
-    S.PENDING: ("destroy",),
+    S.PENDING: ("start", "stop", "reboot", "destroy"),
     S.RUNNING: ("stop", "reboot", "suspend", "destroy"),
     S.STOPPING: ("stop", "destroy"),
     S.STOPPED: ("start", "destroy"),
@@ -33,6 +34,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(S.PENDING, S.RUNNING, "auto"),
     Transition(S.PENDING, S.STOPPED, "auto"),
     Transition(S.PENDING, S.SHUTTING_DOWN, "destroy"),
+    Transition(S.PENDING, S.PENDING, "start"),  # disks being copied: it starts once they are
+    Transition(S.PENDING, S.STOPPING, "stop"),
+    Transition(S.PENDING, S.PENDING, "reboot"),
     Transition(S.RUNNING, S.STOPPING, "stop"),
     Transition(S.RUNNING, S.RUNNING, "reboot"),
     Transition(S.RUNNING, S.SUSPENDED, "suspend"),

@@ -87,6 +87,7 @@ class Image:
     extra: dict[str, Any] = field(default_factory=dict)
     root_device: str | None = None  # the boot disk's device name, the same an instance of the image shows
     volumes: list["ImageVolume"] = field(default_factory=list)  # its disks, the boot disk first
+    backend_state: str = ""  # the engine's own status word (gateway.engine_states reads what it allows)
 
 
 @dataclass
@@ -173,6 +174,7 @@ class Volume:
     sparse: bool = True
     attachments: list[VolumeAttachment] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
+    backend_state: str = ""  # the engine's own status word (gateway.engine_states reads what it allows)
 
 
 @dataclass
@@ -186,6 +188,7 @@ class Snapshot:
     created: datetime | None = None
     volume_ids: list[str] = field(default_factory=list)
     size_bytes: int | None = None
+    backend_state: str = ""  # the engine's own status word (gateway.engine_states reads what it allows)
 
 
 @dataclass

@@ -10,12 +10,13 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from gateway.errors import NotFound, NotSupported
-from gateway.model import HardwareProfile, Image, Network, NetworkInterface, Realm, Region
+from gateway.model import HardwareProfile, Image, Network, NetworkInterface, Realm, Region, ResourceState
 from gateway.scope import Scope
 
 from . import mapping
 from .base import VM_FOLLOW
 from .instances import InstancesMixin
+from .after_lock import AfterLock
 from .operations import RunInstance, TerminateInstance
 from .disk_snapshots import DiskSnapshotsMixin
 from .snapshot_copies import SnapshotCopiesMixin, VolumeFromSnapshot
@@ -33,7 +34,8 @@ class OvirtDriver(InstancesMixin, StorageMixin, SnapshotCopiesMixin, DiskSnapsho
     name = "ovirt"
 
     def operation_kinds(self) -> Sequence["OperationKind"]:
-        return (RunInstance(self), TerminateInstance(self), VolumeFromSnapshot(self), DeleteSnapshot(self))
+        return (RunInstance(self), TerminateInstance(self), VolumeFromSnapshot(self), DeleteSnapshot(self),
+                AfterLock(self))
 
     def probe(self, provider: "ProviderConfig") -> None:
         self.client_for(provider).probe()
@@ -77,6 +79,7 @@ class OvirtDriver(InstancesMixin, StorageMixin, SnapshotCopiesMixin, DiskSnapsho
         found = [mapping.image(t, owner=scope.credentials.username, realms=place.realms)
                  for t in self._templates(scope, place) if wanted is None or t.get("id") in wanted]
         self._mark_deleting(place, "image", found)
+        found = [i for i in found if i.state is not ResourceState.DELETING]  # removed: gone for clients at once
         if found:
             tags = self.store.tags(scope.provider.name, [i.id for i in found])
             for img in found:

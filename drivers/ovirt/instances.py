@@ -13,22 +13,25 @@ launch cleanly failed) by the process that takes the lease over.
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
 
 from lxml.builder import E
 
+from gateway import engine_states
 from gateway.errors import BackendUnavailable, GatewayError, InvalidParameter, InvalidState, NotFound
 from gateway.model import Instance, InstanceSpec, InstanceState, from_json, to_json
 from gateway.operations import Fail, Next
 from gateway.scope import Scope
 
-from . import device_names, disk_records, mapping
+from . import after_lock, device_names, disk_records, mapping
 from .base import INSTANCE_META, VM_FOLLOW, Element, OvirtBase, Place, is_helper, launch_mark, search_value
 
 # oVirt's VM name rule (letters, digits, '.', '_', '-'; at most 64 characters in 4.x engines).
 VM_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 RUN, TERMINATE = "ovirt.run", "ovirt.terminate"
+MAX_NAME = 255  # a requested name the engine cannot take is kept as a tag value, at most EC2's 256
 
 
 class _Refused(Exception):
@@ -41,6 +44,17 @@ class _Refused(Exception):
 
 def generated_name() -> str:
     return f"vm-{uuid.uuid4().hex[:12]}"
+
+
+def engine_name(requested: str | None) -> str:
+    """The VM name for a requested one: itself when oVirt takes it, else the nearest name it takes (accents
+    dropped, each run of other characters one '-', at most 64), else a generated one. The requested name is
+    kept in the store as the instance's `Name` and shown as its name in every frontend."""
+    if requested and VM_NAME.match(requested):
+        return requested
+    folded = unicodedata.normalize("NFKD", requested or "").encode("ascii", "ignore").decode()
+    derived = re.sub(r"[^A-Za-z0-9._-]+", "-", folded).strip("-")[:64].strip("-")
+    return derived or generated_name()
 
 
 def sizing_elements(memory_bytes: int | None, cpus: int | None) -> list:
@@ -63,6 +77,15 @@ def user_data_text(user_data: bytes | None) -> str | None:
     except UnicodeDecodeError:
         raise InvalidParameter("User data must be UTF-8 text for oVirt's cloud-init custom script",
                                parameter="UserData") from None
+
+
+def show_requested_name(instance: Instance, tags: dict[str, str]) -> None:
+    """The name the client asked for (a stored `Name`: the VM could not take it) is the instance's name in
+    every frontend; the VM's own name stays in extra['engine_name']."""
+    requested = tags.get("Name")
+    if requested and requested != instance.name:
+        instance.extra["engine_name"] = instance.name
+        instance.name = requested
 
 
 class InstancesMixin(OvirtBase):
@@ -126,18 +149,36 @@ class InstancesMixin(OvirtBase):
                 active[op.target] = op
         for inst in found:
             inst.tags = {"Name": inst.name, **tags.get(inst.id, {})}
+            show_requested_name(inst, inst.tags)
             inst.key_name = meta.get(inst.id, {}).get("key_name")
             disk_records.name_attachments(inst.attachments, requested)
             device_names.name_all(inst.attachments)
             inst.root_device = device_names.root_of(inst.attachments) or inst.root_device
             disk_records.mark_termination(inst.attachments, choices)
             op = active.get(inst.id)
+            if inst.backend_state == "image_locked":
+                inst.extra["image_lock"] = "create" if op is not None and op.kind == RUN else \
+                    self._image_lock(scope, inst.id)
             if op is None:
                 continue
             if op.kind == TERMINATE:
                 inst.state, inst.state_reason = InstanceState.SHUTTING_DOWN, "Terminating"
-            elif op.data.get("start") and inst.state is InstanceState.STOPPED:
-                inst.state, inst.state_reason = InstanceState.PENDING, "Starting"
+            elif op.data.get("start") and inst.state in (InstanceState.STOPPED, InstanceState.PENDING):
+                if inst.state is InstanceState.STOPPED:
+                    inst.state, inst.state_reason = InstanceState.PENDING, "Starting"
+                inst.extra[engine_states.LAUNCHING] = True  # its launch starts it: a start is under way
+
+    def _image_lock(self, scope: Scope, vm_id: str) -> str:
+        """Why the engine holds an image_locked VM that no launch of this gateway is making: `create` while its
+        own disks are locked (being copied from its template), else `capture` (a template is being made of it:
+        the copy is the template's). One request, for such VMs only."""
+        try:
+            found = self._call(scope, "GET", f"vms/{vm_id}/diskattachments", params={"follow": "disk"},
+                               what=("instance", vm_id))
+        except NotFound:
+            return "create"
+        disks = [] if found is None else list(found.iterfind("disk_attachment/disk"))
+        return "create" if any(d.findtext("status") == "locked" for d in disks) else "capture"
 
     def terminated_instances(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Instance]:
         place = self._place(scope)
@@ -229,7 +270,7 @@ class InstancesMixin(OvirtBase):
                          launch_id: str) -> Instance:
         vm.find("comment").text = launch_mark(launch_id)
         desired = spec.name or spec.tags.get("Name")
-        name = desired if desired and VM_NAME.match(desired) else generated_name()
+        name = engine_name(desired)
         launch = self.operations.renew(launch_id, self._create_budget, data={
             "start": spec.start, "cloud_init": vm.find("initialization") is not None,
             "volume_tags": spec.volume_tags, "root_volume_bytes": spec.root_volume_bytes, "tags": spec.tags,
@@ -244,7 +285,7 @@ class InstancesMixin(OvirtBase):
                 created = self._call(scope, "POST", "vms", body=vm, idempotent=False)
                 break
             except InvalidState as exc:  # most likely the name is taken: once more with a generated one
-                if attempt != desired:
+                if attempt != name:
                     raise _Refused(exc) from None
                 if self.operations.renew(launch_id, self._create_budget) is None:
                     raise BackendUnavailable("The launch was taken over by another process; retry") from None
@@ -263,9 +304,12 @@ class InstancesMixin(OvirtBase):
                 raise BackendUnavailable("The engine took too long to create the instance; it was removed")
         inst = mapping.instance(created, owner=scope.credentials.username, region_id=place.region.id)
         inst.tags = {"Name": inst.name, **tags}
+        show_requested_name(inst, tags)
         inst.key_name = spec.key_name
         if spec.start or inst.state is InstanceState.PENDING:
             inst.state, inst.state_reason = InstanceState.PENDING, "Creating"
+        if spec.start:
+            inst.extra[engine_states.LAUNCHING] = True
         return inst
 
     def launched_vm(self, scope: Scope, launch_id: str) -> Element | None:
@@ -337,24 +381,38 @@ class InstancesMixin(OvirtBase):
                 "user_level": scope.user_level, "request_id": scope.request_id, "place": place.key}
 
     # --- power ----------------------------------------------------------------------------------------
-    def _action(self, scope: Scope, instance_id: str, action: str, *params: object) -> Instance:
+    def _action(self, scope: Scope, instance_id: str, action: str, verb: str, *params: object) -> Instance:
+        """Ask the engine for `action` (the model's `verb`) as gateway.engine_states says it accepts it in the
+        VM's status: at once; once its lock is gone, as a durable operation; or not at all when it is doing
+        that already. A refusal for the lock that came meanwhile is accepted the durable way too."""
         place = self._place(scope)
-        self._vm(scope, place, instance_id)
-        self._call(scope, "POST", f"vms/{instance_id}/{action}", body=E.action(*params), idempotent=False,
-                   what=("instance", instance_id))
+        status = self._vm(scope, place, instance_id).findtext("status") or ""
+        row = engine_states.VM.get(status)
+        if row is not None and verb in row.already:
+            return self.instance(scope, instance_id)
+        if row is None or verb not in row.later:
+            try:
+                self._call(scope, "POST", f"vms/{instance_id}/{action}", body=E.action(*params), idempotent=False,
+                           what=("instance", instance_id))
+                return self.instance(scope, instance_id)
+            except InvalidState:
+                again = engine_states.VM.get(self._vm(scope, place, instance_id).findtext("status") or "")
+                if again is None or verb not in again.later:
+                    raise
+        after_lock.submit(self, scope, "instance", instance_id, verb)
         return self.instance(scope, instance_id)
 
     def start_instance(self, scope: Scope, instance_id: str) -> Instance:
-        return self._action(scope, instance_id, "start")
+        return self._action(scope, instance_id, "start", "start")
 
     def stop_instance(self, scope: Scope, instance_id: str, force: bool = False) -> Instance:
-        return self._action(scope, instance_id, "stop" if force else "shutdown")
+        return self._action(scope, instance_id, "stop" if force else "shutdown", "stop")
 
     def reboot_instance(self, scope: Scope, instance_id: str) -> Instance:
-        return self._action(scope, instance_id, "reboot")
+        return self._action(scope, instance_id, "reboot", "reboot")
 
     def suspend_instance(self, scope: Scope, instance_id: str) -> Instance:
-        return self._action(scope, instance_id, "suspend")
+        return self._action(scope, instance_id, "suspend", "suspend")
 
     def destroy_instance(self, scope: Scope, instance_id: str) -> Instance:
         """Begin terminating; a second call while one is under way joins it."""
@@ -375,10 +433,12 @@ class InstancesMixin(OvirtBase):
         vm = self._vm(scope, place, instance_id)
         body = E.vm()
         if name is not None:
-            if not VM_NAME.match(name):
-                raise InvalidParameter(f"'{name}' is not a valid oVirt VM name (letters, digits, '.', '_', '-', "
-                                       "at most 64)", parameter="name")
-            body.append(E.name(name))
+            if len(name) > MAX_NAME:
+                raise InvalidParameter(f"A name may have at most {MAX_NAME} characters", parameter="name")
+            if VM_NAME.match(name):
+                body.append(E.name(name))
+            else:  # kept as asked (see engine_name); the VM keeps its name
+                self.store.set_tags(scope.provider.name, "instance", [instance_id], {"Name": name})
         if description is not None:
             body.append(E.description(description))
         if memory_bytes is not None or cpus is not None or hardware_profile_id is not None:
@@ -391,6 +451,8 @@ class InstancesMixin(OvirtBase):
             body.append(E.initialization(E.custom_script(user_data_text(user_data) or "")))
         if len(body):
             self._call(scope, "PUT", f"vms/{instance_id}", body=body, idempotent=True, what=("instance", instance_id))
+        if body.find("name") is not None:  # the VM took the name: no other is kept for it
+            self.store.delete_tags(scope.provider.name, [instance_id], {"Name": None})
         return self.instance(scope, instance_id)
 
     # --- tags -----------------------------------------------------------------------------------------

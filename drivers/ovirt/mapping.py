@@ -12,6 +12,7 @@ from typing import Iterable
 
 from lxml import etree
 
+from gateway import engine_states
 from gateway.model import (Address, HardwareProfile, Image, ImageVolume, Instance, InstanceState, Network,
                            NetworkInterface, Realm, Region, ResourceState, Snapshot, Volume, VolumeAttachment)
 
@@ -21,24 +22,9 @@ Element = etree._Element
 BLANK_TEMPLATE_ID = "00000000-0000-0000-0000-000000000000"
 MIB = 1024 * 1024
 
-# oVirt VmStatus (all 15 values of the API model) -> canonical state. DESIGN.md section 4.
-VM_STATES: dict[str, InstanceState] = {
-    "image_locked": InstanceState.PENDING,
-    "wait_for_launch": InstanceState.PENDING,
-    "powering_up": InstanceState.PENDING,
-    "restoring_state": InstanceState.PENDING,
-    "up": InstanceState.RUNNING,
-    "migrating": InstanceState.RUNNING,
-    "reboot_in_progress": InstanceState.RUNNING,
-    "powering_down": InstanceState.STOPPING,
-    "saving_state": InstanceState.STOPPING,
-    "down": InstanceState.STOPPED,
-    "suspended": InstanceState.SUSPENDED,
-    "paused": InstanceState.PAUSED,
-    "not_responding": InstanceState.ERROR,
-    "unknown": InstanceState.ERROR,
-    "unassigned": InstanceState.ERROR,
-}
+# oVirt VmStatus (all 15 values of the API model) -> canonical state: gateway.engine_states's table, which
+# also says what the engine accepts in each. DESIGN.md section 4.
+VM_STATES: dict[str, InstanceState] = {status: row.model for status, row in engine_states.VM.items()}
 
 # Why an instance is in an error state, in words a client can act on.
 ERROR_REASONS = {
@@ -47,10 +33,9 @@ ERROR_REASONS = {
     "unassigned": "The instance's state is not yet known to the engine",
 }
 
-TEMPLATE_STATES = {"ok": ResourceState.AVAILABLE, "locked": ResourceState.PENDING, "illegal": ResourceState.ERROR}
-DISK_STATES = {"ok": ResourceState.AVAILABLE, "locked": ResourceState.PENDING, "illegal": ResourceState.ERROR}
-SNAPSHOT_STATES = {"ok": ResourceState.AVAILABLE, "locked": ResourceState.PENDING,
-                   "in_preview": ResourceState.AVAILABLE}
+TEMPLATE_STATES: dict[str, ResourceState] = {k: r.model for k, r in engine_states.TEMPLATE.items()}
+DISK_STATES: dict[str, ResourceState] = {k: r.model for k, r in engine_states.DISK.items()}
+SNAPSHOT_STATES: dict[str, ResourceState] = {k: r.model for k, r in engine_states.SNAPSHOT.items()}
 
 
 def vm_state(status: str | None) -> tuple[InstanceState, str]:
@@ -203,7 +188,7 @@ def image(template: Element, *, owner: str, realms: dict[str, Realm]) -> Image:
         description=template.findtext("description") or "", owner=owner, architecture=arch, state=state,
         created=timestamp(template, "creation_time"), memory_bytes=integer(template, "memory"),
         cpus=cpu_count(template), disk_bytes=template_disks_bytes(template),
-        os_type=template.findtext("os/type") or "", realm_id=cluster_id, extra=extra,
+        os_type=template.findtext("os/type") or "", realm_id=cluster_id, extra=extra, backend_state=status or "",
         root_device=next((v.device for v in volumes if v.bootable), None), volumes=volumes)
 
 
@@ -383,7 +368,7 @@ def volume(disk: Element, attachments: Iterable[VolumeAttachment] = ()) -> Volum
         size_bytes=integer(disk, "provisioned_size") or 0, state=state,
         description=disk.findtext("description") or "", created=timestamp(disk, "creation_time"),
         storage_domain_id=domain_id, format=disk.findtext("format") or "cow", sparse=boolean(disk, "sparse", True),
-        attachments=held)
+        attachments=held, backend_state=status or "")
 
 
 def is_user_volume(disk: Element) -> bool:
@@ -396,7 +381,7 @@ def snapshot(element: Element, vm_id: str) -> Snapshot:
     return Snapshot(id=element.get("id", ""), instance_id=link_id(element, "vm") or vm_id,
                     description=element.findtext("description") or "",
                     state=SNAPSHOT_STATES.get(status or "", ResourceState.ERROR), created=timestamp(element, "date"),
-                    volume_ids=[d.get("id", "") for d in element.iterfind("disks/disk")])
+                    volume_ids=[d.get("id", "") for d in element.iterfind("disks/disk")], backend_state=status or "")
 
 
 def is_user_snapshot(element: Element) -> bool:

@@ -15,11 +15,12 @@ from datetime import datetime, timezone
 
 from lxml.builder import E
 
+from gateway import engine_states
 from gateway.errors import InvalidParameter, InvalidState, NotFound
 from gateway.model import Image, ResourceState, Snapshot, Volume, VolumeAttachment, VolumeSpec
 from gateway.scope import Scope
 
-from . import device_names, disk_records, disk_snapshots, mapping, snapshot_locks
+from . import after_lock, device_names, disk_records, disk_snapshots, mapping, snapshot_locks
 from .base import OvirtBase, Place, is_helper
 from .snapshot_copies import VOLUME_FROM_SNAPSHOT
 from .snapshot_removal import DELETE_SNAPSHOT, SNAPSHOT_TOMBSTONE
@@ -120,21 +121,45 @@ class StorageMixin(OvirtBase):
         return volume
 
     def delete_volume(self, scope: Scope, volume_id: str) -> None:
+        """Remove the disk; one the engine holds locked for a moment (being created) is removed once it is
+        free, by a durable operation (gateway.engine_states: `delete` is `later` for a locked disk)."""
         volume = self.volume(scope, volume_id)
         if volume.attachments:
             raise InvalidState(f"The volume '{volume_id}' is attached to an instance", resource_id=volume_id,
                                state="in-use")
-        self._call(scope, "DELETE", f"disks/{volume_id}", idempotent=True, what=("volume", volume_id))
-        self.store.add_tombstone(self._place(scope).key, volume_id, "volume", {})
-        self.store.delete_tags(scope.provider.name, [volume_id])
+        self._remove_or_wait(scope, "volume", volume_id, engine_states.volume_state(volume))
+
+    def _remove_or_wait(self, scope: Scope, kind: str, resource_id: str, row: engine_states.EngineState) -> None:
+        if "delete" in row.later:
+            after_lock.submit(self, scope, kind, resource_id, "delete")
+            return
+        try:
+            self.delete_unlocked(scope, kind, resource_id)
+        except InvalidState:
+            collection, locked = after_lock.LOCKED[kind]
+            if self._get(scope, f"{collection}/{resource_id}", what=(kind, resource_id)).findtext("status") != locked:
+                raise
+            after_lock.submit(self, scope, kind, resource_id, "delete")
+
+    def delete_unlocked(self, scope: Scope, kind: str, resource_id: str) -> None:
+        """Ask the engine to remove a disk or template and leave the tombstone that marks it as being removed."""
+        collection = after_lock.LOCKED[kind][0]
+        self._call(scope, "DELETE", f"{collection}/{resource_id}", idempotent=True, what=(kind, resource_id))
+        self.store.add_tombstone(self._place(scope).key, resource_id, kind, {})
+        self.store.delete_tags(scope.provider.name, [resource_id])
 
     def attach_volume(self, scope: Scope, volume_id: str, instance_id: str,
                       device: str | None = None) -> VolumeAttachment:
         place = self._place(scope)
-        self._vm(scope, place, instance_id)
+        status = self._vm(scope, place, instance_id).findtext("status") or ""
         volume = self.volume(scope, volume_id)
         if volume.state is ResourceState.IN_USE:
             raise InvalidState(f"The volume '{volume_id}' is already attached", resource_id=volume_id, state="in-use")
+        if "attach" in engine_states.VM.get(status, engine_states.UNKNOWN).later \
+                or "attach" in engine_states.volume_state(volume).later:  # the VM's or the disk's images are busy
+            after_lock.submit(self, scope, "instance", instance_id, "attach",
+                              data={"volume_id": volume_id, "device": device})
+            return VolumeAttachment(volume_id, instance_id, device=device, active=False)
         body = E.disk_attachment(E.bootable("false"), E.interface(device_names.interface_for(device)),
                                  E.active("true"), E.disk(id=volume_id))
         created = self._call(scope, "POST", f"vms/{instance_id}/diskattachments", body=body, idempotent=False,
@@ -279,23 +304,22 @@ class StorageMixin(OvirtBase):
         return mapping.image(created, owner=scope.credentials.username, realms=place.realms)
 
     def delete_image(self, scope: Scope, image_id: str) -> None:
+        """Remove the template: gone from listings at once (the engine keeps it locked while its disks are
+        deleted, which no client can use); one still being made is removed once made (a durable operation)."""
         if image_id == mapping.BLANK_TEMPLATE_ID:
             raise InvalidState("The Blank image belongs to the engine and cannot be deleted", resource_id=image_id)
-        place = self._place(scope)
-        template = self._get(scope, f"templates/{image_id}", what=("image", image_id))
-        if mapping.link_id(template, "cluster") not in place.realms:
-            raise NotFound("image", image_id)
-        self._call(scope, "DELETE", f"templates/{image_id}", idempotent=True, what=("image", image_id))
-        self.store.add_tombstone(place.key, image_id, "image", {})
-        self.store.delete_tags(scope.provider.name, [image_id])
+        self._remove_or_wait(scope, "image", image_id, engine_states.image_state(self.image(scope, image_id)))
 
     # --- removals in progress -------------------------------------------------------------------------
     def _mark_deleting(self, place: Place, kind: str, resources: Iterable[Image | Volume]) -> None:
-        """PENDING (locked) resources this gateway asked the engine to remove become DELETING."""
+        """PENDING (locked) resources this gateway asked the engine to remove (a tombstone), or will remove once
+        their lock is gone (a durable operation waits), become DELETING."""
         locked = [r for r in resources if r.state is ResourceState.PENDING]
         if not locked:
             return
         removed = {s["resource_id"] for s in self.store.tombstones(place.key, kind, self.config.tombstone_seconds)}
+        removed |= {op.target for op in self.operations.find(kind=after_lock.AFTER_LOCK, active_only=True)
+                    if op.data.get("action") == "delete"}
         for resource in locked:
             if resource.id in removed:
                 resource.state = ResourceState.DELETING

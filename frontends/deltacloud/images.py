@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from flask import Response
 
-from gateway.model import Image, ResourceState
+from gateway.engine_states import image_state
+from gateway.model import Image
 
 from . import context, hardware_profiles, respond
 from .blueprint import bp
@@ -17,10 +18,11 @@ from .description import ActionLink, Actions, Entity, Ref, RefList, Value
 def describe(image: Image) -> Entity:
     driver = context.driver()
     actions = []
-    if image.state is not ResourceState.DELETING:  # a template being removed offers nothing more
+    offered = image_state(image).offered
+    if "launch" in offered:
         actions.append(ActionLink("create_instance", f"{context.api_url('instances')};image_id={image.id}", "post"))
-        if driver.can("delete_image"):
-            actions.append(ActionLink("destroy_image", context.api_url("images", image.id), "delete"))
+    if "delete" in offered and driver.can("delete_image"):
+        actions.append(ActionLink("destroy_image", context.api_url("images", image.id), "delete"))
     return Entity("image", image.id, context.api_url("images", image.id), [
         Value("name", image.name),
         Value("description", image.description or ""),
@@ -67,5 +69,8 @@ def image_create() -> Response:
 
 @bp.route("/images/<image_id>", methods=["DELETE"])
 def image_destroy(image_id: str) -> Response:
-    context.driver().delete_image(context.scope(), image_id)
-    return respond.no_content()
+    """204 once the engine took the removal; 202 when it is done once the template's lock is gone."""
+    scope = context.scope()
+    later = "delete" in image_state(context.driver().image(scope, image_id)).later
+    context.driver().delete_image(scope, image_id)
+    return respond.accepted() if later else respond.no_content()

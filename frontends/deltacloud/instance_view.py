@@ -14,7 +14,8 @@ from typing import Any
 from flask import g
 from lxml import etree
 
-from gateway.model import Instance, InstanceState
+from gateway.engine_states import instance_offers
+from gateway.model import Instance
 
 from . import context
 from .description import ActionLink, Actions, Addresses, Entity, JsonOnly, Ref, RefList, Value
@@ -78,12 +79,12 @@ def addresses_of(instance: Instance) -> tuple[list[tuple[str, str]], list[tuple[
 def action_links(instance: Instance) -> list[ActionLink]:
     driver = context.driver()
     links = []
-    for action in actions_for(instance.state):
+    for action in actions_for(instance):
         if not driver.can(f"{action}_instance"):
             continue
         href = context.api_url("instances", instance.id) + ("" if action == "destroy" else f"/{action}")
         links.append(ActionLink(action, href, ACTION_METHODS[action]))
-    if instance.state == InstanceState.STOPPED and driver.can("create_image"):
+    if "capture" in instance_offers(instance) and driver.can("create_image"):
         links.append(ActionLink("create_image", f"{context.api_url('images')};instance_id={instance.id}", "post"))
     return links
 

@@ -4,7 +4,8 @@ Create takes its parameters from the form, the query string (the PyPI client sen
 empty body) or matrix parameters (`/api/instances;image_id=ID`, the image's create_instance link):
 image_id, realm_id, hwp_id, hwp_memory, hwp_cpu, hwp_storage, name, keyname, user_data (base64). It
 answers 201 with Location. start/stop/reboot answer 202 with the instance, destroy 204, and an action
-the instance's state does not allow 405 (checked with gateway.lifecycle before the engine is asked).
+the engine does not accept in the instance's state 405 (checked with gateway.engine_states before the
+engine is asked).
 """
 from __future__ import annotations
 
@@ -97,7 +98,7 @@ def run_action(instance_id: str, action: str) -> Response:
     """Check the state allows `action`, then ask the driver: 202 with the instance, 204 for destroy."""
     driver = context.driver()
     instance = find(instance_id)
-    if not action_allowed(instance.state, action):
+    if not action_allowed(instance, action):
         raise DeltacloudError(405, f"The action '{action}' is not allowed while the instance is "
                                    f"{state_name(instance.state)}")
     scope = context.scope()

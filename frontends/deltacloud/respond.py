@@ -72,6 +72,11 @@ def no_content() -> Response:
     return Response(status=204)
 
 
+def accepted() -> Response:
+    """202, no body: the engine does the work once it can (a durable operation)."""
+    return Response(status=202)
+
+
 def finish(response: Response) -> Response:
     """after_request: protocol headers, ETag and conditional GET."""
     response.headers["Server"] = SERVER_HEADER

@@ -1,4 +1,5 @@
-"""The canonical instance states and actions in Deltacloud's vocabulary, read from gateway.lifecycle.
+"""The canonical instance states and actions in Deltacloud's vocabulary, read from gateway.lifecycle (the
+state machine) and gateway.engine_states (what the engine accepts in an instance's current state).
 
 Deltacloud 1.x names states PENDING, RUNNING, STOPPING, STOPPED, PAUSED, ERROR, plus `start` (before
 creation) and `finish` (gone) in its state machine; SHUTTING_DOWN became STOPPING in 1.0 (Aeolus
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.lifecycle import ACTIONS, TRANSITIONS, allows
-from gateway.model import InstanceState as S
+from gateway.engine_states import instance_offers
+from gateway.lifecycle import ACTIONS, TRANSITIONS
+from gateway.model import Instance, InstanceState as S
 
 STATE_NAMES: dict[S, str] = {
     S.PENDING: "PENDING",
@@ -39,13 +41,16 @@ def canonical_states(name: str) -> list[S]:
     return [state for state, shown in STATE_NAMES.items() if shown == wanted]
 
 
-def actions_for(state: S) -> list[str]:
-    """Deltacloud actions valid in a canonical state, in lifecycle order."""
-    return [a for a in ACTIONS.get(state, ()) if a in INSTANCE_ACTIONS]
+def actions_for(instance: Instance) -> list[str]:
+    """Deltacloud actions the engine accepts in the instance's state (gateway.engine_states), in lifecycle
+    order."""
+    offered = instance_offers(instance)
+    return [a for a in INSTANCE_ACTIONS if a in offered]
 
 
-def action_allowed(state: S, action: str) -> bool:
-    return action in INSTANCE_ACTIONS and allows(state, action)
+def action_allowed(instance: Instance, action: str) -> bool:
+    """Only what the links offer: a Deltacloud client is refused (405) what its links do not show."""
+    return action in actions_for(instance)
 
 
 @dataclass(frozen=True)

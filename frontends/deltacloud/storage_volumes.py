@@ -1,7 +1,9 @@
 """Storage volumes: disks. Create with `capacity` (GB), attach to an instance with a `device`, detach, destroy.
 
-Links advertise what the volume's state allows: attach while unattached, detach while attached,
-destroy (DELETE) while unattached. attach/detach answer 202 with the volume, destroy 204.
+Links advertise what the engine accepts in the volume's state (gateway.engine_states): attach while
+unattached and free, detach while attached, destroy (DELETE) while unattached, also while the disk is
+locked for a moment (then it is removed once free, and destroy answers 202). attach/detach answer 202
+with the volume, destroy 204.
 """
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import math
 from flask import Response
 
 from gateway.errors import InvalidParameter
-from gateway.model import MAX_VOLUME_BYTES, ResourceState, Volume, VolumeSpec
+from gateway.engine_states import volume_state
+from gateway.model import MAX_VOLUME_BYTES, Volume, VolumeSpec
 
 from . import context, respond
 from .blueprint import bp
@@ -24,11 +27,12 @@ def describe(volume: Volume) -> Entity:
     href = context.api_url("storage_volumes", volume.id)
     attachment = volume.attachments[0] if volume.attachments else None
     links = []
-    if attachment is None and driver.can("attach_volume") and volume.state == ResourceState.AVAILABLE:
+    offered = volume_state(volume).offered
+    if attachment is None and driver.can("attach_volume") and "attach" in offered:
         links.append(ActionLink("attach", href + "/attach", "post"))
     if attachment is not None and driver.can("detach_volume"):
         links.append(ActionLink("detach", href + "/detach", "post"))
-    if attachment is None and driver.can("delete_volume") and volume.state != ResourceState.DELETING:
+    if attachment is None and driver.can("delete_volume") and "delete" in offered:
         links.append(ActionLink("destroy", href, "delete"))
     mount = []
     instance_ref = None
@@ -114,5 +118,8 @@ def storage_volume_detach(volume_id: str) -> Response:
 
 @bp.route("/storage_volumes/<volume_id>", methods=["DELETE"])
 def storage_volume_destroy(volume_id: str) -> Response:
-    context.driver().delete_volume(context.scope(), volume_id)
-    return respond.no_content()
+    """204 once the engine took the removal; 202 when it is done once the disk's lock is gone."""
+    scope = context.scope()
+    later = "delete" in volume_state(context.driver().volume(scope, volume_id)).later
+    context.driver().delete_volume(scope, volume_id)
+    return respond.accepted() if later else respond.no_content()

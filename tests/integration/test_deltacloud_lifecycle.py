@@ -117,7 +117,7 @@ def test_keys_import_a_public_key(api: Api) -> None:
 
 
 def test_new_volume_attached_snapshotted_detached_and_destroyed(api: Api) -> None:
-    instance = launch(api)
+    instance = api.wait_for(launch(api).href, "instance", "RUNNING")  # its disks copied: attached at once
     volume = api.create("storage_volumes", "storage_volume", {"capacity": "1", "name": unique("dc-vol")})
     assert float(volume["capacity"]) == 1.0
     volume = api.wait_for(volume.href, "storage_volume", "AVAILABLE")

@@ -77,14 +77,24 @@ def test_machine_states_come_from_the_cimi_list(state: InstanceState, backend: s
     assert cimi in MACHINE_STATES
 
 
-def test_operations_follow_the_lifecycle_and_the_driver() -> None:
+def test_operations_are_what_the_engine_accepts_narrowed_to_the_driver() -> None:
     driver = _Everything.__new__(_Everything)
-    assert machine_actions(_instance(InstanceState.RUNNING), driver) == ["stop", "restart"]  # no suspend_instance
-    assert machine_actions(_instance(InstanceState.STOPPED), driver) == ["start"]
-    assert machine_actions(_instance(InstanceState.PENDING), driver) == []
-    assert can_capture(_instance(InstanceState.STOPPED), driver)
-    assert not can_capture(_instance(InstanceState.RUNNING), driver)
-    assert machine_actions(_instance(InstanceState.RUNNING), Driver.__new__(Driver)) == []
+    up = _instance(InstanceState.RUNNING, "up")
+    assert machine_actions(up, driver) == ["stop", "restart"]  # no suspend_instance
+    assert machine_actions(_instance(InstanceState.RUNNING, "reboot_in_progress"), driver) == ["stop"]
+    assert machine_actions(_instance(InstanceState.STOPPED, "down"), driver) == ["start"]
+    assert machine_actions(_instance(InstanceState.PENDING, "image_locked"), driver) == ["start"]  # once copied
+    assert machine_actions(_instance(InstanceState.PENDING, "powering_up"), driver) == ["stop", "restart"]
+    assert machine_actions(_instance(InstanceState.PENDING), driver) == []  # a launch yet to start it
+    assert can_capture(_instance(InstanceState.STOPPED, "down"), driver)
+    assert not can_capture(up, driver)
+    assert machine_actions(up, Driver.__new__(Driver)) == []
+
+
+def test_a_machine_being_captured_reads_capturing() -> None:
+    capturing = _instance(InstanceState.PENDING, "image_locked")
+    capturing.extra["image_lock"] = "capture"
+    assert machine_state(capturing) == "CAPTURING" and "CAPTURING" in MACHINE_STATES
 
 
 def test_action_name_tolerates_garbled_uris() -> None:

@@ -10,9 +10,10 @@ from frontends.deltacloud.hardware_profiles import FLEXIBLE, all_profiles, resol
 from frontends.deltacloud.matrix import MatrixParams, raw_path_of, split_matrix
 from frontends.deltacloud.negotiation import NotAcceptable, choose_format
 from frontends.deltacloud.states import (action_allowed, actions_for, canonical_states, machine, state_name)
+from gateway.engine_states import GATEWAY_GIVEN
 from gateway.errors import InvalidParameter
 from gateway.lifecycle import ACTIONS
-from gateway.model import HardwareProfile, InstanceState as S
+from gateway.model import HardwareProfile, Instance, InstanceState as S
 
 MIB = 1 << 20
 
@@ -85,11 +86,24 @@ def test_states_use_deltacloud_names() -> None:
     assert canonical_states("dancing") == []
 
 
+def _instance(state: S, backend_state: str = "") -> Instance:
+    return Instance(id="vm", name="vm", state=state, backend_state=backend_state)
+
+
 def test_actions_follow_the_lifecycle_without_suspend() -> None:
     for state, actions in ACTIONS.items():
-        assert actions_for(state) == [a for a in actions if a != "suspend"]
-    assert action_allowed(S.RUNNING, "stop") and not action_allowed(S.RUNNING, "start")
-    assert not action_allowed(S.RUNNING, "suspend")
+        if state not in GATEWAY_GIVEN:  # those the gateway gives itself offer their own
+            assert actions_for(_instance(state)) == [a for a in actions if a != "suspend"]
+    assert action_allowed(_instance(S.RUNNING), "stop") and not action_allowed(_instance(S.RUNNING), "start")
+    assert not action_allowed(_instance(S.RUNNING), "suspend")
+
+
+def test_actions_are_those_the_engine_accepts_in_its_status() -> None:
+    """A VM rebooting reads RUNNING, but the engine refuses another reboot until it is up."""
+    assert actions_for(_instance(S.RUNNING, "up")) == ["stop", "reboot", "destroy"]
+    assert actions_for(_instance(S.RUNNING, "reboot_in_progress")) == ["stop", "destroy"]
+    assert not action_allowed(_instance(S.RUNNING, "reboot_in_progress"), "reboot")
+    assert actions_for(_instance(S.PENDING, "image_locked")) == ["start", "destroy"]
 
 
 def test_state_machine_has_deltacloud_entry_edge_and_lifecycle_edges() -> None:

@@ -229,6 +229,9 @@ def attachment_add(call: Call, id: str) -> Response:
         permissions.require(call, "ATTACH_DISK", _vms_using(call, disk.id))
         if disk.owner_vm_id and disk.owner_vm_id in store.vms and not disk.shareable:
             raise conflict("Cannot attach Virtual Disk. The disk is already attached to VM.")
+        if disk.status == "locked":  # AttachDiskToVmCommand: DiskImagesValidator.diskImagesNotLocked
+            raise conflict(f"Cannot attach Virtual Disk: The following disks are locked: {disk.name}. Please try "
+                           "again in a few minutes.")
         att.disk_id = disk.id
         ls.add_disk(store, vm, disk, att, new=False)
     else:

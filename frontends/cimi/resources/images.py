@@ -10,12 +10,13 @@ from typing import Any
 from flask import Blueprint, Response
 
 from gateway.errors import InvalidParameter, InvalidState, MissingParameter, NotFound
-from gateway.model import Image, InstanceState, ResourceState
+from gateway.engine_states import image_state
+from gateway.model import Image, InstanceState
 
 from .. import jobs
+from .volumes import deletion_response
 from ..context import Context, current
 from ..listing import created_response, register_collection, resource_response
-from ..protocol import respond
 from ..reading import nested, text
 from ..schema import common_attributes
 from ..states import action_uri, machine_state, resource_state
@@ -28,7 +29,7 @@ def image_entry(ctx: Context, image: Image) -> dict[str, Any]:
     source = image.extra.get("source_instance_id") if image.extra else None
     if source:
         entry["imageLocation"] = ctx.href("machines", source)
-    if ctx.driver.can("delete_image") and image.state is not ResourceState.DELETING:
+    if ctx.driver.can("delete_image") and "delete" in image_state(image).offered:
         entry["operations"] = [{"rel": "delete", "href": href}]
     return entry
 
@@ -74,11 +75,11 @@ def capture_machine() -> Response:
 def delete_image(image_id: str) -> Response:
     ctx = current()
     ctx.require("delete_image", "delete machine images")
-    ctx.driver.image(ctx.scope, image_id)
+    later = "delete" in image_state(ctx.driver.image(ctx.scope, image_id)).later
     ctx.driver.delete_image(ctx.scope, image_id)
     job = jobs.start_job(ctx, "delete", "machineImage", image_id, jobs.GONE,
                          target_href=ctx.href("machineImages", image_id))
-    return respond(None, ctx.fmt, 200, jobs.job_headers(ctx, job))
+    return deletion_response(ctx, job, later)
 
 
 def install(bp: Blueprint) -> None:

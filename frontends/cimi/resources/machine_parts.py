@@ -11,7 +11,8 @@ from typing import Any
 
 from flask import Blueprint, Response, g
 
-from gateway.errors import InvalidParameter, MissingParameter, NotFound, echo
+from gateway.engine_states import instance_offers, instance_state, volume_state
+from gateway.errors import InvalidParameter, InvalidState, MissingParameter, NotFound, echo
 from gateway.model import Instance, NetworkInterface, Volume
 
 from .. import jobs
@@ -166,7 +167,8 @@ def list_machine_volumes(machine_id: str) -> Response:
     ctx = current()
     instance = ctx.driver.instance(ctx.scope, machine_id)
     return sub_collection_response(ctx, "MachineVolume", ctx.href("machines", machine_id) + "/volumes",
-                                   volume_entries(ctx, instance), add=ctx.driver.can("attach_volume"))
+                                   volume_entries(ctx, instance),
+                                   add=ctx.driver.can("attach_volume") and "attach" in instance_offers(instance))
 
 
 def get_machine_volume(machine_id: str, volume_id: str) -> Response:
@@ -186,16 +188,23 @@ def attach_volume(machine_id: str) -> Response:
     if reference is None or "href" not in reference:
         raise MissingParameter("A MachineVolume needs a volume reference", parameter="volume")
     volume_id = ctx.id_from_href(reference["href"], "volumes", "Volume")
-    ctx.driver.instance(ctx.scope, machine_id)
+    machine = instance_state(ctx.driver.instance(ctx.scope, machine_id))
+    if not machine.accepts("attach"):
+        raise InvalidState("The machine's state does not let a volume be attached now", resource_id=machine_id)
     try:
-        ctx.driver.volume(ctx.scope, volume_id)
+        volume = volume_state(ctx.driver.volume(ctx.scope, volume_id))
     except NotFound as exc:
         raise InvalidParameter(f"Unknown volume: {exc.message}") from None
+    if not volume.accepts("attach"):
+        raise InvalidState("The volume's state does not let it be attached now", resource_id=volume_id)
     device = text(body, "initialLocation") or None
     attachment = ctx.driver.attach_volume(ctx.scope, volume_id, machine_id, device)
     entry = machine_volume_entry(ctx, machine_id, volume_id, attachment.device or device)
     job = jobs.start_job(ctx, "add", "machineVolume", volume_id, jobs.ATTACHED, target_href=entry["id"],
                          machine_id=machine_id, affected=[ctx.href("volumes", volume_id)])
+    if "attach" in machine.later | volume.later:  # attached once the images are copied: 202, the Job says when
+        return resource_response(ctx, "MachineVolume", entry, 202,
+                                 {"Location": entry["id"], **jobs.job_headers(ctx, job)})
     return created_response(ctx, "MachineVolume", entry, jobs.job_headers(ctx, job))
 
 

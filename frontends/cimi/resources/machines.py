@@ -12,7 +12,6 @@ from flask import Blueprint, Response
 
 from gateway import request_stats
 from gateway.errors import InvalidParameter, InvalidState, MissingParameter, NotFound, NotSupported, echo
-from gateway.lifecycle import allows
 from gateway.model import Instance, InstanceSpec
 
 from .. import jobs
@@ -22,7 +21,7 @@ from ..protocol import query_values
 from ..query import names
 from ..reading import boolean, nested, properties, text
 from ..schema import common_attributes
-from ..states import (CIMI_ACTIONS, action_name, action_uri, can_capture, can_delete, machine_actions,
+from ..states import (CIMI_ACTIONS, accepts, action_name, action_uri, can_capture, can_delete, machine_actions,
                       machine_state)
 from .machine_parts import remember_machines
 from .templates import resolve_machine_template
@@ -143,7 +142,7 @@ def delete_machine(machine_id: str) -> Response:
     ctx = current()
     ctx.require("destroy_instance", "delete machines")
     instance = ctx.driver.instance(ctx.scope, machine_id)
-    if not allows(instance.state, "destroy"):
+    if not accepts(instance, "destroy"):
         raise InvalidState(f"A {machine_state(instance)} machine cannot be deleted", resource_id=machine_id)
     ctx.driver.destroy_instance(ctx.scope, machine_id)
     job = jobs.start_job(ctx, "delete", "machine", machine_id, jobs.GONE, target_href=ctx.href("machines", machine_id))
@@ -171,7 +170,7 @@ def machine_action(machine_id: str, verb: str | None = None) -> Response:
     lifecycle_action, capability = CIMI_ACTIONS[name]
     ctx.require(capability, f"{name} machines")
     instance = ctx.driver.instance(ctx.scope, machine_id)
-    if not allows(instance.state, lifecycle_action):
+    if not accepts(instance, lifecycle_action):
         raise InvalidState(f"A {machine_state(instance)} machine cannot {name}", resource_id=machine_id,
                            state=instance.state.value)
     force = bool(boolean(body, "force"))

@@ -11,7 +11,8 @@ from typing import Any
 from flask import Blueprint, Response
 
 from gateway.errors import InvalidParameter, MissingParameter
-from gateway.model import MAX_VOLUME_BYTES, ResourceState, Volume, VolumeSpec
+from gateway.engine_states import volume_state
+from gateway.model import MAX_VOLUME_BYTES, Volume, VolumeSpec
 
 from .. import jobs
 from ..context import Context, current
@@ -34,7 +35,7 @@ def volume_entry(ctx: Context, volume: Volume) -> dict[str, Any]:
     entry.update({"state": resource_state(volume.state), "type": f"{NAMESPACE}/mapped",
                   "capacity": volume.size_bytes // 1024,
                   "bootable": any(a.bootable for a in volume.attachments)})
-    if ctx.driver.can("delete_volume") and volume.state is not ResourceState.DELETING:
+    if ctx.driver.can("delete_volume") and "delete" in volume_state(volume).offered:
         entry["operations"] = [{"rel": "delete", "href": href}]
     return entry
 
@@ -80,9 +81,17 @@ def create_volume() -> Response:
 def delete_volume(volume_id: str) -> Response:
     ctx = current()
     ctx.require("delete_volume", "delete volumes")
-    ctx.driver.volume(ctx.scope, volume_id)
+    later = "delete" in volume_state(ctx.driver.volume(ctx.scope, volume_id)).later
     ctx.driver.delete_volume(ctx.scope, volume_id)
     job = jobs.start_job(ctx, "delete", "volume", volume_id, jobs.GONE, target_href=ctx.href("volumes", volume_id))
+    return deletion_response(ctx, job, later)
+
+
+def deletion_response(ctx: Context, job: dict[str, Any], later: bool) -> Response:
+    """200 when the engine took the removal at once; 202 with the Job when it is done once a lock is gone."""
+    if later:
+        return resource_response(ctx, "Job", jobs.render_job(ctx, job), 202,
+                                 {"Location": jobs.job_href(ctx, job), **jobs.job_headers(ctx, job)})
     return respond(None, ctx.fmt, 200, jobs.job_headers(ctx, job))
 
 

@@ -1,14 +1,16 @@
-"""Start, stop, reboot and terminate: every id checked against the state machine before any acts.
+"""Start, stop, reboot and terminate: every id checked against what the engine accepts before any acts.
 
 Asking for the state an instance is already in (start a running one, stop a stopped one, terminate a
-terminated one) succeeds without touching it, as on EC2; anything the state machine forbids is
-`IncorrectInstanceState` and nothing is done for any of the ids.
+terminated one, reboot one rebooting) succeeds without touching it, as on EC2; an action the engine takes
+only once a lock is gone (start while the disks are copied) succeeds and is done then; anything the engine
+refuses in the instance's state (gateway.engine_states) is `IncorrectInstanceState`, with AWS's message,
+and nothing is done for any of the ids.
 """
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from gateway.lifecycle import allows
+from gateway.engine_states import instance_accepts, instance_already
 from gateway.model import Instance, InstanceState as S
 
 from .. import ids, inventory
@@ -17,30 +19,32 @@ from ..errors import Ec2Error
 from ..present import state
 from . import action
 
-ALREADY = {"start": {S.RUNNING, S.PENDING}, "stop": {S.STOPPED}, "destroy": {S.TERMINATED, S.SHUTTING_DOWN},
-           "reboot": set()}
 # What EC2 says an instance is in right after the request, when the backend has not moved yet.
 HEADING = {"start": S.PENDING, "stop": S.STOPPING, "destroy": S.SHUTTING_DOWN}
+DONE_WORDS = {"start": "started", "stop": "stopped", "reboot": "rebooted", "destroy": "terminated"}
 
 
 def checked(call: Call, verb: str, *, include_terminated: bool = False) -> list[Instance]:
     wanted = inventory.instance_ids(call, required=True) or []
     found = inventory.instances(call, wanted, include_terminated=include_terminated or verb == "destroy")
     for instance in found:
-        if instance.state not in ALREADY[verb] and not allows(instance.state, verb):
+        if not instance_accepts(instance, verb):
             raise Ec2Error("IncorrectInstanceState",
                            f"The instance '{ids.instance_id(instance.id)}' is not in a state from which it can be "
-                           f"{'terminated' if verb == 'destroy' else verb + 'ed'} (it is {state(instance.state)['Name']}"
-                           f"{', ' + instance.backend_state if instance.backend_state else ''}).")
+                           f"{DONE_WORDS[verb]}.")
     return found
+
+
+def nothing_to_do(instance: Instance, verb: str) -> bool:
+    return instance_already(instance, verb)
 
 
 def changes(call: Call, verb: str, found: list[Instance], act: Callable[[Instance], Instance]) -> list[dict[str, Any]]:
     result = []
     for instance in found:
         previous = instance.state
-        current = previous if previous in ALREADY[verb] else act(instance).state
-        if current in (previous, S.RUNNING, S.STOPPED) and previous not in ALREADY[verb]:
+        current = previous if nothing_to_do(instance, verb) else act(instance).state
+        if current in (previous, S.RUNNING, S.STOPPED) and not nothing_to_do(instance, verb):
             current = HEADING[verb]
         result.append({"InstanceId": ids.instance_id(instance.id), "CurrentState": state(current),
                        "PreviousState": state(previous)})
@@ -80,7 +84,8 @@ def reboot_instances(call: Call) -> dict[str, Any]:
     found = checked(call, "reboot")
     call.check_dry_run()
     for instance in found:
-        call.driver.reboot_instance(call.scope, instance.id)
+        if not nothing_to_do(instance, "reboot"):
+            call.driver.reboot_instance(call.scope, instance.id)
     return {}
 
 

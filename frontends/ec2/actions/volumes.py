@@ -12,6 +12,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from gateway.engine_states import volume_state
 from gateway.errors import InvalidState
 from gateway.model import ResourceState, Volume, VolumeSpec
 
@@ -225,7 +226,7 @@ def delete_volume(call: Call) -> dict[str, Any]:
     if volume.attachments:
         held = ", ".join(ids.instance_id(a.instance_id) for a in volume.attachments)
         raise Ec2Error("VolumeInUse", f"Volume {ids.encode('vol', volume.id)} is currently attached to {held}")
-    if volume.state not in (ResourceState.AVAILABLE, ResourceState.ERROR):
+    if "delete" not in volume_state(volume).offered:  # a volume still being created is deleted once made
         raise _state_error(volume, "delete")
     call.check_dry_run()
     _engine_refusal(lambda: call.driver.delete_volume(call.scope, volume.id))
