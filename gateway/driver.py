@@ -79,8 +79,15 @@ class Driver:
         """One image; NotFound if absent."""
         raise _unsupported("get image")
 
-    def create_image(self, scope: Scope, instance_id: str, name: str, description: str = "") -> Image:
-        """Capture an image (template) from a stopped instance; returns it (state pending until ready)."""
+    def create_image(self, scope: Scope, instance_id: str, name: str, description: str = "", *,
+                     no_reboot: bool = False, excluded_volume_ids: Sequence[str] = (),
+                     tags: dict[str, str] | None = None, snapshot_tags: dict[str, str] | None = None) -> Image:
+        """Capture an image from an instance as a durable operation; returns it (state pending until ready).
+
+        A running instance is stopped for the copy and started again after it, unless `no_reboot` (which a
+        backend that copies only stopped instances refuses for a running one). `excluded_volume_ids` are
+        attached volumes left out of the image; `tags` go on the image, `snapshot_tags` on what backs its
+        volumes."""
         raise _unsupported("create image")
 
     def delete_image(self, scope: Scope, image_id: str) -> None:

@@ -15,6 +15,8 @@ from gateway.scope import Scope
 
 from . import mapping
 from .base import VM_FOLLOW
+from .image_capture import CaptureImage
+from .images import ImagesMixin
 from .instances import InstancesMixin
 from .operations import RunInstance, TerminateInstance
 from .storage import StorageMixin
@@ -24,13 +26,13 @@ if TYPE_CHECKING:
     from gateway.operations import OperationKind
 
 
-class OvirtDriver(InstancesMixin, StorageMixin):
+class OvirtDriver(InstancesMixin, ImagesMixin, StorageMixin):
     """One per gateway process, shared by every request (clients and caches are per engine inside)."""
 
     name = "ovirt"
 
     def operation_kinds(self) -> Sequence["OperationKind"]:
-        return (RunInstance(self), TerminateInstance(self))
+        return (RunInstance(self), TerminateInstance(self), CaptureImage(self))
 
     def probe(self, provider: "ProviderConfig") -> None:
         self.client_for(provider).probe()
@@ -73,6 +75,7 @@ class OvirtDriver(InstancesMixin, StorageMixin):
         found = [mapping.image(t, owner=scope.credentials.username, realms=place.realms)
                  for t in self._templates(scope, place) if wanted is None or t.get("id") in wanted]
         self._mark_deleting(place, "image", found)
+        self._image_names(scope, found)
         if found:
             tags = self.store.tags(scope.provider.name, [i.id for i in found])
             for img in found:

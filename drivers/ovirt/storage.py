@@ -1,4 +1,4 @@
-"""Volumes (disks), snapshots, and images captured from instances.
+"""Volumes (disks) and snapshots (images captured from instances are in images.py).
 
 Disks carry no link to the VMs using them, so a volume listing joins two data-center-wide answers:
 the disks, and the VMs with their disk attachments inlined; template disks (seen through the
@@ -209,27 +209,6 @@ class StorageMixin(OvirtBase):
             scope, "DELETE", f"vms/{instance_id}/snapshots/{snapshot_id}", idempotent=True,
             what=("snapshot", snapshot_id)))
         self.store.delete_tags(scope.provider.name, [snapshot_id])
-
-    # --- images from instances ------------------------------------------------------------------------
-    def create_image(self, scope: Scope, instance_id: str, name: str, description: str = "") -> Image:
-        place = self._place(scope)
-        self._vm(scope, place, instance_id)
-        body = E.template(E.name(name), E.description(description), E.vm(id=instance_id))
-        created = self._call(scope, "POST", "templates", body=body, idempotent=False, what=("instance", instance_id))
-        if created is None:
-            raise InvalidState("The engine accepted the image but returned no description of it")
-        return mapping.image(created, owner=scope.credentials.username, realms=place.realms)
-
-    def delete_image(self, scope: Scope, image_id: str) -> None:
-        if image_id == mapping.BLANK_TEMPLATE_ID:
-            raise InvalidState("The Blank image belongs to the engine and cannot be deleted", resource_id=image_id)
-        place = self._place(scope)
-        template = self._get(scope, f"templates/{image_id}", what=("image", image_id))
-        if mapping.link_id(template, "cluster") not in place.realms:
-            raise NotFound("image", image_id)
-        self._call(scope, "DELETE", f"templates/{image_id}", idempotent=True, what=("image", image_id))
-        self.store.add_tombstone(place.key, image_id, "image", {})
-        self.store.delete_tags(scope.provider.name, [image_id])
 
     # --- removals in progress -------------------------------------------------------------------------
     def _mark_deleting(self, place: Place, kind: str, resources: Iterable[Image | Volume]) -> None:

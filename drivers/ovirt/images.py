@@ -1,0 +1,104 @@
+"""Images made from instances (CreateImage, Deltacloud create_image, CIMI capture) and their removal.
+
+Making one is the durable `ovirt.image` operation (image_capture.py). The request that asks for it checks
+what the engine would refuse (the instance, the disks named, the name), submits the operation to the
+worker and waits for the template to exist, since its id is the engine's and the client needs it in the
+answer: at once for a stopped instance, after the shutdown for a running one. The rest of the work (the
+copy, giving back the disks left out, starting the instance again) goes on in the operation.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+
+from gateway.errors import AlreadyExists, BackendUnavailable, InvalidParameter, InvalidState, NotFound
+from gateway.model import Image, ResourceState
+from gateway.scope import Scope
+
+from . import mapping
+from .base import OvirtBase
+from .image_capture import CAPTURE, IMAGE_NAMES, template_name_for
+
+ANSWER_SECONDS = 50.0  # how long CreateImage waits for the template (under boto3's 60 s read timeout)
+
+
+class ImagesMixin(OvirtBase):
+    def create_image(self, scope: Scope, instance_id: str, name: str, description: str = "", *,
+                     no_reboot: bool = False, excluded_volume_ids: Sequence[str] = (),
+                     tags: dict[str, str] | None = None, snapshot_tags: dict[str, str] | None = None) -> Image:
+        """Make an image of the instance as a durable operation; answers once the engine has the template
+        (state pending while its disks are copied). A running instance is shut down for the copy and
+        started again after it; with `no_reboot` it must be stopped already (the engine copies only from a
+        VM that is down). `excluded_volume_ids` are attached volumes left out of the image."""
+        place = self._place(scope)
+        self.store.keep_records("image", IMAGE_NAMES)
+        vm = self._vm(scope, place, instance_id, follow="disk_attachments")
+        status = vm.findtext("status") or "unknown"
+        attached = {a.get("id", ""): a for a in vm.iterfind("disk_attachments/disk_attachment")}
+        for volume_id in excluded_volume_ids:
+            if volume_id not in attached:
+                raise InvalidParameter(f"The volume '{volume_id}' is not attached to the instance '{instance_id}'",
+                                       parameter="BlockDeviceMapping")
+            if attached[volume_id].findtext("bootable") == "true":
+                raise InvalidParameter("The root volume cannot be left out of an image", parameter="BlockDeviceMapping")
+        if no_reboot and status != "down":
+            raise InvalidState(f"oVirt copies an image only from a stopped instance, and '{instance_id}' is "
+                               f"{status}: stop it first, or leave NoReboot unset to have it stopped and started "
+                               "again", resource_id=instance_id, state=status)
+        if status in ("image_locked", "not_responding", "unknown"):
+            raise InvalidState(f"The instance '{instance_id}' is {status}; try again once it has settled",
+                               resource_id=instance_id, state=status)
+        if any(i.name == name for i in self.images(scope)):
+            raise AlreadyExists("image", name, f"An image named '{name}' already exists")
+        operation_id = uuid.uuid4().hex
+        operation = self.operations.submit(CAPTURE, owner=scope.owner_key, secret=self._secret(scope),
+                                           operation_id=operation_id,
+                                           data={**self._scope_data(scope, place), "vm_id": instance_id,
+                                                 "name": name, "engine_name": template_name_for(name, operation_id),
+                                                 "description": description,
+                                                 "dc_name": place.region.name,
+                                                 "exclude": list(dict.fromkeys(excluded_volume_ids)),
+                                                 "tags": tags or {}, "snapshot_tags": snapshot_tags or {}})
+        template_id = self._await_template(operation.id)
+        found = self.images(scope, [template_id])
+        if found:
+            return found[0]
+        return Image(id=template_id, name=name, description=description, owner=scope.credentials.username,
+                     state=ResourceState.PENDING, tags=dict(tags or {}))
+
+    def _await_template(self, operation_id: str) -> str:
+        """The id of the template the operation made, once it has one; its error if it failed first."""
+        deadline = time.monotonic() + ANSWER_SECONDS
+        while True:
+            operation = self.operations.get(operation_id)
+            if operation is None:
+                raise InvalidState("The image operation vanished (cancelled by an operator)")
+            if operation.target:
+                return operation.target
+            if operation.finished:
+                message = operation.last_error or "The image could not be made"
+                if operation.data.get("duplicate"):
+                    raise AlreadyExists("image", operation.data.get("name", ""), message)
+                raise InvalidState(message, resource_id=operation.data.get("vm_id"))
+            if time.monotonic() > deadline:
+                raise BackendUnavailable(f"The instance is taking long to stop; the image '{operation.data['name']}' "
+                                         "will be made when it has (DescribeImages finds it by name)")
+            time.sleep(0.1)
+
+    def delete_image(self, scope: Scope, image_id: str) -> None:
+        if image_id == mapping.BLANK_TEMPLATE_ID:
+            raise InvalidState("The Blank image belongs to the engine and cannot be deleted", resource_id=image_id)
+        place = self._place(scope)
+        template = self._get(scope, f"templates/{image_id}", what=("image", image_id))
+        if mapping.link_id(template, "cluster") not in place.realms:
+            raise NotFound("image", image_id)
+        self._call(scope, "DELETE", f"templates/{image_id}", idempotent=True, what=("image", image_id))
+        self.store.add_tombstone(place.key, image_id, "image", {})
+        self.store.delete_tags(scope.provider.name, [image_id])
+
+    def _image_names(self, scope: Scope, found: Iterable[Image]) -> None:
+        """Show the names clients gave images whose names oVirt could not hold (one store query)."""
+        names = {e.get("id"): e.get("name") for e in self.store.entities(IMAGE_NAMES, scope.provider.name)}
+        for image in found:
+            image.name = names.get(image.id) or image.name
