@@ -46,14 +46,16 @@ class CaptureImage(OvirtOperation):
             return Next("set_aside")
         if status in SETTLING or status == "image_locked":
             return Wait(self.poll)
-        if status == "powering_down":
-            return Next("wait_for_down", data={"was_running": True, "polls": 0})
+        if status == "powering_down":  # stopping already when asked: it stays stopped
+            return Next("wait_for_down", data={"polls": 0})
+        if not op.data.get("was_running"):  # recorded before the shutdown: a crash never forgets the restart
+            return Wait(0.0, data={"was_running": True})
         try:
             self.driver._call(scope, "POST", f"vms/{op.data['vm_id']}/shutdown", body=E.action(), idempotent=False,
                               what=("instance", op.data["vm_id"]))
         except InvalidState:
             return Wait(self.poll)
-        return Next("wait_for_down", data={"was_running": True, "polls": 0}, delay=self.poll)
+        return Next("wait_for_down", data={"polls": 0}, delay=self.poll)
 
     def step_wait_for_down(self, op: Operation, scope: Scope) -> Outcome:
         vm_id = op.data["vm_id"]

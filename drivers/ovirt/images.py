@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import replace
 from collections.abc import Iterable, Sequence
 
-from gateway.errors import AlreadyExists, BackendUnavailable, InvalidParameter, InvalidState, NotFound
+from gateway.errors import (AlreadyExists, BackendUnavailable, GatewayError, InvalidParameter, InvalidState,
+                            NotFound)
 from gateway.model import Image, ResourceState
+from gateway.operations import Done, Fail, Next, Operation
 from gateway.scope import Scope
 
 from . import mapping
@@ -42,6 +45,8 @@ class ImagesMixin(OvirtBase):
                                        parameter="BlockDeviceMapping")
             if attached[volume_id].findtext("bootable") == "true":
                 raise InvalidParameter("The root volume cannot be left out of an image", parameter="BlockDeviceMapping")
+        if any(i.name == name for i in self.images(scope)):
+            raise AlreadyExists("image", name, f"An image named '{name}' already exists")
         if no_reboot and status != "down":
             raise InvalidState(f"oVirt copies an image only from a stopped instance, and '{instance_id}' is "
                                f"{status}: stop it first, or leave NoReboot unset to have it stopped and started "
@@ -49,23 +54,55 @@ class ImagesMixin(OvirtBase):
         if status in ("image_locked", "not_responding", "unknown"):
             raise InvalidState(f"The instance '{instance_id}' is {status}; try again once it has settled",
                                resource_id=instance_id, state=status)
-        if any(i.name == name for i in self.images(scope)):
-            raise AlreadyExists("image", name, f"An image named '{name}' already exists")
         operation_id = uuid.uuid4().hex
-        operation = self.operations.submit(CAPTURE, owner=scope.owner_key, secret=self._secret(scope),
-                                           operation_id=operation_id,
-                                           data={**self._scope_data(scope, place), "vm_id": instance_id,
-                                                 "name": name, "engine_name": template_name_for(name, operation_id),
-                                                 "description": description,
-                                                 "dc_name": place.region.name,
-                                                 "exclude": list(dict.fromkeys(excluded_volume_ids)),
-                                                 "tags": tags or {}, "snapshot_tags": snapshot_tags or {}})
-        template_id = self._await_template(operation.id)
+        operation = self.operations.submit(
+            CAPTURE, owner=scope.owner_key, secret=self._secret(scope), operation_id=operation_id, held=True,
+            data={**self._scope_data(scope, place), "vm_id": instance_id, "name": name,
+                  "engine_name": template_name_for(name, operation_id), "description": description,
+                  "dc_name": place.region.name, "exclude": list(dict.fromkeys(excluded_volume_ids)),
+                  "tags": tags or {}, "snapshot_tags": snapshot_tags or {}})
+        template_id = self._capture_until_copying(operation)
         found = self.images(scope, [template_id])
         if found:
             return found[0]
         return Image(id=template_id, name=name, description=description, owner=scope.credentials.username,
                      state=ResourceState.PENDING, tags=dict(tags or {}))
+
+    def _capture_until_copying(self, operation: Operation) -> str:
+        """Run the operation's first steps in this request (it holds the operation) until the engine has the
+        template, then leave the rest to the worker; the template's id, or the error that ended it.
+
+        Only the data each step learns is recorded meanwhile (the step stays the first): steps are safe to
+        repeat from the start, so a process dying here leaves the worker to carry on from `stop`."""
+        kind = next(k for k in self.operation_kinds() if k.name == CAPTURE)
+        deadline = time.monotonic() + ANSWER_SECONDS
+        current: Operation | None = operation
+        step = operation.step
+        while True:
+            assert current is not None
+            try:
+                outcome = kind.run_step(replace(current, step=step))
+            except GatewayError as exc:  # the worker tries again later what may pass; the rest ends here
+                self.operations.finish(current, Next(step, delay=self.operations.poll_seconds) if exc.retryable
+                                       else Fail(exc.message))
+                raise
+            if isinstance(outcome, Fail | Done) or (isinstance(outcome, Next) and outcome.target):
+                self.operations.finish(current, outcome)
+                break
+            if time.monotonic() > deadline:
+                self.operations.finish(current, outcome if isinstance(outcome, Next) else Next(step, data=outcome.data))
+                raise BackendUnavailable(f"The instance is taking long to stop; the image '{current.data['name']}' "
+                                         "will be made once it has (DescribeImages finds it by its name)")
+            if isinstance(outcome, Next):
+                step = outcome.step
+            elif outcome.delay:
+                time.sleep(min(outcome.delay, 0.2))
+            current = self.operations.renew(operation.id, data=outcome.data)
+            if current is None:  # taken over by another process (this one stalled): it carries on
+                return self._await_template(operation.id)
+        if isinstance(outcome, Next):
+            return outcome.target or ""
+        return self._await_template(operation.id)
 
     def _await_template(self, operation_id: str) -> str:
         """The id of the template the operation made, once it has one; its error if it failed first."""
@@ -83,8 +120,8 @@ class ImagesMixin(OvirtBase):
                 raise InvalidState(message, resource_id=operation.data.get("vm_id"))
             if time.monotonic() > deadline:
                 raise BackendUnavailable(f"The instance is taking long to stop; the image '{operation.data['name']}' "
-                                         "will be made when it has (DescribeImages finds it by name)")
-            time.sleep(0.1)
+                                         "will be made once it has (DescribeImages finds it by its name)")
+            time.sleep(0.2)
 
     def delete_image(self, scope: Scope, image_id: str) -> None:
         if image_id == mapping.BLANK_TEMPLATE_ID:

@@ -1,0 +1,76 @@
+"""The durable image operation (`ovirt.image`) through the driver, against the simulator on a frozen clock.
+
+A running instance is shut down, an attached volume left out of the image is set aside for the copy, the
+template is copied, the volume goes back and the instance starts again; a gateway restarted in the middle
+(the volume detached, the template being copied) finishes all of it, since each step reads the engine first.
+"""
+from __future__ import annotations
+
+import pytest
+
+from drivers.ovirt import images
+from drivers.ovirt.image_capture import CAPTURE
+from gateway.errors import AlreadyExists, BackendUnavailable, InvalidState
+from gateway.model import InstanceSpec, InstanceState, ResourceState, VolumeSpec
+
+from .ovirt_env import CENTOS, Gateway
+
+GiB = 1024 ** 3
+
+
+def running_with_volume(gw: Gateway) -> tuple[str, str]:
+    scope = gw.scope()
+    vm_id = gw.driver.create_instance(scope, InstanceSpec(image_id=CENTOS)).id
+    volume = gw.driver.create_volume(scope, VolumeSpec(size_bytes=GiB, name="data"))
+    gw.settle(60)
+    gw.driver.attach_volume(scope, volume.id, vm_id, "/dev/sdf")
+    assert gw.driver.instance(scope, vm_id).state is InstanceState.RUNNING
+    return vm_id, volume.id
+
+
+def capture(gw: Gateway) -> object:
+    (operation,) = [o for o in gw.runner.find(kind=CAPTURE)]
+    return operation
+
+
+def test_a_restart_between_the_steps_still_gives_back_the_volume_and_starts_the_instance(
+        gw: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    vm_id, volume_id = running_with_volume(gw)
+    monkeypatch.setattr(images, "ANSWER_SECONDS", 0.0)  # the engine's clock is frozen: the VM will not stop
+    with pytest.raises(BackendUnavailable):                # while the request waits, so it leaves it to the worker
+        gw.driver.create_image(gw.scope(), vm_id, "nightly build", "", excluded_volume_ids=[volume_id])
+    while capture(gw).step != "wait_for_copy":  # stopped, the volume set aside, the template being copied
+        gw.runner.run_until_idle()
+        gw.engine.simulator.clock.advance(0.5)
+        gw.time.now += 2
+    template_id = capture(gw).target
+    assert volume_id not in [a.volume_id for a in gw.driver.instance(gw.scope(), vm_id).attachments]
+
+    gw = gw.restart()  # the process dies; another one takes the operation over
+    gw.settle(60)
+    operation = capture(gw)
+    assert operation.state == "done", operation.last_error
+    scope = gw.scope()
+    image = gw.driver.image(scope, template_id)
+    assert image.name == "nightly build" and image.state is ResourceState.AVAILABLE
+    assert image.disk_bytes == 10 * GiB  # the root volume's copy only: the data volume was left out
+    instance = gw.driver.instance(scope, vm_id)
+    assert instance.state is InstanceState.RUNNING
+    assert volume_id in [a.volume_id for a in instance.attachments]
+    gw.close()
+
+
+def test_a_stopped_instance_is_captured_in_the_request_and_stays_stopped(gw: Gateway) -> None:
+    scope = gw.scope()
+    vm_id = gw.driver.create_instance(scope, InstanceSpec(image_id=CENTOS, start=False)).id
+    gw.settle(60)
+    image = gw.driver.create_image(scope, vm_id, "golden", "captured", tags={"team": "blue"})
+    assert image.state is ResourceState.PENDING and image.tags == {"team": "blue"}
+    with pytest.raises(AlreadyExists):
+        gw.driver.create_image(scope, vm_id, "golden")
+    with pytest.raises(InvalidState):
+        gw.driver.create_image(scope, vm_id, "while copying")  # the engine has the VM image_locked
+    gw.settle(60)
+    assert gw.driver.image(scope, image.id).state is ResourceState.AVAILABLE
+    assert gw.driver.instance(scope, vm_id).state is InstanceState.STOPPED
+    assert capture(gw).state == "done"
