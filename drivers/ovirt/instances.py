@@ -25,6 +25,7 @@ from gateway.scope import Scope
 
 from . import disk_records, mapping
 from .base import INSTANCE_META, VM_FOLLOW, Element, OvirtBase, Place, launch_mark, search_value
+from .image_capture import CAPTURE
 
 # oVirt's VM name rule (letters, digits, '.', '_', '-'; at most 64 characters in 4.x engines).
 VM_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -116,14 +117,19 @@ class InstancesMixin(OvirtBase):
         requested = disk_records.requested_devices(self.store, place.key)
         choices = disk_records.termination_choices(self.store, place.key)
         active = {}
+        capturing = set()
         for op in self.operations.find(active_only=True):
             if op.kind in (RUN, TERMINATE):
                 active[op.target] = op
+            elif op.kind == CAPTURE:
+                capturing.add(op.data.get("vm_id"))
         for inst in found:
             inst.tags = {"Name": inst.name, **tags.get(inst.id, {})}
             inst.key_name = meta.get(inst.id, {}).get("key_name")
             disk_records.name_attachments(inst.attachments, requested)
             disk_records.mark_termination(inst.attachments, choices)
+            if inst.id in capturing:
+                inst.extra["capturing"] = True  # an image is being made of it (CIMI's CAPTURING)
             op = active.get(inst.id)
             if op is None:
                 continue

@@ -14,7 +14,7 @@ from gateway.model import Instance, InstanceState, ResourceState
 from .schema import ACTION_PREFIX
 
 MACHINE_STATES = ("CREATING", "STARTING", "STARTED", "STOPPING", "STOPPED", "SUSPENDING", "SUSPENDED",
-                  "PAUSED", "DELETING", "ERROR")
+                  "PAUSED", "CAPTURING", "DELETING", "ERROR")
 
 _CANONICAL = {
     InstanceState.PENDING: "STARTING",
@@ -42,6 +42,8 @@ CIMI_ACTIONS = {cimi: (lifecycle, capability) for lifecycle, (cimi, capability) 
 
 def machine_state(instance: Instance) -> str:
     status = (instance.backend_state or "").lower()
+    if instance.extra.get("capturing") and status == "image_locked":  # its disks are being copied to an image
+        return "CAPTURING"
     if instance.state == InstanceState.PENDING and status in _CREATING_STATUSES:
         return "CREATING"
     if instance.state == InstanceState.STOPPING and status in _SUSPENDING_STATUSES:

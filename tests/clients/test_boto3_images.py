@@ -50,6 +50,7 @@ def template_disks(gateway: Any, image_id: str) -> list[str]:
 
 def test_an_image_of_a_running_instance_stops_copies_and_starts_it_again(ec2: Any, gateway: Any) -> None:
     instance_id = launch(ec2)
+    launched = instance(ec2, instance_id)["LaunchTime"]
     name = f"web server (v1) {uuid.uuid4().hex[:6]}"  # spaces and brackets: AWS allows them, oVirt does not
     try:
         image_id = ec2.create_image(InstanceId=instance_id, Name=name, Description="made by boto3", TagSpecifications=[
@@ -62,6 +63,7 @@ def test_an_image_of_a_running_instance_stops_copies_and_starts_it_again(ec2: An
         assert instance(ec2, instance_id)["State"]["Name"] in ("stopped", "pending", "running")
         ec2.get_waiter("image_available").wait(ImageIds=[image_id], WaiterConfig=FAST)
         ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
+        assert instance(ec2, instance_id)["LaunchTime"] > launched  # stopped for the copy, started again
         assert ec2.describe_images(Filters=[{"Name": "name", "Values": [name]}])["Images"][0]["ImageId"] == image_id
         expect("InvalidAMIName.Duplicate", ec2.create_image, InstanceId=instance_id, Name=name)
 
