@@ -187,7 +187,8 @@ def create_template(store: Store, vm: Vm, *, name: str, description: str, commen
     template = Template(store.new_id(), name, description, comment, cluster_id=cluster_id, memory=vm.memory,
                         sockets=vm.sockets, cores=vm.cores, threads=vm.threads, os_type=vm.os_type,
                         vm_type=vm.vm_type, creation_time=now,
-                        initialization=dict(vm.initialization) if vm.initialization else None)
+                        initialization=dict(vm.initialization) if vm.initialization else None,
+                        user_roles={owner.id: "TemplateOwner"})   # its creator's; shared with no one else yet
     for att in vm.attachments:
         source = store.disks.get(att.disk_id)
         if source is None or source.shareable:
