@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import ConfigError, NotSupported
-from .model import (HardwareProfile, Image, Instance, InstanceSpec, Network, NetworkInterface, Realm,
-                    Region, Snapshot, Volume, VolumeAttachment, VolumeSpec)
+from .model import (HardwareProfile, Image, Instance, InstanceSpec, LaunchPermissions, Network, NetworkInterface,
+                    Realm, Region, Snapshot, Volume, VolumeAttachment, VolumeSpec)
 from .scope import Scope
 
 if TYPE_CHECKING:
@@ -92,6 +92,20 @@ class Driver:
 
     def delete_image(self, scope: Scope, image_id: str) -> None:
         raise _unsupported("delete image")
+
+    def update_image(self, scope: Scope, image_id: str, *, description: str | None = None) -> Image:
+        """Change what may be changed of an image (its description)."""
+        raise _unsupported("update image")
+
+    def launch_permissions(self, scope: Scope, image_id: str) -> LaunchPermissions:
+        """Whom the image is shared with (backend user names, or everyone)."""
+        raise _unsupported("list launch permissions")
+
+    def share_image(self, scope: Scope, image_id: str, *, add_users: Sequence[str] = (),
+                    remove_users: Sequence[str] = (), public: bool | None = None) -> None:
+        """Share the image with users (backend user names) or everyone, or stop sharing it: a user it is
+        shared with sees it and may launch instances from it."""
+        raise _unsupported("share image")
 
     def hardware_profiles(self, scope: Scope) -> list[HardwareProfile]:
         raise _unsupported("list hardware profiles")

@@ -75,7 +75,7 @@ class OvirtDriver(InstancesMixin, ImagesMixin, StorageMixin):
         found = [mapping.image(t, owner=scope.credentials.username, realms=place.realms)
                  for t in self._templates(scope, place) if wanted is None or t.get("id") in wanted]
         self._mark_deleting(place, "image", found)
-        self._image_names(scope, found)
+        self._image_records(scope, found)
         if found:
             tags = self.store.tags(scope.provider.name, [i.id for i in found])
             for img in found:

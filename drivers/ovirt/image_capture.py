@@ -143,8 +143,10 @@ class CaptureImage(OvirtOperation):
         owner = scope.provider.name
         if op.data.get("tags"):
             self.driver.store.set_tags(owner, "image", [template_id], op.data["tags"])
+        record = {"id": template_id, "owner": scope.credentials.username}
         if op.data["name"] != op.data["engine_name"]:
-            self.driver.store.put_entity(IMAGE_NAMES, owner, template_id, {"id": template_id, "name": op.data["name"]})
+            record["name"] = op.data["name"]
+        self.driver.store.put_entity(IMAGE_RECORDS, owner, template_id, record)
         return Next("wait_for_copy", data={"template_id": template_id}, target=template_id)
 
     def step_wait_for_copy(self, op: Operation, scope: Scope) -> Outcome:
@@ -208,7 +210,9 @@ class CaptureImage(OvirtOperation):
         return Fail(op.data["error"]) if op.data.get("error") else Done()
 
 
-IMAGE_NAMES = "ovirt.image"  # store entity kind: the name a client gave an image when oVirt cannot hold it
+# Store entity kind: what oVirt cannot hold about an image the gateway made: who made it, and the name a client
+# gave it when oVirt's name rule refuses that name.
+IMAGE_RECORDS = "ovirt.image"
 
 
 def template_name_for(requested: str, operation_id: str) -> str:

@@ -11,17 +11,19 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import replace
+
+from lxml.builder import E
 from collections.abc import Iterable, Sequence
 
 from gateway.errors import (AlreadyExists, BackendUnavailable, GatewayError, InvalidParameter, InvalidState,
                             NotFound)
-from gateway.model import Image, ResourceState
+from gateway.model import Image, LaunchPermissions, ResourceState
 from gateway.operations import Done, Fail, Next, Operation
 from gateway.scope import Scope
 
 from . import mapping
 from .base import OvirtBase
-from .image_capture import CAPTURE, IMAGE_NAMES, template_name_for
+from .image_capture import CAPTURE, IMAGE_RECORDS, template_name_for
 
 ANSWER_SECONDS = 50.0  # how long CreateImage waits for the template (under boto3's 60 s read timeout)
 
@@ -35,7 +37,7 @@ class ImagesMixin(OvirtBase):
         started again after it; with `no_reboot` it must be stopped already (the engine copies only from a
         VM that is down). `excluded_volume_ids` are attached volumes left out of the image."""
         place = self._place(scope)
-        self.store.keep_records("image", IMAGE_NAMES)
+        self.store.keep_records("image", IMAGE_RECORDS)
         vm = self._vm(scope, place, instance_id, follow="disk_attachments")
         status = vm.findtext("status") or "unknown"
         attached = {a.get("id", ""): a for a in vm.iterfind("disk_attachments/disk_attachment")}
@@ -134,8 +136,75 @@ class ImagesMixin(OvirtBase):
         self.store.add_tombstone(place.key, image_id, "image", {})
         self.store.delete_tags(scope.provider.name, [image_id])
 
-    def _image_names(self, scope: Scope, found: Iterable[Image]) -> None:
-        """Show the names clients gave images whose names oVirt could not hold (one store query)."""
-        names = {e.get("id"): e.get("name") for e in self.store.entities(IMAGE_NAMES, scope.provider.name)}
+    def _template_here(self, scope: Scope, image_id: str) -> None:
+        """NotFound unless the template is one of the scoped data center's (Blank is the engine's own)."""
+        place = self._place(scope)
+        template = self._get(scope, f"templates/{image_id}", what=("image", image_id))
+        if mapping.link_id(template, "cluster") not in place.realms:
+            raise NotFound("image", image_id)
+
+    def update_image(self, scope: Scope, image_id: str, *, description: str | None = None) -> Image:
+        self._template_here(scope, image_id)
+        if description is not None:
+            self._call(scope, "PUT", f"templates/{image_id}", body=E.template(E.description(description)),
+                       idempotent=True, what=("image", image_id))
+        return self.image(scope, image_id)
+
+    def launch_permissions(self, scope: Scope, image_id: str) -> LaunchPermissions:
+        """The template's permissions with the role that lets a user make VMs from it (UserTemplateBasedVm)."""
+        self._template_here(scope, image_id)
+        found = LaunchPermissions()
+        user_ids = []
+        for permission in self._get(scope, f"templates/{image_id}/permissions", what=("image", image_id)):
+            if mapping.link_id(permission, "role") != mapping.TEMPLATE_USE_ROLE_ID:
+                continue
+            if mapping.link_id(permission, "group") == mapping.EVERYONE_GROUP_ID:
+                found.public = True
+            elif mapping.link_id(permission, "user"):
+                user_ids.append(mapping.link_id(permission, "user"))
+        if user_ids:
+            names = {u.get("id"): u.findtext("user_name") or "" for u in self._get(scope, "users")}
+            found.users = sorted(names.get(u) or u for u in user_ids)
+        return found
+
+    def share_image(self, scope: Scope, image_id: str, *, add_users: Sequence[str] = (),
+                    remove_users: Sequence[str] = (), public: bool | None = None) -> None:
+        """Add or remove the template's UserTemplateBasedVm permissions for users and for Everyone."""
+        self._template_here(scope, image_id)
+        path = f"templates/{image_id}/permissions"
+        held = {}  # (kind, principal id) -> permission id
+        for permission in self._get(scope, path, what=("image", image_id)):
+            if mapping.link_id(permission, "role") == mapping.TEMPLATE_USE_ROLE_ID:
+                for kind in ("user", "group"):
+                    if mapping.link_id(permission, kind):
+                        held[(kind, mapping.link_id(permission, kind))] = permission.get("id", "")
+        user_ids = self._user_ids(scope, [*add_users, *remove_users]) if add_users or remove_users else {}
+        wanted = [("user", user_ids[u]) for u in add_users] + ([("group", mapping.EVERYONE_GROUP_ID)] if public else [])
+        unwanted = [("user", user_ids[u]) for u in remove_users] + \
+            ([("group", mapping.EVERYONE_GROUP_ID)] if public is False else [])
+        for kind, principal in wanted:
+            if (kind, principal) not in held:
+                body = E.permission(E.role(id=mapping.TEMPLATE_USE_ROLE_ID), E(kind, id=principal))
+                self._call(scope, "POST", path, body=body, idempotent=False, what=("image", image_id))
+        for key in unwanted:
+            if key in held:
+                try:
+                    self._call(scope, "DELETE", f"{path}/{held[key]}", idempotent=True, what=("image", image_id))
+                except NotFound:
+                    pass
+
+    def _user_ids(self, scope: Scope, names: Sequence[str]) -> dict[str, str]:
+        """Engine user ids by user name; NotFound for a name the engine has no user of."""
+        known = {u.findtext("user_name") or "": u.get("id", "") for u in self._get(scope, "users")}
+        for name in names:
+            if name not in known:
+                raise NotFound("user", name)
+        return {name: known[name] for name in names}
+
+    def _image_records(self, scope: Scope, found: Iterable[Image]) -> None:
+        """The names clients gave and the owners of the images the gateway made (one store query)."""
+        records = {e.get("id"): e for e in self.store.entities(IMAGE_RECORDS, scope.provider.name)}
         for image in found:
-            image.name = names.get(image.id) or image.name
+            record = records.get(image.id) or {}
+            image.name = record.get("name") or image.name
+            image.owner = record.get("owner") or image.owner

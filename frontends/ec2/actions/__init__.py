@@ -15,7 +15,7 @@ ACTIONS: dict[str, Action] = {}
 MUTATING: set[str] = set()
 MODULES = ("regions", "images", "instance_types", "instances", "instance_state", "instance_status",
            "instance_attributes", "key_pairs", "tags", "account", "addresses", "vpcs", "security_groups",
-           "volumes", "snapshots", "vpc_parts", "platform_defaults", "image_making")
+           "volumes", "snapshots", "vpc_parts", "platform_defaults", "image_making", "image_attributes")
 
 
 def action(name: str, *, mutating: bool = False) -> Callable[[Action], Action]:

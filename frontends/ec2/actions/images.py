@@ -68,27 +68,26 @@ def describe_images(call: Call) -> dict[str, Any]:
             raise Ec2Error("InvalidAMIID.NotFound", f"The image id '[{shown}]' does not exist")
     me = call.scope.credentials.username
     account = inventory.account_id(call)
+    owner_ids = {i.id: account if i.owner in ("", me) else inventory.account_id_of_user(call, i.owner) for i in found}
     if owners:
-        mine = "self" in owners or account in owners
-        found = [i for i in found if (mine and i.owner == me) or i.owner in owners]
+        found = [i for i in found if ("self" in owners and owner_ids[i.id] == account) or owner_ids[i.id] in owners]
     if users:
-        found = [i for i in found if executable_by(i, users, me, account)]
-    items = apply_filters((image_item(i, owner_id=account if i.owner == me else i.owner) for i in found),
-                          call.get("Filters"), IMAGE_FILTERS)
+        found = [i for i in found if executable_by(call, i, users, account)]
+    items = apply_filters((image_item(i, owner_id=owner_ids[i.id]) for i in found), call.get("Filters"), IMAGE_FILTERS)
     page, token = paginate(items, lambda i: i["ImageId"], size, call.get("NextToken"))
     return {"Images": page, "NextToken": token}
 
 
 
-def executable_by(image: Image, users: list[str], me: str, account: str) -> bool:
+def executable_by(call: Call, image: Image, users: list[str], account: str) -> bool:
     """Whether one of `users` (self, all, or account ids) may launch the image."""
     for user in users:
-        if user == "self" or user == account:
+        if user in ("self", account):
             return True  # an image the caller sees is one it may launch
-        if user == "all" and image.is_public:
+        if image.is_public and (user == "all" or user.isdigit()):
             return True
-        if image.is_public and user.isdigit():
-            return True
-        if user in image.extra.get("launch_accounts", ()):
-            return True
-    return False
+    others = [u for u in users if u.isdigit() and u != account]
+    if not others:
+        return False
+    names = {inventory.known_accounts(call).get(u) for u in others} - {None}
+    return bool(names) and bool(names & set(call.driver.launch_permissions(call.scope, image.id).users))
