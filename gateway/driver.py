@@ -90,6 +90,11 @@ class Driver:
         volumes."""
         raise _unsupported("create image")
 
+    def create_image_from_snapshot(self, scope: Scope, snapshot_id: str, name: str, description: str = "", *,
+                                   tags: dict[str, str] | None = None) -> Image:
+        """Register an image made of a snapshot's volumes (state pending until ready)."""
+        raise _unsupported("create image from snapshot")
+
     def delete_image(self, scope: Scope, image_id: str) -> None:
         raise _unsupported("delete image")
 

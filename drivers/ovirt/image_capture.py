@@ -1,4 +1,5 @@
-"""`ovirt.image`: an image (template) made from an instance, as EC2's CreateImage makes one.
+"""`ovirt.image`: an image (template) made from an instance, as EC2's CreateImage makes one, or from a
+snapshot of one (RegisterImage: the engine's template from a VM snapshot, which leaves the VM as it is).
 
 The engine copies a template only from a VM that is down (AddVmTemplate refuses any other status), copies
 every image disk the VM has (the request's disk attachments only change how a disk is copied, never
@@ -39,6 +40,8 @@ class CaptureImage(OvirtOperation):
     steps = ("stop", "wait_for_down", "set_aside", "copy", "wait_for_copy", "restore", "start")
 
     def step_stop(self, op: Operation, scope: Scope) -> Outcome:
+        if op.data.get("snapshot_id"):  # copied from a snapshot: the VM goes on as it is
+            return Next("copy")
         status = self.status(scope, op.data["vm_id"])
         if status is None:
             return Fail("The instance was removed before its image could be made")
@@ -115,14 +118,19 @@ class CaptureImage(OvirtOperation):
         if len(taken):
             return Next("restore", data={"error": f"The image name '{op.data['name']}' is already in use",
                                          "duplicate": True})
+        source = E.vm(id=vm_id)
+        if op.data.get("snapshot_id"):
+            source.append(E.snapshots(E.snapshot(id=op.data["snapshot_id"])))
         body = E.template(E.name(op.data["engine_name"]), E.description(op.data.get("description") or ""),
-                          E.comment(capture_mark(op.id)), E.vm(id=vm_id))
+                          E.comment(capture_mark(op.id)), source)
         try:
             created = self.driver._call(scope, "POST", "templates", body=body, idempotent=False,
                                         what=("instance", vm_id))
         except NotFound:
-            return Next("restore", data={"error": "The instance was removed before its image could be made"})
+            return Next("restore", data={"error": "The instance or snapshot was removed before the image was made"})
         except InvalidState:
+            if op.data.get("snapshot_id"):
+                return Wait(self.poll)  # the snapshot is being taken or removed: a moment
             status = self.status(scope, vm_id)
             if status not in (None, "down", "image_locked"):
                 return Next("stop")  # started again meanwhile

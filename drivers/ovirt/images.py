@@ -22,7 +22,7 @@ from gateway.operations import Done, Fail, Next, Operation
 from gateway.scope import Scope
 
 from . import mapping
-from .base import OvirtBase
+from .base import OvirtBase, Place
 from .image_capture import CAPTURE, IMAGE_RECORDS, template_name_for
 
 ANSWER_SECONDS = 50.0  # how long CreateImage waits for the template (under boto3's 60 s read timeout)
@@ -37,7 +37,6 @@ class ImagesMixin(OvirtBase):
         started again after it; with `no_reboot` it must be stopped already (the engine copies only from a
         VM that is down). `excluded_volume_ids` are attached volumes left out of the image."""
         place = self._place(scope)
-        self.store.keep_records("image", IMAGE_RECORDS)
         vm = self._vm(scope, place, instance_id, follow="disk_attachments")
         status = vm.findtext("status") or "unknown"
         attached = {a.get("id", ""): a for a in vm.iterfind("disk_attachments/disk_attachment")}
@@ -56,13 +55,35 @@ class ImagesMixin(OvirtBase):
         if status in ("image_locked", "not_responding", "unknown"):
             raise InvalidState(f"The instance '{instance_id}' is {status}; try again once it has settled",
                                resource_id=instance_id, state=status)
+        return self._capture(scope, place, name, description, tags, {
+            "vm_id": instance_id, "exclude": list(dict.fromkeys(excluded_volume_ids)),
+            "snapshot_tags": snapshot_tags or {}})
+
+    def create_image_from_snapshot(self, scope: Scope, snapshot_id: str, name: str, description: str = "", *,
+                                   tags: dict[str, str] | None = None) -> Image:
+        """The engine's template from a VM snapshot (4.3+): the snapshot's disks as they were, with the VM's
+        configuration; the VM goes on as it is."""
+        place = self._place(scope)
+        found = self.snapshots(scope, [snapshot_id])
+        if not found:
+            raise NotFound("snapshot", snapshot_id)
+        if found[0].state is not ResourceState.AVAILABLE:
+            raise InvalidState(f"The snapshot '{snapshot_id}' is {found[0].state.value}", resource_id=snapshot_id)
+        if any(i.name == name for i in self.images(scope)):
+            raise AlreadyExists("image", name, f"An image named '{name}' already exists")
+        return self._capture(scope, place, name, description, tags,
+                             {"vm_id": found[0].instance_id, "snapshot_id": snapshot_id})
+
+    def _capture(self, scope: Scope, place: Place, name: str, description: str, tags: dict[str, str] | None,
+                 source: dict[str, object]) -> Image:
+        """Submit the image operation held by this request, run it until the engine has the template."""
+        self.store.keep_records("image", IMAGE_RECORDS)
         operation_id = uuid.uuid4().hex
         operation = self.operations.submit(
             CAPTURE, owner=scope.owner_key, secret=self._secret(scope), operation_id=operation_id, held=True,
-            data={**self._scope_data(scope, place), "vm_id": instance_id, "name": name,
-                  "engine_name": template_name_for(name, operation_id), "description": description,
-                  "dc_name": place.region.name, "exclude": list(dict.fromkeys(excluded_volume_ids)),
-                  "tags": tags or {}, "snapshot_tags": snapshot_tags or {}})
+            data={**self._scope_data(scope, place), **source, "name": name, "description": description,
+                  "engine_name": template_name_for(name, operation_id), "dc_name": place.region.name,
+                  "tags": tags or {}})
         template_id = self._capture_until_copying(operation)
         found = self.images(scope, [template_id])
         if found:

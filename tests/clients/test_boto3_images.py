@@ -116,3 +116,39 @@ def test_bad_requests_get_ec2_errors(ec2: Any) -> None:
                TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "a", "Value": "b"}]}])
     finally:
         terminate(ec2, instance_id)
+
+
+def test_an_image_registered_from_a_snapshot_of_a_running_instance(ec2: Any, gateway: Any) -> None:
+    instance_id = launch(ec2)
+    try:
+        described = instance(ec2, instance_id)
+        root = next(m["Ebs"]["VolumeId"] for m in described["BlockDeviceMappings"]
+                    if m["DeviceName"] == described["RootDeviceName"])
+        snapshot_id = ec2.create_snapshot(VolumeId=root, Description="for an image")["SnapshotId"]
+        ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[snapshot_id], WaiterConfig=FAST)
+        root_device = described["RootDeviceName"]
+
+        expect("InvalidSnapshot.NotFound", ec2.register_image, Name="from nothing", RootDeviceName=root_device,
+               BlockDeviceMappings=[{"DeviceName": root_device, "Ebs": {"SnapshotId": "snap-" + "f" * 32}}])
+        expect("UnsupportedOperation", ec2.register_image, Name="from s3", ImageLocation="bucket/image.manifest.xml")
+        expect("InvalidBlockDeviceMapping", ec2.register_image, Name="no root", RootDeviceName="/dev/sdz",
+               BlockDeviceMappings=[{"DeviceName": "/dev/sdb", "NoDevice": ""}])
+        image_id = ec2.register_image(
+            Name=f"from snapshot {uuid.uuid4().hex[:6]}", RootDeviceName=root_device, VirtualizationType="hvm",
+            BlockDeviceMappings=[{"DeviceName": root_device, "Ebs": {"SnapshotId": snapshot_id}}],
+            TagSpecifications=[{"ResourceType": "image", "Tags": [{"Key": "from", "Value": "snapshot"}]}])["ImageId"]
+        assert instance(ec2, instance_id)["State"]["Name"] == "running"  # the instance goes on as it is
+        ec2.get_waiter("image_available").wait(ImageIds=[image_id], WaiterConfig=FAST)
+        assert image(ec2, image_id)["Tags"] == [{"Key": "from", "Value": "snapshot"}]
+        assert len(template_disks(gateway, image_id)) == 1
+        ec2.deregister_image(ImageId=image_id)
+        ec2.delete_snapshot(SnapshotId=snapshot_id)
+    finally:
+        terminate(ec2, instance_id)
+
+
+def test_copy_image_is_refused_in_words(ec2: Any) -> None:
+    source = ec2.describe_images(Filters=[{"Name": "name", "Values": ["debian-*"]}])["Images"][0]["ImageId"]
+    refused = expect("UnsupportedOperation", ec2.copy_image, Name="copied", SourceImageId=source,
+                     SourceRegion="barcelona")
+    assert "export" in refused.response["Error"]["Message"]

@@ -171,6 +171,15 @@ def template_add(call: Call) -> Response:
                           "upper-case letters, numbers, '_', '-', '.' are allowed.")
     vm = _source_vm(call, ref)
     permissions.require(call, "CREATE_TEMPLATE")    # on the cluster: TemplateCreator, which users lack
+    snapshot = None
+    snapshot_ref = next(iter(root.iterfind("vm/snapshots/snapshot")), None)
+    if snapshot_ref is not None:                    # TemplatesService.Add.FromVmSnapshot (4.3)
+        snapshot_id = snapshot_ref.get("id") or raw_text(snapshot_ref, "id")
+        if not snapshot_id:
+            raise incomplete("Template", "vm.snapshots.snapshot.id")
+        snapshot = next((s for s in vm.snapshots if s.id == snapshot_id), None)
+        if snapshot is None:
+            raise entity_not_found(snapshot_id)
     cluster_id = vm.cluster_id
     cluster_ref = reference(root, "cluster")
     if cluster_ref is not None:
@@ -183,7 +192,7 @@ def template_add(call: Call) -> Response:
     try:
         template = ls.create_template(store, vm, name=name, description=raw_text(root, "description") or "",
                                       comment=raw_text(root, "comment") or "", cluster_id=cluster_id,
-                                      owner=call.user, job=job)
+                                      owner=call.user, job=job, snapshot=snapshot)
     except ApiError:
         store.finish_job(job, store.now(), "failed")
         raise

@@ -2,7 +2,9 @@
 
 CreateImage is the driver's durable image operation (the instance is stopped for the copy and started
 again unless NoReboot); its `BlockDeviceMappings` may leave attached volumes out (`NoDevice`), by the
-device names DescribeInstances shows. What the engine cannot do is refused in words a user understands.
+device names DescribeInstances shows. RegisterImage from an EBS snapshot is the same operation on the
+engine's template from a VM snapshot. CopyImage is refused: a template goes to another data center only
+through an export domain. What the engine cannot do is refused in words a user understands.
 """
 from __future__ import annotations
 
@@ -120,17 +122,62 @@ def deregister_image(call: Call) -> dict[str, Any]:
     return {}
 
 
+def root_snapshot(call: Call) -> str:
+    """The snapshot RegisterImage makes the image of: the one the root device's mapping names; what oVirt's
+    template from a snapshot cannot hold besides it is refused."""
+    root = call.need("RootDeviceName")
+    snapshot_id = None
+    for mapping in call.need("BlockDeviceMappings"):
+        name = mapping.get("DeviceName") or ""
+        ebs = mapping.get("Ebs")
+        if mapping.get("NoDevice") is not None and name != root:
+            continue
+        if mapping.get("VirtualName") or ebs is None or name != root or not ebs.get("SnapshotId"):
+            raise Ec2Error("UnsupportedOperation",
+                           f"The block device mapping of '{name[:100]}' cannot be honoured: an image registered here "
+                           "is the copy of one snapshot, given as the root device's Ebs.SnapshotId")
+        if ebs.get("VolumeType") not in (None, "", "standard"):
+            raise invalid_value("Every volume here is of type standard")
+        if ebs.get("VolumeSize") is not None or ebs.get("Iops") is not None or ebs.get("Encrypted"):
+            raise Ec2Error("UnsupportedOperation", "The image's volume is the snapshot's as it is: its size can be "
+                                                   "grown at launch (RunInstances' VolumeSize), not here")
+        snapshot_id = ids.decode("snap", ebs["SnapshotId"])
+    if snapshot_id is None:
+        raise Ec2Error("InvalidBlockDeviceMapping", f"No block device mapping gives the root device '{root[:100]}' "
+                                                    "a snapshot")
+    return snapshot_id
+
+
 @action("RegisterImage", mutating=True)
 def register_image(call: Call) -> dict[str, Any]:
-    checked_name(call.need("Name"))
+    """An image of an EBS snapshot: oVirt's template from a VM snapshot (the snapshot's volumes as they were
+    then, with the configuration of the instance it was taken of)."""
+    name = checked_name(call.need("Name"))
+    description = checked_description(call)
     if call.get("ImageLocation"):
-        raise Ec2Error("UnsupportedOperation", "Images cannot be registered from a manifest in S3 here: there is no "
-                                               "S3; make an image from an instance with CreateImage")
-    raise Ec2Error("UnsupportedOperation",
-                   "Images cannot be registered from a snapshot here: an EBS snapshot is a snapshot of an oVirt "
-                   "virtual machine, and oVirt makes an image only from a virtual machine or from a snapshot "
-                   "together with that machine's configuration; make the image with CreateImage from the "
-                   "instance instead")
+        raise Ec2Error("UnsupportedOperation", "Images cannot be registered from a manifest in S3 here (there is no "
+                                               "S3): register one from a snapshot, or make one with CreateImage")
+    if call.get("KernelId") or call.get("RamdiskId") or call.get("VirtualizationType") == "paravirtual":
+        raise Ec2Error("UnsupportedOperation", "Images here are hardware-virtualized (hvm) without a kernel or "
+                                               "ramdisk of their own")
+    if call.get("Architecture") not in (None, "x86_64"):
+        raise invalid_value(f"The architecture '{str(call.get('Architecture'))[:20]}' is not offered here")
+    snapshot_id = root_snapshot(call)
+    tags = tags_by_type(call)
+    if "snapshot" in tags:
+        raise invalid_value("RegisterImage tags only the image")
+    call.check_dry_run()
+    try:
+        image = call.driver.create_image_from_snapshot(call.scope, snapshot_id, name, description,
+                                                       tags=tags.get("image"))
+    except AlreadyExists:
+        raise Ec2Error("InvalidAMIName.Duplicate", f"AMI name {name} is already in use by AMI") from None
+    except NotFound as exc:
+        if "snapshot" in exc.kind:
+            raise Ec2Error("InvalidSnapshot.NotFound",
+                           f"The snapshot '{ids.encode('snap', snapshot_id)}' does not exist.") from None
+        raise
+    return {"ImageId": ids.image_id(image.id)}
 
 
 @action("CopyImage", mutating=True)
