@@ -152,3 +152,27 @@ def test_copy_image_is_refused_in_words(ec2: Any) -> None:
     refused = expect("UnsupportedOperation", ec2.copy_image, Name="copied", SourceImageId=source,
                      SourceRegion="barcelona")
     assert "export" in refused.response["Error"]["Message"]
+
+
+def test_describe_images_filters_clients_use(ec2: Any) -> None:
+    def names(*filters: tuple[str, list[str]], **kwargs: Any) -> set[str]:
+        found = ec2.describe_images(Filters=[{"Name": n, "Values": v} for n, v in filters], **kwargs)["Images"]
+        return {i["Name"] for i in found}
+
+    every = names()
+    debian = image(ec2, ec2.describe_images(Filters=[{"Name": "name", "Values": ["debian-*"]}])["Images"][0]["ImageId"])
+    root = debian["RootDeviceName"]
+    size = str(debian["BlockDeviceMappings"][0]["Ebs"]["VolumeSize"])
+    assert "debian-12" in names(("owner-id", [debian["OwnerId"]]), ("is-public", ["true"]), ("state", ["available"]))
+    assert names(("is-public", ["false"])) == every - names(("is-public", ["true"]))
+    assert "debian-12" in names(("root-device-name", [root]), ("root-device-type", ["ebs"]),
+                                ("virtualization-type", ["hvm"]), ("block-device-mapping.device-name", [root]),
+                                ("block-device-mapping.volume-size", [size]),
+                                ("block-device-mapping.volume-type", ["standard"]),
+                                ("block-device-mapping.delete-on-termination", ["true"]))
+    assert "debian-12" not in names(("block-device-mapping.volume-size", ["999"]))
+    assert names(("platform", ["windows"])) == set()  # oVirt's seeded images are Linux
+    assert "debian-12" in names(("creation-date", [debian["CreationDate"][:10] + "*"]))
+    assert names(("root-device-type", ["instance-store"])) == set()
+    assert names(ExecutableUsers=["self"]) == every
+    expect("InvalidParameterValue", ec2.describe_images, Filters=[{"Name": "no-such-filter", "Values": ["x"]}])
