@@ -84,8 +84,8 @@ class Driver:
                      tags: dict[str, str] | None = None, snapshot_tags: dict[str, str] | None = None) -> Image:
         """Capture an image from an instance as a durable operation; returns it (state pending until ready).
 
-        A running instance is stopped for the copy and started again after it, unless `no_reboot` (which a
-        backend that copies only stopped instances refuses for a running one). `excluded_volume_ids` are
+        A running instance is stopped for the copy and started again after it, unless `no_reboot` (then the
+        image is crash-consistent, as on AWS). `excluded_volume_ids` are
         attached volumes left out of the image; `tags` go on the image, `snapshot_tags` on what backs its
         volumes."""
         raise _unsupported("create image")

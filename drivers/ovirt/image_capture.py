@@ -5,7 +5,9 @@ The engine copies a template only from a VM that is down (AddVmTemplate refuses 
 every image disk the VM has (the request's disk attachments only change how a disk is copied, never
 whether), and locks the VM (`image_locked`) and the template (`locked`) while it copies. So, as AWS does
 unless NoReboot: the instance is shut down, the disks the client left out are detached for the copy, the
-template is made, then the disks go back and the instance is started again if it ran before.
+template is made, then the disks go back and the instance is started again if it ran before. With NoReboot
+a running instance is not stopped: a snapshot of the disks the image holds is taken, the template is
+copied from it (the engine's template from a snapshot), and the snapshot is removed.
 
 Every step reads the engine before acting and is safe to repeat after a crash: the template carries the
 operation's id in its comment (found again by a search), a disk set aside is recorded before it is
@@ -37,7 +39,7 @@ class CaptureImage(OvirtOperation):
     """Shut down, set aside the disks left out, copy the template, put the disks back, start again."""
 
     name = CAPTURE
-    steps = ("stop", "wait_for_down", "set_aside", "copy", "wait_for_copy", "restore", "start")
+    steps = ("stop", "wait_for_down", "set_aside", "snapshot", "copy", "wait_for_copy", "restore", "start")
 
     def step_stop(self, op: Operation, scope: Scope) -> Outcome:
         if op.data.get("snapshot_id"):  # copied from a snapshot: the VM goes on as it is
@@ -49,6 +51,8 @@ class CaptureImage(OvirtOperation):
             return Next("set_aside")
         if status in SETTLING or status == "image_locked":
             return Wait(self.poll)
+        if op.data.get("no_reboot"):  # copied from a snapshot taken while it runs
+            return Next("snapshot")
         if status == "powering_down":  # stopping already when asked: it stays stopped
             return Next("wait_for_down", data={"polls": 0})
         if not op.data.get("was_running"):  # recorded before the shutdown: a crash never forgets the restart
@@ -102,6 +106,30 @@ class CaptureImage(OvirtOperation):
             except InvalidState:
                 return Wait(self.poll, data={"aside": aside})
         return Next("copy", data={"aside": aside})
+
+    def step_snapshot(self, op: Operation, scope: Scope) -> Outcome:
+        """NoReboot on a running instance: a snapshot of the disks the image holds (found again by its
+        description), copied into the template and removed afterwards: crash-consistent, as on AWS."""
+        vm_id = op.data["vm_id"]
+        vm = self.vm(scope, vm_id, follow="disk_attachments,snapshots")
+        if vm is None:
+            return Fail("The instance was removed before its image could be made")
+        mark = capture_mark(op.id)
+        mine = next((s for s in vm.iterfind("snapshots/snapshot") if s.findtext("description") == mark), None)
+        if mine is not None:
+            if mine.findtext("snapshot_status") != "ok":
+                return Wait(self.poll)
+            return Next("copy", data={"snapshot_id": mine.get("id", ""), "own_snapshot": True})
+        left_out = set(op.data.get("exclude") or [])
+        disks = [a.get("id", "") for a in vm.iterfind("disk_attachments/disk_attachment") if a.get("id") not in left_out]
+        body = E.snapshot(E.description(mark), E.persist_memorystate("false"),
+                          E.disk_attachments(*(E.disk_attachment(E.disk(id=d)) for d in disks)))
+        try:
+            self.driver._call(scope, "POST", f"vms/{vm_id}/snapshots", body=body, idempotent=False,
+                              what=("instance", vm_id))
+        except InvalidState:
+            pass  # another snapshot of the VM is being taken or removed: a moment
+        return Wait(self.poll)
 
     def made(self, scope: Scope, op: Operation) -> Element | None:
         """The template this operation made, found by its comment; None if the engine made none yet."""
@@ -176,8 +204,18 @@ class CaptureImage(OvirtOperation):
         return Next("restore")
 
     def step_restore(self, op: Operation, scope: Scope) -> Outcome:
-        """Attach again, as they were, the disks set aside for the copy."""
+        """Attach again, as they were, the disks set aside for the copy; remove the snapshot taken for it."""
         vm_id = op.data["vm_id"]
+        if op.data.get("own_snapshot"):
+            snapshot_id = op.data["snapshot_id"]
+            try:
+                self.driver._call(scope, "DELETE", f"vms/{vm_id}/snapshots/{snapshot_id}", idempotent=True,
+                                  what=("snapshot", snapshot_id))
+            except NotFound:
+                pass
+            except InvalidState:
+                return Wait(self.poll)  # still locked by the copy
+            return Next("restore", data={"own_snapshot": False})
         aside = op.data.get("aside") or {}
         vm = self.vm(scope, vm_id, follow="disk_attachments") if aside else None
         if aside and vm is None:

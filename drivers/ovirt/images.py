@@ -34,8 +34,8 @@ class ImagesMixin(OvirtBase):
                      tags: dict[str, str] | None = None, snapshot_tags: dict[str, str] | None = None) -> Image:
         """Make an image of the instance as a durable operation; answers once the engine has the template
         (state pending while its disks are copied). A running instance is shut down for the copy and
-        started again after it; with `no_reboot` it must be stopped already (the engine copies only from a
-        VM that is down). `excluded_volume_ids` are attached volumes left out of the image."""
+        started again after it; with `no_reboot` it runs on and the image is copied from a snapshot taken
+        for it. `excluded_volume_ids` are attached volumes left out of the image."""
         place = self._place(scope)
         vm = self._vm(scope, place, instance_id, follow="disk_attachments")
         status = vm.findtext("status") or "unknown"
@@ -48,15 +48,11 @@ class ImagesMixin(OvirtBase):
                 raise InvalidParameter("The root volume cannot be left out of an image", parameter="BlockDeviceMapping")
         if any(i.name == name for i in self.images(scope)):
             raise AlreadyExists("image", name, f"An image named '{name}' already exists")
-        if no_reboot and status != "down":
-            raise InvalidState(f"oVirt copies an image only from a stopped instance, and '{instance_id}' is "
-                               f"{status}: stop it first, or leave NoReboot unset to have it stopped and started "
-                               "again", resource_id=instance_id, state=status)
         if status in ("image_locked", "not_responding", "unknown"):
             raise InvalidState(f"The instance '{instance_id}' is {status}; try again once it has settled",
                                resource_id=instance_id, state=status)
         return self._capture(scope, place, name, description, tags, {
-            "vm_id": instance_id, "exclude": list(dict.fromkeys(excluded_volume_ids)),
+            "vm_id": instance_id, "exclude": list(dict.fromkeys(excluded_volume_ids)), "no_reboot": no_reboot,
             "snapshot_tags": snapshot_tags or {}})
 
     def create_image_from_snapshot(self, scope: Scope, snapshot_id: str, name: str, description: str = "", *,

@@ -2,11 +2,13 @@
 
 CreateImage stops a running instance, copies its template and starts it again (a durable operation); the
 image is `pending` while the engine copies its disks, then `available` (boto3's image_available waiter);
-NoDevice leaves an attached volume out and the instance gets it back. DeregisterImage is refused while
+NoDevice leaves an attached volume out and the instance gets it back; with NoReboot the instance runs on and
+the image is copied from a snapshot taken for it. DeregisterImage is refused while
 instances made from the image exist (the engine keeps a template that VMs are based on), then works.
 """
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -104,12 +106,32 @@ def test_no_device_leaves_a_volume_out_of_the_image_and_gives_it_back(ec2: Any, 
         terminate(ec2, instance_id)
 
 
+def test_no_reboot_copies_a_snapshot_and_the_instance_runs_on(ec2: Any, gateway: Any) -> None:
+    instance_id = launch(ec2)
+    launched = instance(ec2, instance_id)["LaunchTime"]
+    volumes = [m["Ebs"]["VolumeId"] for m in instance(ec2, instance_id)["BlockDeviceMappings"]]
+    try:
+        image_id = ec2.create_image(InstanceId=instance_id, Name=f"hot copy {uuid.uuid4().hex[:6]}",
+                                    NoReboot=True)["ImageId"]
+        ec2.get_waiter("image_available").wait(ImageIds=[image_id], WaiterConfig=FAST)
+        now = instance(ec2, instance_id)
+        assert now["State"]["Name"] == "running" and now["LaunchTime"] == launched  # never stopped
+        assert len(template_disks(gateway, image_id)) == 1
+        for _ in range(60):  # the snapshot taken for the copy goes once the copy is done
+            if not ec2.describe_snapshots(Filters=[{"Name": "volume-id", "Values": volumes}])["Snapshots"]:
+                break
+            time.sleep(0.5)
+        assert ec2.describe_snapshots(Filters=[{"Name": "volume-id", "Values": volumes}])["Snapshots"] == []
+        ec2.deregister_image(ImageId=image_id)
+    finally:
+        terminate(ec2, instance_id)
+
+
 def test_bad_requests_get_ec2_errors(ec2: Any) -> None:
     instance_id = launch(ec2)
     try:
         expect("InvalidAMIName.Malformed", ec2.create_image, InstanceId=instance_id, Name="n" * 129)
         expect("InvalidAMIName.Malformed", ec2.create_image, InstanceId=instance_id, Name="semi;colon")
-        expect("IncorrectInstanceState", ec2.create_image, InstanceId=instance_id, Name="hot copy", NoReboot=True)
         expect("InvalidInstanceID.NotFound", ec2.create_image, InstanceId="i-" + "f" * 32, Name="missing one")
         expect("InvalidAMIID.NotFound", ec2.deregister_image, ImageId="ami-" + "f" * 32)
         expect("InvalidParameterValue", ec2.create_image, InstanceId=instance_id, Name="bad tags",
