@@ -1,19 +1,21 @@
 """Images made from instances (CreateImage, Deltacloud create_image, CIMI capture) and their removal.
 
 Making one is the durable `ovirt.image` operation (image_capture.py). The request that asks for it checks
-what the engine would refuse (the instance, the disks named, the name), submits the operation to the
-worker and waits for the template to exist, since its id is the engine's and the client needs it in the
-answer: at once for a stopped instance, after the shutdown for a running one. The rest of the work (the
-copy, giving back the disks left out, starting the instance again) goes on in the operation.
+what the engine would refuse (the instance, the disks named, the name), submits the operation held by its
+process and runs its first steps itself until the template exists, since its id is the engine's and the
+client needs it in the answer: at once for a stopped instance, after the shutdown (or the snapshot, with
+NoReboot) for a running one. The rest (the copy, giving back the disks left out, starting the instance
+again) is the worker's. Sharing (launch permissions) is the template's permissions.
 """
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from lxml.builder import E
-from collections.abc import Iterable, Sequence
 
 from gateway.errors import (AlreadyExists, BackendUnavailable, GatewayError, InvalidParameter, InvalidState,
                             NotFound)
@@ -25,10 +27,19 @@ from . import mapping
 from .base import OvirtBase, Place
 from .image_capture import CAPTURE, IMAGE_RECORDS, template_name_for
 
+if TYPE_CHECKING:
+    from gateway.config import Config
+    from gateway.operations import OperationRunner
+    from gateway.store import Store
+
 ANSWER_SECONDS = 50.0  # how long CreateImage waits for the template (under boto3's 60 s read timeout)
 
 
 class ImagesMixin(OvirtBase):
+    def __init__(self, config: "Config", store: "Store", operations: "OperationRunner") -> None:
+        super().__init__(config, store, operations)
+        store.keep_records("image", IMAGE_RECORDS)  # housekeeping drops them with a vanished template
+
     def create_image(self, scope: Scope, instance_id: str, name: str, description: str = "", *,
                      no_reboot: bool = False, excluded_volume_ids: Sequence[str] = (),
                      tags: dict[str, str] | None = None, snapshot_tags: dict[str, str] | None = None) -> Image:
@@ -73,7 +84,6 @@ class ImagesMixin(OvirtBase):
     def _capture(self, scope: Scope, place: Place, name: str, description: str, tags: dict[str, str] | None,
                  source: dict[str, object]) -> Image:
         """Submit the image operation held by this request, run it until the engine has the template."""
-        self.store.keep_records("image", IMAGE_RECORDS)
         operation_id = uuid.uuid4().hex
         operation = self.operations.submit(
             CAPTURE, owner=scope.owner_key, secret=self._secret(scope), operation_id=operation_id, held=True,
