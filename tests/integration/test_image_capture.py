@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from drivers.ovirt import images
-from drivers.ovirt.image_capture import CAPTURE
+from drivers.ovirt.image_capture import CAPTURE, CaptureImage
 from gateway.errors import AlreadyExists, BackendUnavailable, InvalidState
 from gateway.model import InstanceSpec, InstanceState, ResourceState, VolumeSpec
 
@@ -74,3 +74,42 @@ def test_a_stopped_instance_is_captured_in_the_request_and_stays_stopped(gw: Gat
     assert gw.driver.image(scope, image.id).state is ResourceState.AVAILABLE
     assert gw.driver.instance(scope, vm_id).state is InstanceState.STOPPED
     assert capture(gw).state == "done"
+
+
+class Killed(BaseException):
+    """The process dying in the middle of a request (nothing after it runs, no lease is released)."""
+
+
+def test_a_process_dying_in_the_request_before_the_copy_leaves_the_work_to_another(
+        gw: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    vm_id, volume_id = running_with_volume(gw)
+    real_copy = CaptureImage.step_copy
+
+    def dies_at_the_copy(self: CaptureImage, op: object, scope: object) -> object:
+        raise Killed()
+
+    monkeypatch.setattr(CaptureImage, "step_copy", dies_at_the_copy)
+    clock = gw.engine.simulator.clock
+    clock.set_speed(50.0)
+    clock.freeze(False)  # the VM shuts down while the request waits for it
+    try:
+        with pytest.raises(Killed):
+            gw.driver.create_image(gw.scope(), vm_id, "after a crash", excluded_volume_ids=[volume_id])
+    finally:
+        clock.freeze(True)
+        clock.set_speed(1.0)
+    held = capture(gw)
+    assert held.state == "running" and not held.target  # still held by the dead request, nothing made yet
+    assert gw.driver.instance(gw.scope(), vm_id).state is InstanceState.STOPPED
+    assert volume_id not in [a.volume_id for a in gw.driver.instance(gw.scope(), vm_id).attachments]
+
+    monkeypatch.setattr(CaptureImage, "step_copy", real_copy)
+    gw = gw.restart()
+    gw.settle(120)  # the lease runs out; the new process's worker starts over from `stop` and finishes
+    operation = capture(gw)
+    assert operation.state == "done", operation.last_error
+    image = gw.driver.image(gw.scope(), operation.target)
+    assert image.name == "after a crash" and image.state is ResourceState.AVAILABLE
+    instance = gw.driver.instance(gw.scope(), vm_id)
+    assert instance.state is InstanceState.RUNNING and volume_id in [a.volume_id for a in instance.attachments]
+    gw.close()
