@@ -64,7 +64,8 @@ def test_a_stopped_instance_is_captured_in_the_request_and_stays_stopped(gw: Gat
     scope = gw.scope()
     vm_id = gw.driver.create_instance(scope, InstanceSpec(image_id=CENTOS, start=False)).id
     gw.settle(60)
-    image = gw.driver.create_image(scope, vm_id, "golden", "captured", tags={"team": "blue"})
+    image = gw.driver.create_image(scope, vm_id, "golden", "captured", tags={"team": "blue"},
+                                   snapshot_tags={"backs": "golden"})
     assert image.state is ResourceState.PENDING and image.tags == {"team": "blue"}
     with pytest.raises(AlreadyExists):
         gw.driver.create_image(scope, vm_id, "golden")
@@ -74,6 +75,8 @@ def test_a_stopped_instance_is_captured_in_the_request_and_stays_stopped(gw: Gat
     assert gw.driver.image(scope, image.id).state is ResourceState.AVAILABLE
     assert gw.driver.instance(scope, vm_id).state is InstanceState.STOPPED
     assert capture(gw).state == "done"
+    copies = [a.get("id") for a in gw.driver._get(scope, f"templates/{image.id}/diskattachments")]
+    assert copies and gw.driver.tags(scope, copies) == {d: {"backs": "golden"} for d in copies}  # snapshot tags
 
 
 class Killed(BaseException):
