@@ -174,6 +174,9 @@ def test_copy_image_is_refused_in_words(ec2: Any) -> None:
     refused = expect("UnsupportedOperation", ec2.copy_image, Name="copied", SourceImageId=source,
                      SourceRegion="barcelona")
     assert "export" in refused.response["Error"]["Message"]
+    refused = expect("UnsupportedOperation", ec2.copy_image, Name="copied", SourceImageId=source,
+                     SourceRegion="us-east-1")
+    assert "CreateImage" in refused.response["Error"]["Message"]
 
 
 def test_describe_images_filters_clients_use(ec2: Any) -> None:

@@ -182,9 +182,16 @@ def register_image(call: Call) -> dict[str, Any]:
 
 @action("CopyImage", mutating=True)
 def copy_image(call: Call) -> dict[str, Any]:
+    """Refused: oVirt has no template copy. A template reaches another data center (region) only by an export
+    to an export storage domain and an import from it, which the engine's API offers only where such a
+    domain is attached; within a data center a copy is a VM made from the image, imaged again."""
     checked_name(call.need("Name"))
     ids.decode("ami", call.need("SourceImageId"))
-    call.need("SourceRegion")
+    if call.need("SourceRegion") == call.region:
+        raise Ec2Error("UnsupportedOperation",
+                       "Images cannot be copied within a region here (oVirt has no template copy): launch an "
+                       "instance from the image and make an image of it with CreateImage")
     raise Ec2Error("UnsupportedOperation",
-                   "Images cannot be copied here: regions are oVirt data centers, and oVirt moves a template to "
-                   "another data center only through an export storage domain; an image stays in its region")
+                   "Images cannot be copied between regions here: regions are oVirt data centers, and oVirt moves "
+                   "a template to another data center only through an export storage domain; an image stays in "
+                   "its region")
