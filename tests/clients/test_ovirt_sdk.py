@@ -385,6 +385,40 @@ def test_template_from_a_snapshot_of_a_running_vm_then_shared_and_edited(simulat
     source_service.remove()
 
 
+def test_template_refusals_as_the_engine_answers_them(simulator: Any, connection: Any) -> None:
+    """A name with special characters (400), a name already used by another template of the data center
+    (409), permissions a user may not change (403)."""
+    system = connection.system_service()
+    vms, templates = system.vms_service(), system.templates_service()
+    source = vms.add(types.Vm(name="sdk-refusals", cluster=types.Cluster(name="Default"),
+                              template=types.Template(id=TEMPLATE_CENTOS_DEFAULT)))
+    source_service = vms.vm_service(source.id)
+    wait_until(lambda: source_service.get().status == types.VmStatus.DOWN)
+    with pytest.raises(sdk.Error) as named:
+        templates.add(types.Template(name="web server (v1)", vm=types.Vm(id=source.id)))
+    assert named.value.code == 400 and "special characters" in str(named.value)
+    first = templates.add(types.Template(name="sdk-refusals-1", vm=types.Vm(id=source.id)))
+    wait_until(lambda: templates.template_service(first.id).get().status == types.TemplateStatus.OK)
+    second = templates.add(types.Template(name="sdk-refusals-2", vm=types.Vm(id=source.id)))
+    wait_until(lambda: templates.template_service(second.id).get().status == types.TemplateStatus.OK)
+    with pytest.raises(sdk.Error) as taken:
+        templates.template_service(second.id).update(types.Template(name="sdk-refusals-1"))
+    assert taken.value.code == 409 and "already in use" in str(taken.value)
+    user = sdk.Connection(url=simulator.api_url, username=USER[0], password=USER[1])
+    try:
+        with pytest.raises(sdk.AuthError) as forbidden:  # seeded templates are shared with Everyone: the user
+            user.system_service().templates_service().template_service(  # sees them, may not share them
+                TEMPLATE_CENTOS_DEFAULT).permissions_service().add(types.Permission(
+                    role=types.Role(id="def00009-0000-0000-0000-def000000009"), group=types.Group(
+                        id="eee00000-0000-0000-0000-123456789eee")))
+        assert forbidden.value.code == 403
+    finally:
+        user.close()
+    for template in (first, second):
+        templates.template_service(template.id).remove()
+    source_service.remove()
+
+
 def raw_path(connection: Any, path: str) -> bytes:
     """The raw XML of `path`, fetched through the SDK connection's own URL."""
     response = requests.get(f"{connection.url}/{path}", auth=ADMIN, timeout=10)

@@ -7,6 +7,7 @@ template is copied, the volume goes back and the instance starts again; a gatewa
 from __future__ import annotations
 
 import pytest
+from lxml.builder import E
 
 from drivers.ovirt import images
 from drivers.ovirt.image_capture import CAPTURE, CaptureImage
@@ -116,3 +117,18 @@ def test_a_process_dying_in_the_request_before_the_copy_leaves_the_work_to_anoth
     instance = gw.driver.instance(gw.scope(), vm_id)
     assert instance.state is InstanceState.RUNNING and volume_id in [a.volume_id for a in instance.attachments]
     gw.close()
+
+
+def test_the_engine_refuses_a_template_of_a_snapshot_still_being_taken(gw: Gateway) -> None:
+    """The simulator's AddVmTemplateFromSnapshot: 409 while the snapshot is locked (the clock is frozen)."""
+    scope = gw.scope()
+    vm_id = gw.driver.create_instance(scope, InstanceSpec(image_id=CENTOS, start=False)).id
+    gw.settle(60)
+    snapshot = gw.driver.create_snapshot(scope, vm_id, "being taken")
+    body = E.template(E.name("too-early"), E.vm(E.snapshots(E.snapshot(id=snapshot.id)), id=vm_id))
+    with pytest.raises(InvalidState):
+        gw.driver._call(scope, "POST", "templates", body=body, idempotent=False)
+    gw.settle(20)
+    made = gw.driver._call(scope, "POST", "templates", body=body, idempotent=False)
+    assert made is not None and made.findtext("status") == "locked"
+    assert gw.driver.instance(scope, vm_id).state is InstanceState.STOPPED  # the VM is not locked: the snapshot is
