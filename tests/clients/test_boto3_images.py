@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 import requests
+from botocore.exceptions import ClientError
 from lxml import etree
 
 from tests.clients.ec2_helpers import expect
@@ -40,6 +41,23 @@ def instance(ec2: Any, instance_id: str) -> dict[str, Any]:
 def terminate(ec2: Any, *instance_ids: str) -> None:
     ec2.terminate_instances(InstanceIds=list(instance_ids))
     ec2.get_waiter("instance_terminated").wait(InstanceIds=list(instance_ids), WaiterConfig=FAST)
+
+
+def deregister(ec2: Any, image_id: str) -> None:
+    """Deregister the image and wait until it is gone (it reads `deregistered` while the engine deletes its
+    disks), so that no later test of the session meets it half-removed."""
+    ec2.deregister_image(ImageId=image_id)
+    wait_gone(ec2, image_id)
+
+
+def wait_gone(ec2: Any, image_id: str) -> None:
+    for _ in range(100):
+        try:
+            ec2.describe_images(ImageIds=[image_id])
+        except ClientError:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{image_id} is still listed after its deregistration")
 
 
 def template_disks(gateway: Any, image_id: str) -> list[str]:
@@ -74,8 +92,15 @@ def test_an_image_of_a_running_instance_stops_copies_and_starts_it_again(ec2: An
         refused = expect("IncorrectState", ec2.deregister_image, ImageId=image_id)
         assert "used by" in refused.response["Error"]["Message"]
         terminate(ec2, child)
-        ec2.deregister_image(ImageId=image_id)
-        expect("InvalidAMIID.Unavailable", ec2.deregister_image, ImageId=image_id)
+        gateway.simulator_control("clock", frozen=True)  # the engine deletes the disks once the clock runs again
+        try:
+            ec2.deregister_image(ImageId=image_id)
+            assert image(ec2, image_id)["State"] == "deregistered"
+            expect("InvalidAMIID.Unavailable", ec2.deregister_image, ImageId=image_id)
+        finally:
+            gateway.simulator_control("clock", frozen=False)
+        wait_gone(ec2, image_id)
+        expect("InvalidAMIID.NotFound", ec2.deregister_image, ImageId=image_id)
     finally:
         terminate(ec2, instance_id)
 
@@ -101,7 +126,7 @@ def test_no_device_leaves_a_volume_out_of_the_image_and_gives_it_back(ec2: Any, 
         attachment = ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]["Attachments"][0]
         assert attachment["InstanceId"] == instance_id
         assert instance(ec2, instance_id)["State"]["Name"] == "stopped"  # it was stopped: it stays so
-        ec2.deregister_image(ImageId=image_id)
+        deregister(ec2, image_id)
     finally:
         terminate(ec2, instance_id)
 
@@ -122,7 +147,7 @@ def test_no_reboot_copies_a_snapshot_and_the_instance_runs_on(ec2: Any, gateway:
                 break
             time.sleep(0.5)
         assert ec2.describe_snapshots(Filters=[{"Name": "volume-id", "Values": volumes}])["Snapshots"] == []
-        ec2.deregister_image(ImageId=image_id)
+        deregister(ec2, image_id)
     finally:
         terminate(ec2, instance_id)
 
@@ -163,7 +188,7 @@ def test_an_image_registered_from_a_snapshot_of_a_running_instance(ec2: Any, gat
         ec2.get_waiter("image_available").wait(ImageIds=[image_id], WaiterConfig=FAST)
         assert image(ec2, image_id)["Tags"] == [{"Key": "from", "Value": "snapshot"}]
         assert len(template_disks(gateway, image_id)) == 1
-        ec2.deregister_image(ImageId=image_id)
+        deregister(ec2, image_id)
         ec2.delete_snapshot(SnapshotId=snapshot_id)
     finally:
         terminate(ec2, instance_id)
