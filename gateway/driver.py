@@ -12,8 +12,8 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import ConfigError, NotSupported
-from .model import (HardwareProfile, Image, Instance, InstanceSpec, Network, NetworkInterface, Realm,
-                    Region, Snapshot, Volume, VolumeAttachment, VolumeSpec)
+from .model import (HardwareProfile, Image, Instance, InstanceSpec, LaunchPermissions, Network, NetworkInterface,
+                    Realm, Region, Snapshot, Volume, VolumeAttachment, VolumeSpec)
 from .scope import Scope
 
 if TYPE_CHECKING:
@@ -79,12 +79,38 @@ class Driver:
         """One image; NotFound if absent."""
         raise _unsupported("get image")
 
-    def create_image(self, scope: Scope, instance_id: str, name: str, description: str = "") -> Image:
-        """Capture an image (template) from a stopped instance; returns it (state pending until ready)."""
+    def create_image(self, scope: Scope, instance_id: str, name: str, description: str = "", *,
+                     no_reboot: bool = False, excluded_volume_ids: Sequence[str] = (),
+                     tags: dict[str, str] | None = None, snapshot_tags: dict[str, str] | None = None) -> Image:
+        """Capture an image from an instance as a durable operation; returns it (state pending until ready).
+
+        A running instance is stopped for the copy and started again after it, unless `no_reboot` (then the
+        image is crash-consistent, as on AWS). `excluded_volume_ids` are
+        attached volumes left out of the image; `tags` go on the image, `snapshot_tags` on what backs its
+        volumes."""
         raise _unsupported("create image")
+
+    def create_image_from_snapshot(self, scope: Scope, snapshot_id: str, name: str, description: str = "", *,
+                                   tags: dict[str, str] | None = None) -> Image:
+        """Register an image made of a snapshot's volumes (state pending until ready)."""
+        raise _unsupported("create image from snapshot")
 
     def delete_image(self, scope: Scope, image_id: str) -> None:
         raise _unsupported("delete image")
+
+    def update_image(self, scope: Scope, image_id: str, *, description: str | None = None) -> Image:
+        """Change what may be changed of an image (its description)."""
+        raise _unsupported("update image")
+
+    def launch_permissions(self, scope: Scope, image_id: str) -> LaunchPermissions:
+        """Whom the image is shared with (backend user names, or everyone)."""
+        raise _unsupported("list launch permissions")
+
+    def share_image(self, scope: Scope, image_id: str, *, add_users: Sequence[str] = (),
+                    remove_users: Sequence[str] = (), public: bool | None = None) -> None:
+        """Share the image with users (backend user names) or everyone, or stop sharing it: a user it is
+        shared with sees it and may launch instances from it."""
+        raise _unsupported("share image")
 
     def hardware_profiles(self, scope: Scope) -> list[HardwareProfile]:
         raise _unsupported("list hardware profiles")

@@ -102,6 +102,14 @@ class ImageVolume:
 
 
 @dataclass
+class LaunchPermissions:
+    """Who may launch instances from an image besides its owner: backend user names, and everyone."""
+
+    users: list[str] = field(default_factory=list)
+    public: bool = False
+
+
+@dataclass
 class HardwareProfile:
     """A sizing an instance can be created with (oVirt instance type or a template's own sizing)."""
 

@@ -196,8 +196,10 @@ class OvirtBase(Driver):
                                                           params=self._vm_params(place, follow, extra_search))
 
     def _templates(self, scope: Scope, place: Place) -> list[Element]:
-        """Templates usable in the data center (its own and Blank), disks inlined for their sizes."""
-        found = list(self._get(scope, "templates", {"search": place.search, "follow": "disk_attachments.disk"}))
+        """Templates usable in the data center (its own and Blank), disks inlined for their sizes and
+        permissions for whom they are shared with."""
+        found = list(self._get(scope, "templates", {"search": place.search,
+                                                    "follow": "disk_attachments.disk,permissions"}))
         if not any(t.get("id") == mapping.BLANK_TEMPLATE_ID for t in found):
             try:
                 found.insert(0, self._get(scope, f"templates/{mapping.BLANK_TEMPLATE_ID}"))

@@ -15,6 +15,8 @@ from gateway.scope import Scope
 
 from . import mapping
 from .base import VM_FOLLOW
+from .image_capture import CaptureImage
+from .images import ImagesMixin
 from .instances import InstancesMixin
 from .after_lock import AfterLock
 from .operations import RunInstance, TerminateInstance
@@ -28,14 +30,14 @@ if TYPE_CHECKING:
     from gateway.operations import OperationKind
 
 
-class OvirtDriver(InstancesMixin, StorageMixin, SnapshotCopiesMixin, DiskSnapshotsMixin):
+class OvirtDriver(InstancesMixin, ImagesMixin, StorageMixin, SnapshotCopiesMixin, DiskSnapshotsMixin):
     """One per gateway process, shared by every request (clients and caches are per engine inside)."""
 
     name = "ovirt"
 
     def operation_kinds(self) -> Sequence["OperationKind"]:
-        return (RunInstance(self), TerminateInstance(self), VolumeFromSnapshot(self), DeleteSnapshot(self),
-                AfterLock(self))
+        return (RunInstance(self), TerminateInstance(self), CaptureImage(self), VolumeFromSnapshot(self),
+                DeleteSnapshot(self), AfterLock(self))
 
     def probe(self, provider: "ProviderConfig") -> None:
         self.client_for(provider).probe()
@@ -80,6 +82,7 @@ class OvirtDriver(InstancesMixin, StorageMixin, SnapshotCopiesMixin, DiskSnapsho
                  for t in self._templates(scope, place) if wanted is None or t.get("id") in wanted]
         self._mark_deleting(place, "image", found)
         found = [i for i in found if i.state is not ResourceState.DELETING]  # removed: gone for clients at once
+        self._image_records(scope, found)
         if found:
             tags = self.store.tags(scope.provider.name, [i.id for i in found])
             for img in found:

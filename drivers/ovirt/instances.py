@@ -27,6 +27,7 @@ from gateway.scope import Scope
 
 from . import after_lock, device_names, disk_records, mapping
 from .base import INSTANCE_META, VM_FOLLOW, Element, OvirtBase, Place, is_helper, launch_mark, search_value
+from .image_capture import CAPTURE
 
 # oVirt's VM name rule (letters, digits, '.', '_', '-'; at most 64 characters in 4.x engines).
 VM_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -144,9 +145,12 @@ class InstancesMixin(OvirtBase):
         requested = disk_records.requested_devices(self.store, place.key)
         choices = disk_records.termination_choices(self.store, place.key)
         active = {}
+        capturing = set()
         for op in self.operations.find(active_only=True):
             if op.kind in (RUN, TERMINATE):
                 active[op.target] = op
+            elif op.kind == CAPTURE:
+                capturing.add(op.data.get("vm_id"))
         for inst in found:
             inst.tags = {"Name": inst.name, **tags.get(inst.id, {})}
             show_requested_name(inst, inst.tags)
@@ -156,9 +160,9 @@ class InstancesMixin(OvirtBase):
             inst.root_device = device_names.root_of(inst.attachments) or inst.root_device
             disk_records.mark_termination(inst.attachments, choices)
             op = active.get(inst.id)
-            if inst.backend_state == "image_locked":
+            if inst.backend_state == "image_locked":  # why: the gateway's own launch or capture, else ask
                 inst.extra["image_lock"] = "create" if op is not None and op.kind == RUN else \
-                    self._image_lock(scope, inst.id)
+                    "capture" if inst.id in capturing else self._image_lock(scope, inst.id)
             if op is None:
                 continue
             if op.kind == TERMINATE:

@@ -20,6 +20,8 @@ from . import device_names
 
 Element = etree._Element
 BLANK_TEMPLATE_ID = "00000000-0000-0000-0000-000000000000"
+EVERYONE_GROUP_ID = "eee00000-0000-0000-0000-123456789eee"  # the engine's built-in group of every user
+TEMPLATE_USE_ROLE_ID = "def00009-0000-0000-0000-def000000009"  # UserTemplateBasedVm: may make VMs from a template
 MIB = 1024 * 1024
 
 # oVirt VmStatus (all 15 values of the API model) -> canonical state: gateway.engine_states's table, which
@@ -183,7 +185,12 @@ def image(template: Element, *, owner: str, realms: dict[str, Realm]) -> Image:
     if state is ResourceState.ERROR and status not in TEMPLATE_STATES:
         extra["state_reason"] = f"The engine reported a template status this gateway does not know: {status!r}"
     volumes = image_volumes(template)
+    shared = template.find("permissions")
+    if shared is not None:  # inlined (follow=permissions): who may make VMs from it
+        extra["launch_user_ids"] = [p.find("user").get("id", "") for p in shared
+                                    if p.find("user") is not None and link_id(p, "role") == TEMPLATE_USE_ROLE_ID]
     return Image(
+        is_public=shared is None or any(link_id(p, "group") == EVERYONE_GROUP_ID for p in shared),
         id=template.get("id", ""), name=template.findtext("name") or "",
         description=template.findtext("description") or "", owner=owner, architecture=arch, state=state,
         created=timestamp(template, "creation_time"), memory_bytes=integer(template, "memory"),

@@ -1,4 +1,4 @@
-"""Volumes (disks), snapshots, and images captured from instances.
+"""Volumes (disks) and snapshots (images captured from instances are in images.py).
 
 Disks carry no link to the VMs using them, so a volume listing joins two data-center-wide answers:
 the disks, and the VMs with their disk attachments inlined; template disks (seen through the
@@ -292,23 +292,6 @@ class StorageMixin(OvirtBase):
                                          "place": place.key, "vm_id": instance_id, "snapshot_id": snapshot_id})
         self.store.add_tombstone(place.key, snapshot_id, SNAPSHOT_TOMBSTONE, {"instance_id": instance_id})
         self.store.delete_tags(scope.provider.name, [snapshot_id])
-
-    # --- images from instances ------------------------------------------------------------------------
-    def create_image(self, scope: Scope, instance_id: str, name: str, description: str = "") -> Image:
-        place = self._place(scope)
-        self._vm(scope, place, instance_id)
-        body = E.template(E.name(name), E.description(description), E.vm(id=instance_id))
-        created = self._call(scope, "POST", "templates", body=body, idempotent=False, what=("instance", instance_id))
-        if created is None:
-            raise InvalidState("The engine accepted the image but returned no description of it")
-        return mapping.image(created, owner=scope.credentials.username, realms=place.realms)
-
-    def delete_image(self, scope: Scope, image_id: str) -> None:
-        """Remove the template: gone from listings at once (the engine keeps it locked while its disks are
-        deleted, which no client can use); one still being made is removed once made (a durable operation)."""
-        if image_id == mapping.BLANK_TEMPLATE_ID:
-            raise InvalidState("The Blank image belongs to the engine and cannot be deleted", resource_id=image_id)
-        self._remove_or_wait(scope, "image", image_id, engine_states.image_state(self.image(scope, image_id)))
 
     # --- removals in progress -------------------------------------------------------------------------
     def _mark_deleting(self, place: Place, kind: str, resources: Iterable[Image | Volume]) -> None:

@@ -4,6 +4,7 @@ rendering needs (zones, instance types), each fetched once per request.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 import time
@@ -11,6 +12,7 @@ from typing import Any, Iterable
 
 from gateway.errors import NotFound
 from gateway.model import HardwareProfile, Instance
+from gateway.scope import Credentials
 
 from . import ids
 from .call import Call
@@ -25,7 +27,28 @@ _type_lock = threading.Lock()
 
 def account_id(call: Call) -> str:
     """A stable 12-digit account id for the identity (EC2 clients expect one as OwnerId)."""
-    digest = hashlib.sha256(call.owner.encode()).hexdigest()
+    return account_id_of(call.owner)
+
+
+def known_accounts(call: Call) -> dict[str, str]:
+    """Account id -> engine user name, of every oVirt user an EC2 credential of this gateway acts as on the
+    call's engine (an account id is a digest of engine and user: only those users have one)."""
+    found = {}
+    for credential in call.gateway.store.credentials():
+        if credential.provider not in (None, call.scope.provider.name):
+            continue
+        found[account_id_of_user(call, credential.username)] = credential.username
+    return found
+
+
+def account_id_of_user(call: Call, username: str) -> str:
+    """The account id of another engine user on the call's engine."""
+    return account_id_of(dataclasses.replace(call.scope, credentials=Credentials(username, "")).owner_key)
+
+
+def account_id_of(owner_key: str) -> str:
+    """The account id of an identity's store key (Scope.owner_key: engine and user name)."""
+    digest = hashlib.sha256(owner_key.encode()).hexdigest()
     return f"{int(digest[:15], 16) % 10**12:012d}"
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import subprocess
+import time
 import uuid
 from typing import Any
 
@@ -103,3 +104,54 @@ def test_the_user_runs_and_terminates_its_own_instance(user_ec2: Any, admin_ec2:
     user_ec2.get_waiter("instance_terminated").wait(InstanceIds=[mine], WaiterConfig=FAST)
     assert mine in {i["InstanceId"] for r in admin_ec2.describe_instances(
         Filters=[{"Name": "instance-state-name", "Values": ["terminated"]}])["Reservations"] for i in r["Instances"]}
+
+
+def owner_id(ec2: Any, instance_id: str) -> str:
+    return ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["OwnerId"]
+
+
+def test_an_image_shared_with_the_user_appears_in_its_describe_images(user_ec2: Any, admin_ec2: Any,
+                                                                       image_id: str) -> None:
+    """launchPermission is the template's UserTemplateBasedVm permission: the user-level API then shows it."""
+    admins, mine = run_one(admin_ec2, image_id), run_one(user_ec2, image_id)
+    try:
+        admin_ec2.get_waiter("instance_running").wait(InstanceIds=[admins], WaiterConfig=FAST)
+        user_account = owner_id(user_ec2, mine)
+        made = admin_ec2.create_image(InstanceId=admins, Name=f"shared-{uuid.uuid4().hex[:8]}",
+                                      Description="before")["ImageId"]
+        admin_ec2.get_waiter("image_available").wait(ImageIds=[made], WaiterConfig=FAST)
+        assert failure(user_ec2.describe_images, ImageIds=[made])[0] == "InvalidAMIID.NotFound"
+        assert made not in {i["ImageId"] for i in user_ec2.describe_images(ExecutableUsers=["self"])["Images"]}
+        assert admin_ec2.describe_image_attribute(ImageId=made, Attribute="launchPermission")["LaunchPermissions"] == []
+        assert made not in {i["ImageId"] for i in admin_ec2.describe_images(ExecutableUsers=[user_account])["Images"]}
+
+        admin_ec2.modify_image_attribute(ImageId=made, LaunchPermission={"Add": [{"UserId": user_account}]})
+        assert admin_ec2.describe_image_attribute(ImageId=made, Attribute="launchPermission")[
+            "LaunchPermissions"] == [{"UserId": user_account}]
+        assert made in {i["ImageId"] for i in admin_ec2.describe_images(ExecutableUsers=[user_account])["Images"]}
+        assert made not in {i["ImageId"] for i in admin_ec2.describe_images(ExecutableUsers=["all"])["Images"]}
+        shared = user_ec2.describe_images(ImageIds=[made])["Images"][0]
+        assert shared["Public"] is False and shared["OwnerId"] != user_account
+        assert made in {i["ImageId"] for i in user_ec2.describe_images(ExecutableUsers=["self"])["Images"]}
+        assert failure(user_ec2.modify_image_attribute, ImageId=made, Description={"Value": "mine now"})[:2] == \
+            ("UnauthorizedOperation", 403)
+
+        admin_ec2.modify_image_attribute(ImageId=made, Description={"Value": "after"})
+        assert admin_ec2.describe_image_attribute(ImageId=made, Attribute="description")["Description"] == \
+            {"Value": "after"}
+        admin_ec2.modify_image_attribute(ImageId=made, Attribute="launchPermission", OperationType="add",
+                                         UserGroups=["all"])
+        assert admin_ec2.describe_images(ImageIds=[made])["Images"][0]["Public"] is True
+        admin_ec2.reset_image_attribute(ImageId=made, Attribute="launchPermission")
+        assert admin_ec2.describe_image_attribute(ImageId=made, Attribute="launchPermission")["LaunchPermissions"] == []
+        assert failure(user_ec2.describe_images, ImageIds=[made])[0] == "InvalidAMIID.NotFound"
+        assert failure(admin_ec2.modify_image_attribute, ImageId=made,
+                       LaunchPermission={"Add": [{"UserId": "123456789012"}]})[0] == "InvalidParameterValue"
+        assert failure(admin_ec2.modify_image_attribute, ImageId=made, Attribute="blockDeviceMapping",
+                       Value="x")[0] == "InvalidParameterValue"
+        admin_ec2.deregister_image(ImageId=made)
+        while made in {i["ImageId"] for i in admin_ec2.describe_images(Owners=["self"])["Images"]}:
+            time.sleep(0.2)  # gone once the engine has deleted its disks: no later test meets it half-removed
+    finally:
+        admin_ec2.terminate_instances(InstanceIds=[admins])
+        user_ec2.terminate_instances(InstanceIds=[mine])

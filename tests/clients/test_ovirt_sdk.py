@@ -363,6 +363,92 @@ def test_template_from_a_stopped_vm(connection: Any) -> None:
     source_service.remove()
 
 
+def test_template_from_a_snapshot_of_a_running_vm_then_shared_and_edited(simulator: Any, connection: Any) -> None:
+    """TemplatesService.add FromVmSnapshot (4.3): the VM keeps running; the template's permissions with
+    UserTemplateBasedVm share it (the user-level API then lists it); update changes its description."""
+    system = connection.system_service()
+    vms, templates = system.vms_service(), system.templates_service()
+    source = vms.add(types.Vm(name="sdk-snap-source", cluster=types.Cluster(name="Default"),
+                              template=types.Template(id=TEMPLATE_CENTOS_DEFAULT)))
+    source_service = vms.vm_service(source.id)
+    wait_until(lambda: source_service.get().status == types.VmStatus.DOWN)
+    source_service.start()
+    wait_until(lambda: source_service.get().status == types.VmStatus.UP)
+    snapshots = source_service.snapshots_service()
+    snapshot = snapshots.add(types.Snapshot(description="for a template", persist_memorystate=False))
+    wait_until(lambda: snapshots.snapshot_service(snapshot.id).get().snapshot_status == types.SnapshotStatus.OK)
+    with pytest.raises(sdk.NotFoundError):
+        templates.add(types.Template(name="sdk-from-nothing", vm=types.Vm(
+            id=source.id, snapshots=[types.Snapshot(id="5aa00000-0000-4000-8000-00000000dead")])))
+    template = templates.add(types.Template(name="sdk-from-snapshot", vm=types.Vm(
+        id=source.id, snapshots=[types.Snapshot(id=snapshot.id)])))
+    assert template.status == types.TemplateStatus.LOCKED and source_service.get().status == types.VmStatus.UP
+    service = templates.template_service(template.id)
+    wait_until(lambda: service.get().status == types.TemplateStatus.OK)
+    assert len(service.disk_attachments_service().list()) == 1
+
+    user = sdk.Connection(url=simulator.api_url, username=USER[0], password=USER[1], headers={"Filter": "true"})
+    try:
+        assert template.id not in {t.id for t in user.system_service().templates_service().list()}
+        users = {u.user_name: u.id for u in system.users_service().list()}
+        granted = service.permissions_service().add(types.Permission(
+            role=types.Role(id="def00009-0000-0000-0000-def000000009"), user=types.User(id=users[USER[0]])))
+        assert granted.user.id == users[USER[0]] and granted.template.id == template.id
+        assert template.id in {t.id for t in user.system_service().templates_service().list()}
+        with pytest.raises(sdk.AuthError):
+            user.system_service().templates_service().template_service(template.id).update(
+                types.Template(description="the user's now"))
+        service.permissions_service().permission_service(granted.id).remove()
+        assert template.id not in {t.id for t in user.system_service().templates_service().list()}
+    finally:
+        user.close()
+    assert service.update(types.Template(description="edited")).description == "edited"
+    assert_sdk_parsed_all(raw_path(connection, f"templates/{template.id}/permissions"),
+                          service.permissions_service().list())
+    assert_sdk_parsed_all(raw_path(connection, f"templates/{template.id}?follow=permissions"),
+                          service.get(follow="permissions"))
+    service.remove()
+    source_service.stop()
+    wait_until(lambda: source_service.get().status == types.VmStatus.DOWN)
+    snapshots.snapshot_service(snapshot.id).remove()
+    wait_until(lambda: not [s for s in snapshots.list() if s.id == snapshot.id])
+    source_service.remove()
+
+
+def test_template_refusals_as_the_engine_answers_them(simulator: Any, connection: Any) -> None:
+    """A name with special characters (400), a name already used by another template of the data center
+    (409), permissions a user may not change (403)."""
+    system = connection.system_service()
+    vms, templates = system.vms_service(), system.templates_service()
+    source = vms.add(types.Vm(name="sdk-refusals", cluster=types.Cluster(name="Default"),
+                              template=types.Template(id=TEMPLATE_CENTOS_DEFAULT)))
+    source_service = vms.vm_service(source.id)
+    wait_until(lambda: source_service.get().status == types.VmStatus.DOWN)
+    with pytest.raises(sdk.Error) as named:
+        templates.add(types.Template(name="web server (v1)", vm=types.Vm(id=source.id)))
+    assert named.value.code == 400 and "special characters" in str(named.value)
+    first = templates.add(types.Template(name="sdk-refusals-1", vm=types.Vm(id=source.id)))
+    wait_until(lambda: templates.template_service(first.id).get().status == types.TemplateStatus.OK)
+    second = templates.add(types.Template(name="sdk-refusals-2", vm=types.Vm(id=source.id)))
+    wait_until(lambda: templates.template_service(second.id).get().status == types.TemplateStatus.OK)
+    with pytest.raises(sdk.Error) as taken:
+        templates.template_service(second.id).update(types.Template(name="sdk-refusals-1"))
+    assert taken.value.code == 409 and "already in use" in str(taken.value)
+    user = sdk.Connection(url=simulator.api_url, username=USER[0], password=USER[1])
+    try:
+        with pytest.raises(sdk.AuthError) as forbidden:  # seeded templates are shared with Everyone: the user
+            user.system_service().templates_service().template_service(  # sees them, may not share them
+                TEMPLATE_CENTOS_DEFAULT).permissions_service().add(types.Permission(
+                    role=types.Role(id="def00009-0000-0000-0000-def000000009"), group=types.Group(
+                        id="eee00000-0000-0000-0000-123456789eee")))
+        assert forbidden.value.code == 403
+    finally:
+        user.close()
+    for template in (first, second):
+        templates.template_service(template.id).remove()
+    source_service.remove()
+
+
 def raw_path(connection: Any, path: str) -> bytes:
     """The raw XML of `path`, fetched through the SDK connection's own URL."""
     response = requests.get(f"{connection.url}/{path}", auth=ADMIN, timeout=10)

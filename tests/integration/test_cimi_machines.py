@@ -80,7 +80,12 @@ def test_capture_a_stopped_machine(cimi: CimiClient, gateway) -> None:
         assert capture_href == cimi.collection_url("machineImages")
         body = {"resourceURI": NS + "/MachineImageCreate", "name": f"{machine['name']}-image",
                 "description": "captured", "type": " IMAGE ", "imageLocation": f" {machine['id']} "}
-        response = cimi.post(capture_href, body)
+        gateway.simulator_control("clock", frozen=True)  # the engine's copy waits while the machine is read
+        try:
+            response = cimi.post(capture_href, body)
+            assert cimi.get(machine["id"])["state"] == "CAPTURING"
+        finally:
+            gateway.simulator_control("clock", frozen=False)
         image = cimi.parse(response)
         assert response.headers["Location"] == image["id"] and image["type"] == "IMAGE" and image["state"]
         cimi.wait_job(response.headers["CIMI-Job-URI"])

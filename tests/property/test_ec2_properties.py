@@ -29,14 +29,19 @@ ACTIONS = ["DescribeInstances", "DescribeImages", "DescribeKeyPairs", "CreateKey
            "DeleteKeyPair", "CreateTags", "DeleteTags", "DescribeTags", "TerminateInstances", "StopInstances",
            "StartInstances", "RunInstances", "DescribeVolumes", "CreateVolume", "DescribeSubnets",
            "DescribeInstanceAttribute", "DescribeRegions", "DescribeAvailabilityZones", "ModifyInstanceAttribute",
-           "GetCallerIdentity", "Nope"]
+           "GetCallerIdentity", "CreateImage", "DeregisterImage", "RegisterImage", "CopyImage",
+           "DescribeImageAttribute", "ModifyImageAttribute", "ResetImageAttribute", "Nope"]
 SCALAR_PARAMS = ["KeyName", "PublicKeyMaterial", "DryRun", "MaxResults", "NextToken", "ImageId", "InstanceType",
                  "MinCount", "MaxCount", "Size", "AvailabilityZone", "VolumeId", "Attribute", "InstanceId",
-                 "UserData", "ClientToken", "KeyType", "Version"]
+                 "UserData", "ClientToken", "KeyType", "Version", "Name", "Description", "NoReboot",
+                 "RootDeviceName", "SourceImageId", "SourceRegion", "OperationType", "Value"]
 LIST_PARAMS = ["InstanceId", "ResourceId", "SubnetId", "AttributeName", "ImageId", "KeyName", "VolumeId",
                "RegionName", "ZoneName"]
 STRUCT_PARAMS = ["Filter.{}.Name", "Filter.{}.Value.{}", "Tag.{}.Key", "Tag.{}.Value", "TagSpecification.{}.Tag.{}.Key",
-                 "TagSpecification.{}.Tag.{}.Value", "TagSpecification.{}.ResourceType"]
+                 "TagSpecification.{}.Tag.{}.Value", "TagSpecification.{}.ResourceType",
+                 "BlockDeviceMapping.{}.DeviceName", "BlockDeviceMapping.{}.NoDevice", "BlockDeviceMapping.{}.Ebs.SnapshotId",
+                 "LaunchPermission.Add.{}.UserId", "LaunchPermission.Remove.{}.Group", "UserId.{}", "UserGroup.{}",
+                 "Description.Value"]
 INDEXES = st.one_of(st.integers(1, 3).map(str), st.sampled_from(["0", "01", "x", "-1", "1.5", " 1", "\u00b2", "\u0661", ""]))
 VALUES = st.one_of(words, st.sampled_from(
     ["i-0123456789abcdef0", "ami-7e000000000040008000000000000099", "o1.small", "1", "0", "true", "false",

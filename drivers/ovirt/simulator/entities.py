@@ -189,6 +189,8 @@ class Template:
     nics: list[Nic] = field(default_factory=list)
     initialization: dict[str, Any] | None = None
     copy_seconds: float = 8.0          # how long a thin copy of its disks takes on the real engine
+    user_roles: dict[str, str] = field(default_factory=dict)   # user id -> role on it (see permissions.py)
+    group_roles: dict[str, str] = field(default_factory=dict)  # group id (Everyone) -> role on it
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ anything that copies or deletes images is `locked` first and settles on the stor
 
 from __future__ import annotations
 
-from .entities import Attachment, Disk, GiB, Job, Nic, StorageDomain, Template, User, Vm
+from .entities import Attachment, Disk, GiB, Job, Nic, Snapshot, StorageDomain, Template, User, Vm
 from .errors import conflict, failed
 from .lifecycle import TIMINGS, _locked
 from .store import Step, Store
@@ -169,10 +169,17 @@ def update_attachment(store: Store, vm: Vm, att: Attachment, bootable: bool | No
 # -- templates ----------------------------------------------------------------------------------------
 
 def create_template(store: Store, vm: Vm, *, name: str, description: str, comment: str, cluster_id: str,
-                    owner: User, job: Job | None) -> Template:
+                    owner: User, job: Job | None, snapshot: Snapshot | None = None) -> Template:
     """A template from a down VM: its sizing, NICs and (non-shareable) disks are copied. While the disks
-    are copied the template is `locked` and the VM `image_locked`; then `ok` and `down` again."""
-    if vm.status != "down":
+    are copied the template is `locked` and the VM `image_locked`; then `ok` and `down` again.
+
+    From one of the VM's snapshots (AddVmTemplateFromSnapshot, 4.3+) the VM may be running: the disks the
+    snapshot holds are copied as they were then, and the snapshot (not the VM) is locked meanwhile."""
+    if snapshot is not None:
+        if snapshot.status != "ok":
+            raise conflict("Cannot add Template. Snapshot is currently being created or removed. Please wait until "
+                           "the operation ends, and try again.")
+    elif vm.status != "down":
         raise conflict("Cannot add Template. VM is locked or still running, try again once VM is in the Down state.")
     dc_id = store.clusters[cluster_id].data_center_id
     for other in store.templates.values():
@@ -180,17 +187,18 @@ def create_template(store: Store, vm: Vm, *, name: str, description: str, commen
         if other.name == name and other_dc is not None and other_dc.id == dc_id:
             raise conflict("Cannot add Template. The Template name is already in use, please choose a unique name "
                            "and try again.")
-    if any(s.status == "locked" for s in vm.snapshots):
+    if snapshot is None and any(s.status == "locked" for s in vm.snapshots):
         raise conflict("Cannot add Template. The VM is performing an operation on a Snapshot. Please wait for the "
                        "operation to finish, and try again.")
     now = store.now()
     template = Template(store.new_id(), name, description, comment, cluster_id=cluster_id, memory=vm.memory,
                         sockets=vm.sockets, cores=vm.cores, threads=vm.threads, os_type=vm.os_type,
                         vm_type=vm.vm_type, creation_time=now,
-                        initialization=dict(vm.initialization) if vm.initialization else None)
+                        initialization=dict(vm.initialization) if vm.initialization else None,
+                        user_roles={owner.id: "TemplateOwner"})   # its creator's; shared with no one else yet
     for att in vm.attachments:
         source = store.disks.get(att.disk_id)
-        if source is None or source.shareable:
+        if source is None or source.shareable or (snapshot is not None and att.disk_id not in snapshot.disk_ids):
             continue
         copy = Disk(store.new_id(), source.name, source.storage_domain_id, source.provisioned_size,
                     actual_size=source.actual_size, format=source.format, sparse=source.sparse, status="locked",
@@ -205,8 +213,11 @@ def create_template(store: Store, vm: Vm, *, name: str, description: str, commen
             store.finish_job(job, now)
         return template
     template.status = "locked"
-    vm.generation += 1
-    vm.status = "image_locked"
+    if snapshot is not None:
+        snapshot.status = "locked"
+    else:
+        vm.generation += 1
+        vm.status = "image_locked"
     vm.touch()
 
     def copied(at: float) -> None:
@@ -214,7 +225,11 @@ def create_template(store: Store, vm: Vm, *, name: str, description: str, commen
         for a in template.attachments:
             if a.disk_id in store.disks:
                 store.disks[a.disk_id].status = "ok"
-        if store.vms.get(vm.id) is vm and vm.status == "image_locked":
+        if snapshot is not None:
+            if snapshot.status == "locked":
+                snapshot.status = "ok"
+            vm.touch()
+        elif store.vms.get(vm.id) is vm and vm.status == "image_locked":
             vm.status = "down"
             vm.touch()
         if job is not None:

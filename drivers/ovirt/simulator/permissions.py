@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .entities import Vm
+from .entities import Template, Vm
 from .errors import ApiError
 
 if TYPE_CHECKING:
@@ -46,7 +46,14 @@ _VM_MANAGER = _USER_ROLE | {"CREATE_VM", "DELETE_VM", "EDIT_VM_PROPERTIES", "CON
 ROLES: dict[str, tuple[str, frozenset[str]]] = {
     "UserRole": ("00000000-0000-0000-0001-000000000001", _USER_ROLE),
     "UserVmManager": ("def00006-0000-0000-0000-def000000006", frozenset(_VM_MANAGER)),
+    # On a template: may make VMs from it (what a template shared with a user or with Everyone gives).
+    "UserTemplateBasedVm": ("def00009-0000-0000-0000-def000000009", frozenset({"LOGIN", "CREATE_VM"})),
+    # What the engine grants a template's creator: only its holder (and admins) see an unshared template.
+    "TemplateOwner": ("def00008-0000-0000-0000-def000000008", frozenset({
+        "LOGIN", "CREATE_VM", "EDIT_TEMPLATE_PROPERTIES", "DELETE_TEMPLATE", "MANIPULATE_PERMISSIONS"})),
 }
+EVERYONE = "eee00000-0000-0000-0000-123456789eee"  # the engine's built-in group of every user
+TEMPLATE_USE_ROLE = "UserTemplateBasedVm"
 CREATOR_ROLE = "UserVmManager"
 # What the ordinary user holds on the system object: VmCreator and UserTemplateBasedVm.
 SYSTEM_GROUPS = frozenset({"LOGIN", "CREATE_VM", "VM_BASIC_OPERATIONS"})
@@ -75,6 +82,12 @@ def allowed(call: "Call", group: str, vms: Iterable[Vm] = ()) -> bool:
         if role is not None and group in ROLES[role][1]:
             return True
     return False
+
+
+def sees_template(call: "Call", template: Template) -> bool:
+    """The user-level API shows a non-admin the templates shared with it or with Everyone, and its own."""
+    return (not call.filtered or call.user.admin or EVERYONE in template.group_roles
+            or call.user.id in template.user_roles)
 
 
 def require(call: "Call", group: str, vms: Iterable[Vm] = ()) -> None:

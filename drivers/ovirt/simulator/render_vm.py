@@ -13,6 +13,7 @@ from typing import Any
 
 from .clock import iso
 from .entities import BLANK_ID, InstanceType, Nic, Template, Vm
+from .permissions import ROLES
 from .render_common import Ctx, follow_key, href, write_tree
 from .render_storage import QUOTA_ID, disk_attachments, snapshots
 from .store import nic_addresses, reported_device_id
@@ -269,6 +270,8 @@ def template(w: XmlWriter, t: Template, ctx: Ctx) -> None:
             nic(w, n, f"{base}/nics/{n.id}", ("template", base, t.id), None)
         if t.nics:
             w.end("nics")
+    if ctx.sub("permissions") is not None:
+        template_permissions(w, t)
     w.leaf("status", t.status)
     w.start("version")
     w.leaf("version_name", t.version_name if not blank else "")
@@ -277,6 +280,32 @@ def template(w: XmlWriter, t: Template, ctx: Ctx) -> None:
     w.ref("base_template", href("templates", base_id), base_id)
     w.end("version")
     w.end("template")
+
+
+ROLE_IDS = {name: role_id for name, (role_id, _) in ROLES.items()}
+
+
+def template_permission(w: XmlWriter, t: Template, principal: str, role_name: str, group: bool) -> None:
+    """One permission on a template: a role held by a user or a group (Everyone)."""
+    perm_id = "9e" + principal[2:-2] + t.id[-2:]
+    w.start("permission", f"{href('templates', t.id)}/permissions/{perm_id}", perm_id)
+    role_id = ROLE_IDS.get(role_name, role_name)
+    w.ref("role", href("roles", role_id), role_id)
+    w.ref("group" if group else "user", href("groups" if group else "users", principal), principal)
+    w.ref("template", href("templates", t.id), t.id)
+    w.end("permission")
+
+
+def template_permissions(w: XmlWriter, t: Template) -> None:
+    """<permissions> inlined by `follow=permissions`."""
+    held = [(g, r, True) for g, r in sorted(t.group_roles.items())] + [(u, r, False) for u, r in sorted(t.user_roles.items())]
+    if not held:
+        w.empty("permissions")
+        return
+    w.start("permissions")
+    for principal, role, group in held:
+        template_permission(w, t, principal, role, group)
+    w.end("permissions")
 
 
 def instance_type(w: XmlWriter, it: InstanceType, ctx: Ctx) -> None:

@@ -11,6 +11,7 @@ from .entities import (
     BLANK_ID, Attachment, Cluster, DataCenter, Disk, GiB, Host, InstanceType, MiB, Network, Nic,
     StorageDomain, Tag, Template, User, VnicProfile,
 )
+from .permissions import EVERYONE, TEMPLATE_USE_ROLE
 from .store import Store
 
 DEFAULT_SEED = Path(__file__).resolve().parent / "seed.json"
@@ -26,7 +27,8 @@ def load(store: Store, seed_path: str | Path | None = None) -> dict[str, Any]:
         store.users[u["id"]] = User(u["id"], u["user_name"], u["password"], bool(u.get("admin")),
                                     u.get("first_name", ""), u.get("last_name", ""))
     store.templates[BLANK_ID] = Template(BLANK_ID, "Blank", "Blank template", memory=GiB, vm_type="desktop",
-                                         version_number=1, version_name="", creation_time=EPOCH_2008)
+                                         version_number=1, version_name="", creation_time=EPOCH_2008,
+                                         group_roles={EVERYONE: TEMPLATE_USE_ROLE})
     for dc_data in data.get("data_centers", []):
         dc = DataCenter(dc_data["id"], dc_data["name"], dc_data.get("description", ""),
                         mac_pool_id=store.mac_pool_id)
@@ -51,7 +53,8 @@ def load(store: Store, seed_path: str | Path | None = None) -> dict[str, Any]:
         template = Template(t["id"], t["name"], t.get("description", ""), cluster_id=t.get("cluster"),
                             memory=int(t.get("memory_mib", 1024)) * MiB, sockets=int(t.get("sockets", 1)),
                             os_type=t.get("os_type", "other"), vm_type=t.get("type", "server"),
-                            creation_time=now, copy_seconds=float(t.get("copy_seconds", 8.0)))
+                            creation_time=now, copy_seconds=float(t.get("copy_seconds", 8.0)),
+                            group_roles={EVERYONE: TEMPLATE_USE_ROLE} if t.get("public", True) else {})
         for d in t.get("disks", []):
             disk = Disk(d["id"], d["name"], d["storage_domain"], int(d["size_gib"] * GiB),
                         actual_size=int(float(d.get("actual_gib", 1)) * GiB), image_id=store.new_id(),

@@ -1,7 +1,14 @@
-"""DescribeImages: oVirt templates as AMIs."""
+"""DescribeImages: oVirt templates as AMIs, with the filters AWS clients use and ExecutableUsers.
+
+`ExecutableUsers` narrows to images the given accounts may launch: `self` (the caller can launch every
+image it sees), `all` (public images), or an account id (images public or shared with that account:
+its launch permissions, see image_attributes).
+"""
 from __future__ import annotations
 
 from typing import Any
+
+from gateway.model import Image
 
 from .. import ids, inventory
 from ..call import Call
@@ -23,6 +30,26 @@ IMAGE_FILTERS = {
     "hypervisor": lambda i: [i["Hypervisor"]],
     "description": lambda i: [i["Description"]],
     "platform-details": lambda i: [i["PlatformDetails"]],
+    "platform": lambda i: ["windows"] if i["PlatformDetails"] == "Windows" else [],
+    "root-device-name": lambda i: [i["RootDeviceName"]],
+    "creation-date": lambda i: [i["CreationDate"]],
+    "kernel-id": lambda i: [],
+    "ramdisk-id": lambda i: [],
+    "product-code": lambda i: [],
+    "product-code.type": lambda i: [],
+    "manifest-location": lambda i: [i["ImageLocation"]],
+    "image-allowed": lambda i: [True],
+    "ena-support": lambda i: [i["EnaSupport"]],
+    "block-device-mapping.device-name": lambda i: [m["DeviceName"] for m in i["BlockDeviceMappings"]],
+    "block-device-mapping.snapshot-id": lambda i: [m["Ebs"]["SnapshotId"] for m in i["BlockDeviceMappings"]
+                                                   if "SnapshotId" in m.get("Ebs", {})],
+    "block-device-mapping.volume-size": lambda i: [m["Ebs"]["VolumeSize"] for m in i["BlockDeviceMappings"]
+                                                   if "VolumeSize" in m.get("Ebs", {})],
+    "block-device-mapping.volume-type": lambda i: [m["Ebs"]["VolumeType"] for m in i["BlockDeviceMappings"]
+                                                   if "VolumeType" in m.get("Ebs", {})],
+    "block-device-mapping.delete-on-termination": lambda i: [
+        m["Ebs"]["DeleteOnTermination"] for m in i["BlockDeviceMappings"] if "DeleteOnTermination" in m.get("Ebs", {})],
+    "block-device-mapping.encrypted": lambda i: [False for m in i["BlockDeviceMappings"] if "Ebs" in m],
 }
 
 
@@ -31,6 +58,7 @@ def describe_images(call: Call) -> dict[str, Any]:
     wanted = ids.decode_many("ami", call.get("ImageIds", []))
     size = page_size(call.get("MaxResults"), with_ids=bool(wanted), ids_name="ImageIds")
     owners = call.get("Owners", [])
+    users = call.get("ExecutableUsers", [])
     call.check_dry_run()
     found = call.driver.images(call.scope, wanted or None)
     if wanted:
@@ -40,11 +68,26 @@ def describe_images(call: Call) -> dict[str, Any]:
             raise Ec2Error("InvalidAMIID.NotFound", f"The image id '[{shown}]' does not exist")
     me = call.scope.credentials.username
     account = inventory.account_id(call)
+    owner_ids = {i.id: account if i.owner in ("", me) else inventory.account_id_of_user(call, i.owner) for i in found}
     if owners:
-        mine = "self" in owners or account in owners
-        found = [i for i in found if (mine and i.owner == me) or i.owner in owners]
-    items = apply_filters((image_item(i, owner_id=account if i.owner == me else i.owner) for i in found),
-                          call.get("Filters"), IMAGE_FILTERS)
+        found = [i for i in found if ("self" in owners and owner_ids[i.id] == account) or owner_ids[i.id] in owners]
+    if users:
+        found = [i for i in found if executable_by(call, i, users, account)]
+    items = apply_filters((image_item(i, owner_id=owner_ids[i.id]) for i in found), call.get("Filters"), IMAGE_FILTERS)
     page, token = paginate(items, lambda i: i["ImageId"], size, call.get("NextToken"))
     return {"Images": page, "NextToken": token}
 
+
+
+def executable_by(call: Call, image: Image, users: list[str], account: str) -> bool:
+    """Whether one of `users` (self, all, or account ids) may launch the image."""
+    for user in users:
+        if user in ("self", account):
+            return True  # an image the caller sees is one it may launch
+        if image.is_public and (user == "all" or user.isdigit()):
+            return True
+    others = [u for u in users if u.isdigit() and u != account]
+    if not others:
+        return False
+    names = {inventory.known_accounts(call).get(u) for u in others} - {None}
+    return bool(names) and bool(names & set(call.driver.launch_permissions(call.scope, image.id).users))
