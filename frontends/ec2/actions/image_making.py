@@ -12,7 +12,6 @@ import re
 from typing import Any
 
 from gateway.errors import AlreadyExists, InvalidState, NotFound
-from gateway.model import ResourceState
 
 from .. import devices, ids, inventory
 from ..call import Call
@@ -110,13 +109,9 @@ def deregister_image(call: Call) -> dict[str, Any]:
     shown = ids.image_id(image_id)
     call.check_dry_run()
     try:
-        image = call.driver.image(call.scope, image_id)
-    except NotFound:
-        raise Ec2Error("InvalidAMIID.NotFound", f"The image id '[{shown}]' does not exist") from None
-    if image.state is ResourceState.DELETING:
-        raise Ec2Error("InvalidAMIID.Unavailable", f"The image '{shown}' has been deregistered")
-    try:
         call.driver.delete_image(call.scope, image_id)
+    except NotFound:  # never was, or already deregistered (gone from listings at once)
+        raise Ec2Error("InvalidAMIID.NotFound", f"The image id '[{shown}]' does not exist") from None
     except InvalidState as exc:  # instances made from it still exist, or it is being copied
         raise Ec2Error("IncorrectState", f"The image '{shown}' cannot be deregistered now: {exc.message}") from None
     return {}
