@@ -16,7 +16,7 @@ from gateway.model import Instance, InstanceState, VolumeAttachment, from_json, 
 from gateway.operations import Done, Fail, Next, Operation, Outcome, Wait
 from gateway.scope import Credentials, Scope
 
-from . import device_names, disk_records, launch_volumes, mapping, root_disk
+from . import device_names, disk_records, launch_snapshots, launch_volumes, mapping, root_disk
 from .base import INSTANCE_META, Element
 from .mapping import timestamp_of
 
@@ -85,11 +85,12 @@ class RunInstance(OvirtOperation):
     copied): the volume tags the client asked for are put on them, their device names and creation time
     (the VM's) are kept. The operation is durable, so tags asked for before the disks existed are never
     lost. Then, before the first start, the launch's block device mappings (launch_volumes): the image's
-    disks left out are removed, new volumes are made and attached, the boot disk is grown (root_disk).
+    disks left out are removed, new volumes are made and attached, volumes from snapshots are copied and
+    attached (launch_snapshots), the boot disk is grown (root_disk).
     """
 
     name = "ovirt.run"
-    steps = ("create", "wait_for_disks", "drop_devices", "add_volumes", "grow_root", "start")
+    steps = ("create", "wait_for_disks", "drop_devices", "add_volumes", "snapshot_volumes", "grow_root", "start")
 
     def step_create(self, op: Operation, scope: Scope) -> Outcome:
         vm = self.driver.launched_vm(scope, op.id)
@@ -148,6 +149,9 @@ class RunInstance(OvirtOperation):
 
     def step_add_volumes(self, op: Operation, scope: Scope) -> Outcome:
         return launch_volumes.add(self, op, scope)
+
+    def step_snapshot_volumes(self, op: Operation, scope: Scope) -> Outcome:
+        return launch_snapshots.restore(self, op, scope)
 
     def step_grow_root(self, op: Operation, scope: Scope) -> Outcome:
         return root_disk.grow(self, op, scope)

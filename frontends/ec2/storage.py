@@ -144,3 +144,15 @@ def snapshot_item(snapshot: Snapshot, record: dict[str, Any], *, owner_id: str, 
         "Encrypted": False,
         "StorageTier": "standard", "Tags": tag_list(tags),
     }
+
+
+def snapshot_gib(call: Call, snapshot_id: str) -> int:
+    """The GiB of the snapshot a volume is made from (InvalidSnapshot.NotFound if there is none)."""
+    found = call.driver.snapshots(call.scope, [snapshot_id])
+    if not found:
+        raise Ec2Error("InvalidSnapshot.NotFound", f"The snapshot '{ids.encode('snap', snapshot_id)}' does not exist.")
+    record = snapshot_records(call).get(snapshot_id, {})
+    if record.get("volume_size"):
+        return int(record["volume_size"])
+    sizes = {v.id: v.size_bytes for v in call.driver.volumes(call.scope, found[0].volume_ids)}
+    return gib(found[0].size_bytes or sizes.get(found[0].volume_ids[0] if found[0].volume_ids else "", 0))
