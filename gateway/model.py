@@ -202,6 +202,9 @@ class Network:
     is_management: bool = False
 
 
+LAUNCH_ERROR = "launch_error"  # Instance.extra: why the launch that made a terminated instance failed
+
+
 @dataclass
 class Instance:
     """A VM."""

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 from lxml.builder import E
 
 from gateway.errors import GatewayError, InvalidState, NotFound, ProviderRefused
-from gateway.model import Instance, InstanceState, VolumeAttachment, from_json, to_json
+from gateway.model import LAUNCH_ERROR, Instance, InstanceState, VolumeAttachment, from_json, to_json
 from gateway.operations import Done, Fail, Next, Operation, Outcome, Wait
 from gateway.scope import Credentials, Scope
 
-from . import device_names, disk_records, launch_snapshots, launch_volumes, mapping, root_disk
+from . import device_names, disk_records, launch_failures, launch_snapshots, launch_volumes, mapping, root_disk
 from .base import INSTANCE_META, Element
 from .mapping import timestamp_of
 
@@ -91,6 +91,18 @@ class RunInstance(OvirtOperation):
 
     name = "ovirt.run"
     steps = ("create", "wait_for_disks", "drop_devices", "add_volumes", "snapshot_volumes", "grow_root", "start")
+
+    def run_step(self, op: Operation) -> Outcome:
+        """A step after `create` that fails for good terminates the VM the launch made (launch_failures)."""
+        try:
+            outcome = super().run_step(op)
+        except GatewayError as exc:
+            if exc.retryable or op.step == "create":
+                raise
+            outcome = Fail(exc.message)
+        if isinstance(outcome, Fail) and op.step != "create":
+            launch_failures.terminate(self, op, outcome.message)
+        return outcome
 
     def step_create(self, op: Operation, scope: Scope) -> Outcome:
         vm = self.driver.launched_vm(scope, op.id)
@@ -317,7 +329,8 @@ class TerminateInstance(OvirtOperation):
     def bury(self, op: Operation, scope: Scope) -> None:
         vm_id = op.data["vm_id"]
         last: Instance = from_json(Instance, op.data["instance"])
-        last.state, last.state_reason, last.backend_state = InstanceState.TERMINATED, "Terminated", ""
+        last.state, last.backend_state = InstanceState.TERMINATED, ""
+        last.state_reason = last.extra.get(LAUNCH_ERROR) or "Terminated"
         last.tags = {**last.tags, **self.driver.store.tags(scope.provider.name, [vm_id]).get(vm_id, {})}
         last.addresses = [a for a in last.addresses if a.kind == "mac"]
         last.interfaces, last.attachments = [], []

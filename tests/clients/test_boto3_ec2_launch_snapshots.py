@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import requests
+from botocore.exceptions import WaiterError
 from lxml import etree
 
 from tests.clients.ec2_helpers import expect
@@ -101,3 +102,36 @@ def test_volumes_from_snapshots_refused_in_ec2_words(ec2: Any, image: dict[str, 
                BlockDeviceMappings=[{"DeviceName": "/dev/sdf", "Ebs": ebs}])
     after = {i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]}
     assert after == before  # nothing was created
+
+
+def available_volumes(ec2: Any) -> set[str]:
+    return {v["VolumeId"] for v in ec2.describe_volumes(Filters=[{"Name": "status", "Values": ["available"]}])[
+        "Volumes"]}
+
+
+def test_a_launch_whose_volume_cannot_be_made_ends_terminated_with_its_reason(gateway: Any, ec2: Any,
+                                                                              image: dict[str, Any]) -> None:
+    """The engine refuses the launch's new volume for good: as on AWS the instance ends `terminated` with a
+    StateReason, through the durable termination (which keeps the root volume the client asked to keep)."""
+    refusal = "[Cannot add Virtual Disk. Low disk space on Storage Domain hosted_storage.]"
+    before = available_volumes(ec2)
+    gateway.simulator_control("faults", error={"path": r"/vms/[^/]+/diskattachments$", "method": "POST",
+                                               "status": 400, "detail": refusal, "count": 1}).raise_for_status()
+    try:
+        run = ec2.run_instances(ImageId=image["ImageId"], MinCount=1, MaxCount=1, InstanceType="o1.small",
+                                BlockDeviceMappings=[
+                                    {"DeviceName": image["RootDeviceName"], "Ebs": {"DeleteOnTermination": False}},
+                                    {"DeviceName": "/dev/sdb", "Ebs": {"VolumeSize": 1}}])
+        instance_id = run["Instances"][0]["InstanceId"]
+        with pytest.raises(WaiterError):  # as on AWS, the running waiter fails once the instance is ending
+            ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
+        ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig=FAST)
+    finally:
+        requests.delete(f"{gateway.simulator_url}/__simulator__/faults", timeout=10).raise_for_status()
+    ended = described(ec2, instance_id)
+    assert ended["State"]["Name"] == "terminated"
+    assert ended["StateReason"]["Code"] == "Server.InternalError"
+    assert "Low disk space" in ended["StateReason"]["Message"]
+    (kept,) = available_volumes(ec2) - before  # the root volume, kept as asked; no other
+    assert ec2.describe_volumes(VolumeIds=[kept])["Volumes"][0]["Size"] == 10
+    ec2.delete_volume(VolumeId=kept)
