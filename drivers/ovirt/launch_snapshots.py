@@ -14,7 +14,7 @@ no copy is left behind unseen.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lxml.builder import E
 
@@ -37,13 +37,14 @@ def copy_id(launch_id: str, device: str) -> str:
     return uuid.uuid5(COPY_NAMESPACE, f"{launch_id} {device}").hex
 
 
-def from_snapshots(data: dict[str, object]) -> list[LaunchVolume]:
+def from_snapshots(data: dict[str, Any]) -> list[LaunchVolume]:
     """The launch's new volumes that come from snapshots."""
-    volumes = (from_json(LaunchVolume, v) for v in data.get("new_volumes") or [])  # type: ignore[union-attr]
+    volumes = (from_json(LaunchVolume, v) for v in data.get("new_volumes") or [])
     return [v for v in volumes if v.snapshot_id]
 
 
 def restore(step: "OvirtOperation", op: Operation, scope: "Scope") -> Outcome:
+    """Queue each copy not yet queued, attach each one done, wait for the rest; then the launch's next step."""
     vm_id = op.data["vm_id"]
     vm = step.vm(scope, vm_id, follow="disk_attachments")
     attached = {a.get("id") for a in vm.iterfind("disk_attachments/disk_attachment")} if vm is not None else set()

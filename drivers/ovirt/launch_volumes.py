@@ -4,13 +4,14 @@
   (DiskAttachmentService.remove with `detach_only=false`: detached and deleted in one engine call). Which
   disks those are is settled once, when the VM's disks are first listed (`drop_ids`), so a repeated step
   never takes a disk that moved up a letter. One already gone (a repeated step) is skipped.
-- `add_volumes`: each new blank volume (volumes from snapshots are launch_snapshots') is created and attached in one call (DiskAttachmentsService.add with
-  a new `<disk>`: size, thin `cow` format, the boot disk's storage domain), its description marking the
-  launch and the device (`cloudgw-launch-<operation> /dev/sdb`). Before asking, the step reads the VM's
-  disks and skips every volume whose mark is there: a gateway killed between the engine's answer and its
-  own record finds the disk on the next run instead of making a second one, and a disk attached to the
-  VM is never orphaned (the VM's removal takes it along, or keeps it when its DeleteOnTermination is
-  false). The step waits until the engine has created every volume (a locked disk would refuse the start).
+- `add_volumes`: each new blank volume (those from snapshots are launch_snapshots') is created and attached in
+  one call (DiskAttachmentsService.add with a new `<disk>`: size, thin `cow` format, the boot disk's storage
+  domain), its description marking the launch and the device (`cloudgw-launch-<operation> /dev/sdb`). Before
+  asking, the step reads the VM's disks and skips every volume whose mark is there: a gateway killed between
+  the engine's answer and its own record finds the disk on the next run instead of making a second one, and a
+  disk attached to the VM is never orphaned (the VM's removal takes it along, or keeps it when its
+  DeleteOnTermination is false). The step waits until the engine has created every volume (a locked disk would
+  refuse the start).
 """
 from __future__ import annotations
 
