@@ -93,11 +93,13 @@ class RunInstance(OvirtOperation):
     steps = ("create", "wait_for_disks", "drop_devices", "add_volumes", "snapshot_volumes", "grow_root", "start")
 
     def run_step(self, op: Operation) -> Outcome:
-        """A step after `create` that fails for good terminates the VM the launch made (launch_failures)."""
+        """A step after `create` that fails for good (refused, or still failing at its last attempt) terminates
+        the VM the launch made (launch_failures)."""
         try:
             outcome = super().run_step(op)
         except GatewayError as exc:
-            if exc.retryable or op.step == "create":
+            last_attempt = op.attempts + 1 >= self.driver.operations.max_attempts
+            if op.step == "create" or (exc.retryable and not last_attempt):
                 raise
             outcome = Fail(exc.message)
         if isinstance(outcome, Fail) and op.step != "create":
