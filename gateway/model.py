@@ -173,6 +173,7 @@ class Volume:
     sparse: bool = True
     attachments: list[VolumeAttachment] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
+    snapshot_id: str | None = None  # the snapshot it was copied from, where the backend knows
 
 
 @dataclass

@@ -5,7 +5,8 @@ Each is made as CreateVolume makes a volume from a snapshot, by an `ovirt.volume
 and the device, so a step repeated after a crash finds the copy it began instead of beginning a second one.
 Once the copy is a floating disk of its own, it is attached to the new VM on the device's bus (`POST
 vms/{id}/diskattachments` naming the disk) and recorded like the launch's other volumes (device name,
-DeleteOnTermination, tags). The step waits until every copy is attached, so the first start finds them all.
+DeleteOnTermination, tags), with the snapshot it came from. The step waits until every copy is attached, so
+the first start finds them all.
 
 A copy that fails for good fails the launch; the step first waits for the other copies to end and removes
 those not attached to the VM (one attached goes with the VM, or stays as its DeleteOnTermination says), so
@@ -22,7 +23,7 @@ from gateway.errors import InvalidState, NotFound
 from gateway.model import LaunchVolume, from_json
 from gateway.operations import ACTIVE_STATES, DONE, FAILED, Fail, Operation, Outcome, Wait
 
-from . import device_names, launch_volumes, mapping
+from . import device_names, disk_records, launch_volumes, mapping
 
 if TYPE_CHECKING:
     from gateway.scope import Scope
@@ -83,6 +84,7 @@ def restore(step: "OvirtOperation", op: Operation, scope: "Scope") -> Outcome:
             except NotFound:
                 return Fail(f"The volume made for '{volume.device}' was deleted before it could be attached")
         launch_volumes.remember(step, op, scope, disk_id, volume)
+        disk_records.record_source(step.driver.store, op.data["place"], disk_id, volume.snapshot_id or "")
     if waiting:
         return Wait(step.poll)
     return launch_volumes.following(op.data, "snapshot_volumes")

@@ -56,11 +56,13 @@ class SnapshotCopiesMixin(OvirtBase):
             volume_id, size = self.clone_snapshot_disk(scope, spec.snapshot_id, spec)
         now = datetime.now(timezone.utc)
         disk_records.record_created(self.store, place.key, [volume_id], now)
+        disk_records.record_source(self.store, place.key, volume_id, spec.snapshot_id)
         if spec.tags:
             self.store.set_tags(scope.provider.name, "volume", [volume_id], spec.tags)
         return Volume(id=volume_id, name=spec.name or "", size_bytes=max(size, spec.size_bytes),
                       state=ResourceState.PENDING,
-                      description=spec.description, created=now, realm_id=spec.realm_id, tags=dict(spec.tags))
+                      description=spec.description, created=now, realm_id=spec.realm_id, tags=dict(spec.tags),
+                      snapshot_id=spec.snapshot_id)
 
     def _submit(self, scope: Scope, place: Place, data: dict[str, object]) -> Operation:
         return self.operations.submit(VOLUME_FROM_SNAPSHOT, owner=scope.owner_key, held=True, data={

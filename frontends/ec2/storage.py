@@ -113,8 +113,8 @@ def volume_item(volume: Volume, context: VolumeContext) -> dict[str, Any]:
 
 
 def _snapshot_of(volume: Volume, context: VolumeContext) -> str:
-    """The snapshot a volume was made from (CreateVolume's SnapshotId), "" for one made empty."""
-    snapshot_id = context.records.get(volume.id, {}).get("snapshot_id")
+    """The snapshot a volume was made from (CreateVolume's SnapshotId, a launch mapping's), "" for one made empty."""
+    snapshot_id = context.records.get(volume.id, {}).get("snapshot_id") or volume.snapshot_id
     return ids.encode("snap", snapshot_id) if snapshot_id else ""
 
 

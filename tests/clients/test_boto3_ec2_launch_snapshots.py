@@ -74,6 +74,8 @@ def test_volumes_from_snapshots_attached_before_the_first_start(gateway: Any, ec
     volumes = {v["Attachments"][0]["Device"]: v for v in ec2.describe_volumes(
         VolumeIds=[ebs["VolumeId"] for ebs in mappings.values()])["Volumes"]}
     assert {d: v["Size"] for d, v in volumes.items()} == {image["RootDeviceName"]: 10, "/dev/sdf": 3, "/dev/vdg": 1}
+    assert {d: v["SnapshotId"] for d, v in volumes.items() if d != image["RootDeviceName"]} == {
+        "/dev/sdf": snapshots["of_vm"], "/dev/vdg": snapshots["of_loose"]}
     assert all(v["State"] == "in-use" and v["Tags"] == [{"Key": "suite", "Value": "snap"}] for v in volumes.values())
     assert not engine_helpers(gateway)  # the helper VM that copied the VM snapshot is gone
     # copies, not the disks that hold the snapshots (a floating volume's snapshot is itself a disk)
