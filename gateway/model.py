@@ -183,6 +183,7 @@ class Volume:
     attachments: list[VolumeAttachment] = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
     backend_state: str = ""  # the engine's own status word (gateway.engine_states reads what it allows)
+    snapshot_id: str | None = None  # the snapshot it was copied from, where the backend knows
 
 
 @dataclass
@@ -211,6 +212,9 @@ class Network:
     mtu: int | None = None
     profile_ids: list[str] = field(default_factory=list)
     is_management: bool = False
+
+
+LAUNCH_ERROR = "launch_error"  # Instance.extra: why the launch that made a terminated instance failed
 
 
 @dataclass
@@ -283,17 +287,19 @@ class InstanceSpec:
     volume_tags: dict[str, str] = field(default_factory=dict)  # for the disks it gets (they may not exist yet)
     root_volume_bytes: int | None = None  # grow the boot disk to this size before the first start
     root_delete_on_termination: bool = True  # False: terminating the instance keeps its boot disk
-    new_volumes: list["LaunchVolume"] = field(default_factory=list)  # blank disks attached before the first start
+    new_volumes: list["LaunchVolume"] = field(default_factory=list)  # disks attached before the first start
     suppressed_devices: list[str] = field(default_factory=list)  # the image's non-boot disks it must not get
 
 
 @dataclass
 class LaunchVolume:
-    """A blank disk a launch adds to the instance, under the device name the client gave."""
+    """A disk a launch adds to the instance, under the device name the client gave: blank, or a copy of a
+    snapshot's disk (grown to `size_bytes` if larger)."""
 
     device: str
     size_bytes: int
     delete_on_termination: bool = True
+    snapshot_id: str | None = None
 
 
 MAX_VOLUME_BYTES = 64 << 40  # 64 TiB: a frontend refuses a larger disk as the client's mistake, never asks the engine

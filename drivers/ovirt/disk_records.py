@@ -47,9 +47,16 @@ def record_created(store: Store, place_key: str, disk_ids: Iterable[str], when: 
             store.put_entity(DISK_RECORD, place_key, disk_id, {"id": disk_id, "created": stamp})
 
 
+def record_source(store: Store, place_key: str, disk_id: str, snapshot_id: str) -> None:
+    """Remember the snapshot a disk was copied from (the engine keeps no trace of it on the copy)."""
+    record = store.entity(DISK_RECORD, place_key, disk_id) or {"id": disk_id, "created": _now().isoformat()}
+    store.put_entity(DISK_RECORD, place_key, disk_id, {**record, "snapshot_id": snapshot_id})
+
+
 def fill_created(store: Store, place_key: str, volumes: Iterable[Volume], *,
                  every_disk: set[str] | None = None) -> None:
-    """Give each volume the engine left undated its kept time, first recording the ones never seen before.
+    """Give each volume the engine left undated its kept time, first recording the ones never seen before, and
+    each copied from a snapshot that snapshot's id.
 
     `every_disk`: the ids of all the data center's disks, when the listing saw them all; records of other
     disks are then dropped.
@@ -57,6 +64,7 @@ def fill_created(store: Store, place_key: str, volumes: Iterable[Volume], *,
     records = {r["id"]: r for r in store.entities(DISK_RECORD, place_key) if r.get("id")}
     now = _now()
     for volume in volumes:
+        volume.snapshot_id = volume.snapshot_id or records.get(volume.id, {}).get("snapshot_id")
         if volume.created is not None:
             continue
         record = records.get(volume.id)

@@ -4,13 +4,14 @@
   (DiskAttachmentService.remove with `detach_only=false`: detached and deleted in one engine call). Which
   disks those are is settled once, when the VM's disks are first listed (`drop_ids`), so a repeated step
   never takes a disk that moved up a letter. One already gone (a repeated step) is skipped.
-- `add_volumes`: each new blank volume is created and attached in one call (DiskAttachmentsService.add with
-  a new `<disk>`: size, thin `cow` format, the boot disk's storage domain), its description marking the
-  launch and the device (`cloudgw-launch-<operation> /dev/sdb`). Before asking, the step reads the VM's
-  disks and skips every volume whose mark is there: a gateway killed between the engine's answer and its
-  own record finds the disk on the next run instead of making a second one, and a disk attached to the
-  VM is never orphaned (the VM's removal takes it along, or keeps it when its DeleteOnTermination is
-  false). The step waits until the engine has created every volume (a locked disk would refuse the start).
+- `add_volumes`: each new blank volume (those from snapshots are launch_snapshots') is created and attached in
+  one call (DiskAttachmentsService.add with a new `<disk>`: size, thin `cow` format, the boot disk's storage
+  domain), its description marking the launch and the device (`cloudgw-launch-<operation> /dev/sdb`). Before
+  asking, the step reads the VM's disks and skips every volume whose mark is there: a gateway killed between
+  the engine's answer and its own record finds the disk on the next run instead of making a second one, and a
+  disk attached to the VM is never orphaned (the VM's removal takes it along, or keeps it when its
+  DeleteOnTermination is false). The step waits until the engine has created every volume (a locked disk would
+  refuse the start).
 """
 from __future__ import annotations
 
@@ -29,13 +30,16 @@ from .base import launch_mark
 if TYPE_CHECKING:
     from .operations import OvirtOperation
 
-AFTER_DISKS = ("drop_devices", "add_volumes", "grow_root", "start")
+AFTER_DISKS = ("drop_devices", "add_volumes", "snapshot_volumes", "grow_root", "start")
 
 
 def following(data: dict[str, Any], after: str, learned: dict[str, Any] | None = None) -> Outcome:
     """The next step the launch still needs after `after` (`learned` merged into its data), or Done."""
     merged = {**data, **(learned or {})}
-    needed = {"drop_devices": bool(merged.get("drop_ids")), "add_volumes": bool(merged.get("new_volumes")),
+    new = merged.get("new_volumes") or []
+    needed = {"drop_devices": bool(merged.get("drop_ids")),
+              "add_volumes": any(not v.get("snapshot_id") for v in new),
+              "snapshot_volumes": any(v.get("snapshot_id") for v in new),
               "grow_root": bool(merged.get("root_volume_bytes")), "start": bool(merged.get("start"))}
     later = AFTER_DISKS[AFTER_DISKS.index(after) + 1:] if after in AFTER_DISKS else AFTER_DISKS
     step = next((s for s in later if needed[s]), None)
@@ -88,6 +92,8 @@ def add(step: "OvirtOperation", op: Operation, scope: Scope) -> Outcome:
     domain_id = domain.get("id") if domain is not None else None
     creating = False
     for volume in (from_json(LaunchVolume, v) for v in op.data.get("new_volumes") or []):
+        if volume.snapshot_id:
+            continue  # made from its snapshot by the next step (launch_snapshots)
         mark = volume_mark(op.id, volume.device)
         disk = made.get(mark)
         if disk is None:
@@ -108,14 +114,14 @@ def add(step: "OvirtOperation", op: Operation, scope: Scope) -> Outcome:
             disk_id, locked = created.get("id", ""), True
         else:
             disk_id, locked = disk.get("id", ""), disk.findtext("status") == "locked"
-        _remember(step, op, scope, disk_id, volume)
+        remember(step, op, scope, disk_id, volume)
         creating = creating or locked
     if creating:
         return Wait(step.poll)
     return following(op.data, "add_volumes")
 
 
-def _remember(step: "OvirtOperation", op: Operation, scope: Scope, disk_id: str, volume: LaunchVolume) -> None:
+def remember(step: "OvirtOperation", op: Operation, scope: Scope, disk_id: str, volume: LaunchVolume) -> None:
     """What the engine keeps no record of: the device name, the termination choice, tags, the time (repeatable)."""
     store, place, vm_id = step.driver.store, op.data["place"], op.data["vm_id"]
     disk_records.remember_device(store, place, vm_id, disk_id, volume.device)

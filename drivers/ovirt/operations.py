@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 from lxml.builder import E
 
 from gateway.errors import GatewayError, InvalidState, NotFound, ProviderRefused
-from gateway.model import Instance, InstanceState, VolumeAttachment, from_json, to_json
+from gateway.model import LAUNCH_ERROR, Instance, InstanceState, VolumeAttachment, from_json, to_json
 from gateway.operations import Done, Fail, Next, Operation, Outcome, Wait
 from gateway.scope import Credentials, Scope
 
-from . import device_names, disk_records, launch_volumes, mapping, root_disk
+from . import device_names, disk_records, launch_failures, launch_snapshots, launch_volumes, mapping, root_disk
 from .base import INSTANCE_META, Element
 from .mapping import timestamp_of
 
@@ -85,11 +85,26 @@ class RunInstance(OvirtOperation):
     copied): the volume tags the client asked for are put on them, their device names and creation time
     (the VM's) are kept. The operation is durable, so tags asked for before the disks existed are never
     lost. Then, before the first start, the launch's block device mappings (launch_volumes): the image's
-    disks left out are removed, new volumes are made and attached, the boot disk is grown (root_disk).
+    disks left out are removed, new volumes are made and attached, volumes from snapshots are copied and
+    attached (launch_snapshots), the boot disk is grown (root_disk).
     """
 
     name = "ovirt.run"
-    steps = ("create", "wait_for_disks", "drop_devices", "add_volumes", "grow_root", "start")
+    steps = ("create", "wait_for_disks", "drop_devices", "add_volumes", "snapshot_volumes", "grow_root", "start")
+
+    def run_step(self, op: Operation) -> Outcome:
+        """A step after `create` that fails for good (refused, or still failing at its last attempt) terminates
+        the VM the launch made (launch_failures)."""
+        try:
+            outcome = super().run_step(op)
+        except GatewayError as exc:
+            last_attempt = op.attempts + 1 >= self.driver.operations.max_attempts
+            if op.step == "create" or (exc.retryable and not last_attempt):
+                raise
+            outcome = Fail(exc.message)
+        if isinstance(outcome, Fail) and op.step != "create":
+            launch_failures.terminate(self, op, outcome.message)
+        return outcome
 
     def step_create(self, op: Operation, scope: Scope) -> Outcome:
         vm = self.driver.launched_vm(scope, op.id)
@@ -148,6 +163,9 @@ class RunInstance(OvirtOperation):
 
     def step_add_volumes(self, op: Operation, scope: Scope) -> Outcome:
         return launch_volumes.add(self, op, scope)
+
+    def step_snapshot_volumes(self, op: Operation, scope: Scope) -> Outcome:
+        return launch_snapshots.restore(self, op, scope)
 
     def step_grow_root(self, op: Operation, scope: Scope) -> Outcome:
         return root_disk.grow(self, op, scope)
@@ -313,7 +331,8 @@ class TerminateInstance(OvirtOperation):
     def bury(self, op: Operation, scope: Scope) -> None:
         vm_id = op.data["vm_id"]
         last: Instance = from_json(Instance, op.data["instance"])
-        last.state, last.state_reason, last.backend_state = InstanceState.TERMINATED, "Terminated", ""
+        last.state, last.backend_state = InstanceState.TERMINATED, ""
+        last.state_reason = last.extra.get(LAUNCH_ERROR) or "Terminated"
         last.tags = {**last.tags, **self.driver.store.tags(scope.provider.name, [vm_id]).get(vm_id, {})}
         last.addresses = [a for a in last.addresses if a.kind == "mac"]
         last.interfaces, last.attachments = [], []

@@ -37,6 +37,13 @@ def helper_mark(operation_id: str) -> str:
     return HELPER_MARK + operation_id
 
 
+def helper_request(operation_id: str, cluster_id: str, snapshot_id: str) -> "Element":
+    """The engine's request for a helper VM cloned from the snapshot (AddVmFromSnapshot)."""
+    return E.vm(E.name(f"cloudgw-helper-{operation_id[:20]}"), E.comment(helper_mark(operation_id)),
+                E.description("cloudgw: copies a snapshot's disk"),
+                E.cluster(id=cluster_id), E.snapshots(E.snapshot(id=snapshot_id)))
+
+
 class SnapshotCopiesMixin(OvirtBase):
     def volume_from_snapshot(self, scope: Scope, spec: VolumeSpec) -> Volume:
         """Begin copying the snapshot's disk into a new volume; answers at once (state pending). A snapshot
@@ -49,11 +56,13 @@ class SnapshotCopiesMixin(OvirtBase):
             volume_id, size = self.clone_snapshot_disk(scope, spec.snapshot_id, spec)
         now = datetime.now(timezone.utc)
         disk_records.record_created(self.store, place.key, [volume_id], now)
+        disk_records.record_source(self.store, place.key, volume_id, spec.snapshot_id)
         if spec.tags:
             self.store.set_tags(scope.provider.name, "volume", [volume_id], spec.tags)
         return Volume(id=volume_id, name=spec.name or "", size_bytes=max(size, spec.size_bytes),
                       state=ResourceState.PENDING,
-                      description=spec.description, created=now, realm_id=spec.realm_id, tags=dict(spec.tags))
+                      description=spec.description, created=now, realm_id=spec.realm_id, tags=dict(spec.tags),
+                      snapshot_id=spec.snapshot_id)
 
     def _submit(self, scope: Scope, place: Place, data: dict[str, object]) -> Operation:
         return self.operations.submit(VOLUME_FROM_SNAPSHOT, owner=scope.owner_key, held=True, data={
@@ -90,9 +99,7 @@ class SnapshotCopiesMixin(OvirtBase):
         cluster_id = (spec.realm_id if spec else None) or mapping.link_id(owner, "cluster") or ""
         op = self._submit(scope, place, {"snapshot_id": snapshot_id, "size_bytes": spec.size_bytes if spec else 0,
                                          "cluster_id": cluster_id, "keep_as_snapshot": keep_as_snapshot})
-        body = E.vm(E.name(f"cloudgw-helper-{op.id[:20]}"), E.comment(helper_mark(op.id)),
-                    E.description("cloudgw: copies a snapshot's disk"),
-                    E.cluster(id=cluster_id), E.snapshots(E.snapshot(id=snapshot_id)))
+        body = helper_request(op.id, cluster_id, snapshot_id)
         try:
             helper = snapshot_locks.behind_lock(  # the engine copies from no snapshot while one of the VM's is locked
                 self, scope, owner.get("id", ""),
@@ -104,15 +111,32 @@ class SnapshotCopiesMixin(OvirtBase):
         if helper is None:
             raise InvalidState("The engine accepted the copy but returned no description of it")
         helper_id = helper.get("id", "")
-        disks = self._call(scope, "GET", f"vms/{helper_id}/diskattachments", params={"follow": "disk"},
-                           what=("snapshot", snapshot_id))
-        disk_ids = [a.get("id", "") for a in (disks if disks is not None else [])]
-        sizes = [mapping.integer(a, "disk/provisioned_size") or 0 for a in (disks if disks is not None else [])]
-        if not disk_ids:
+        copy = self.helper_disk(scope, helper_id, snapshot_id)
+        if copy is None:
             self.operations.finish(op, Next("remove_helper", data={"helper_id": helper_id}, target=helper_id))
             raise InvalidState(f"The snapshot '{snapshot_id}' holds no disk to copy", resource_id=snapshot_id)
-        self._started(op, disk_ids[0], helper_id=helper_id)
-        return disk_ids[0], sizes[0]
+        self._started(op, copy[0], helper_id=helper_id)
+        return copy
+
+    def helper_disk(self, scope: Scope, helper_id: str, snapshot_id: str) -> tuple[str, int] | None:
+        """The id and size of the helper's copy of the snapshot's (first) disk, None if it has none."""
+        disks = self._call(scope, "GET", f"vms/{helper_id}/diskattachments", params={"follow": "disk"},
+                           what=("snapshot", snapshot_id))
+        found = list(disks) if disks is not None else []
+        if not found:
+            return None
+        return found[0].get("id", ""), mapping.integer(found[0], "disk/provisioned_size") or 0
+
+    def queue_volume_from_snapshot(self, scope: Scope, operation_id: str, snapshot_id: str, size_bytes: int,
+                                   cluster_id: str | None, name: str) -> Operation:
+        """A volume from a snapshot whose copy a worker begins (`clone`), under an id the caller chose: a caller
+        that lost its answer finds the operation again by that id instead of beginning a second copy."""
+        place = self._place(scope)
+        return self.operations.submit(VOLUME_FROM_SNAPSHOT, owner=scope.owner_key, operation_id=operation_id, data={
+            "provider": scope.provider.name, "engine": scope.provider.url, "datacenter": place.region.id,
+            "user_level": scope.user_level, "request_id": scope.request_id, "place": place.key, "queued": True,
+            "snapshot_id": snapshot_id, "size_bytes": size_bytes, "cluster_id": cluster_id or "", "name": name},
+            secret={"username": scope.credentials.username, "password": scope.credentials.password})
 
     def _snapshot_vm(self, scope: Scope, place: Place, snapshot_id: str) -> "Element":
         """The VM that holds the snapshot (NotFound if no VM of the data center has it)."""
@@ -137,8 +161,10 @@ class VolumeFromSnapshot(OvirtOperation):
     steps = ("clone", "wait_for_copy", "grow", "detach", "remove_helper")
 
     def step_clone(self, op: Operation, scope: Scope) -> Outcome:
-        """Run only by a takeover (the request's process died before it answered): undo what the engine made,
-        since no client was told of it."""
+        """A queued copy begins here (`begin`). Otherwise run only by a takeover (the request's process died
+        before it answered): undo what the engine made, since no client was told of it."""
+        if op.data.get("queued"):
+            return self.begin(op, scope)
         if op.data.get("copy_alias"):
             alias = op.data["copy_alias"]
             for disk in self.driver._get(scope, "disks", {"search": f"alias={search_value(alias)}"}):
@@ -149,6 +175,37 @@ class VolumeFromSnapshot(OvirtOperation):
         if helper is None:
             return Fail("The gateway stopped before the engine began the copy")
         return Next("remove_helper", data={"helper_id": helper.get("id", "")})
+
+    def begin(self, op: Operation, scope: Scope) -> Outcome:
+        """Begin the copy unless a run of this step that did not live to record it already did (the copy is
+        found by its alias, the helper by its comment); a snapshot the engine has locked is waited for."""
+        driver, snapshot_id = self.driver, op.data["snapshot_id"]
+        place = driver._place(scope)
+        if snapshot_id in disk_snapshots.records(driver.store, place):
+            alias = disk_snapshots.COPY_ALIAS + op.id[:20]
+            found = [d for d in driver._get(scope, "disks", {"search": f"alias={search_value(alias)}"})
+                     if d.findtext("alias") == alias]
+            try:
+                volume_id = found[0].get("id", "") if found else driver.copy_disk(scope, snapshot_id, alias)
+            except InvalidState:
+                return Wait(self.poll)  # the source disk is locked for a moment
+            return Next("wait_for_copy", target=volume_id, data={"volume_id": volume_id, "copy_alias": alias})
+        helper = driver.helper_vm(scope, op.id)
+        if helper is None:
+            owner = driver._snapshot_vm(scope, place, snapshot_id)
+            cluster_id = op.data.get("cluster_id") or mapping.link_id(owner, "cluster") or ""
+            try:
+                helper = driver._call(scope, "POST", "vms", body=helper_request(op.id, cluster_id, snapshot_id),
+                                      idempotent=False, what=("snapshot", snapshot_id))
+            except InvalidState:
+                return Wait(self.poll)  # the engine copies from no snapshot while one of the VM's is locked
+            if helper is None:
+                return Wait(self.poll)  # no description: the next run finds the helper by its comment
+        helper_id = helper.get("id", "")
+        copy = driver.helper_disk(scope, helper_id, snapshot_id)
+        if copy is None:
+            return Next("remove_helper", data={"helper_id": helper_id}, target=helper_id)
+        return Next("wait_for_copy", target=copy[0], data={"volume_id": copy[0], "helper_id": helper_id})
 
     def remove_copy(self, scope: Scope, disk_id: str) -> Outcome:
         try:

@@ -1,4 +1,4 @@
-"""RunInstances `BlockDeviceMappings`: the root volume, new blank volumes, and the image's disks left out.
+"""RunInstances `BlockDeviceMappings`: the root volume, new volumes, and the image's disks left out.
 
 Device names are the image's (DescribeImages' BlockDeviceMappings; its RootDeviceName is the root):
 
@@ -7,17 +7,20 @@ Device names are the image's (DescribeImages' BlockDeviceMappings; its RootDevic
 - another of the image's devices: `NoDevice` leaves that disk out (the root cannot be); an `Ebs` that
   repeats the image's own mapping is accepted, changing it is not offered;
 - any other name with `Ebs.VolumeSize`: a new blank volume attached under that name before the first
-  start, deleted on termination unless `DeleteOnTermination` is false (AWS's default for launch mappings).
+  start, deleted on termination unless `DeleteOnTermination` is false (AWS's default for launch mappings);
+- any other name with `Ebs.SnapshotId`: a copy of that snapshot's disk, made as CreateVolume makes one
+  (`VolumeSize` may grow it, never shrink it), attached under that name before the first start, deleted on
+  termination unless `DeleteOnTermination` is false.
 
 Every volume is `standard` (the engine has no per-disk performance class an EBS type could name: its disk
 profiles are quality-of-service limits an administrator sets per storage domain), so other types, Iops,
-Throughput and encryption are refused with AWS's codes; `Ebs.SnapshotId` other than the image's own and
-instance store (`VirtualName`) are not offered yet. The volumes' tags come with TagSpecifications
-ResourceType=volume, for every volume of the launch.
+Throughput and encryption are refused with AWS's codes (CreateVolume uses the same check); instance store
+(`VirtualName`) is not offered. The volumes' tags come with TagSpecifications ResourceType=volume, for
+every volume of the launch.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from gateway.model import Image, InstanceSpec, LaunchVolume
 
@@ -34,8 +37,10 @@ def _bad(message: str) -> Ec2Error:
     return Ec2Error("InvalidBlockDeviceMapping", message)
 
 
-def apply(mappings: list[dict[str, Any]] | None, image: Image | None, spec: InstanceSpec) -> None:
-    """Fill `spec` from the mappings, or refuse them with AWS's codes."""
+def apply(mappings: list[dict[str, Any]] | None, image: Image | None, spec: InstanceSpec,
+          snapshot_gib: Callable[[str], int] | None = None) -> None:
+    """Fill `spec` from the mappings, or refuse them with AWS's codes. `snapshot_gib` gives the size of a
+    snapshot a new volume is to come from (and refuses one that does not exist); without it none can."""
     root = image.root_device if image is not None and image.root_device else devices.ROOT_DEVICE
     own = {v.device: v for v in image.volumes} if image is not None else {}
     seen: set[str] = set()
@@ -68,17 +73,22 @@ def apply(mappings: list[dict[str, Any]] | None, image: Image | None, spec: Inst
         elif name in own:
             _image_disk(name, ebs, own[name].snapshot_id, own[name].size_bytes)
         else:
-            _new_volume(name, ebs, spec)
+            _new_volume(name, ebs, spec, snapshot_gib)
+
+
+def check_performance(volume_type: Any, iops: Any, throughput: Any) -> None:
+    """Refuse what would name a performance class the engine has none of (RunInstances and CreateVolume alike)."""
+    if volume_type not in (None, "", *VOLUME_TYPES):
+        raise invalid_value(f"Value ({str(volume_type)[:50]}) for parameter volumeType is invalid: every "
+                            f"volume here is {', '.join(VOLUME_TYPES)}")
+    if iops is not None or throughput is not None:
+        raise invalid_value("Iops and Throughput apply to provisioned volume types, not to standard volumes")
 
 
 def _check_volume(name: str, ebs: dict[str, Any]) -> None:
     if ebs.get("Encrypted") or ebs.get("KmsKeyId"):
         raise Ec2Error("UnsupportedOperation", "Volumes cannot be encrypted here (oVirt disks have no key service)")
-    if ebs.get("VolumeType") not in (None, "", *VOLUME_TYPES):
-        raise invalid_value(f"Value ({str(ebs['VolumeType'])[:50]}) for parameter volumeType is invalid: every "
-                            f"volume here is {', '.join(VOLUME_TYPES)}")
-    if ebs.get("Iops") is not None or ebs.get("Throughput") is not None:
-        raise invalid_value("Iops and Throughput apply to provisioned volume types, not to standard volumes")
+    check_performance(ebs.get("VolumeType"), ebs.get("Iops"), ebs.get("Throughput"))
     size = ebs.get("VolumeSize")
     if size is not None and not 1 <= size <= MAX_SIZE_GIB:
         raise invalid_value(f"Volume size {size} GiB of '{name}' is out of range: it must be from 1 to "
@@ -125,14 +135,22 @@ def _image_disk(name: str, ebs: dict[str, Any], snapshot_id: str | None, size_by
                                                "(NoDevice) at launch here; the root volume can be resized or kept")
 
 
-def _new_volume(name: str, ebs: dict[str, Any], spec: InstanceSpec) -> None:
+def _new_volume(name: str, ebs: dict[str, Any], spec: InstanceSpec,
+                snapshot_gib: Callable[[str], int] | None) -> None:
+    """A blank volume of `VolumeSize`, or a copy of `SnapshotId`'s disk (at least the snapshot's size)."""
+    size, snapshot_id = ebs.get("VolumeSize"), None
     if ebs.get("SnapshotId"):
-        raise Ec2Error("UnsupportedOperation", f"The volume of '{name}' cannot come from a snapshot at launch here "
-                                               "yet: give Ebs.VolumeSize for a blank volume")
-    size = ebs.get("VolumeSize")
+        if snapshot_gib is None:
+            raise Ec2Error("UnsupportedOperation", f"The volume of '{name}' cannot come from a snapshot here")
+        snapshot_id = ids.decode("snap", str(ebs["SnapshotId"]))
+        smallest = snapshot_gib(snapshot_id)
+        if size is not None and size < smallest:
+            raise _bad(f"Volume of size {size}GB is smaller than snapshot '{str(ebs['SnapshotId'])[:100]}', "
+                       f"expect size >= {smallest}GB")
+        size = smallest if size is None else size
     if size is None:
         raise missing(f"BlockDeviceMapping.Ebs.VolumeSize (of '{name}')")
     if len(spec.new_volumes) >= MAX_NEW_VOLUMES:
         raise _bad(f"At most {MAX_NEW_VOLUMES} new volumes can be attached at launch")
-    spec.new_volumes.append(LaunchVolume(device=name, size_bytes=size * GIB,
+    spec.new_volumes.append(LaunchVolume(device=name, size_bytes=size * GIB, snapshot_id=snapshot_id,
                                          delete_on_termination=ebs.get("DeleteOnTermination") is not False))

@@ -27,7 +27,7 @@ from gateway.errors import GatewayError, InvalidParameter, NotFound
 from gateway.model import Instance, InstanceSpec
 from gateway.userdata import check_user_data_size, decode_user_data
 
-from . import block_devices, ids, inventory, networks
+from . import block_devices, ids, inventory, networks, storage
 from .call import Call
 from .errors import Ec2Error, invalid_value
 from .present import instance_item, reservation_id
@@ -96,7 +96,8 @@ class LaunchRequest:
         spec.volume_tags = tags.pop("volume", {})  # the driver tags the disks once they exist (durably)
         if call.get("BlockDeviceMappings"):
             images = call.driver.images(call.scope, [image_id])
-            block_devices.apply(call.get("BlockDeviceMappings"), images[0] if images else None, spec)
+            block_devices.apply(call.get("BlockDeviceMappings"), images[0] if images else None, spec,
+                                lambda snapshot_id: storage.snapshot_gib(call, snapshot_id))
         behaviour = call.get("InstanceInitiatedShutdownBehavior") or "stop"
         if behaviour not in SHUTDOWN_BEHAVIOURS:
             raise invalid_value(f"InstanceInitiatedShutdownBehavior must be one of {', '.join(SHUTDOWN_BEHAVIOURS)}")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from gateway.model import HardwareProfile, Image, Instance, InstanceState, NetworkInterface, ResourceState
+from gateway.model import LAUNCH_ERROR, HardwareProfile, Image, Instance, InstanceState, NetworkInterface, ResourceState
 
 from . import devices, ids, instance_options, networks
 
@@ -141,7 +141,10 @@ def instance_item(instance: Instance, catalog: Catalog) -> dict[str, Any]:
         **instance_options.instance_members(cpus=instance.cpus, launched=launched),
     }
     reason = STATE_REASONS.get(instance.state)
-    if reason:
+    if instance.state is InstanceState.TERMINATED and instance.extra.get(LAUNCH_ERROR):
+        item["StateReason"] = {"Code": "Server.InternalError",  # AWS's words for a launch that failed
+                               "Message": f"Server.InternalError: {instance.extra[LAUNCH_ERROR]}"}
+    elif reason:
         item["StateReason"] = {"Code": reason[0], "Message": instance.state_reason or reason[1]}
     return item
 

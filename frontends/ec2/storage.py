@@ -113,8 +113,8 @@ def volume_item(volume: Volume, context: VolumeContext) -> dict[str, Any]:
 
 
 def _snapshot_of(volume: Volume, context: VolumeContext) -> str:
-    """The snapshot a volume was made from (CreateVolume's SnapshotId), "" for one made empty."""
-    snapshot_id = context.records.get(volume.id, {}).get("snapshot_id")
+    """The snapshot a volume was made from (CreateVolume's SnapshotId, a launch mapping's), "" for one made empty."""
+    snapshot_id = context.records.get(volume.id, {}).get("snapshot_id") or volume.snapshot_id
     return ids.encode("snap", snapshot_id) if snapshot_id else ""
 
 
@@ -144,3 +144,15 @@ def snapshot_item(snapshot: Snapshot, record: dict[str, Any], *, owner_id: str, 
         "Encrypted": False,
         "StorageTier": "standard", "Tags": tag_list(tags),
     }
+
+
+def snapshot_gib(call: Call, snapshot_id: str) -> int:
+    """The GiB of the snapshot a volume is made from (InvalidSnapshot.NotFound if there is none)."""
+    found = call.driver.snapshots(call.scope, [snapshot_id])
+    if not found:
+        raise Ec2Error("InvalidSnapshot.NotFound", f"The snapshot '{ids.encode('snap', snapshot_id)}' does not exist.")
+    record = snapshot_records(call).get(snapshot_id, {})
+    if record.get("volume_size"):
+        return int(record["volume_size"])
+    sizes = {v.id: v.size_bytes for v in call.driver.volumes(call.scope, found[0].volume_ids)}
+    return gib(found[0].size_bytes or sizes.get(found[0].volume_ids[0] if found[0].volume_ids else "", 0))

@@ -163,7 +163,7 @@ def test_mappings_the_engine_cannot_honour_are_refused_in_ec2_words(ec2: Any, im
         ("InvalidParameterValue", [{"DeviceName": "/dev/sdb", "Ebs": {"VolumeSize": 1, "VolumeType": "gp3"}}]),
         ("InvalidParameterValue", [{"DeviceName": "/dev/sdb", "Ebs": {"VolumeSize": 0}}]),
         ("InvalidParameterValue", [{"DeviceName": "/dev/sdb", "Ebs": {"VolumeSize": 1, "Iops": 3000}}]),
-        ("UnsupportedOperation", [{"DeviceName": "/dev/sdb", "Ebs": {"SnapshotId": "snap-" + "1" * 32}}]),
+        ("InvalidSnapshot.NotFound", [{"DeviceName": "/dev/sdb", "Ebs": {"SnapshotId": "snap-" + "1" * 32}}]),
         ("UnsupportedOperation", [{"DeviceName": "/dev/sdb", "Ebs": {"VolumeSize": 1, "Encrypted": True}}]),
         ("UnsupportedOperation", [{"DeviceName": "/dev/sdb", "VirtualName": "ephemeral0"}]),
     ]

@@ -228,6 +228,22 @@ def test_volume_error_codes(ec2: Any, instance: dict[str, Any]) -> None:
     expect("InvalidParameterValue", ec2.create_volume, Size=1, AvailabilityZone="Default", VolumeType="fast")
 
 
+def test_create_volume_refuses_performance_classes_as_a_launch_does(ec2: Any, instance: dict[str, Any]) -> None:
+    """Every volume here is `standard`: CreateVolume refuses other types, Iops and Throughput in the words a
+    launch's block device mapping gets, and makes no volume."""
+    zone = instance["Placement"]["AvailabilityZone"]
+    before = {v["VolumeId"] for v in ec2.describe_volumes()["Volumes"]}
+    for asked in ({"VolumeType": "gp3"}, {"VolumeType": "io1", "Iops": 3000}, {"Iops": 3000}, {"Throughput": 250},
+                  {"VolumeType": "standard", "Iops": 100}):
+        expect("InvalidParameterValue", ec2.create_volume, Size=1, AvailabilityZone=zone, **asked)
+    created = expect("InvalidParameterValue", ec2.create_volume, Size=1, AvailabilityZone=zone, VolumeType="gp2")
+    launched = expect("InvalidParameterValue", ec2.run_instances, ImageId=instance["ImageId"], MinCount=1,
+                      MaxCount=1, BlockDeviceMappings=[{"DeviceName": "/dev/sdk",
+                                                        "Ebs": {"VolumeSize": 1, "VolumeType": "gp2"}}])
+    assert created.response["Error"]["Message"] == launched.response["Error"]["Message"]
+    assert {v["VolumeId"] for v in ec2.describe_volumes()["Volumes"]} == before
+
+
 def test_sts_account_is_the_ec2_owner(gateway: Any, ec2: Any, instance: dict[str, Any]) -> None:
     sts = boto3.client("sts", endpoint_url=gateway.ec2_url, region_name=REGION,
                        aws_access_key_id=gateway.access_key, aws_secret_access_key=gateway.secret_key)

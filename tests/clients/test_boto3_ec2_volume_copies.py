@@ -8,6 +8,7 @@ import time
 import uuid
 from typing import Any, Iterator
 
+import boto3
 import pytest
 import requests
 from lxml import etree
@@ -173,6 +174,20 @@ def test_snapshot_deleted_while_the_engine_is_busy_is_queued(gateway: Any, ec2: 
     eventually(lambda: uuid_of(first) not in engine_snapshot_ids(gateway, instance["InstanceId"]))
     ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[busy], WaiterConfig=FAST)
     ec2.delete_snapshot(SnapshotId=busy)
+
+
+def test_copy_snapshot_knows_this_region_by_its_alias(gateway: Any, ec2: Any, snapshotted: tuple[str, str]) -> None:
+    """`us-east-1` is an alias of the data center `Default`: a copy from either name, signed for the other, is a
+    copy within this region."""
+    _, snapshot_id = snapshotted
+    by_name = boto3.client("ec2", endpoint_url=gateway.ec2_url, region_name="Default",
+                           aws_access_key_id=gateway.access_key, aws_secret_access_key=gateway.secret_key)
+    expect("DryRunOperation", ec2.copy_snapshot, SourceSnapshotId=snapshot_id, SourceRegion="Default", DryRun=True)
+    copy = by_name.copy_snapshot(SourceSnapshotId=snapshot_id, SourceRegion="us-east-1")["SnapshotId"]
+    expect("UnsupportedOperation", by_name.copy_snapshot, SourceSnapshotId=snapshot_id, SourceRegion="barcelona")
+    ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[copy], WaiterConfig=FAST)
+    ec2.delete_snapshot(SnapshotId=copy)
+    expect("InvalidSnapshot.NotFound", ec2.describe_snapshots, SnapshotIds=[copy])
 
 
 def test_console_output_and_password_data(ec2: Any, instance: dict[str, Any]) -> None:

@@ -182,23 +182,23 @@ def attachments_list(call: Call, id: str) -> Response:
                   vm.host_id is not None)
 
 
-def _attachment(call: Call, vm_id: str, disk_id: str) -> tuple[Vm, Attachment, int]:
+def _attachment(call: Call, vm_id: str, disk_id: str) -> tuple[Vm, Attachment]:
     vm = call.vm(vm_id)
-    for index, att in enumerate(vm.attachments):
+    for att in vm.attachments:
         if att.disk_id == disk_id:
-            return vm, att, index
+            return vm, att
     raise not_found()
 
 
-def _answer(call: Call, vm: Vm, att: Attachment, index: int, status: int = 200,
+def _answer(call: Call, vm: Vm, att: Attachment, status: int = 200,
             headers: dict[str, str] | None = None) -> Response:
     return _write(call, rs.disk_attachment, att, href("vms", vm.id), "vm", vm.id, call.ctx,
-                  vm.host_id is not None, index, status=status, headers=headers)
+                  vm.host_id is not None, status=status, headers=headers)
 
 
 def attachment_get(call: Call, id: str, disk: str) -> Response:
-    vm, att, index = _attachment(call, id, disk)
-    return _answer(call, vm, att, index)
+    vm, att = _attachment(call, id, disk)
+    return _answer(call, vm, att)
 
 
 def _interface(value: str | None) -> str | None:
@@ -250,14 +250,14 @@ def attachment_add(call: Call, id: str) -> Response:
         att.disk_id = disk.id
         ls.add_disk(store, vm, disk, att, new=True)
     base = href("vms", vm.id)
-    return _answer(call, vm, att, len(vm.attachments) - 1, status=201,
+    return _answer(call, vm, att, status=201,
                    headers={"Location": f"{base}/diskattachments/{att.disk_id}"})
 
 
 def attachment_update(call: Call, id: str, disk: str) -> Response:
     """`PUT`: `active` (hot plug or unplug) first, then `bootable`, `interface`, the disk's alias and its
     size (`disk/provisioned_size`, the engine's way to extend an attached disk)."""
-    vm, att, index = _attachment(call, id, disk)
+    vm, att = _attachment(call, id, disk)
     permissions.require(call, "CONFIGURE_VM_STORAGE", [vm])
     root = parse_body(call.body(), "disk_attachment")
     active = boolean(text(root, "active"))
@@ -273,7 +273,7 @@ def attachment_update(call: Call, id: str, disk: str) -> Response:
         ls.extend_disk(call.store, target, size)
     if target is not None and (alias := raw_text(root, "disk/alias") or raw_text(root, "disk/name")):
         target.name = alias
-    return _answer(call, vm, att, index)
+    return _answer(call, vm, att)
 
 
 def attachment_remove(call: Call, id: str, disk: str) -> Response:
@@ -281,7 +281,7 @@ def attachment_remove(call: Call, id: str, disk: str) -> Response:
 
     As DetachDiskFromVmCommand: only while the VM is up (a plugged disk is hot-unplugged) or down, and not a
     disk that one of the VM's snapshots holds (its images are a chain the VM's snapshots still need)."""
-    vm, att, _ = _attachment(call, id, disk)
+    vm, att = _attachment(call, id, disk)
     permissions.require(call, "CONFIGURE_VM_STORAGE", [vm])
     store = call.store
     d = store.disks.get(att.disk_id)

@@ -220,10 +220,10 @@ def template_attachments(call: Call, id: str) -> Response:
 
 def template_attachment(call: Call, id: str, disk: str) -> Response:
     t = call.get(call.store.templates, id)
-    for index, att in enumerate(t.attachments):
+    for att in t.attachments:
         if att.disk_id == disk:
             w = XmlWriter()
-            rs.disk_attachment(w, att, href("templates", t.id), "template", t.id, call.ctx, False, index)
+            rs.disk_attachment(w, att, href("templates", t.id), "template", t.id, call.ctx, False)
             return call.xml(document(w.getvalue()))
     raise not_found()
 

@@ -50,13 +50,13 @@ def disk_attachments(w: XmlWriter, atts: list[Attachment], owner_base: str, owne
         w.empty("disk_attachments")
         return
     w.start("disk_attachments")
-    for index, att in enumerate(atts):
-        disk_attachment(w, att, owner_base, owner_tag, owner_id, ctx, running, index)
+    for att in atts:
+        disk_attachment(w, att, owner_base, owner_tag, owner_id, ctx, running)
     w.end("disk_attachments")
 
 
 def disk_attachment(w: XmlWriter, att: Attachment, owner_base: str, owner_tag: str, owner_id: str,
-                    ctx: Ctx, running: bool, index: int) -> None:
+                    ctx: Ctx, running: bool) -> None:
     base = f"{owner_base}/diskattachments/{att.disk_id}"
     w.start("disk_attachment", base, att.disk_id)
     w.leaf("active", att.active)

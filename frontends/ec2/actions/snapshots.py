@@ -126,7 +126,8 @@ def copy_snapshot(call: Call) -> dict[str, Any]:
     found = call.driver.snapshots(call.scope, [snapshot_id])
     if not found:
         raise _not_found(snapshot_id)
-    if source_region != call.region:
+    aliases = call.scope.provider.region_aliases  # `us-east-1` may name the data center `Default`
+    if aliases.get(source_region, source_region) != aliases.get(call.region, call.region):
         raise Ec2Error("UnsupportedOperation", f"Copying a snapshot from region '{source_region[:40]}' is not "
                                                "supported: only copies within this region (data center) are")
     tags: dict[str, str] = {}

@@ -16,7 +16,7 @@ from gateway.engine_states import volume_state
 from gateway.errors import InvalidState
 from gateway.model import ResourceState, Volume, VolumeSpec
 
-from .. import devices, ids, inventory, storage
+from .. import block_devices, devices, ids, inventory, storage
 from ..call import Call
 from ..errors import Ec2Error, invalid_value, missing
 from ..filters import apply_filters, page_size, paginate
@@ -24,7 +24,6 @@ from ..render import timestamp
 from . import action
 
 MAX_SIZE_GIB = 16384  # EBS's limit for general-purpose volumes
-VOLUME_TYPES = ("standard", "gp2", "gp3", "io1", "io2", "st1", "sc1")
 DEVICE_NAME = re.compile(r"^/dev/(sd|xvd|vd|hd)[a-z]{1,2}[0-9]{0,2}$")
 VOLUME_FILTERS = {
     "volume-id": lambda v: [v["VolumeId"]],
@@ -90,23 +89,11 @@ def _zone(call: Call) -> tuple[str, str]:
     raise Ec2Error("InvalidZone.NotFound", f"The availability zone '{(name or zone_id)[:100]}' does not exist")
 
 
-def _snapshot_size(call: Call, snapshot_id: str) -> int:
-    """The GiB of the snapshot a volume is made from (InvalidSnapshot.NotFound if there is none)."""
-    found = call.driver.snapshots(call.scope, [snapshot_id])
-    if not found:
-        raise Ec2Error("InvalidSnapshot.NotFound", f"The snapshot '{ids.encode('snap', snapshot_id)}' does not exist.")
-    record = storage.snapshot_records(call).get(snapshot_id, {})
-    if record.get("volume_size"):
-        return int(record["volume_size"])
-    sizes = {v.id: v.size_bytes for v in call.driver.volumes(call.scope, found[0].volume_ids)}
-    return storage.gib(found[0].size_bytes or sizes.get(found[0].volume_ids[0] if found[0].volume_ids else "", 0))
-
-
 def _volume_spec(call: Call) -> VolumeSpec:
     snapshot_id = ids.decode("snap", call.get("SnapshotId")) if call.get("SnapshotId") else None
     size = call.get("Size")
     if snapshot_id is not None:
-        smallest = _snapshot_size(call, snapshot_id)
+        smallest = storage.snapshot_gib(call, snapshot_id)
         if size is not None and size < smallest:
             raise invalid_value(f"Volume of {size}GiB is too small; minimum is {smallest}GiB.")
         size = smallest if size is None else size
@@ -114,9 +101,7 @@ def _volume_spec(call: Call) -> VolumeSpec:
         raise missing("Size")
     if not 1 <= size <= MAX_SIZE_GIB:
         raise invalid_value(f"Volume size {size} GiB is out of range: it must be from 1 to {MAX_SIZE_GIB} GiB")
-    kind = call.get("VolumeType") or "standard"
-    if kind not in VOLUME_TYPES:
-        raise invalid_value(f"Value ({kind[:40]}) for parameter volumeType is invalid")
+    block_devices.check_performance(call.get("VolumeType"), call.get("Iops"), call.get("Throughput"))
     if call.get("Encrypted") or call.get("MultiAttachEnabled"):
         raise Ec2Error("UnsupportedOperation", "oVirt disks here are neither encrypted nor multi-attach")
     tags: dict[str, str] = {}
