@@ -90,20 +90,24 @@ def test_volume_from_a_snapshot_is_a_copy_made_by_a_hidden_helper(gateway: Any, 
     expect("InvalidParameterValue", ec2.create_volume, SnapshotId=snapshot_id, Size=1, AvailabilityZone=zone)
     expect("InvalidSnapshot.NotFound", ec2.create_volume, SnapshotId="snap-" + "0" * 32, AvailabilityZone=zone)
     expect("DryRunOperation", ec2.create_volume, SnapshotId=snapshot_id, AvailabilityZone=zone, DryRun=True)
-    created = ec2.create_volume(SnapshotId=snapshot_id, AvailabilityZone=zone, TagSpecifications=[
-        {"ResourceType": "volume", "Tags": [{"Key": "Name", "Value": "restored"}]}])
-    grown = ec2.create_volume(SnapshotId=snapshot_id, Size=3, AvailabilityZone=zone)
+    gateway.simulator_control("clock", frozen=True)  # the copies stay in the making while they are looked at
+    try:
+        created = ec2.create_volume(SnapshotId=snapshot_id, AvailabilityZone=zone, TagSpecifications=[
+            {"ResourceType": "volume", "Tags": [{"Key": "Name", "Value": "restored"}]}])
+        copying = ec2.describe_volumes(VolumeIds=[created["VolumeId"]])["Volumes"][0]
+        snapshot_state = ec2.describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"][0]["State"]
+        helpers = engine_helpers(gateway)
+        assert helpers  # the engine copies through a VM of the gateway's own ...
+        listed = [i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
+        assert not {uuid_of(i) for i in listed} & set(helpers)  # ... that no client ever sees
+        assert not set(other_frontends_instances(gateway)) & set(helpers)
+    finally:
+        gateway.simulator_control("clock", frozen=False)
+    grown = ec2.create_volume(SnapshotId=snapshot_id, Size=3, AvailabilityZone=zone)  # after the first copy's lock
     assert created["State"] == "creating" and created["Size"] == 2 and created["SnapshotId"] == snapshot_id
     assert grown["Size"] == 3 and created["VolumeId"] not in (source, grown["VolumeId"])
-    helpers = engine_helpers(gateway)
-    assert len(helpers) >= 2  # the engine copies through VMs of the gateway's own ...
-    listed = [i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
-    assert not {uuid_of(i) for i in listed} & set(helpers)  # ... that no client ever sees
-    assert not set(other_frontends_instances(gateway)) & set(helpers)
-    copying = ec2.describe_volumes(VolumeIds=[created["VolumeId"]])["Volumes"][0]
     assert copying["State"] == "creating" and copying["Attachments"] == []
-    # the engine locks the snapshot it copies from; for EC2 it stays completed
-    assert ec2.describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"][0]["State"] == "completed"
+    assert snapshot_state == "completed"  # the engine locks the snapshot it copies from; for EC2 it stays completed
 
     ec2.get_waiter("volume_available").wait(VolumeIds=[created["VolumeId"], grown["VolumeId"]], WaiterConfig=FAST)
     volumes = {v["VolumeId"]: v for v in ec2.describe_volumes(VolumeIds=[created["VolumeId"], grown["VolumeId"]])[
