@@ -106,7 +106,7 @@ class InstancesMixin(InventoryMixin):
             return mapping.instance(vm, owner=scope.credentials.username, region_id=place.region.id,
                                     networks_of_profiles=place.networks_of_profiles)
 
-        viewed = self._view_instances(scope, place)  # None unless the inventory view serves this scope
+        viewed = self._view_instances(scope, place, wanted)  # None unless the inventory view serves this scope
         if viewed is not None:
             found = viewed
         elif wanted is not None and len(wanted) == 1:

@@ -59,14 +59,21 @@ class InventoryMixin(OvirtBase):
             return self._inventory_state
 
     # --- reading ------------------------------------------------------------------------------------
-    def _view_instances(self, scope: Scope, place: Place) -> list[Instance] | None:
-        """The data center's instances from the view (copies, owner the caller's), or None: use the engine."""
+    def _view_instances(self, scope: Scope, place: Place, wanted: set[str] | None = None) -> list[Instance] | None:
+        """The data center's instances from the view (copies, owner the caller's), or None: use the engine.
+
+        Instances asked for by id that the view lacks are fetched first: one made a moment ago through another
+        gateway process is found, as the engine's own listing would find it."""
         inventory = self._inventory()
         if inventory is None or scope.user_level or scope.provider.name in self._without_events:
             return None
         view = inventory.view(place.key)
         try:
             self._refresh(scope, place, inventory, view)
+            with view.lock:
+                unknown = set(wanted or ()) - view.instances.keys()
+            if unknown and view.ready:
+                view.apply(self._fetch(scope, place, unknown), None, view.polled_at)
         except NotFound:
             self._without_events.add(scope.provider.name)
             view.invalidate()

@@ -151,3 +151,14 @@ def test_off_by_default_and_never_for_a_user_level_scope(gw: Gateway, views: lis
     user = gw.scope(USER, user_level=True)
     view_driver.instances(user), view_driver.instances(user)
     assert vm_listings(gw) == 2 and not any("/events" in r for r in gw.requests)
+
+
+def test_an_instance_asked_for_by_id_is_found_though_the_view_has_not_seen_it_yet(gw: Gateway, views: list) -> None:
+    """A launch answered by another gateway process, then described here by its id (what waiters do)."""
+    views.append(viewing(gw, poll_seconds=3600))
+    view_driver = views[0]
+    view_driver.instances(gw.scope())
+    made = engine_vm(gw.engine, "view-by-id")
+    assert [i.id for i in view_driver.instances(gw.scope(), [made])] == [made]
+    assert made in by_id(view_driver.instances(gw.scope()))  # and kept
+    assert view_driver.instances(gw.scope(), ["5eed0000-0000-4000-8000-0000000fffff"]) == []
