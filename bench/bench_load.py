@@ -4,7 +4,7 @@ one, side by side in one run, in two modes, and print for each: throughput, p50 
 action), RSS of the gateway's processes at start and end, and engine requests per second (the counting proxy).
 
     .venv/bin/python bench/bench_load.py [--baseline REV] [--duration 15] [--clients 20] [--vms 2000]
-                                         [--modes gunicorn,embedded] [--rounds 1] [--list-cost-ms 0]
+                                         [--modes gunicorn,embedded] [--rounds 1] [--list-cost-ms 0] [--inventory]
 
 - gunicorn: `cloudgw serve --config` (gunicorn, 2 workers x 8 threads), the simulator in its own process;
 - embedded: simulator and gateway in one process, as `cloudgw serve` runs its embedded default.
@@ -185,18 +185,19 @@ def running(side: Side, mode: str, opts: argparse.Namespace, home: Path) -> Iter
     port, sim_port = free_port(), free_port()
     spec = {"speed": opts.speed, "vms": opts.vms, "list_cost_ms": opts.list_cost_ms, "simulator_port": sim_port,
             "gateway_url": f"http://127.0.0.1:{port}"}
+    extra = "[inventory]\nenabled = true\n" if opts.inventory and side.name == "current" else ""
     with ExitStack() as stack:
         if mode == "gunicorn":
             simulator = _start([PYTHON, str(SERVERS), "simulator", json.dumps(spec)], ROOT)
             stack.callback(_stop, simulator)
             simulator_url = _ready(simulator)[0]
-            config = _credentials(_config_text(home, port, simulator_url), side.tree)
+            config = _credentials(_config_text(home, port, simulator_url, extra), side.tree)
             gateway = _start([PYTHON, "-m", "gateway.cli", "serve", "--config", str(config)], side.tree,
                              {"CLOUDGW_WORKERS": str(opts.workers), "CLOUDGW_THREADS": str(opts.threads)})
             stack.callback(_stop, gateway)
         else:
             simulator_url = f"http://127.0.0.1:{sim_port}"
-            config = _credentials(_config_text(home, port, simulator_url), side.tree)
+            config = _credentials(_config_text(home, port, simulator_url, extra), side.tree)
             gateway = _start([PYTHON, str(SERVERS), "embedded", json.dumps({**spec, "config": str(config)})],
                              side.tree)
             stack.callback(_stop, gateway)
@@ -210,10 +211,10 @@ def running(side: Side, mode: str, opts: argparse.Namespace, home: Path) -> Iter
         yield side
 
 
-def _config_text(home: Path, port: int, simulator_url: str) -> Path:
+def _config_text(home: Path, port: int, simulator_url: str, extra: str = "") -> Path:
     config = home / "cloudgw.toml"
     config.write_text(
-        f'[server]\nport = {port}\ndata_dir = "{home / "data"}"\nfrontends = ["ec2"]\n[log]\nlevel = "warning"\n'
+        f'{extra}[server]\nport = {port}\ndata_dir = "{home / "data"}"\nfrontends = ["ec2"]\n[log]\nlevel = "warning"\n'
         f'[[providers]]\nname = "bench"\nurl = "{simulator_url}/ovirt-engine/api"\n'
         f'default_datacenter = "Default"\nregion_aliases = {{ "us-east-1" = "Default" }}\n')
     return config
@@ -293,6 +294,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="alternations baseline/current per mode")
     parser.add_argument("--list-cost-ms", type=float, default=0.0, help="simulated engine cost per VM listed (ms)")
     parser.add_argument("--speed", type=float, default=20.0, help="simulator transition speed factor")
+    parser.add_argument("--inventory", action="store_true",
+                        help="the current checkout with [inventory] enabled = true (the baseline has no such setting)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     opts = parser.parse_args()
@@ -304,7 +307,8 @@ def main() -> None:
         print(f"baseline {_git('rev-parse', '--short', baseline)} vs current {_git('rev-parse', '--short', 'HEAD')}"
               f"{' (+ uncommitted changes)' if _git('status', '--porcelain', '--untracked-files=no') else ''}; "
               f"{opts.clients} clients, {opts.vms} VMs seeded, {opts.duration:g} s x {opts.rounds} round(s) per side, "
-              f"list cost {opts.list_cost_ms:g} ms/VM", flush=True)
+              f"list cost {opts.list_cost_ms:g} ms/VM{'; current with the inventory view' if opts.inventory else ''}",
+              flush=True)
         for mode in opts.modes.split(","):
             sides = [Side("baseline", tree), Side("current", ROOT)]
             with ExitStack() as stack:
