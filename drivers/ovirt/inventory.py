@@ -28,6 +28,7 @@ from . import mapping
 from .base import VM_FOLLOW, Element, OvirtBase, Place, is_helper
 
 CHUNK = 50  # VMs refetched by id in one search
+FRESH_BY_ID = 100  # a request naming at most this many instances gets them from the engine, not the view
 WATCH_MAX = 200
 TRANSITIONAL = frozenset({"image_locked", "wait_for_launch", "powering_up", "powering_down", "reboot_in_progress",
                           "saving_state", "restoring_state", "migrating", "unassigned", "unknown", "not_responding"})
@@ -62,8 +63,9 @@ class InventoryMixin(OvirtBase):
     def _view_instances(self, scope: Scope, place: Place, wanted: set[str] | None = None) -> list[Instance] | None:
         """The data center's instances from the view (copies, owner the caller's), or None: use the engine.
 
-        Instances asked for by id that the view lacks are fetched first: one made a moment ago through another
-        gateway process is found, as the engine's own listing would find it."""
+        Instances asked for by id (at most `FRESH_BY_ID`) are fetched afresh, as without the view: a waiter or an
+        action's state check sees the engine's state now, and one made a moment ago through another gateway
+        process is found. Only listings of the whole data center, the costly ones, are served from the view."""
         inventory = self._inventory()
         if inventory is None or scope.user_level or scope.provider.name in self._without_events:
             return None
@@ -71,9 +73,9 @@ class InventoryMixin(OvirtBase):
         try:
             self._refresh(scope, place, inventory, view)
             with view.lock:
-                unknown = set(wanted or ()) - view.instances.keys()
-            if unknown and view.ready:
-                view.apply(self._fetch(scope, place, unknown), None, view.polled_at)
+                fresh = set(wanted or ()) if len(wanted or ()) <= FRESH_BY_ID else set(wanted or ()) - view.instances.keys()
+            if fresh and view.ready:
+                view.apply(self._fetch(scope, place, fresh), None, view.polled_at)
         except NotFound:
             self._without_events.add(scope.provider.name)
             view.invalidate()

@@ -162,3 +162,14 @@ def test_an_instance_asked_for_by_id_is_found_though_the_view_has_not_seen_it_ye
     assert [i.id for i in view_driver.instances(gw.scope(), [made])] == [made]
     assert made in by_id(view_driver.instances(gw.scope()))  # and kept
     assert view_driver.instances(gw.scope(), ["5eed0000-0000-4000-8000-0000000fffff"]) == []
+
+
+def test_instances_named_by_id_are_read_from_the_engine_not_the_view(gw: Gateway, views: list) -> None:
+    """What a waiter or an action's state check asks: the engine's state now, even one no event announced."""
+    made = engine_vm(gw.engine, "view-fresh")
+    advance(gw.engine, 60)
+    views.append(viewing(gw, poll_seconds=3600))
+    view_driver = views[0]
+    view_driver.instances(gw.scope())
+    gw.engine.control(f"vms/{made}/status", status="paused")  # logs no event
+    assert view_driver.instance(gw.scope(), made).state is InstanceState.PAUSED
