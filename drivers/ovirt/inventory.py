@@ -75,7 +75,8 @@ class InventoryMixin(OvirtBase):
             with view.lock:
                 fresh = set(wanted or ()) if len(wanted or ()) <= FRESH_BY_ID else set(wanted or ()) - view.instances.keys()
             if fresh and view.ready:
-                view.apply(self._fetch(scope, place, fresh), None, view.polled_at)
+                with view.refreshing:  # after any refresh under way: an older answer never overwrites this one
+                    view.apply(self._fetch(scope, place, fresh), None, view.polled_at)
         except NotFound:
             self._without_events.add(scope.provider.name)
             view.invalidate()

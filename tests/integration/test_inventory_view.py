@@ -9,6 +9,8 @@ user-level scope.
 """
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -18,6 +20,7 @@ from lxml import etree
 
 from drivers.ovirt.driver import OvirtDriver
 from gateway.config import Config
+from gateway.inventory import Inventory
 from gateway.model import InstanceState
 
 from .ovirt_env import CENTOS, USER, Engine, Gateway
@@ -173,3 +176,37 @@ def test_instances_named_by_id_are_read_from_the_engine_not_the_view(gw: Gateway
     view_driver.instances(gw.scope())
     gw.engine.control(f"vms/{made}/status", status="paused")  # logs no event
     assert view_driver.instance(gw.scope(), made).state is InstanceState.PAUSED
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_an_older_refresh_never_overwrites_an_instance_read_afresh(gw: Gateway, views: list) -> None:
+    """A poll's refetch answered late (held by the engine) and a waiter's read by id racing it: the view
+    keeps the newer answer, so the next listing shows the address the waiter already saw."""
+    made = engine_vm(gw.engine, "view-race")
+    advance(gw.engine, 60)
+    engine_action(gw.engine, made, "start")
+    advance(gw.engine, 14)  # Up, no address yet: watched
+    views.append(viewing(gw, poll_seconds=1))
+    view_driver, clock = views[0], FakeClock()
+    view_driver._inventory_state = Inventory(1, 3600, clock=clock)
+    view_driver._without_events = set()
+    view_driver.instances(gw.scope())
+    stats = f"{gw.engine.handle.url}/__simulator__/stats"
+    requests.delete(stats, timeout=10).raise_for_status()
+    gw.engine.control("faults", hold={"path": "/vms$", "method": "GET", "seconds": 2, "count": 1})
+    clock.now = 5  # a poll is due: it refetches the watched VM, and its answer (no address) is held back
+    polling = threading.Thread(target=view_driver.instances, args=(gw.scope(),))
+    polling.start()
+    while requests.get(stats, timeout=10).json()["requests"].get("GET /vms", 0) < 1:
+        time.sleep(0.01)
+    advance(gw.engine, 10)  # the guest reports its address
+    assert view_driver.instance(gw.scope(), made).addresses_of("ipv4")
+    polling.join()
+    assert by_id(view_driver.instances(gw.scope()))[made].addresses_of("ipv4")  # not due: from the view
