@@ -247,10 +247,13 @@ def _serve_with_gunicorn(cfg: Config, gunicorn_config: str) -> None:
 @click.option("--vms", type=int, default=0, show_default=True, help="Seed this many extra VMs (scale tests).")
 @click.option("--seed", type=click.Path(exists=True, dir_okay=False), default=None, help="Seed data file.")
 @click.option("--control", is_flag=True, help="Enable the fault-injection/clock control API.")
-def simulator(host: str, port: int, speed: float, vms: int, seed: str | None, control: bool) -> None:
+@click.option("--list-cost-ms", type=float, default=0.0, show_default=True,
+              help="Real milliseconds a VM listing costs per VM it answers (a real engine's pace; benchmarks).")
+def simulator(host: str, port: int, speed: float, vms: int, seed: str | None, control: bool,
+              list_cost_ms: float) -> None:
     """Run the oVirt Engine API v4 simulator alone."""
     importlib.import_module(SIMULATOR_MODULE).run(host=host, port=port, speed=speed, vms=vms, seed_path=seed,
-                                                  control_api=control)
+                                                  control_api=control, list_cost_ms=list_cost_ms)
 
 
 @main.group()

@@ -69,6 +69,9 @@ class Config:
     metrics_enabled: bool = False
     providers: tuple[ProviderConfig, ...] = ()
     default_provider: str | None = None
+    inventory_enabled: bool = False
+    inventory_poll_seconds: float = 2.0
+    inventory_resync_seconds: float = 300.0
     simulator: bool = False
     simulator_port: int = 3002
     simulator_speed: float = 1.0
@@ -199,6 +202,9 @@ SETTINGS: dict[tuple[str, str], tuple[str, Any]] = {
     ("ec2", "signature_skew_seconds"): ("signature_skew_seconds", _parse_int(1, 86400)),
     ("cimi", "job_retention_seconds"): ("cimi_job_retention_seconds", _parse_int(0, 365 * 86400)),
     ("metrics", "enabled"): ("metrics_enabled", _parse_bool),
+    ("inventory", "enabled"): ("inventory_enabled", _parse_bool),
+    ("inventory", "poll_seconds"): ("inventory_poll_seconds", _parse_float(0)),
+    ("inventory", "resync_seconds"): ("inventory_resync_seconds", _parse_float(0)),
     ("simulator", "enabled"): ("simulator", _parse_bool),
     ("simulator", "port"): ("simulator_port", _parse_int(0, 65535)),
     ("simulator", "speed"): ("simulator_speed", _parse_float(0)),

@@ -164,6 +164,7 @@ class VolumeAttachment:
     attached_at: datetime | None = None
     delete_on_termination: bool = False
     interface: str = ""  # the backend's bus (oVirt: virtio, virtio_scsi, ide, ...), where it says
+    realm_id: str | None = None  # the instance's realm, where a volume listing says (no instance lookup then)
 
 
 @dataclass

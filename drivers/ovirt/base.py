@@ -116,8 +116,14 @@ class OvirtBase(Driver):
     def _call(self, scope: Scope, method: str, path: str, *, params: Mapping[str, str] | None = None,
               body: Element | None = None, idempotent: bool | None = None,
               what: tuple[str, str] | None = None) -> Element | None:
-        return self.client_for(scope.provider).request(scope, method, path, params=params, body=body,
-                                                       idempotent=idempotent, what=what)
+        answer = self.client_for(scope.provider).request(scope, method, path, params=params, body=body,
+                                                         idempotent=idempotent, what=what)
+        if method != "GET":
+            self._note_write(scope, method, path, answer)
+        return answer
+
+    def _note_write(self, scope: Scope, method: str, path: str, answer: Element | None) -> None:
+        """The engine accepted a change (the inventory view refetches what it touched; see inventory.py)."""
 
     def _get(self, scope: Scope, path: str, params: Mapping[str, str] | None = None,
              what: tuple[str, str] | None = None) -> Element:

@@ -26,8 +26,9 @@ from gateway.operations import Fail, Next
 from gateway.scope import Scope
 
 from . import after_lock, device_names, disk_records, mapping
-from .base import INSTANCE_META, VM_FOLLOW, Element, OvirtBase, Place, is_helper, launch_mark, search_value
+from .base import INSTANCE_META, VM_FOLLOW, Element, Place, is_helper, launch_mark, search_value
 from .image_capture import CAPTURE
+from .inventory import InventoryMixin
 
 # oVirt's VM name rule (letters, digits, '.', '_', '-'; at most 64 characters in 4.x engines).
 VM_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -89,7 +90,7 @@ def show_requested_name(instance: Instance, tags: dict[str, str]) -> None:
         instance.name = requested
 
 
-class InstancesMixin(OvirtBase):
+class InstancesMixin(InventoryMixin):
     # --- reading ------------------------------------------------------------------------------------
     def instances(self, scope: Scope, ids: Iterable[str] | None = None, *, realm_id: str | None = None,
                   image_id: str | None = None, states: Iterable[str] | None = None) -> list[Instance]:
@@ -106,7 +107,10 @@ class InstancesMixin(OvirtBase):
             return mapping.instance(vm, owner=scope.credentials.username, region_id=place.region.id,
                                     networks_of_profiles=place.networks_of_profiles)
 
-        if wanted is not None and len(wanted) == 1:
+        viewed = self._view_instances(scope, place, wanted)  # None unless the inventory view serves this scope
+        if viewed is not None:
+            found = viewed
+        elif wanted is not None and len(wanted) == 1:
             try:
                 found = [as_instance(self._vm(scope, place, next(iter(wanted)), follow=VM_FOLLOW))]
             except NotFound:

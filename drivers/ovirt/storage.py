@@ -74,6 +74,8 @@ class StorageMixin(OvirtBase):
             if is_helper(vm):
                 helpers.add(vm.get("id", ""))
             of_vm = [mapping.attachment(e, vm.get("id", "")) for e in vm.iterfind("disk_attachments/disk_attachment")]
+            for a in of_vm:  # the volume's zone: the frontends need not list the VMs again
+                a.realm_id = mapping.link_id(vm, "cluster")
             disk_records.name_attachments(of_vm, requested)
             device_names.name_all(of_vm)
             for a in of_vm:

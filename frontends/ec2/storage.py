@@ -57,7 +57,9 @@ class VolumeContext:
 
 
 def volume_context(call: Call, volumes: list[Volume]) -> VolumeContext:
-    attached = sorted({a.instance_id for v in volumes for a in v.attachments})
+    """Instances are looked up only for attachments whose realm the driver did not give: a driver that lists
+    volumes with their instances' realms (and named devices) costs no second listing of every instance."""
+    attached = sorted({a.instance_id for v in volumes for a in v.attachments if a.realm_id is None})
     instances = {i.id: i for i in call.driver.instances(call.scope, attached)} if attached else {}
     zones = inventory.zone_names(call)
     records = {r["id"]: r for r in call.gateway.store.entities(VOLUME_RECORD, call.scope.provider.name)}
@@ -81,8 +83,9 @@ def _device(volume_id: str, instance: Instance | None, reported: str | None) -> 
 def volume_zone(volume: Volume, context: VolumeContext) -> str:
     for attachment in volume.attachments:
         instance = context.instances.get(attachment.instance_id)
-        if instance is not None and instance.realm_id in context.zones:
-            return context.zones[instance.realm_id]
+        realm_id = attachment.realm_id or (instance.realm_id if instance is not None else None)
+        if realm_id in context.zones:
+            return context.zones[realm_id]
     return context.records.get(volume.id, {}).get("zone") or context.default_zone
 
 

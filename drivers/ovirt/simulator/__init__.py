@@ -41,6 +41,13 @@ Control API (only with `control_api=True`; JSON in and out; never part of a real
 - `POST /__simulator__/reset`: back to the seed state (and `vms` seeded VMs), faults cleared
 - `POST /__simulator__/vms/<id>/status` `{"status": "not_responding"}`: force a VM status
 - `GET  /__simulator__/state`: object counts, pending timed steps, the clock
+- `GET  /__simulator__/stats` -> `{"total", "requests": {"GET /vms": n, "GET /vms/<id>": n, ...}}`: engine
+  requests served since start or the last `DELETE /__simulator__/stats`, by method and path template
+  (the benchmarks' counting proxy)
+- `GET|POST /__simulator__/costs` `{"list_cost_ms": N}`: real milliseconds a VM listing sleeps per VM it
+  answers, after rendering and outside the lock (0 by default; `cloudgw simulator --list-cost-ms N`)
+- `POST /__simulator__/events/gap` `{"skip": N}`: the next N events get their index but are never listed
+  (a hole in `GET /events`, as a dismissed or aged-out event leaves)
 
 Known simplifications: answers are XML only (no JSON); templates have no sub-versions and are made
 from VMs only (not from snapshots or configurations); the user-level API (`Filter: true`, the default

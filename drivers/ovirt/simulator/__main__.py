@@ -15,8 +15,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--vms", type=int, default=0, help="seed this many extra VMs (scale tests)")
     parser.add_argument("--seed", default=None, help="seed file (default: the packaged seed.json)")
     parser.add_argument("--control", action="store_true", help="enable the /__simulator__/ control API")
+    parser.add_argument("--list-cost-ms", type=float, default=0.0, help="real ms a VM listing costs per VM")
     args = parser.parse_args(argv)
-    run(args.host, args.port, args.speed, args.vms, args.seed, args.control)
+    run(args.host, args.port, args.speed, args.vms, args.seed, args.control, args.list_cost_ms)
 
 
 if __name__ == "__main__":

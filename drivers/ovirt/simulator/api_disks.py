@@ -8,9 +8,9 @@ from typing import Any
 from lxml import etree
 from werkzeug.wrappers import Response
 
+from . import events, permissions
 from . import lifecycle_copies as copies
 from . import lifecycle_storage as ls
-from . import permissions
 from . import render_storage as rs
 from .call import Call
 from .entities import Attachment, Disk, StorageDomain, Vm
@@ -298,6 +298,7 @@ def attachment_remove(call: Call, id: str, disk: str) -> Response:
                           "detach it, remove the disk's snapshots.")
     vm.attachments.remove(att)
     vm.touch()
+    events.disk_detached(store, d.name if d is not None else att.disk_id, vm)
     if d is not None:
         d.owner_vm_id = None
     return call.xml(action_xml([], "complete", None, None))

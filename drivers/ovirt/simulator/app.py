@@ -12,12 +12,13 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import api_devices, api_disks, api_infra, api_templates, api_vms, permissions
+from . import api_devices, api_disks, api_events, api_infra, api_templates, api_vms, permissions
 from .call import Call
 from .control import handle_control
 from .entities import User
 from .errors import ApiError
 from .render_common import fault_xml
+from .store import NOBODY, Acting
 
 if TYPE_CHECKING:
     from .server import Simulator
@@ -40,7 +41,7 @@ QUERY_FREE = (api_vms.vm_action, api_infra.api_root)
 def _url_map() -> Map:
     rules = []
     for path, methods, handler in (api_infra.ROUTES + api_templates.ROUTES + api_vms.ROUTES + api_devices.ROUTES
-                                  + api_disks.ROUTES):
+                                  + api_disks.ROUTES + api_events.ROUTES):
         rules.append(Rule(path, methods=list(methods), endpoint=handler, strict_slashes=False))
     return Map(rules)
 
@@ -86,6 +87,7 @@ class EngineApp:
 
     def engine_answer(self, request: Request, path: str) -> Response:
         if path == f"{ENGINE}/sso/oauth/token":
+            self.sim.stats.count(request.method, path)
             return self.sso_token(request)
         if path in (f"{ENGINE}/services/sso-logout", f"{ENGINE}/sso/oauth/revoke"):
             return self.sso_logout(request)
@@ -187,18 +189,26 @@ class EngineApp:
     def _route(self, request: Request, subpath: str, user: User, correlation_id: str) -> Response:
         adapter = self.urls.bind("simulator", path_info=subpath, url_scheme="http")
         try:
-            handler, args = adapter.match(subpath, method=request.method)
+            rule, args = adapter.match(subpath, method=request.method, return_rule=True)
         except MethodNotAllowed:
             return Response(status=405)
         except (NotFound, HTTPException):
             return Response(status=404)
+        self.sim.stats.count(request.method, rule.rule)
+        handler = rule.endpoint
         store = self.sim.store
         with store.lock:
             store.settle()
             call = Call(self.sim, request, user, correlation_id)
             if call.queries_refused and handler not in QUERY_FREE:
                 raise ApiError(400, "Operation Failed", permissions.QUERY_REFUSED)
-            response = handler(call, **args)
+            store.acting = Acting(correlation_id, user)  # what the events this request logs carry
+            try:
+                response = handler(call, **args)
+            finally:
+                store.acting = NOBODY
+        if call.cost_seconds > 0:
+            time.sleep(call.cost_seconds)  # what a real engine takes to produce the listing
         if call.wait_for:
             response = self._wait_created(call, response)
         return response

@@ -43,6 +43,7 @@ class Call:
         # `Expect: 201-created` on an add that answered 202: called under the lock until it returns the
         # final answer (or None while the copy still runs); see `expect_created`.
         self.wait_for: Callable[[], Response | None] | None = None
+        self.cost_seconds = 0.0  # slept after the answer is made, outside the lock (the speed model)
         self.ctx = Ctx(self.store, user, parse_follow(args.get("follow")), self.all_content)
 
     def _flag(self, query_name: str, header: str, default: bool) -> bool | None:
@@ -100,6 +101,8 @@ class Call:
             w = XmlWriter(1)
             render(w, item, self.ctx, *extra)
             parts.append(w.getvalue())
+        if tag == "vms":
+            self.cost_seconds = len(parts) * self.sim.list_cost_ms / 1000
         if len(parts) > STREAM_ABOVE:
             return self._streamed(tag, parts)
         return self.xml(collection_xml(tag, parts))

@@ -61,6 +61,20 @@ def handle_control(sim: "Simulator", request: Request) -> Response:
         if path == "/faults" and method == "DELETE":
             sim.faults.clear()
             return _json(sim.faults.describe())
+        if path == "/costs" and method == "GET":
+            return _json({"list_cost_ms": sim.list_cost_ms})
+        if path == "/costs" and method == "POST":
+            sim.list_cost_ms = max(0.0, float(body.get("list_cost_ms", sim.list_cost_ms)))
+            return _json({"list_cost_ms": sim.list_cost_ms})
+        if path == "/events/gap" and method == "POST":
+            with sim.store.lock:
+                sim.store.events.lost += max(0, int(body.get("skip", 0)))
+            return _json({"lost": sim.store.events.lost})
+        if path == "/stats" and method == "GET":
+            return _json(sim.stats.describe())
+        if path == "/stats" and method == "DELETE":
+            sim.stats.reset()
+            return _json(sim.stats.describe())
         if path == "/reset" and method == "POST":
             sim.reset()
             return _json({"reset": True, "vms": len(sim.store.vms)})

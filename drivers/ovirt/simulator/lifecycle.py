@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import events
 from .entities import Attachment, Disk, Job, Nic, Snapshot, Template, User, Vm
 from .errors import conflict, failed
 from .permissions import CREATOR_ROLE
@@ -88,6 +89,7 @@ def create_vm(store: Store, *, name: str, cluster_id: str, template: Template, o
         vm.attachments.append(Attachment(disk.id, att.bootable, att.interface))
     vm.snapshots.append(Snapshot(store.new_id(), "Active VM", now, snapshot_type="active"))
     store.add_vm(vm)
+    events.vm_added(store, vm, copying)
     if copying:
         vm.status = "image_locked"
         delay = TIMINGS["clone_copy"] if clone else template.copy_seconds
@@ -96,6 +98,7 @@ def create_vm(store: Store, *, name: str, cluster_id: str, template: Template, o
             for a in vm.attachments:
                 store.disks[a.disk_id].status = "ok"
             _set(store, vm, "down")
+            events.vm_add_finished(store, vm)
         store.schedule(now + delay, copied, vm)
     return vm
 
@@ -117,6 +120,7 @@ def start(store: Store, vm: Vm, job: Job | None, initialization: dict[str, Any] 
     if status == "paused":
         _bump(vm)
         _set(store, vm, "up")
+        events.vm_started(store, vm)
         _finish(store, job, now)
         return
     host = store.host_for(vm.cluster_id)
@@ -131,6 +135,7 @@ def start(store: Store, vm: Vm, job: Job | None, initialization: dict[str, Any] 
     resuming = status == "suspended"
     _set(store, vm, "wait_for_launch", host_id=host.id, start_time=now, run_once=run_once,
          guest_reported=False, stop_reason=None)
+    events.vm_started(store, vm)
     t = now + TIMINGS["wait_for_launch"]
     store.schedule(t, lambda at: _set(store, vm, "powering_up"), vm)
     if resuming:
@@ -138,12 +143,18 @@ def start(store: Store, vm: Vm, job: Job | None, initialization: dict[str, Any] 
         t += 1.0 + TIMINGS["restoring_state"]
     else:
         t += TIMINGS["powering_up"]
-    store.schedule(t, lambda at: _set(store, vm, "up"), vm)
+    store.schedule(t, lambda at: _came_up(store, vm), vm)
     store.schedule(t + TIMINGS["guest_report"], lambda at: _set(store, vm, "up", guest_reported=True), vm)
     _finish(store, job, t)
 
 
+def _came_up(store: Store, vm: Vm) -> None:
+    _set(store, vm, "up")
+    events.vm_up(store, vm)  # the guest's report that follows logs nothing
+
+
 def _go_down(store: Store, vm: Vm, at: float, reason: str | None) -> None:
+    events.vm_down(store, vm)  # still on its host: the event links it
     _set(store, vm, "down", host_id=None, stop_time=at, guest_reported=False, run_once=False,
          stop_reason=reason)
 
@@ -158,6 +169,7 @@ def stop(store: Store, vm: Vm, job: Job | None, reason: str | None, verb: str = 
         raise conflict(f"Cannot {verb} VM. VM is not running.")
     now = store.now()
     _bump(vm)
+    events.vm_stopping(store, vm, graceful=False)
     if status == "suspended":       # stopping a suspended VM discards its saved state
         _go_down(store, vm, now, reason)
         _finish(store, job, now)
@@ -175,6 +187,7 @@ def shutdown(store: Store, vm: Vm, job: Job | None, reason: str | None) -> None:
         return
     now = store.now()
     _bump(vm)
+    events.vm_stopping(store, vm, graceful=True)
     _set(store, vm, "powering_down")
     at = now + TIMINGS["powering_down"]
     store.schedule(at, lambda t: _go_down(store, vm, t, reason), vm)
@@ -204,6 +217,7 @@ def reboot(store: Store, vm: Vm, job: Job | None) -> None:
     now = store.now()
     _bump(vm)
     _set(store, vm, "reboot_in_progress", guest_reported=False)
+    events.vm_rebooted(store, vm)
     at = now + TIMINGS["reboot"]
     store.schedule(at, lambda t: _set(store, vm, "up"), vm)
     store.schedule(at + TIMINGS["guest_report"], lambda t: _set(store, vm, "up", guest_reported=True), vm)
@@ -222,6 +236,7 @@ def remove(store: Store, vm: Vm, detach_only: bool = False) -> None:
     now = store.now()
     _bump(vm)
     store.remove_vm(vm)
+    events.vm_removed(store, vm)
     disk_ids = [a.disk_id for a in vm.attachments]
     for disk_id in disk_ids:
         disk = store.disks.get(disk_id)
@@ -264,6 +279,7 @@ def add_snapshot(store: Store, vm: Vm, description: str, persist_memory: bool,
                     disk_ids=[d for d in attached if not disk_ids or d in disk_ids])
     snap.disk_sizes = {d: store.disks[d].provisioned_size for d in snap.disk_ids if d in store.disks}
     vm.snapshots.append(snap)
+    events.snapshot_creating(store, vm, description)
     locked = [store.disks[d] for d in snap.disk_ids if d in store.disks]
     for disk in locked:
         disk.status = "locked"
@@ -275,6 +291,7 @@ def add_snapshot(store: Store, vm: Vm, description: str, persist_memory: bool,
             if disk.status == "locked":
                 disk.status = "ok"
         vm.touch()
+        events.snapshot_created(store, vm, description)
         if job is not None:
             store.finish_job(job, at)
     store.schedule(now + TIMINGS["snapshot"], done)
@@ -289,10 +306,13 @@ def remove_snapshot(store: Store, vm: Vm, snap: Snapshot) -> None:
                        f"{vm.name}.")
     snap.status = "locked"
     vm.touch()
+    events.snapshot_removing(store, vm, snap.description)
 
     def gone(at: float) -> None:
         if snap in vm.snapshots:
             vm.snapshots.remove(snap)
         vm.touch()
+        if store.vms.get(vm.id) is vm:
+            events.snapshot_removed(store, vm, snap.description)
     store.schedule(store.now() + TIMINGS["snapshot"], gone)
 

@@ -8,6 +8,7 @@ anything that copies or deletes images is `locked` first and settles on the stor
 
 from __future__ import annotations
 
+from . import events
 from .entities import Attachment, Disk, GiB, Job, Nic, Snapshot, StorageDomain, Template, User, Vm
 from .errors import conflict, failed
 from .lifecycle import TIMINGS, _locked
@@ -42,15 +43,19 @@ def add_disk(store: Store, vm: Vm, disk: Disk, attachment: Attachment, new: bool
     disk.owner_vm_id = vm.id
     vm.attachments.append(attachment)
     vm.touch()
-    if new:
-        disk.status = "locked"
+    if not new:
+        events.disk_attached(store, disk, vm)
+        return
+    disk.status = "locked"
+    events.disk_added(store, disk, vm)
 
-        def created(at: float) -> None:
-            disk.status = "ok"
-            owner = store.vms.get(disk.owner_vm_id or "")
-            if owner:
-                owner.touch()
-        _settle_in(store, create_seconds(disk), created)
+    def created(at: float) -> None:
+        disk.status = "ok"
+        owner = store.vms.get(disk.owner_vm_id or "")
+        if owner:
+            owner.touch()
+        events.disk_add_finished(store, disk, owner)
+    _settle_in(store, create_seconds(disk), created)
 
 
 def extend_disk(store: Store, disk: Disk, size: int) -> None:
@@ -87,10 +92,12 @@ def create_floating_disk(store: Store, disk: Disk, domain: StorageDomain, job: J
     disk.status = "locked"
     store.disks[disk.id] = disk
     domain.committed += disk.provisioned_size
+    events.disk_added(store, disk, None)
 
     def created(at: float) -> None:
         if disk.status == "locked":
             disk.status = "ok"
+        events.disk_add_finished(store, disk, None)
         if job is not None:
             store.finish_job(job, at)
     _settle_in(store, create_seconds(disk), created)
@@ -120,7 +127,12 @@ def remove_disk(store: Store, disk: Disk) -> None:
     domain = store.storagedomains.get(disk.storage_domain_id)
     if domain is not None:
         domain.committed = max(0, domain.committed - disk.provisioned_size)
-    _settle_in(store, TIMINGS["disk_remove"], lambda at: store.disks.pop(disk.id, None))
+    events.disk_removing(store, disk)
+
+    def gone(at: float) -> None:
+        if store.disks.pop(disk.id, None) is not None:
+            events.disk_removed(store, disk)
+    _settle_in(store, TIMINGS["disk_remove"], gone)
 
 
 def set_active(store: Store, vm: Vm, att: Attachment, active: bool) -> None:
@@ -208,7 +220,9 @@ def create_template(store: Store, vm: Vm, *, name: str, description: str, commen
     for nic in vm.nics:
         template.nics.append(Nic(store.new_id(), nic.name, "", nic.vnic_profile_id, nic.interface))
     store.templates[template.id] = template
+    events.template_adding(store, template, vm)
     if not template.attachments:
+        events.template_added(store, template, vm)
         if job is not None:
             store.finish_job(job, now)
         return template
@@ -232,6 +246,7 @@ def create_template(store: Store, vm: Vm, *, name: str, description: str, commen
         elif store.vms.get(vm.id) is vm and vm.status == "image_locked":
             vm.status = "down"
             vm.touch()
+        events.template_added(store, template, vm)
         if job is not None:
             store.finish_job(job, at)
     _settle_in(store, TIMINGS["template_copy"], copied)
@@ -249,10 +264,13 @@ def remove_template(store: Store, template: Template) -> None:
     if derived:
         raise conflict(f"Cannot delete Template. Template is being used by the following VMs: {','.join(derived)}.")
 
+    events.template_removing(store, template)
+
     def gone(at: float) -> None:
         store.templates.pop(template.id, None)
         for d in disks:
             store.disks.pop(d.id, None)
+        events.template_removed(store, template)
     if not disks:
         gone(store.now())
         return

@@ -17,6 +17,7 @@ from .app import EngineApp
 from .auth import Sessions
 from .clock import Clock
 from .faults import Faults
+from .stats import RequestStats
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -26,16 +27,21 @@ class Simulator:
     """A simulated oVirt engine: state, sessions, fault injection and the WSGI app (`.app`).
 
     `speed` scales simulated time against real time (ignored when a `clock` is given); `vms` seeds that
-    many extra VMs for scale tests; `control_api` enables `/__simulator__/...`.
+    many extra VMs for scale tests; `control_api` enables `/__simulator__/...`. `list_cost_ms` is what a
+    VM listing costs per VM it answers, in real milliseconds, slept after rendering outside the store's
+    lock (a real engine takes far longer than this simulator to produce a listing; 0, the default, adds
+    nothing).
     """
 
     def __init__(self, seed_path: str | None = None, speed: float = 1.0, clock: Clock | None = None,
-                 vms: int = 0, control_api: bool = False) -> None:
+                 vms: int = 0, control_api: bool = False, list_cost_ms: float = 0.0) -> None:
         self.seed_path = seed_path
+        self.list_cost_ms = list_cost_ms
         self.vm_count = vms
         self.control_api = control_api
         self.clock = clock if clock is not None else Clock(speed=speed)
         self.faults = Faults()
+        self.stats = RequestStats()
         self.store = self._fresh_store()
         self.sessions = Sessions(self.store)
         self.app = EngineApp(self)
@@ -117,9 +123,11 @@ def serve_in_thread(simulator: Simulator, host: str = "127.0.0.1", port: int = 0
     return SimulatorServer(simulator, host, port).start()
 
 
-def run(host: str, port: int, speed: float, vms: int, seed_path: str | None, control_api: bool) -> None:
+def run(host: str, port: int, speed: float, vms: int, seed_path: str | None, control_api: bool,
+        list_cost_ms: float = 0.0) -> None:
     """Serve in the foreground until SIGINT or SIGTERM."""
-    simulator = Simulator(seed_path=seed_path, speed=speed, vms=vms, control_api=control_api)
+    simulator = Simulator(seed_path=seed_path, speed=speed, vms=vms, control_api=control_api,
+                          list_cost_ms=list_cost_ms)
     server = make_server(host, port, simulator.app, threaded=True, request_handler=_QuietHandler)
     server.daemon_threads = True
     stop = threading.Event()

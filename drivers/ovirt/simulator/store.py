@@ -13,6 +13,7 @@ import itertools
 import threading
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from .clock import Clock
@@ -20,8 +21,22 @@ from .entities import (
     BLANK_ID, ROOT_TAG_ID, Cluster, DataCenter, Disk, Host, InstanceType, Job, Network,
     StorageDomain, Tag, Template, User, Vm, VnicProfile,
 )
+from .events import EventLog
 
 Step = Callable[[float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Acting:
+    """Who the store is acting for (the request's user and correlation id), and, in a timed step, the step's
+    time: what an event logged now carries."""
+
+    correlation_id: str | None = None
+    user: User | None = None
+    time: float | None = None
+
+
+NOBODY = Acting()
 
 
 class Store:
@@ -45,7 +60,9 @@ class Store:
         self.jobs: dict[str, Job] = {}
         self.mac_pool_id = "58ca604b-017d-0374-0220-00000000014e"
         self.engine_id = "5c7e3a44-0000-4000-8000-000000000000"
-        self._steps: list[tuple[float, int, str | None, int, Step]] = []
+        self.events = EventLog()
+        self.acting = NOBODY
+        self._steps: list[tuple[float, int, str | None, int, Step, Acting]] = []
         self._seq = itertools.count()
         self._next_vm_index = itertools.count(1)
         self._next_mac = itertools.count(0x10)
@@ -62,19 +79,23 @@ class Store:
         with self.lock:
             steps = self._steps
             while steps and steps[0][0] <= now:
-                at, _, vm_id, generation, step = heapq.heappop(steps)
+                at, _, vm_id, generation, step, acting = heapq.heappop(steps)
                 if vm_id is not None:
                     vm = self.vms.get(vm_id)
                     if vm is None or vm.generation != generation:
                         continue      # the VM was removed or changed course since the step was queued
-                step(at)
+                previous, self.acting = self.acting, Acting(acting.correlation_id, acting.user, at)
+                try:
+                    step(at)
+                finally:
+                    self.acting = previous
         return now
 
     def schedule(self, at: float, step: Step, vm: Vm | None = None) -> None:
         """Queue `step(at)`; a VM step is dropped if the VM changes state before it is due."""
         with self.lock:
             heapq.heappush(self._steps, (at, next(self._seq), vm.id if vm else None,
-                                         vm.generation if vm else 0, step))
+                                         vm.generation if vm else 0, step, self.acting))
 
     def pending_steps(self) -> int:
         return len(self._steps)
