@@ -198,6 +198,7 @@ def terraform(gateway: Any, tmp_path: Path) -> Terraform:
     return tf
 
 
+@pytest.mark.timeout(900)  # the tools' own fixed waits make ~200 s on a quiet machine; CI machines are not
 def test_terraform_lifecycle_with_import(gateway: Any, terraform: Terraform) -> None:
     started = time.monotonic()
     ec2 = ec2_client(gateway)
