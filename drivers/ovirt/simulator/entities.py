@@ -103,6 +103,7 @@ class Network:
     mtu: int = 0
     vlan: int | None = None
     usages: tuple[str, ...] = ("vm", "management")
+    external_provider_id: str = ""  # an external provider's network (OVN) imported into the data center
 
 
 @dataclass(slots=True)
