@@ -16,6 +16,7 @@ from gateway.scope import Scope
 from . import mapping
 from .base import VM_FOLLOW
 from .instances import InstancesMixin
+from .networking import NetworkingMixin
 from .after_lock import AfterLock
 from .operations import RunInstance, TerminateInstance
 from .disk_snapshots import DiskSnapshotsMixin
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from gateway.operations import OperationKind
 
 
-class OvirtDriver(InstancesMixin, StorageMixin, SnapshotCopiesMixin, DiskSnapshotsMixin):
+class OvirtDriver(InstancesMixin, StorageMixin, SnapshotCopiesMixin, DiskSnapshotsMixin, NetworkingMixin):
     """One per gateway process, shared by every request (clients and caches are per engine inside)."""
 
     name = "ovirt"
