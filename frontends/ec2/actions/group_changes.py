@@ -63,8 +63,9 @@ def create_security_group(call: Call) -> dict[str, Any]:
     provided = ProviderNetworks.of(call, groups=True)
     given = call.get("VpcId")
     if not given:
-        raise Ec2Error("VPCIdNotSpecified", "No VPC given: the default VPC is a logical network whose only group is "
-                                            "its read-only 'default'; name a VPC made with CreateVpc")
+        raise Ec2Error("UnsupportedOperation", "CreateSecurityGroup is not supported in the default VPC: it is a "
+                                               f"logical network whose only group is its read-only 'default' ({NO_GROUPS}); "
+                                               "name a VPC made with CreateVpc")
     (vpc_id,) = networks.decode_ids("vpc", [given], "VpcID") or [""]
     provided.vpc(vpc_id, given)
     if any(g.vpc_id == vpc_id and g.name == name for g in provided.groups):
