@@ -109,3 +109,39 @@ def test_a_subnet_the_engine_cannot_import_leaves_nothing_behind(wired: Wired, e
     subnet = wired.driver.create_subnet(scope, vpc.id, "10.60.1.0/24", DEFAULT_CLUSTER)
     assert subnet.network_id and subnet.profile_id and subnet.gateway_ip == "10.60.1.1"
     assert subnet.free_addresses == 253  # a /24 less the network, broadcast and gateway addresses
+
+
+BLANK = "00000000-0000-0000-0000-000000000000"
+
+
+def test_a_vm_nic_on_a_subnet_gets_a_port_with_an_address_from_its_pool(wired: Wired, engine: Engine) -> None:
+    import requests
+    from lxml import etree
+    scope = wired.scope()
+    vpc = wired.driver.create_vpc(scope, "10.70.0.0/16")
+    subnet = wired.driver.create_subnet(scope, vpc.id, "10.70.3.0/24", DEFAULT_CLUSTER)
+    engine_api = requests.Session()
+    engine_api.auth = ("admin@internal", "admin")
+    vm = etree.fromstring(engine_api.post(f"{engine.url}/vms", timeout=10, data=(
+        f'<vm><name>on-ovn</name><cluster id="{DEFAULT_CLUSTER}"/><template id="{BLANK}"/></vm>')).content)
+    added = engine_api.post(f"{engine.url}/vms/{vm.get('id')}/nics", timeout=10,
+                            data=f'<nic><name>ovn0</name><vnic_profile id="{subnet.profile_id}"/></nic>')
+    assert added.status_code == 201, added.text
+    nic_id = etree.fromstring(added.content).get("id")
+    ports = [p for p in engine.simulator.ovn.ports.values() if p["device_id"] == nic_id]
+    assert [ip["ip_address"] for p in ports for ip in p["fixed_ips"]] == ["10.70.3.2"]  # the pool's first
+    vm_url = f"{engine.url}/vms/{vm.get('id')}"
+    assert engine_api.post(f"{vm_url}/start", data="<action/>", timeout=10).status_code == 200
+    engine.simulator.clock.advance(300)  # up, with the guest agent reporting
+    reported = etree.fromstring(engine_api.get(f"{engine.url}/vms/{vm.get('id')}/nics/{nic_id}/reporteddevices",
+                                               timeout=10).content)
+    assert "10.70.3.2" in [ip.findtext("address") for ip in reported.iter("ip")]
+    assert next(s for s in wired.driver.subnets(scope) if s.id == subnet.id).free_addresses == 252
+    with pytest.raises(InUse):
+        wired.driver.delete_subnet(scope, subnet.id)
+    assert engine_api.post(f"{vm_url}/stop", data="<action/>", timeout=10).status_code == 200
+    engine.simulator.clock.advance(300)
+    assert engine_api.delete(f"{vm_url}/nics/{nic_id}", timeout=10).status_code == 200
+    assert not [p for p in engine.simulator.ovn.ports.values() if p["device_id"] == nic_id]
+    wired.driver.delete_subnet(scope, subnet.id)
+    assert not engine.simulator.ovn.subnets

@@ -166,6 +166,7 @@ class Nic:
     interface: str = "virtio"
     plugged: bool = True
     linked: bool = True
+    external_ip: str = ""  # the address its port on an external (OVN) network has (see ovn_ports)
 
 
 @dataclass(slots=True)
