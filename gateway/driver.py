@@ -201,6 +201,10 @@ class Driver:
     def remove_security_rules(self, scope: Scope, rule_ids: Sequence[str]) -> None:
         raise _unsupported("remove security group rules")
 
+    def interface_groups(self, scope: Scope) -> dict[str, list[str]]:
+        """Network interface id -> the ids of its security groups, for interfaces on a provider's subnets."""
+        raise _unsupported("list the security groups of network interfaces")
+
     # --- volumes and snapshots --------------------------------------------------------------------
     def volumes(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Volume]:
         raise _unsupported("list volumes")

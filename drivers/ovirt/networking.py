@@ -274,6 +274,36 @@ class NetworkingMixin(OvirtBase):
         for rule_id in rule_ids:
             ovn.delete(scope, "security-group-rules", rule_id)
 
+    # --- instances' interfaces -------------------------------------------------------------------------
+    def place_on_subnet(self, scope: Scope, vm_id: str, subnet_id: str, group_ids: Sequence[str]) -> None:
+        """Before a launched VM's first start: its one NIC on the subnet's vNIC profile (the image's NICs go),
+        its provider port in `group_ids` (none given: the VPC's default group). Safe to repeat."""
+        subnet = next((s for s in self.subnets(scope) if s.id == subnet_id), None)
+        if subnet is None or not subnet.profile_id:
+            raise NotFound("subnet", subnet_id)
+        nics = list(self._get(scope, f"vms/{vm_id}/nics", what=("instance", vm_id)))
+        placed = next((n for n in nics if (n.find("vnic_profile") is not None
+                                           and n.find("vnic_profile").get("id") == subnet.profile_id)), None)
+        if placed is None:
+            for nic in nics:
+                self._call(scope, "DELETE", f"vms/{vm_id}/nics/{nic.get('id')}", idempotent=True)
+            body = etree.Element("nic")
+            etree.SubElement(body, "name").text = "nic1"
+            etree.SubElement(body, "vnic_profile", id=subnet.profile_id)
+            placed = self._call(scope, "POST", f"vms/{vm_id}/nics", body=body, what=("instance", vm_id))
+        nic_id = placed.get("id", "") if placed is not None else ""
+        groups = list(group_ids) or [g.id for g in self.security_groups(scope)
+                                     if g.vpc_id == subnet.vpc_id and g.name == DEFAULT_GROUP]
+        ovn = self._ovn(scope)
+        for port in ovn.list(scope, "ports", device_id=nic_id):
+            if sorted(port.get("security_groups") or []) != sorted(groups):
+                ovn.request(scope, "PUT", f"ports/{port['id']}", {"port": {"security_groups": groups}})
+
+    def interface_groups(self, scope: Scope) -> dict[str, list[str]]:
+        """VM NIC id -> the security groups of its provider port (NICs on logical networks have none)."""
+        return {p["device_id"]: list(p.get("security_groups") or []) for p in self._ovn(scope).list(scope, "ports")
+                if p.get("device_owner") == "oVirt" and p.get("device_id")}
+
     @staticmethod
     def _undo(*steps: Any) -> None:
         """Best effort: what a failed create made goes; a step that fails leaves the rest to be tried."""

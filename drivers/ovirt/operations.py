@@ -161,6 +161,8 @@ class RunInstance(OvirtOperation):
             return Done()
         if status != "down":
             return Wait(self.poll)
+        if op.data.get("subnet"):  # its interface on the network provider's subnet, with its groups
+            self.driver.place_on_subnet(scope, vm_id, op.data["subnet"]["id"], op.data["subnet"]["groups"])
         action = E.action(E.use_cloud_init("true")) if op.data.get("cloud_init") else E.action()
         try:
             self.driver._call(scope, "POST", f"vms/{vm_id}/start", body=action, idempotent=False,

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.errors import NotSupported
-from gateway.model import Realm
+from gateway.model import Instance, NetworkInterface, Realm
 from gateway.network_model import SecurityGroup, SecurityRule, Subnet, Vpc
 
-from . import ids
+from . import ids, networks
 from .call import Call
 from .errors import Ec2Error, invalid_value
 
@@ -236,3 +236,80 @@ def _peer(pair: dict[str, Any], group: SecurityGroup, groups: list[SecurityGroup
     if found.vpc_id != group.vpc_id:
         raise invalid_value("A rule may only name a security group of the same VPC")
     return found
+
+
+def launch_placement(call: Call, subnet_given: str | None, groups_given: list[str]) -> tuple[Subnet | None, list[str]]:
+    """The provider subnet a RunInstances `SubnetId` names (None for a logical network's, the read-only view)
+    and the backend ids of the groups `SecurityGroupId.N` names, which must be of that subnet's VPC."""
+    provided = ProviderNetworks.of(call, groups=bool(groups_given))
+    subnet = None
+    if subnet_given:
+        wanted = ids.decode("subnet", subnet_given) if subnet_given.startswith("subnet-") else subnet_given
+        subnet = next((s for s in provided.subnets if s.id == wanted), None)
+    chosen = []
+    for given in groups_given:
+        wanted = ids.decode("sg", given) if given.startswith("sg-") else given
+        group = next((g for g in provided.groups if g.id == wanted), None)
+        if group is None and subnet is None:
+            continue  # a logical network's allow-all default group, as before: nothing to apply
+        if group is None:
+            raise Ec2Error("InvalidGroup.NotFound", f"The security group '{given[:100]}' does not exist in the "
+                                                    f"subnet's VPC")
+        if subnet is None or group.vpc_id != subnet.vpc_id:
+            raise Ec2Error("InvalidParameter", f"Security group {given[:100]} and subnet "
+                                               f"{(subnet_given or 'of the default VPC')[:100]} belong to different networks.")
+        chosen.append(group.id)
+    return subnet, chosen
+
+
+class Placements:
+    """Where instances' interfaces are, for rendering them: on a provider subnet, its VPC, subnet and the
+    groups of its port; elsewhere the read-only views' (..networks). Asked of the provider once, and only
+    when an instance is rendered (one request when the data center has no VPC of the provider)."""
+
+    def __init__(self, call: Call) -> None:
+        self._call = call
+        self._loaded = False
+        self.subnets: dict[str, Subnet] = {}  # logical network id -> the provider subnet it is
+        self.groups: dict[str, SecurityGroup] = {}
+        self.interface_groups: dict[str, list[str]] = {}
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        driver, scope = self._call.driver, self._call.scope
+        try:
+            if not driver.vpcs(scope):
+                return
+            self.subnets = {s.network_id: s for s in driver.subnets(scope) if s.network_id}
+            self.groups = {g.id: g for g in driver.security_groups(scope)}
+            self.interface_groups = driver.interface_groups(scope)
+        except NotSupported:
+            return
+
+    def _groups(self, nic_id: str) -> list[dict[str, str]]:
+        return [{"GroupId": ids.encode("sg", g), "GroupName": self.groups[g].name}
+                for g in self.interface_groups.get(nic_id, []) if g in self.groups]
+
+    def instance(self, instance: Instance) -> dict[str, Any]:
+        """VpcId, SubnetId and SecurityGroups of an instance item (its first NIC on a network decides)."""
+        self._load()
+        for nic in instance.interfaces:
+            if nic.network_id in self.subnets:
+                subnet = self.subnets[nic.network_id]
+                return {"VpcId": ids.encode("vpc", subnet.vpc_id), "SubnetId": ids.encode("subnet", subnet.id),
+                        "SecurityGroups": self._groups(nic.id)}
+            if nic.network_id:
+                break
+        return networks.instance_placement(instance)
+
+    def interface(self, instance: Instance, nic: NetworkInterface) -> dict[str, Any]:
+        """VpcId, SubnetId and Groups of one interface item."""
+        self._load()
+        subnet = self.subnets.get(nic.network_id or "")
+        if subnet is not None:
+            return {"VpcId": ids.encode("vpc", subnet.vpc_id), "SubnetId": ids.encode("subnet", subnet.id),
+                    "Groups": self._groups(nic.id)}
+        return {**networks.interface_placement(instance, nic.network_id),
+                "Groups": [networks.default_group(nic.network_id)] if nic.network_id else []}

@@ -19,7 +19,7 @@ from botocore.config import Config
 from drivers.ovirt.simulator.server import Simulator, serve_in_thread
 from gateway.config import load
 from gateway.store import Store
-from tests.clients.ec2_helpers import ec2_client, expect
+from tests.clients.ec2_helpers import addressed_instances, ec2_client, expect
 from tests.conftest import start_gateway
 from tests.integration.gateway_process import start
 
@@ -211,3 +211,42 @@ def test_without_a_network_provider_writes_name_it_and_views_stay(plain_engine: 
     ipaddress.IPv4Network(vpcs[0]["CidrBlock"])
     groups = ec2.describe_security_groups()["SecurityGroups"]
     assert [g["GroupName"] for g in groups] == ["default"] and groups[0]["IpPermissions"][0]["IpProtocol"] == "-1"
+
+
+CENTOS = "ami-7e000000000040008000000000000011"
+
+
+def test_an_instance_launched_into_a_subnet_has_its_address_and_groups(net_gateway: Any, ec2: Any) -> None:
+    vpc_id = ec2.create_vpc(CidrBlock="10.90.0.0/16")["Vpc"]["VpcId"]
+    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.90.5.0/24")["Subnet"]["SubnetId"]
+    web = ec2.create_security_group(VpcId=vpc_id, GroupName="web", Description="web")["GroupId"]
+    other_vpc = ec2.create_vpc(CidrBlock="10.91.0.0/16")["Vpc"]["VpcId"]
+    stranger = ec2.create_security_group(VpcId=other_vpc, GroupName="elsewhere", Description="x")["GroupId"]
+    expect("InvalidParameter", ec2.run_instances, ImageId=CENTOS, MinCount=1, MaxCount=1, InstanceType="o1.small",
+           SubnetId=subnet_id, SecurityGroupIds=[stranger])
+    launched = ec2.run_instances(ImageId=CENTOS, MinCount=1, MaxCount=1, InstanceType="o1.small",
+                                 SubnetId=subnet_id, SecurityGroupIds=[web])["Instances"][0]
+    instance_id = launched["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    instance = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    assert (instance["VpcId"], instance["SubnetId"]) == (vpc_id, subnet_id)
+    assert instance["SecurityGroups"] == [{"GroupId": web, "GroupName": "web"}]
+    [interface] = instance["NetworkInterfaces"]
+    assert interface["SubnetId"] == subnet_id and interface["Groups"] == [{"GroupId": web, "GroupName": "web"}]
+    ports = [p for p in neutron(net_gateway, "ports") if p["device_owner"] == "oVirt"]
+    web_uuid = str(__import__("uuid").UUID(hex=web[3:]))
+    assert [p["security_groups"] for p in ports] == [[web_uuid]]
+    address = ports[0]["fixed_ips"][0]["ip_address"]
+    assert ipaddress.IPv4Address(address) in ipaddress.IPv4Network("10.90.5.0/24")
+    assert addressed_instances(ec2, [instance_id])[0]["PrivateIpAddress"] == address  # the guest has the port's
+    found = ec2.describe_instances(Filters=[{"Name": "subnet-id", "Values": [subnet_id]}])["Reservations"]
+    assert [i["InstanceId"] for r in found for i in r["Instances"]] == [instance_id]
+    expect("DependencyViolation", ec2.delete_subnet, SubnetId=subnet_id)
+    expect("DependencyViolation", ec2.delete_security_group, GroupId=web)  # its port has it
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    ec2.delete_security_group(GroupId=web)
+    ec2.delete_subnet(SubnetId=subnet_id)
+    ec2.delete_security_group(GroupId=stranger)
+    ec2.delete_vpc(VpcId=vpc_id)
+    ec2.delete_vpc(VpcId=other_vpc)
