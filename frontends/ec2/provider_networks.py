@@ -226,7 +226,7 @@ def _cidr(text: str, kind: Any) -> str:
 def _peer(pair: dict[str, Any], group: SecurityGroup, groups: list[SecurityGroup]) -> SecurityGroup:
     """The group a UserIdGroupPair names (by id, or by name in the same VPC)."""
     if pair.get("GroupId"):
-        wanted = ids.decode("sg", pair["GroupId"]) if pair["GroupId"].startswith("sg-") else pair["GroupId"]
+        (wanted,) = networks.decode_ids("sg", [pair["GroupId"]], "GroupId") or [""]
         found = next((g for g in groups if g.id == wanted), None)
     else:
         found = next((g for g in groups if g.vpc_id == group.vpc_id and g.name == pair.get("GroupName")), None)
@@ -244,11 +244,11 @@ def launch_placement(call: Call, subnet_given: str | None, groups_given: list[st
     provided = ProviderNetworks.of(call, groups=bool(groups_given))
     subnet = None
     if subnet_given:
-        wanted = ids.decode("subnet", subnet_given) if subnet_given.startswith("subnet-") else subnet_given
+        (wanted,) = networks.decode_ids("subnet", [subnet_given], "SubnetID") or [""]
         subnet = next((s for s in provided.subnets if s.id == wanted), None)
     chosen = []
     for given in groups_given:
-        wanted = ids.decode("sg", given) if given.startswith("sg-") else given
+        (wanted,) = networks.decode_ids("sg", [given], "GroupId") or [""]
         group = next((g for g in provided.groups if g.id == wanted), None)
         if group is None and subnet is None:
             continue  # a logical network's allow-all default group, as before: nothing to apply

@@ -250,3 +250,32 @@ def test_an_instance_launched_into_a_subnet_has_its_address_and_groups(net_gatew
     ec2.delete_security_group(GroupId=stranger)
     ec2.delete_vpc(VpcId=vpc_id)
     ec2.delete_vpc(VpcId=other_vpc)
+
+
+def test_bad_input_gets_ec2_errors_not_500s(ec2: Any) -> None:
+    vpc_id = ec2.create_vpc(CidrBlock="10.95.0.0/16")["Vpc"]["VpcId"]
+    group = ec2.create_security_group(VpcId=vpc_id, GroupName="g", Description="g")["GroupId"]
+    for code, call, kwargs in (
+            ("InvalidParameterValue", ec2.create_vpc, {"CidrBlock": "10.95.0.1/33"}),
+            ("InvalidVpcID.Malformed", ec2.create_subnet, {"VpcId": "vpc-xyz", "CidrBlock": "10.95.0.0/24"}),
+            ("InvalidParameterValue", ec2.create_security_group, {"VpcId": vpc_id, "GroupName": "default",
+                                                                  "Description": "x"}),
+            ("InvalidParameterValue", ec2.authorize_security_group_ingress, {"GroupId": group, "IpPermissions": [
+                {"IpProtocol": "gre", "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}]}),
+            ("InvalidParameterValue", ec2.authorize_security_group_ingress, {"GroupId": group, "IpPermissions": [
+                {"IpProtocol": "tcp", "FromPort": 1, "ToPort": 2, "IpRanges": [{"CidrIp": "not-a-cidr"}]}]}),
+            ("InvalidGroupId.Malformed", ec2.authorize_security_group_ingress, {"GroupId": group, "IpPermissions": [
+                {"IpProtocol": "tcp", "FromPort": 1, "ToPort": 2, "UserIdGroupPairs": [{"GroupId": "sg-zz"}]}]}),
+            ("InvalidGroup.NotFound", ec2.authorize_security_group_ingress, {"GroupId": "sg-" + "0" * 32,
+                                                                             "IpPermissions": [{"IpProtocol": "-1"}]}),
+            ("MissingParameter", ec2.authorize_security_group_ingress, {"GroupId": group,
+                                                                        "IpPermissions": [{"IpProtocol": "-1"}]}),
+            ("InvalidSecurityGroupRuleId.NotFound", ec2.revoke_security_group_ingress,
+             {"GroupId": group, "SecurityGroupRuleIds": ["sgr-" + "0" * 32]}),
+            ("InvalidSecurityGroupRuleId.NotFound", ec2.describe_security_group_rules,
+             {"SecurityGroupRuleIds": ["sgr-" + "0" * 32]})):
+        expect(code, call, **kwargs)
+    expect("DryRunOperation", ec2.create_vpc, CidrBlock="10.96.0.0/16", DryRun=True)
+    assert not ec2.describe_vpcs(Filters=[{"Name": "cidr", "Values": ["10.96.0.0/16"]}])["Vpcs"]
+    ec2.delete_security_group(GroupId=group)
+    ec2.delete_vpc(VpcId=vpc_id)
