@@ -239,6 +239,14 @@ def test_an_instance_launched_into_a_subnet_has_its_address_and_groups(net_gatew
     address = ports[0]["fixed_ips"][0]["ip_address"]
     assert ipaddress.IPv4Address(address) in ipaddress.IPv4Network("10.90.5.0/24")
     assert addressed_instances(ec2, [instance_id])[0]["PrivateIpAddress"] == address  # the guest has the port's
+    [eni] = ec2.describe_network_interfaces(Filters=[{"Name": "subnet-id", "Values": [subnet_id]}])["NetworkInterfaces"]
+    assert eni["NetworkInterfaceId"] == interface["NetworkInterfaceId"] and eni["VpcId"] == vpc_id
+    assert eni["Attachment"]["InstanceId"] == instance_id and eni["PrivateIpAddress"] == address
+    assert eni["Groups"] == [{"GroupId": web, "GroupName": "web"}] and eni["AvailabilityZone"]
+    by_group = ec2.describe_network_interfaces(Filters=[{"Name": "group-id", "Values": [web]}])["NetworkInterfaces"]
+    assert [n["NetworkInterfaceId"] for n in by_group] == [eni["NetworkInterfaceId"]]
+    expect("InvalidNetworkInterfaceID.NotFound", ec2.describe_network_interfaces,
+           NetworkInterfaceIds=["eni-" + "0" * 32])
     found = ec2.describe_instances(Filters=[{"Name": "subnet-id", "Values": [subnet_id]}])["Reservations"]
     assert [i["InstanceId"] for r in found for i in r["Instances"]] == [instance_id]
     expect("DependencyViolation", ec2.delete_subnet, SubnetId=subnet_id)
