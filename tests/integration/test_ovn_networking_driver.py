@@ -145,3 +145,31 @@ def test_a_vm_nic_on_a_subnet_gets_a_port_with_an_address_from_its_pool(wired: W
     assert not [p for p in engine.simulator.ovn.ports.values() if p["device_id"] == nic_id]
     wired.driver.delete_subnet(scope, subnet.id)
     assert not engine.simulator.ovn.subnets
+
+
+def test_the_provider_requests_of_placing_a_launch_are_constant_in_rules_and_ports(wired: Wired, engine: Engine) -> None:
+    import requests
+    from lxml import etree
+    scope = wired.scope()
+    wired.record(scope)
+    vpc = wired.driver.create_vpc(scope, "10.80.0.0/16")
+    subnet = wired.driver.create_subnet(scope, vpc.id, "10.80.0.0/22", DEFAULT_CLUSTER)
+    engine_api = requests.Session()
+    engine_api.auth = ("admin@internal", "admin")
+
+    def placing_costs(name: str) -> int:
+        vm = etree.fromstring(engine_api.post(f"{engine.url}/vms", timeout=10, data=(
+            f'<vm><name>{name}</name><cluster id="{DEFAULT_CLUSTER}"/><template id="{BLANK}"/></vm>')).content)
+        wired.sent.clear()
+        wired.driver.place_on_subnet(scope, vm.get("id"), subnet.id, [])
+        return len(wired.sent)
+
+    few = placing_costs("few")
+    group = wired.driver.create_security_group(scope, vpc.id, "many", "many")
+    wired.driver.add_security_rules(scope, group.id, [SecurityRule("ingress", "tcp", p, p, remote_cidr="10.0.0.0/8")
+                                                      for p in range(1, 51)])
+    with engine.simulator.ovn.lock:
+        for index in range(50):
+            engine.simulator.ovn.add_port({"network_id": engine.simulator.ovn.subnets[subnet.id]["network_id"],
+                                           "name": f"other{index}"})
+    assert placing_costs("many") == few == 8
