@@ -147,10 +147,12 @@ class NetworkingMixin(OvirtBase):
 
     # --- subnets ----------------------------------------------------------------------------------------
     def subnets(self, scope: Scope) -> list[Subnet]:
-        """The VPCs' subnets in the scoped data center: four provider requests and one engine request."""
+        """The VPCs' subnets in the scoped data center: five provider requests and one engine request."""
         ovn = self._ovn(scope)
         place = self._place(scope)
         vpcs = {v.id for v in self.vpcs(scope)}
+        if not vpcs:  # one request where the data center has no VPC of the provider
+            return []
         networks = {n["id"]: n for n in ovn.list(scope, "networks")}
         ports = ovn.list(scope, "ports")
         router_of = {p["network_id"]: p["device_id"] for p in ports if p.get("device_owner") == ROUTER_PORT}
@@ -227,6 +229,8 @@ class NetworkingMixin(OvirtBase):
     # --- security groups -------------------------------------------------------------------------------
     def security_groups(self, scope: Scope) -> list[SecurityGroup]:
         vpcs = {v.id for v in self.vpcs(scope)}
+        if not vpcs:
+            return []
         found = []
         for raw in self._ovn(scope).list(scope, "security-groups"):
             vpc_id, sep, name = str(raw.get("name", "")).partition(":")
