@@ -94,8 +94,12 @@ def main() -> None:
 
 
 def embedded_provider(api_url: str) -> ProviderConfig:
+    """The simulator's engine, with the OVN network provider it serves beside it (see its ovn_api)."""
+    base = api_url.removesuffix("/ovirt-engine/api")
     return ProviderConfig(name=EMBEDDED_PROVIDER, url=api_url, default_datacenter="Default",
-                          region_aliases={"us-east-1": "Default"})
+                          region_aliases={"us-east-1": "Default"},
+                          ovn_url=f"{base}/ovirt-provider-ovn/neutron/v2.0",
+                          ovn_auth_url=f"{base}/ovirt-provider-ovn/keystone/v2.0")
 
 
 def ensure_demo_credential(store: Store) -> None:

@@ -32,11 +32,30 @@ class ProviderConfig:
     insecure: bool = False
     default_datacenter: str | None = None
     region_aliases: Mapping[str, str] = field(default_factory=dict)
+    ovn_url: str | None = None  # the engine's OVN network provider (ovirt-provider-ovn): its Neutron v2.0 URL
+    ovn_auth_url: str | None = None  # its Identity v2.0 URL (tokens); default: ovn_url's host, port 35357
+    ovn_ca_file: str | None = None  # default: ca_file
+    ovn_insecure: bool | None = None  # default: insecure
+    ovn_engine_name: str = "ovirt-provider-ovn"  # the provider's name in the engine (engine-setup's)
 
     @property
     def tls_verify(self) -> bool | str:
         """requests' `verify` for this engine: off when insecure, else its CA bundle or the system's."""
         return False if self.insecure else (self.ca_file or True)
+
+    @property
+    def ovn_tls_verify(self) -> bool | str:
+        """requests' `verify` for the OVN provider: its own settings, else the engine's."""
+        insecure = self.insecure if self.ovn_insecure is None else self.ovn_insecure
+        return False if insecure else (self.ovn_ca_file or self.ca_file or True)
+
+    @property
+    def ovn_identity_url(self) -> str | None:
+        """Where the OVN provider hands out tokens: ovn_auth_url, else ovirt-provider-ovn's default port."""
+        if self.ovn_auth_url or not self.ovn_url:
+            return self.ovn_auth_url
+        parts = urlsplit(self.ovn_url)
+        return f"{parts.scheme}://{parts.hostname}:35357/v2.0"
 
     def normalized_url(self) -> str:
         return normalize_engine_url(self.url)
@@ -212,11 +231,36 @@ SETTINGS: dict[tuple[str, str], tuple[str, Any]] = {
 SECTIONS = {section for section, _ in SETTINGS} | {"providers"}
 
 
+OVN_KEYS = ("ovn_url", "ovn_auth_url", "ovn_ca_file", "ovn_insecure", "ovn_engine_name")
+
+
+def _parse_ovn(where: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The provider entry's OVN network provider settings (all optional; none = no network provider)."""
+    found: dict[str, Any] = {}
+    for key in ("ovn_url", "ovn_auth_url"):
+        if raw.get(key):
+            url = urlsplit(str(raw[key]))
+            if url.scheme not in ("http", "https") or not url.hostname:
+                raise ConfigError(f"{where}.{key}: must be an http(s) URL, got {raw[key]!r}")
+            found[key] = str(raw[key]).strip().rstrip("/")
+    if "ovn_auth_url" in found and "ovn_url" not in found:
+        raise ConfigError(f"{where}.ovn_auth_url: set only with ovn_url")
+    if raw.get("ovn_ca_file"):
+        if not Path(raw["ovn_ca_file"]).expanduser().is_file():
+            raise ConfigError(f"{where}.ovn_ca_file: no such file {raw['ovn_ca_file']!r}")
+        found["ovn_ca_file"] = raw["ovn_ca_file"]
+    if "ovn_insecure" in raw:
+        found["ovn_insecure"] = _parse_bool(f"{where}.ovn_insecure", raw["ovn_insecure"])
+    if raw.get("ovn_engine_name"):
+        found["ovn_engine_name"] = _parse_str(f"{where}.ovn_engine_name", raw["ovn_engine_name"])
+    return found
+
+
 def _parse_provider(index: int, raw: Any) -> ProviderConfig:
     where = f"providers[{index}]"
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: must be a table")
-    known = {"name", "url", "driver", "ca_file", "insecure", "default_datacenter", "region_aliases"}
+    known = {"name", "url", "driver", "ca_file", "insecure", "default_datacenter", "region_aliases", *OVN_KEYS}
     for key in raw:
         if key not in known:
             raise ConfigError(f"{where}.{key}: unknown setting (known: {', '.join(sorted(known))})")
@@ -233,6 +277,7 @@ def _parse_provider(index: int, raw: Any) -> ProviderConfig:
     if not isinstance(aliases, dict) or not all(isinstance(v, str) for v in aliases.values()):
         raise ConfigError(f"{where}.region_aliases: must be a table of region name -> data center")
     return ProviderConfig(
+        **_parse_ovn(where, raw),
         name=raw["name"].strip(),
         url=raw["url"].strip(),
         driver=_parse_str(f"{where}.driver", raw.get("driver", "ovirt")),

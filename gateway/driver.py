@@ -18,6 +18,7 @@ from .scope import Scope
 
 if TYPE_CHECKING:
     from .config import Config, ProviderConfig
+    from .network_model import SecurityGroup, SecurityRule, Subnet, Vpc
     from .operations import OperationKind, OperationRunner
     from .store import Store
 
@@ -182,6 +183,53 @@ class Driver:
 
     def interfaces(self, scope: Scope, instance_id: str | None = None) -> list[NetworkInterface]:
         raise _unsupported("list network interfaces")
+
+    # --- networks clients create (a network provider's; see gateway.network_model) -------------------
+    def vpcs(self, scope: Scope) -> list["Vpc"]:
+        """The VPCs of the scoped data center; NotSupported where the provider has no network provider."""
+        raise _unsupported("list VPCs")
+
+    def create_vpc(self, scope: Scope, cidr: str) -> "Vpc":
+        """A VPC for the block, with its default security group."""
+        raise _unsupported("create VPCs")
+
+    def delete_vpc(self, scope: Scope, vpc_id: str) -> None:
+        """InUse while it has subnets or security groups other than its default one."""
+        raise _unsupported("delete VPCs")
+
+    def subnets(self, scope: Scope) -> list["Subnet"]:
+        raise _unsupported("list subnets")
+
+    def create_subnet(self, scope: Scope, vpc_id: str, cidr: str, realm_id: str) -> "Subnet":
+        """A subnet of the VPC in one zone, usable by instances' network interfaces."""
+        raise _unsupported("create subnets")
+
+    def delete_subnet(self, scope: Scope, subnet_id: str) -> None:
+        """InUse while a network interface uses it."""
+        raise _unsupported("delete subnets")
+
+    def security_groups(self, scope: Scope) -> list["SecurityGroup"]:
+        """The groups of the scoped data center's VPCs, with their rules."""
+        raise _unsupported("list security groups")
+
+    def create_security_group(self, scope: Scope, vpc_id: str, name: str, description: str) -> "SecurityGroup":
+        """A group allowing all traffic out and nothing in."""
+        raise _unsupported("create security groups")
+
+    def delete_security_group(self, scope: Scope, group_id: str) -> None:
+        """InUse while a network interface has it or another group's rule names it."""
+        raise _unsupported("delete security groups")
+
+    def add_security_rules(self, scope: Scope, group_id: str, rules: Sequence["SecurityRule"]) -> list["SecurityRule"]:
+        """Add every rule or none (AlreadyExists for one the group has); returns them with their ids."""
+        raise _unsupported("add security group rules")
+
+    def remove_security_rules(self, scope: Scope, rule_ids: Sequence[str]) -> None:
+        raise _unsupported("remove security group rules")
+
+    def interface_groups(self, scope: Scope) -> dict[str, list[str]]:
+        """Network interface id -> the ids of its security groups, for interfaces on a provider's subnets."""
+        raise _unsupported("list the security groups of network interfaces")
 
     # --- volumes and snapshots --------------------------------------------------------------------
     def volumes(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Volume]:

@@ -85,6 +85,12 @@ class InvalidState(GatewayError):
         self.state = state
 
 
+class InUse(GatewayError):
+    """The object cannot go while others depend on it (a VPC's subnets, a group named by a rule, ...)."""
+
+    status = 409
+
+
 class AuthFailure(GatewayError):
     """Credentials missing, unknown or wrong."""
 

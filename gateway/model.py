@@ -290,6 +290,8 @@ class InstanceSpec:
     root_delete_on_termination: bool = True  # False: terminating the instance keeps its boot disk
     new_volumes: list["LaunchVolume"] = field(default_factory=list)  # disks attached before the first start
     suppressed_devices: list[str] = field(default_factory=list)  # the image's non-boot disks it must not get
+    subnet_id: str | None = None  # a network provider's subnet its one interface is on (the image's NICs go)
+    security_group_ids: list[str] = field(default_factory=list)  # that interface's groups (else its VPC's default)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from .base import VM_FOLLOW
 from .image_capture import CaptureImage
 from .images import ImagesMixin
 from .instances import InstancesMixin
+from .networking import NetworkingMixin
 from .after_lock import AfterLock
 from .operations import RunInstance, TerminateInstance
 from .disk_snapshots import DiskSnapshotsMixin
@@ -30,7 +31,8 @@ if TYPE_CHECKING:
     from gateway.operations import OperationKind
 
 
-class OvirtDriver(InstancesMixin, ImagesMixin, StorageMixin, SnapshotCopiesMixin, DiskSnapshotsMixin):
+class OvirtDriver(InstancesMixin, ImagesMixin, StorageMixin, SnapshotCopiesMixin, DiskSnapshotsMixin,
+                  NetworkingMixin):
     """One per gateway process, shared by every request (clients and caches are per engine inside)."""
 
     name = "ovirt"

@@ -176,16 +176,24 @@ class RunInstance(OvirtOperation):
         if status is None:
             return Fail("The instance was removed before it could start")
         if status in STARTED:
+            self.place(scope, op)  # a repeat after a crash: the groups of the port the start made
             return Done()
         if status != "down":
             return Wait(self.poll)
+        self.place(scope, op)  # its interface on the network provider's subnet
         action = E.action(E.use_cloud_init("true")) if op.data.get("cloud_init") else E.action()
         try:
             self.driver._call(scope, "POST", f"vms/{vm_id}/start", body=action, idempotent=False,
                               what=("instance", vm_id))
         except InvalidState:
             return Wait(self.poll)  # the status moved under us: look again
+        self.place(scope, op)  # a real engine makes the NIC's provider port as it starts the VM: now its groups
         return Done()
+
+    def place(self, scope: Scope, op: Operation) -> None:
+        """The instance's NIC on its provider subnet and that NIC's port in its groups (safe to repeat)."""
+        if op.data.get("subnet"):
+            self.driver.place_on_subnet(scope, op.data["vm_id"], op.data["subnet"]["id"], op.data["subnet"]["groups"])
 
 
 class TerminateInstance(OvirtOperation):

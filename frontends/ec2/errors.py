@@ -43,6 +43,10 @@ def combination(message: str) -> Ec2Error:
 
 # NotFound.kind (as drivers and the gateway name things) -> EC2 code; matched on lower-case words.
 NOT_FOUND_CODES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("security group rule",), "InvalidSecurityGroupRuleId.NotFound"),
+    (("security group",), "InvalidGroup.NotFound"),
+    (("subnet",), "InvalidSubnetID.NotFound"),
+    (("vpc",), "InvalidVpcID.NotFound"),
     (("hardware", "instance type", "instance_type", "profile"), "InvalidInstanceType"),
     (("image", "template", "ami"), "InvalidAMIID.NotFound"),
     (("key pair", "keypair", "key"), "InvalidKeyPair.NotFound"),
@@ -74,7 +78,13 @@ def from_gateway(exc: gw.GatewayError) -> Ec2Error:
     if isinstance(exc, gw.AlreadyExists):
         if "key" in exc.kind.lower():
             return Ec2Error("InvalidKeyPair.Duplicate", f"The keypair '{exc.name}' already exists.")
+        if "rule" in exc.kind.lower():
+            return Ec2Error("InvalidPermission.Duplicate", exc.message)
+        if "group" in exc.kind.lower():
+            return Ec2Error("InvalidGroup.Duplicate", exc.message)
         return Ec2Error("InvalidParameterValue", exc.message)
+    if isinstance(exc, gw.InUse):
+        return Ec2Error("DependencyViolation", exc.message)
     if isinstance(exc, gw.InvalidState):
         return Ec2Error("IncorrectInstanceState", exc.message)
     if isinstance(exc, gw.AuthFailure):

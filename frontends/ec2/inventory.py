@@ -17,6 +17,7 @@ from gateway.scope import Credentials
 from . import ids
 from .call import Call
 from .errors import Ec2Error
+from .provider_networks import Placements
 from .present import INSTANCE_RECORD, TYPE_PREFIX, Catalog, type_name
 
 TYPE_NAMES_TTL = 60.0
@@ -120,7 +121,8 @@ def zone_names(call: Call) -> dict[str, str]:
 def catalog(call: Call) -> Catalog:
     zones = zone_names(call)
     types = {p.id: name for name, p in instance_types(call).items()} if call.driver.can("hardware_profiles") else {}
-    return Catalog(zones=zones, types=types, records=records(call), owner_id=account_id(call))
+    return Catalog(zones=zones, types=types, records=records(call), owner_id=account_id(call),
+                   placements=Placements(call))
 
 
 def terminated(call: Call, wanted: Iterable[str] | None = None) -> list[Instance]:

@@ -27,7 +27,7 @@ from gateway.errors import GatewayError, InvalidParameter, NotFound
 from gateway.model import Instance, InstanceSpec
 from gateway.userdata import check_user_data_size, decode_user_data
 
-from . import block_devices, ids, inventory, networks, storage
+from . import block_devices, ids, inventory, networks, provider_networks, storage
 from .call import Call
 from .errors import Ec2Error, invalid_value
 from .present import instance_item, reservation_id
@@ -70,6 +70,18 @@ class LaunchRequest:
             spec.realm_id = realm.id
         subnet = call.get("SubnetId") or next(
             (n["SubnetId"] for n in call.get("NetworkInterfaces") or [] if n.get("SubnetId")), None)
+        groups = list(call.get("SecurityGroupIds") or []) + [
+            g for n in call.get("NetworkInterfaces") or [] for g in n.get("Groups") or []]
+        on_provider, spec.security_group_ids = provider_networks.launch_placement(call, subnet, groups)
+        if on_provider is not None:  # a subnet of the network provider: the instance's interface goes there
+            spec.subnet_id = on_provider.id
+            subnet = None
+            in_subnet = next((r for r in call.driver.realms(call.scope) if r.id == on_provider.realm_id), None)
+            if in_subnet is None:
+                raise invalid_value("The subnet's availability zone (cluster) no longer exists")
+            if spec.realm_id not in (None, in_subnet.id):
+                raise invalid_value(f"The subnet is not in availability zone '{zone}'")
+            spec.realm_id = in_subnet.id
         if subnet:  # Ansible always names the default subnet: it chooses the zone
             in_subnet = networks.subnet_realm(call.driver, call.scope, subnet)
             if spec.realm_id not in (None, in_subnet.id):

@@ -66,6 +66,7 @@ class Catalog:
     records: dict[str, dict[str, Any]] = field(default_factory=dict)  # instance id -> record
     tags: dict[str, dict[str, str]] = field(default_factory=dict)
     owner_id: str = ""
+    placements: Any = None  # provider_networks.Placements: interfaces on a network provider's subnets
 
     def type_of(self, profile_id: str | None) -> str | None:
         if not profile_id:
@@ -109,7 +110,8 @@ def instance_item(instance: Instance, catalog: Catalog) -> dict[str, Any]:
     interfaces = []
     for index, nic in enumerate(instance.interfaces):
         interfaces.append(interface_item(instance, nic, catalog.owner_id, index=index, attached=launched,
-                                         dns_name=hostname if private_ip is not None else None))
+                                         dns_name=hostname if private_ip is not None else None,
+                                         placements=catalog.placements))
     item: dict[str, Any] = {
         "InstanceId": ids.instance_id(instance.id),
         "ImageId": ids.image_id(instance.image_id) if instance.image_id else None,
@@ -134,7 +136,8 @@ def instance_item(instance: Instance, catalog: Catalog) -> dict[str, Any]:
         "Hypervisor": "xen",
         "ClientToken": record.get("client_token", ""),
         "Tags": tag_list(catalog.tags.get(instance.id, instance.tags)),
-        **networks.instance_placement(instance),  # VpcId, SubnetId, SecurityGroups
+        **(catalog.placements.instance(instance) if catalog.placements  # VpcId, SubnetId, SecurityGroups
+           else networks.instance_placement(instance)),
         "NetworkInterfaces": interfaces,
         "SourceDestCheck": True,
         "EbsOptimized": False,
@@ -150,7 +153,7 @@ def instance_item(instance: Instance, catalog: Catalog) -> dict[str, Any]:
 
 
 def interface_item(instance: Instance, nic: NetworkInterface, owner_id: str, *, index: int = 0,
-                   attached: datetime = EPOCH, dns_name: str | None = None) -> dict[str, Any]:
+                   attached: datetime = EPOCH, dns_name: str | None = None, placements: Any = None) -> dict[str, Any]:
     """One of an instance's `NetworkInterfaces` (the `index`th); its first IPv4 address is the primary one."""
     private_ips = []
     for ip in nic.ipv4:
@@ -158,13 +161,14 @@ def interface_item(instance: Instance, nic: NetworkInterface, owner_id: str, *, 
     ipv6 = []
     for ip in nic.ipv6:
         ipv6.append({"Ipv6Address": ip})
-    return {"NetworkInterfaceId": ids.encode("eni", nic.id), "MacAddress": nic.mac,
-            **networks.interface_placement(instance, nic.network_id),
+    placed = placements.interface(instance, nic) if placements else {
+        **networks.interface_placement(instance, nic.network_id),
+        "Groups": [networks.default_group(nic.network_id)] if nic.network_id else []}
+    return {"NetworkInterfaceId": ids.encode("eni", nic.id), "MacAddress": nic.mac, **placed,
             "Status": "in-use" if nic.plugged else "available", "OwnerId": owner_id,
             "PrivateIpAddress": nic.ipv4[0] if nic.ipv4 else None, "SourceDestCheck": True,
             "Description": nic.name, "PrivateIpAddresses": private_ips, "Ipv6Addresses": ipv6,
             "PrivateDnsName": dns_name or "", "InterfaceType": "interface",
-            "Groups": [networks.default_group(nic.network_id)] if nic.network_id else [],
             "Attachment": instance_options.interface_attachment(nic.id, index, plugged=nic.plugged, attached=attached)}
 
 

@@ -66,7 +66,7 @@ def test_logical_networks_are_vpcs_with_a_subnet_per_zone(ec2: Any, default_subn
     expect("InvalidVpcID.Malformed", ec2.describe_vpcs, VpcIds=["vpc-nothex"])
     expect("InvalidSubnetID.NotFound", ec2.describe_subnets, SubnetIds=["subnet-" + "0" * 32])
     expect("DryRunOperation", ec2.describe_vpcs, DryRun=True)
-    expect("UnsupportedOperation", ec2.create_vpc, CidrBlock="10.0.0.0/16")
+    expect("InvalidVpc.Range", ec2.create_vpc, CidrBlock="10.0.0.0/8")  # VPCs are made on the OVN provider
     expect("UnsupportedOperation", ec2.create_subnet, VpcId=default[0]["VpcId"], CidrBlock="10.0.1.0/24")
 
 

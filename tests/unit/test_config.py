@@ -52,6 +52,16 @@ def test_providers_are_parsed_with_aliases(tmp_path: Path) -> None:
     assert config.default_provider == "lab"
 
 
+def test_an_ovn_network_provider_is_optional_with_its_own_tls(tmp_path: Path) -> None:
+    text = PROVIDERS + 'ovn_url = "https://other.example:9696/v2.0/"\novn_insecure = false\n'
+    config = load(write(tmp_path, text), environ={})
+    assert config.provider("lab").ovn_url is None and config.provider("lab").ovn_identity_url is None
+    other = config.provider("other")
+    assert other.ovn_url == "https://other.example:9696/v2.0"
+    assert other.ovn_identity_url == "https://other.example:35357/v2.0"  # ovirt-provider-ovn's own port
+    assert other.tls_verify is False and other.ovn_tls_verify is True  # the engine's insecure is not the OVN's
+
+
 def test_first_provider_is_the_default_when_none_is_named(tmp_path: Path) -> None:
     config = load(write(tmp_path, PROVIDERS.replace('default_provider = "lab"', "")), environ={})
     assert config.default_provider == "lab"
@@ -89,6 +99,9 @@ def test_explicit_overrides_win_and_none_is_ignored() -> None:
      "providers: two providers share a name"),
     ("default_provider = 'y'\n[[providers]]\nname = 'x'\nurl = 'https://e/api'\n", "default_provider: no provider named 'y'"),
     ("[server\nport = 1\n", "is not valid TOML"),
+    ("[[providers]]\nname = 'x'\nurl = 'https://e/api'\novn_url = 'e:9696'\n", "providers[0].ovn_url: must be an http(s) URL"),
+    ("[[providers]]\nname = 'x'\nurl = 'https://e/api'\novn_auth_url = 'https://e:35357/v2.0'\n",
+     "providers[0].ovn_auth_url: set only with ovn_url"),
 ])
 def test_each_mistake_names_its_setting(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError) as error:

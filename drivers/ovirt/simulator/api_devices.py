@@ -8,6 +8,7 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from . import lifecycle, permissions
+from . import ovn_ports
 from . import render_infra as ri
 from . import render_storage as rs
 from . import render_vm as rv
@@ -71,6 +72,7 @@ def nic_add(call: Call, id: str) -> Response:
         profile_id = matches[0].id
     mac = text(root, "mac/address") or call.store.next_mac()
     n = Nic(call.store.new_id(), name, mac.lower(), profile_id, interface)
+    ovn_ports.allocate(call.sim, call.store, n)
     vm.nics.append(n)
     vm.touch()
     base = href("vms", vm.id)
@@ -84,6 +86,7 @@ def nic_remove(call: Call, id: str, nic: str) -> Response:
     if vm.status not in ("down",) and n.plugged:
         raise conflict("Cannot remove Interface. The VM Network Interface is plugged to a running VM.")
     vm.nics.remove(n)
+    ovn_ports.release(call.sim, [n])
     vm.touch()
     return call.xml(action_xml([], "complete", None, None))
 

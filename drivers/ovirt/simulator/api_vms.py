@@ -9,6 +9,7 @@ from lxml import etree
 from werkzeug.wrappers import Response
 
 from . import lifecycle, permissions
+from . import ovn_ports
 from . import lifecycle_copies as copies
 from . import render_vm as rv
 from .call import Call
@@ -239,6 +240,7 @@ def vm_remove(call: Call, id: str) -> Response:
     permissions.require(call, "DELETE_VM", [vm])
     detach_only = bool(boolean(call.request.args.get("detach_only"), False))
     lifecycle.remove(call.store, vm, detach_only)
+    ovn_ports.release(call.sim, vm.nics)
     job = call.store.start_job(f"Removing VM {vm.name} from system", call.user, call.correlation_id)
     call.store.finish_job(job, call.store.now())
     if boolean(call.request.args.get("async"), False) or "202-accepted" in call.request.headers.get("Expect", ""):

@@ -12,7 +12,8 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from . import api_devices, api_disks, api_events, api_infra, api_templates, api_vms, permissions
+from . import (api_devices, api_disks, api_events, api_infra, api_providers, api_templates, api_vms, ovn_api,
+               permissions)
 from .call import Call
 from .control import handle_control
 from .entities import User
@@ -41,7 +42,7 @@ QUERY_FREE = (api_vms.vm_action, api_infra.api_root)
 def _url_map() -> Map:
     rules = []
     for path, methods, handler in (api_infra.ROUTES + api_templates.ROUTES + api_vms.ROUTES + api_devices.ROUTES
-                                  + api_disks.ROUTES + api_events.ROUTES):
+                                  + api_disks.ROUTES + api_events.ROUTES + api_providers.ROUTES):
         rules.append(Rule(path, methods=list(methods), endpoint=handler, strict_slashes=False))
     return Map(rules)
 
@@ -64,6 +65,8 @@ class EngineApp:
         path = request.path
         if path.startswith(CONTROL_PREFIX + "/") and self.sim.control_api:
             return handle_control(self.sim, request)
+        if path.startswith(ovn_api.PREFIX + "/"):
+            return ovn_api.handle(self.sim, request)
         if not path.startswith(ENGINE):
             return Response("Not Found", status=404, content_type="text/plain")
         faults = self.sim.faults

@@ -103,6 +103,7 @@ class Network:
     mtu: int = 0
     vlan: int | None = None
     usages: tuple[str, ...] = ("vm", "management")
+    external_provider_id: str = ""  # an external provider's network (OVN) imported into the data center
 
 
 @dataclass(slots=True)
@@ -165,6 +166,7 @@ class Nic:
     interface: str = "virtio"
     plugged: bool = True
     linked: bool = True
+    external_ip: str = ""  # the address its port on an external (OVN) network has (see ovn_ports)
 
 
 @dataclass(slots=True)

@@ -254,6 +254,8 @@ def network(w: XmlWriter, n: Network, ctx: Ctx) -> None:
         w.start("vlan", None, str(n.vlan))
         w.end("vlan")
     w.ref("data_center", href("datacenters", n.data_center_id), n.data_center_id)
+    if n.external_provider_id:
+        w.ref("external_provider", href("openstacknetworkproviders", n.external_provider_id), n.external_provider_id)
     w.end("network")
 
 

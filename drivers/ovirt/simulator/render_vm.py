@@ -363,6 +363,7 @@ def reported_device(w: XmlWriter, v: Vm, n: Nic, index: int, with_vm: bool) -> N
     w.leaf("name", name)
     w.leaf("description", "guest reported data")
     ipv4, ula, link_local = nic_addresses(n.mac)
+    ipv4 = n.external_ip or ipv4  # on an OVN network the guest has its port's address (DHCP from OVN)
     w.start("ips")
     for address, version in ((ipv4, "v4"), (ula, "v6"), (link_local, "v6")):
         w.struct("ip", [("address", address), ("version", version)])

@@ -17,6 +17,7 @@ from .app import EngineApp
 from .auth import Sessions
 from .clock import Clock
 from .faults import Faults
+from .ovn_state import OvnState
 from .stats import RequestStats
 from .store import Store
 
@@ -43,6 +44,7 @@ class Simulator:
         self.faults = Faults()
         self.stats = RequestStats()
         self.store = self._fresh_store()
+        self.ovn = OvnState()  # the OVN network provider beside the engine (ovn_api)
         self.sessions = Sessions(self.store)
         self.app = EngineApp(self)
 
@@ -58,6 +60,7 @@ class Simulator:
         self.faults.clear()
         store = self._fresh_store()
         self.store = store
+        self.ovn = OvnState()
         self.sessions._store = store
 
 
@@ -92,6 +95,15 @@ class ServerHandle:
     @property
     def api_url(self) -> str:
         return f"{self.url}/ovirt-engine/api"
+
+    @property
+    def ovn_url(self) -> str:
+        """The simulated OVN provider's Neutron v2.0 API (its Identity API: `ovn_auth_url`)."""
+        return f"{self.url}/ovirt-provider-ovn/neutron/v2.0"
+
+    @property
+    def ovn_auth_url(self) -> str:
+        return f"{self.url}/ovirt-provider-ovn/keystone/v2.0"
 
     def shutdown(self) -> None:
         self.server.shutdown()

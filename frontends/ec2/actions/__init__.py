@@ -16,7 +16,8 @@ MUTATING: set[str] = set()
 MODULES = ("regions", "images", "instance_types", "instances", "instance_state", "instance_status",
            "instance_attributes", "key_pairs", "tags", "account", "addresses", "vpcs", "security_groups",
            "volumes", "snapshots", "vpc_parts", "platform_defaults", "instance_console",
-           "volume_modifications", "image_making", "image_attributes")
+           "volume_modifications", "image_making", "image_attributes", "vpc_changes", "group_changes",
+           "network_interfaces")
 
 
 def action(name: str, *, mutating: bool = False) -> Callable[[Action], Action]:

@@ -1,10 +1,11 @@
-"""DescribeSecurityGroups: one `default` group per VPC that allows all traffic, which is what oVirt does.
+"""DescribeSecurityGroups: the network provider's groups with their rules, and a `default` group allowing all
+traffic for each logical network that is a VPC of its own, which is what oVirt does there.
 
-oVirt has no security groups (its vNIC-profile network filters are the administrator's, not per VM
-and not client-managed), so saying "one group, everything allowed" is the honest answer, and it lets
-Ansible and Terraform resolve `default` by name or id. Creating, changing or deleting groups cannot be
-carried out and is refused with UnsupportedOperation (AWS's code for a valid request the service cannot
-do here), rather than accepted and ignored.
+oVirt alone has no security groups (its vNIC-profile network filters are the administrator's, not per VM
+and not client-managed): on a logical network, "one group, everything allowed" is the honest answer, and it
+lets Ansible and Terraform resolve `default` by name or id. Groups that clients create and change live on
+the provider's OVN network provider (..provider_networks, .group_changes); changing the read-only default
+groups is refused with UnsupportedOperation (AWS's code for a valid request the service cannot do here).
 """
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from .. import inventory, networks
 from ..call import Call
 from ..errors import Ec2Error
 from ..filters import apply_filters, page_size, paginate
+from ..provider_networks import ProviderNetworks, group_item
 from . import action
+from .vpcs import logical_networks
 
 
 def _permissions(name: str, field: str, key: str) -> Any:
@@ -33,6 +36,9 @@ GROUP_FILTERS = {
     "egress.ip-permission.protocol": lambda g: [p["IpProtocol"] for p in g["IpPermissionsEgress"]],
     "egress.ip-permission.cidr": _permissions("IpRanges", "IpPermissionsEgress", "CidrIp"),
     "egress.ip-permission.ipv6-cidr": _permissions("Ipv6Ranges", "IpPermissionsEgress", "CidrIpv6"),
+    "ip-permission.group-id": _permissions("UserIdGroupPairs", "IpPermissions", "GroupId"),
+    "ip-permission.from-port": lambda g: [p.get("FromPort") for p in g["IpPermissions"]],
+    "ip-permission.to-port": lambda g: [p.get("ToPort") for p in g["IpPermissions"]],
 }
 NO_GROUPS = ("oVirt has no security groups: each VPC (logical network) has only its 'default' group, which "
              "allows all traffic and cannot be changed")
@@ -45,10 +51,13 @@ def describe_security_groups(call: Call) -> dict[str, Any]:
     size = page_size(call.get("MaxResults"), with_ids=bool(wanted_ids or wanted_names), ids_name="GroupIds")
     call.check_dry_run()
     owner = inventory.account_id(call)
-    found = call.driver.networks(call.scope)
-    tags = call.driver.tags(call.scope, [networks.group_tag_key(n.id) for n in found]) if found else {}
+    provided = ProviderNetworks.of(call, groups=True)
+    found = logical_networks(call, provided)
+    keys = [networks.group_tag_key(n.id) for n in found] + [networks.group_tag_key(g.id) for g in provided.groups]
+    tags = call.driver.tags(call.scope, keys) if keys else {}
     groups = [networks.security_group_item(n, owner_id=owner, tags=tags.get(networks.group_tag_key(n.id)))
               for n in found]
+    groups += [group_item(g, owner, tags.get(networks.group_tag_key(g.id))) for g in provided.groups]
     if wanted_ids is not None:
         known = {g["GroupId"]: g for g in groups}
         asked = [networks.group_id(w) for w in dict.fromkeys(wanted_ids)]
@@ -73,8 +82,6 @@ def _refuse(call: Call) -> dict[str, Any]:
     raise Ec2Error("UnsupportedOperation", f"{call.action} is not supported: {NO_GROUPS}")
 
 
-for _name in ("CreateSecurityGroup", "DeleteSecurityGroup", "AuthorizeSecurityGroupIngress",
-              "AuthorizeSecurityGroupEgress", "RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress",
-              "UpdateSecurityGroupRuleDescriptionsIngress", "UpdateSecurityGroupRuleDescriptionsEgress",
+for _name in ("UpdateSecurityGroupRuleDescriptionsIngress", "UpdateSecurityGroupRuleDescriptionsEgress",
               "ModifySecurityGroupRules"):
     action(_name, mutating=True)(_refuse)

@@ -14,6 +14,7 @@ from .. import ids, inventory, networks
 from ..call import Call
 from ..errors import Ec2Error, invalid_value
 from ..filters import apply_filters, page_size, paginate
+from ..provider_networks import ProviderNetworks
 from . import action
 
 RESOURCE_TYPES = {"i": "instance", "ami": "image", "vol": "volume", "snap": "snapshot", "vpc": "vpc",
@@ -68,6 +69,10 @@ def network_objects(call: Call) -> dict[str, tuple[str, str]]:
     objects.update({networks.group_tag_key(n.id): ("security-group", networks.group_id(n.id)) for n in found})
     objects.update({s.id: ("subnet", ids.encode("subnet", s.id))
                     for s in networks.subnets(found, call.driver.realms(call.scope))})
+    provided = ProviderNetworks.of(call, groups=True)
+    objects.update({v.id: ("vpc", ids.encode("vpc", v.id)) for v in provided.vpcs})
+    objects.update({s.id: ("subnet", ids.encode("subnet", s.id)) for s in provided.subnets})
+    objects.update({networks.group_tag_key(g.id): ("security-group", ids.encode("sg", g.id)) for g in provided.groups})
     return objects
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import cidrs, ids, inventory, networks
+from .. import cidrs, ids, inventory, networks, provider_networks
 from ..call import Call
 from ..errors import Ec2Error
 from ..filters import apply_filters, page_size, paginate
+from ..provider_networks import ProviderNetworks
 from . import action
 
 VPC_FILTERS = {
@@ -51,25 +52,37 @@ def learned_cidrs(call: Call) -> cidrs.LearnedCidrs:
     return cidrs.LearnedCidrs(call.driver.instances(call.scope))
 
 
+def logical_networks(call: Call, provided: ProviderNetworks) -> list[Any]:
+    """The logical networks that are VPCs of their own: all but those the network provider's subnets are."""
+    imported = provided.imported_networks()
+    return [n for n in call.driver.networks(call.scope) if n.id not in imported]
+
+
 def _vpcs(call: Call) -> list[dict[str, Any]]:
-    found = call.driver.networks(call.scope)
+    provided = ProviderNetworks.of(call)
+    found = logical_networks(call, provided)
     default = networks.default_network(found)
     owner = inventory.account_id(call)
     learned = learned_cidrs(call)
-    tags = stored_tags(call, [n.id for n in found])
-    return [networks.vpc_item(n, default=n is default, owner_id=owner, cidr=learned.vpc(n.id), tags=tags.get(n.id))
-            for n in found]
+    tags = stored_tags(call, [n.id for n in found] + [v.id for v in provided.vpcs])
+    return ([networks.vpc_item(n, default=n is default, owner_id=owner, cidr=learned.vpc(n.id), tags=tags.get(n.id))
+             for n in found]
+            + [provider_networks.vpc_item(v, owner, tags.get(v.id)) for v in provided.vpcs])
 
 
 def _subnets(call: Call) -> list[dict[str, Any]]:
-    found = call.driver.networks(call.scope)
+    provided = ProviderNetworks.of(call)
+    found = logical_networks(call, provided)
     default = networks.default_network(found)
     owner = inventory.account_id(call)
     learned = learned_cidrs(call)
-    every = networks.subnets(found, call.driver.realms(call.scope))
-    tags = stored_tags(call, [s.id for s in every])
-    return [networks.subnet_item(s, default=s.network is default, owner_id=owner, region=call.region,
-                                 cidr=subnet_cidr(learned, s), tags=tags.get(s.id)) for s in every]
+    realms = call.driver.realms(call.scope)
+    every = networks.subnets(found, realms)
+    tags = stored_tags(call, [s.id for s in every] + [s.id for s in provided.subnets])
+    by_id = {r.id: r for r in realms}
+    return ([networks.subnet_item(s, default=s.network is default, owner_id=owner, region=call.region,
+                                  cidr=subnet_cidr(learned, s), tags=tags.get(s.id)) for s in every]
+            + [provider_networks.subnet_item(s, by_id, owner, call.region, tags.get(s.id)) for s in provided.subnets])
 
 
 def subnet_cidr(learned: cidrs.LearnedCidrs, subnet: networks.Subnet) -> str | None:
@@ -123,6 +136,6 @@ def _refuse(what: str) -> Any:
 
 NETWORK_ADMIN = ("oVirt logical networks are created by the engine's administrator (hosts must carry the "
                  "network), so VPCs and subnets are read-only here")
-for _name in ("CreateVpc", "DeleteVpc", "CreateSubnet", "DeleteSubnet", "ModifyVpcAttribute",
+for _name in ("ModifyVpcAttribute",
               "ModifySubnetAttribute", "CreateDefaultVpc", "CreateDefaultSubnet"):
     action(_name, mutating=True)(_refuse(NETWORK_ADMIN))

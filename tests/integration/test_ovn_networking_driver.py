@@ -1,0 +1,175 @@
+"""The driver's networking part against the simulator's OVN provider over real HTTP: one token per identity,
+asked again once when the provider forgets it, only the configured URLs contacted, the provider's answers
+mapped to gateway errors, and a half-made subnet undone."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drivers.ovirt.driver import OvirtDriver
+from gateway.config import Config, ProviderConfig
+from gateway.errors import AlreadyExists, AuthFailure, BackendUnavailable, InUse, InvalidParameter, NotFound, NotSupported
+from gateway.network_model import SecurityRule
+from gateway.operations import OperationRunner
+from gateway.scope import Credentials, Scope
+from gateway.store import Store, load_or_create_key
+
+from .ovirt_env import ADMIN, DEFAULT_CLUSTER, Engine
+
+
+class Wired:
+    """A driver whose provider entry names the simulator's OVN provider, recording every OVN request."""
+
+    def __init__(self, engine: Engine, data_dir: Path, **provider: Any) -> None:
+        base = engine.handle.url
+        self.provider = ProviderConfig(name="sim", url=engine.url, **{
+            "ovn_url": f"{base}/ovirt-provider-ovn/neutron/v2.0",
+            "ovn_auth_url": f"{base}/ovirt-provider-ovn/keystone/v2.0", **provider})
+        config = Config(providers=(self.provider,), default_provider="sim", engine_retries=0)
+        self.store = Store(f"sqlite:///{data_dir / 'cloudgw.db'}", load_or_create_key(data_dir / "key"))
+        self.driver = OvirtDriver(config, self.store, OperationRunner(self.store))
+        self.sent: list[str] = []
+
+    def scope(self, credentials: Credentials = ADMIN) -> Scope:
+        return Scope(self.provider, None, credentials)
+
+    def record(self, scope: Scope) -> None:
+        session = self.driver._ovn(scope).session
+        session.hooks["response"].append(lambda r, *a, **k: self.sent.append(f"{r.request.method} {r.url}"))
+
+    def close(self) -> None:
+        self.driver.close()
+        self.store.close()
+
+
+@pytest.fixture
+def wired(engine: Engine, tmp_path: Path) -> Iterator[Wired]:
+    engine.simulator.reset()
+    made = Wired(engine, tmp_path)
+    yield made
+    made.close()
+
+
+def test_one_token_per_identity_renewed_once_when_the_provider_forgets_it(wired: Wired, engine: Engine) -> None:
+    scope = wired.scope()
+    wired.record(scope)
+    for _ in range(3):
+        wired.driver.vpcs(scope)
+    tokens = [s for s in wired.sent if s.endswith("/tokens")]
+    assert len(tokens) == 1 and len(wired.sent) == 4
+    engine.control("faults", expire_tokens=True)
+    wired.sent.clear()
+    wired.driver.vpcs(scope)
+    assert [s.split()[0] + " " + s.rsplit("/", 1)[1] for s in wired.sent] == [
+        "GET routers", "POST tokens", "GET routers"]
+    base = engine.handle.url + "/ovirt-provider-ovn/"
+    assert all(s.split()[1].startswith(base) for s in wired.sent)  # nothing but the configured URLs
+
+
+def test_refused_credentials_and_a_missing_provider(wired: Wired, engine: Engine, tmp_path: Path) -> None:
+    with pytest.raises(AuthFailure):
+        wired.driver.vpcs(wired.scope(Credentials("admin@internal", "wrong")))
+    plain = ProviderConfig(name="plain", url=engine.url)
+    with pytest.raises(NotSupported) as refused:
+        wired.driver.create_vpc(Scope(plain, None, ADMIN), "10.0.0.0/16")
+    assert "'plain'" in str(refused.value) and "ovn_url" in str(refused.value)
+
+
+def test_provider_answers_map_to_gateway_errors(wired: Wired) -> None:
+    scope = wired.scope()
+    vpc = wired.driver.create_vpc(scope, "10.50.0.0/16")
+    with pytest.raises(NotFound) as missing:
+        wired.driver.create_subnet(scope, "0badc0de-0000-4000-8000-000000000000", "10.50.1.0/24", DEFAULT_CLUSTER)
+    assert missing.value.kind == "vpc"
+    group = wired.driver.create_security_group(scope, vpc.id, "web", "web")
+    rule = SecurityRule("ingress", "tcp", 22, 22, remote_cidr="10.0.0.0/8")
+    wired.driver.add_security_rules(scope, group.id, [rule])
+    with pytest.raises(AlreadyExists):  # the provider's 409 "already exists"
+        wired.driver.add_security_rules(scope, group.id, [SecurityRule("ingress", "udp", 53, 53), rule])
+    rules = {(r.direction, r.protocol) for g in wired.driver.security_groups(scope) if g.id == group.id for r in g.rules}
+    assert rules == {("egress", None), ("ingress", "tcp")}  # the udp rule added before the refusal is undone
+    with pytest.raises(InvalidParameter):
+        wired.driver.add_security_rules(scope, group.id, [SecurityRule("ingress", "sctp")])
+    with pytest.raises(InUse):
+        wired.driver.delete_vpc(scope, vpc.id)
+
+
+def test_a_subnet_the_engine_cannot_import_leaves_nothing_behind(wired: Wired, engine: Engine) -> None:
+    scope = wired.scope()
+    vpc = wired.driver.create_vpc(scope, "10.60.0.0/16")
+    engine.control("faults", error={"path": "/import$", "method": "POST", "status": 500})
+    with pytest.raises(BackendUnavailable):
+        wired.driver.create_subnet(scope, vpc.id, "10.60.1.0/24", DEFAULT_CLUSTER)
+    engine.clear_faults()
+    ovn = engine.simulator.ovn
+    assert not ovn.networks and not ovn.subnets and not [p for p in ovn.ports.values() if p["device_id"] == vpc.id]
+    subnet = wired.driver.create_subnet(scope, vpc.id, "10.60.1.0/24", DEFAULT_CLUSTER)
+    assert subnet.network_id and subnet.profile_id and subnet.gateway_ip == "10.60.1.1"
+    assert subnet.free_addresses == 253  # a /24 less the network, broadcast and gateway addresses
+
+
+BLANK = "00000000-0000-0000-0000-000000000000"
+
+
+def test_a_vm_nic_on_a_subnet_gets_a_port_with_an_address_from_its_pool(wired: Wired, engine: Engine) -> None:
+    import requests
+    from lxml import etree
+    scope = wired.scope()
+    vpc = wired.driver.create_vpc(scope, "10.70.0.0/16")
+    subnet = wired.driver.create_subnet(scope, vpc.id, "10.70.3.0/24", DEFAULT_CLUSTER)
+    engine_api = requests.Session()
+    engine_api.auth = ("admin@internal", "admin")
+    vm = etree.fromstring(engine_api.post(f"{engine.url}/vms", timeout=10, data=(
+        f'<vm><name>on-ovn</name><cluster id="{DEFAULT_CLUSTER}"/><template id="{BLANK}"/></vm>')).content)
+    added = engine_api.post(f"{engine.url}/vms/{vm.get('id')}/nics", timeout=10,
+                            data=f'<nic><name>ovn0</name><vnic_profile id="{subnet.profile_id}"/></nic>')
+    assert added.status_code == 201, added.text
+    nic_id = etree.fromstring(added.content).get("id")
+    ports = [p for p in engine.simulator.ovn.ports.values() if p["device_id"] == nic_id]
+    assert [ip["ip_address"] for p in ports for ip in p["fixed_ips"]] == ["10.70.3.2"]  # the pool's first
+    vm_url = f"{engine.url}/vms/{vm.get('id')}"
+    assert engine_api.post(f"{vm_url}/start", data="<action/>", timeout=10).status_code == 200
+    engine.simulator.clock.advance(300)  # up, with the guest agent reporting
+    reported = etree.fromstring(engine_api.get(f"{engine.url}/vms/{vm.get('id')}/nics/{nic_id}/reporteddevices",
+                                               timeout=10).content)
+    assert "10.70.3.2" in [ip.findtext("address") for ip in reported.iter("ip")]
+    assert next(s for s in wired.driver.subnets(scope) if s.id == subnet.id).free_addresses == 252
+    with pytest.raises(InUse):
+        wired.driver.delete_subnet(scope, subnet.id)
+    assert engine_api.post(f"{vm_url}/stop", data="<action/>", timeout=10).status_code == 200
+    engine.simulator.clock.advance(300)
+    assert engine_api.delete(f"{vm_url}/nics/{nic_id}", timeout=10).status_code == 200
+    assert not [p for p in engine.simulator.ovn.ports.values() if p["device_id"] == nic_id]
+    wired.driver.delete_subnet(scope, subnet.id)
+    assert not engine.simulator.ovn.subnets
+
+
+def test_the_provider_requests_of_placing_a_launch_are_constant_in_rules_and_ports(wired: Wired, engine: Engine) -> None:
+    import requests
+    from lxml import etree
+    scope = wired.scope()
+    wired.record(scope)
+    vpc = wired.driver.create_vpc(scope, "10.80.0.0/16")
+    subnet = wired.driver.create_subnet(scope, vpc.id, "10.80.0.0/22", DEFAULT_CLUSTER)
+    engine_api = requests.Session()
+    engine_api.auth = ("admin@internal", "admin")
+
+    def placing_costs(name: str) -> int:
+        vm = etree.fromstring(engine_api.post(f"{engine.url}/vms", timeout=10, data=(
+            f'<vm><name>{name}</name><cluster id="{DEFAULT_CLUSTER}"/><template id="{BLANK}"/></vm>')).content)
+        wired.sent.clear()
+        wired.driver.place_on_subnet(scope, vm.get("id"), subnet.id, [])
+        return len(wired.sent)
+
+    few = placing_costs("few")
+    group = wired.driver.create_security_group(scope, vpc.id, "many", "many")
+    wired.driver.add_security_rules(scope, group.id, [SecurityRule("ingress", "tcp", p, p, remote_cidr="10.0.0.0/8")
+                                                      for p in range(1, 51)])
+    with engine.simulator.ovn.lock:
+        for index in range(50):
+            engine.simulator.ovn.add_port({"network_id": engine.simulator.ovn.subnets[subnet.id]["network_id"],
+                                           "name": f"other{index}"})
+    assert placing_costs("many") == few == 8
