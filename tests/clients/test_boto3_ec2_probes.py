@@ -118,7 +118,7 @@ def test_the_root_volume_has_the_size_asked_at_launch(ec2: Any, image_id: str, i
     assert volume["Size"] == 12 and root["Ebs"]["DeleteOnTermination"] is True
     expect("InvalidBlockDeviceMapping", ec2.run_instances, ImageId=image_id, MinCount=1, MaxCount=1,
            BlockDeviceMappings=[{"DeviceName": instance["RootDeviceName"], "Ebs": {"VolumeSize": 1}}])
-    expect("UnsupportedOperation", ec2.run_instances, ImageId=image_id, MinCount=1, MaxCount=1,
+    expect("InvalidSnapshot.NotFound", ec2.run_instances, ImageId=image_id, MinCount=1, MaxCount=1,
            BlockDeviceMappings=[{"DeviceName": "/dev/sdf", "Ebs": {"SnapshotId": "snap-" + "1" * 32}}])
 
 
