@@ -244,8 +244,10 @@ class Driver:
     def delete_volume(self, scope: Scope, volume_id: str) -> None:
         raise _unsupported("delete volume")
 
-    def attach_volume(self, scope: Scope, volume_id: str, instance_id: str,
-                      device: str | None = None) -> VolumeAttachment:
+    def attach_volume(self, scope: Scope, volume_id: str, instance_id: str, device: str | None = None, *,
+                      delete_on_termination: bool = False) -> VolumeAttachment:
+        """Attach a volume; `delete_on_termination` is recorded with the attachment (false, as EC2's
+        AttachVolume, unless a frontend's client asks otherwise), also when the attach waits for a lock."""
         raise _unsupported("attach volume")
 
     def detach_volume(self, scope: Scope, volume_id: str, instance_id: str | None = None) -> None:

@@ -67,7 +67,8 @@ class AfterLock(OvirtOperation):
             return Wait(self.poll)
         try:
             if kind == "instance" and action == "attach":
-                return self.attach(scope, resource_id, op.data["volume_id"], op.data.get("device"))
+                return self.attach(scope, resource_id, op.data["volume_id"], op.data.get("device"),
+                                   bool(op.data.get("delete", False)))
             if kind == "instance":
                 return self.start(scope, resource_id, status)
             if kind == "volume" and self.driver.volume(scope, resource_id).attachments:
@@ -79,7 +80,7 @@ class AfterLock(OvirtOperation):
             return Fail(exc.message)
         return Done()
 
-    def attach(self, scope: Scope, vm_id: str, volume_id: str, device: str | None) -> Outcome:
+    def attach(self, scope: Scope, vm_id: str, volume_id: str, device: str | None, delete: bool) -> Outcome:
         """Attach once the disk too is free (being created, it is locked as well)."""
         try:
             disk = self.driver._call(scope, "GET", f"disks/{volume_id}", what=("volume", volume_id))
@@ -87,7 +88,7 @@ class AfterLock(OvirtOperation):
             return Fail("The volume no longer exists")
         if disk is not None and disk.findtext("status") == "locked":
             return Wait(self.poll)
-        self.driver.attach_volume(scope, volume_id, vm_id, device)
+        self.driver.attach_volume(scope, volume_id, vm_id, device, delete_on_termination=delete)
         return Done()
 
     def start(self, scope: Scope, vm_id: str, status: str) -> Outcome:

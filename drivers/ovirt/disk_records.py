@@ -13,8 +13,9 @@
 - **Whether terminating the VM deletes the disk** (EC2's DeleteOnTermination). oVirt's DiskAttachment has
   no such property and its VM removal is all or nothing (every disk removed, or with `detach_only` every
   disk kept, which the engine refuses for a VM made from a template), so the choice is the gateway's: kept
-  per (VM, disk), true for the disks a launch made unless its mapping said false, false for an attached volume,
-  changed by ModifyInstanceAttribute; without a record, the boot disk is deleted and the others are kept.
+  per (VM, disk), true for the disks a launch made unless its mapping said false, false for an attached volume
+  unless the attach asked otherwise (CIMI's `deleteOnTerminate`), changed by ModifyInstanceAttribute or a CIMI
+  MachineVolume edit; without a record, the boot disk is deleted and the others are kept.
   The terminate operation reads it (see operations.TerminateInstance.step_keep_volumes).
 
 Records of disks or attachments that are gone are dropped by a full, admin-level volume listing (a user-level

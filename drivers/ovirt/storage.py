@@ -150,8 +150,8 @@ class StorageMixin(OvirtBase):
         self.store.add_tombstone(self._place(scope).key, resource_id, kind, {})
         self.store.delete_tags(scope.provider.name, [resource_id])
 
-    def attach_volume(self, scope: Scope, volume_id: str, instance_id: str,
-                      device: str | None = None) -> VolumeAttachment:
+    def attach_volume(self, scope: Scope, volume_id: str, instance_id: str, device: str | None = None, *,
+                      delete_on_termination: bool = False) -> VolumeAttachment:
         place = self._place(scope)
         status = self._vm(scope, place, instance_id).findtext("status") or ""
         volume = self.volume(scope, volume_id)
@@ -160,8 +160,9 @@ class StorageMixin(OvirtBase):
         if "attach" in engine_states.VM.get(status, engine_states.UNKNOWN).later \
                 or "attach" in engine_states.volume_state(volume).later:  # the VM's or the disk's images are busy
             after_lock.submit(self, scope, "instance", instance_id, "attach",
-                              data={"volume_id": volume_id, "device": device})
-            return VolumeAttachment(volume_id, instance_id, device=device, active=False)
+                              data={"volume_id": volume_id, "device": device, "delete": delete_on_termination})
+            return VolumeAttachment(volume_id, instance_id, device=device, active=False,
+                                    delete_on_termination=delete_on_termination)
         body = E.disk_attachment(E.bootable("false"), E.interface(device_names.interface_for(device)),
                                  E.active("true"), E.disk(id=volume_id))
         created = self._call(scope, "POST", f"vms/{instance_id}/diskattachments", body=body, idempotent=False,
@@ -169,9 +170,9 @@ class StorageMixin(OvirtBase):
         attachment = mapping.attachment(created, instance_id) if created is not None else \
             VolumeAttachment(volume_id, instance_id)
         disk_records.remember_device(self.store, place.key, instance_id, volume_id, device)
-        disk_records.remember_termination(self.store, place.key, instance_id, [volume_id], False)  # as on AWS
+        disk_records.remember_termination(self.store, place.key, instance_id, [volume_id], delete_on_termination)
         attachment.device = device or attachment.device
-        attachment.delete_on_termination = False
+        attachment.delete_on_termination = delete_on_termination
         return attachment
 
     def detach_volume(self, scope: Scope, volume_id: str, instance_id: str | None = None) -> None:

@@ -1,5 +1,10 @@
 """A machine's sub-collections: disks (its image's bootable disks), volumes (attached non-boot disks:
-MachineVolume, attach and detach) and networkInterfaces (vNICs with the addresses the guest reports).
+MachineVolume, attach, edit and detach) and networkInterfaces (vNICs with the addresses the guest reports).
+
+A MachineVolume carries whether deleting the machine deletes the volume (EC2's DeleteOnTermination) as the
+property `deleteOnTerminate` ("true" or "false"): CIMI has no attribute for it, and `properties` is its way
+to carry an extension. It is given when attaching (default false, as EC2's AttachVolume) and changed by an
+edit (PUT) of the MachineVolume.
 
 `$expand` of these on a machine listing uses what the request already fetched: the machines rendered
 (remembered by `remember_machines`), every machine's NICs in one driver call and every boot disk's volume
@@ -13,13 +18,16 @@ from flask import Blueprint, Response, g
 
 from gateway.engine_states import instance_offers, instance_state, volume_state
 from gateway.errors import InvalidParameter, InvalidState, MissingParameter, NotFound, echo
-from gateway.model import Instance, NetworkInterface, Volume
+from gateway.model import Instance, NetworkInterface, Volume, VolumeAttachment
 
 from .. import jobs
 from ..context import Context, current
 from ..listing import created_response, expander, resource_response, sub_collection_response
-from ..protocol import respond
-from ..reading import nested, text
+from ..protocol import query_values, respond
+from ..query import names
+from ..reading import nested, properties, text
+
+DELETE_ON_TERMINATE = "deleteOnTerminate"
 
 
 def disk_entries(ctx: Context, instance: Instance, sizes: dict[str, Volume] | None = None) -> list[dict[str, Any]]:
@@ -43,20 +51,43 @@ def disk_entries(ctx: Context, instance: Instance, sizes: dict[str, Volume] | No
     return entries
 
 
-def machine_volume_entry(ctx: Context, instance_id: str, volume_id: str, device: str | None) -> dict[str, Any]:
-    href = f"{ctx.href('machines', instance_id)}/volumes/{volume_id}"
-    entry: dict[str, Any] = {"id": href}
-    if device:
-        entry["initialLocation"] = device
-    entry["volume"] = {"href": ctx.href("volumes", volume_id)}
+def machine_volume_entry(ctx: Context, attachment: VolumeAttachment) -> dict[str, Any]:
+    href = f"{ctx.href('machines', attachment.instance_id)}/volumes/{attachment.volume_id}"
+    flag = "true" if attachment.delete_on_termination else "false"
+    entry: dict[str, Any] = {"id": href, "properties": {DELETE_ON_TERMINATE: flag}}
+    if attachment.device:
+        entry["initialLocation"] = attachment.device
+    entry["volume"] = {"href": ctx.href("volumes", attachment.volume_id)}
+    operations = []
+    if ctx.driver.can("set_delete_on_termination"):
+        operations.append({"rel": "edit", "href": href})
     if ctx.driver.can("detach_volume"):
-        entry["operations"] = [{"rel": "delete", "href": href}]
+        operations.append({"rel": "delete", "href": href})
+    if operations:
+        entry["operations"] = operations
     return entry
 
 
 def volume_entries(ctx: Context, instance: Instance) -> list[dict[str, Any]]:
-    return [machine_volume_entry(ctx, instance.id, a.volume_id, a.device)
-            for a in instance.attachments if not a.bootable]
+    return [machine_volume_entry(ctx, a) for a in instance.attachments if not a.bootable]
+
+
+def delete_on_terminate(body: dict[str, Any]) -> bool | None:
+    """The MachineVolume body's `deleteOnTerminate` property (None when not given); any other value than true
+    or false, or another property (a MachineVolume keeps no other), is a 400 naming it."""
+    given = properties(body) or {}
+    others = sorted(k for k in given if k != DELETE_ON_TERMINATE)
+    if others:
+        raise InvalidParameter(f"A MachineVolume keeps only the property '{DELETE_ON_TERMINATE}', not "
+                               f"{', '.join(repr(echo(k)) for k in others)}", parameter="properties")
+    if DELETE_ON_TERMINATE not in given:
+        return None
+    value = given[DELETE_ON_TERMINATE].strip().lower()
+    if value not in ("true", "false"):
+        raise InvalidParameter(f"The property '{DELETE_ON_TERMINATE}' must be true or false, got "
+                               f"'{echo(given[DELETE_ON_TERMINATE])}'",
+                               parameter=f"properties.{DELETE_ON_TERMINATE}")
+    return value == "true"
 
 
 def interface_entry(ctx: Context, nic: NetworkInterface) -> dict[str, Any]:
@@ -171,13 +202,46 @@ def list_machine_volumes(machine_id: str) -> Response:
                                    add=ctx.driver.can("attach_volume") and "attach" in instance_offers(instance))
 
 
-def get_machine_volume(machine_id: str, volume_id: str) -> Response:
-    ctx = current()
+def attached_volume(ctx: Context, machine_id: str, volume_id: str) -> VolumeAttachment:
     for attachment in ctx.driver.instance(ctx.scope, machine_id).attachments:
         if attachment.volume_id == volume_id and not attachment.bootable:
-            return resource_response(ctx, "MachineVolume",
-                                     machine_volume_entry(ctx, machine_id, volume_id, attachment.device))
+            return attachment
     raise NotFound("machine volume", volume_id, f"The volume '{echo(volume_id)}' is not attached to this machine")
+
+
+def get_machine_volume(machine_id: str, volume_id: str) -> Response:
+    ctx = current()
+    attachment = attached_volume(ctx, machine_id, volume_id)
+    return resource_response(ctx, "MachineVolume", machine_volume_entry(ctx, attachment))
+
+
+def edit_machine_volume(machine_id: str, volume_id: str) -> Response:
+    """PUT: only `properties` (its `deleteOnTerminate`) can change, as Machine's edit (with `$select`, only
+    what it names); a different `initialLocation` or `volume` is refused rather than ignored, as it would
+    take a detach and another attach."""
+    ctx = current()
+    _, body = ctx.body("MachineVolume")
+    attachment = attached_volume(ctx, machine_id, volume_id)
+    selected = names(query_values("$select"))
+    if selected and "*" not in selected and selected - {"properties"}:
+        raise InvalidParameter(f"Only the properties of a MachineVolume can be edited, not "
+                               f"{', '.join(sorted(selected - {'properties'}))}", parameter="$select")
+    device = text(body, "initialLocation")
+    if device and device != attachment.device:
+        raise InvalidParameter("The initialLocation of an attached volume cannot be changed: detach the volume "
+                               "and attach it again", parameter="initialLocation")
+    reference = nested(body, "volume")
+    if reference is not None and "href" in reference and \
+            ctx.id_from_href(reference["href"], "volumes", "Volume") != volume_id:
+        raise InvalidParameter("A MachineVolume's volume cannot be changed: attach the other volume instead",
+                               parameter="volume")
+    delete = delete_on_terminate(body)
+    if delete is not None:
+        ctx.require("set_delete_on_termination", "change whether deleting a machine deletes its volumes")
+        if delete != attachment.delete_on_termination:
+            ctx.driver.set_delete_on_termination(ctx.scope, machine_id, volume_id, delete)
+            attachment.delete_on_termination = delete
+    return resource_response(ctx, "MachineVolume", machine_volume_entry(ctx, attachment), apply_select=False)
 
 
 def attach_volume(machine_id: str) -> Response:
@@ -188,6 +252,7 @@ def attach_volume(machine_id: str) -> Response:
     if reference is None or "href" not in reference:
         raise MissingParameter("A MachineVolume needs a volume reference", parameter="volume")
     volume_id = ctx.id_from_href(reference["href"], "volumes", "Volume")
+    delete = bool(delete_on_terminate(body))
     machine = instance_state(ctx.driver.instance(ctx.scope, machine_id))
     if not machine.accepts("attach"):
         raise InvalidState("The machine's state does not let a volume be attached now", resource_id=machine_id)
@@ -198,8 +263,9 @@ def attach_volume(machine_id: str) -> Response:
     if not volume.accepts("attach"):
         raise InvalidState("The volume's state does not let it be attached now", resource_id=volume_id)
     device = text(body, "initialLocation") or None
-    attachment = ctx.driver.attach_volume(ctx.scope, volume_id, machine_id, device)
-    entry = machine_volume_entry(ctx, machine_id, volume_id, attachment.device or device)
+    attachment = ctx.driver.attach_volume(ctx.scope, volume_id, machine_id, device, delete_on_termination=delete)
+    attachment.device = attachment.device or device
+    entry = machine_volume_entry(ctx, attachment)
     job = jobs.start_job(ctx, "add", "machineVolume", volume_id, jobs.ATTACHED, target_href=entry["id"],
                          machine_id=machine_id, affected=[ctx.href("volumes", volume_id)])
     if "attach" in machine.later | volume.later:  # attached once the images are copied: 202, the Job says when
@@ -244,6 +310,8 @@ def install(bp: Blueprint) -> None:
     bp.add_url_rule("/machines/<machine_id>/volumes", "attach_volume", attach_volume, methods=["POST"])
     bp.add_url_rule("/machines/<machine_id>/volumes/<volume_id>", "get_machine_volume", get_machine_volume,
                     methods=["GET"])
+    bp.add_url_rule("/machines/<machine_id>/volumes/<volume_id>", "edit_machine_volume", edit_machine_volume,
+                    methods=["PUT"])
     bp.add_url_rule("/machines/<machine_id>/volumes/<volume_id>", "detach_volume", detach_volume,
                     methods=["DELETE"])
     bp.add_url_rule("/machines/<machine_id>/network_interfaces", "list_interfaces", list_interfaces,
