@@ -58,11 +58,11 @@ def machine_volume_entry(ctx: Context, attachment: VolumeAttachment) -> dict[str
     if attachment.device:
         entry["initialLocation"] = attachment.device
     entry["volume"] = {"href": ctx.href("volumes", attachment.volume_id)}
-    operations = []
-    if ctx.driver.can("set_delete_on_termination"):
-        operations.append({"rel": "edit", "href": href})
+    operations = []  # delete first, as before edit was offered (clients may take the first)
     if ctx.driver.can("detach_volume"):
         operations.append({"rel": "delete", "href": href})
+    if ctx.driver.can("set_delete_on_termination"):
+        operations.append({"rel": "edit", "href": href})
     if operations:
         entry["operations"] = operations
     return entry
