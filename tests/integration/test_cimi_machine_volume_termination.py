@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import requests
 
@@ -99,7 +100,16 @@ def test_a_volume_attached_with_false_outlives_the_machine_and_one_with_true_goe
     delete_machine_and_check(cimi, machine, kept=[kept], gone=[deleted])
 
 
-def test_the_default_is_false_and_an_edit_flips_it_both_ways(cimi: CimiClient) -> None:
+def ec2_delete_on_termination(gateway: Any, volume_url: str) -> bool:
+    """What EC2's DescribeVolumes says of the CIMI volume's one attachment."""
+    ec2 = boto3.client("ec2", endpoint_url=gateway.ec2_url, region_name="us-east-1",
+                       aws_access_key_id=gateway.access_key, aws_secret_access_key=gateway.secret_key)
+    volume_id = "vol-" + volume_url.rsplit("/", 1)[-1].replace("-", "")
+    (attachment,) = ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]["Attachments"]
+    return attachment["DeleteOnTermination"]
+
+
+def test_the_default_is_false_and_an_edit_flips_it_both_ways(cimi: CimiClient, gateway) -> None:
     flipped_to_true, flipped_to_false = new_volume(cimi, "dot-on"), new_volume(cimi, "dot-off")
     machine = stopped_machine(cimi, "dot-edit")
     response = attach(cimi, machine, flipped_to_true, "/dev/sdf")  # no property: false, as EC2's AttachVolume
@@ -112,10 +122,13 @@ def test_the_default_is_false_and_an_edit_flips_it_both_ways(cimi: CimiClient) -
 
     # the whole resource as read, with the property changed (what a client does with `edit`)
     whole = {k: v for k, v in cimi.get(to_true["id"]).items() if k not in ("resourceURI", "operations")}
-    edited = cimi.parse(edit(cimi, cimi.operation(to_true, "edit"), {**whole, "properties": {"deleteOnTerminate": "true"}}))
+    response = edit(cimi, cimi.operation(to_true, "edit"), {**whole, "properties": {"deleteOnTerminate": "true"}})
+    edited = cimi.parse(response)
     assert flag(edited) == "true" and flag(cimi.get(to_true["id"])) == "true"
     edit(cimi, to_false["id"], {"properties": {"deleteOnTerminate": "false"}})
     assert flag(cimi.get(to_false["id"])) == "false"
+    assert ec2_delete_on_termination(gateway, flipped_to_true) is True  # one record, whichever frontend asks
+    assert ec2_delete_on_termination(gateway, flipped_to_false) is False
 
     delete_machine_and_check(cimi, machine, kept=[flipped_to_false], gone=[flipped_to_true])
 
