@@ -3,9 +3,9 @@
 Making one is the durable `ovirt.image` operation (image_capture.py). The request that asks for it checks
 what the engine would refuse (the instance, the disks named, the name), submits the operation held by its
 process and runs its first steps itself until the template exists, since its id is the engine's and the
-client needs it in the answer: at once for a stopped instance, after the shutdown (or the snapshot, with
-NoReboot) for a running one. The rest (the copy, giving back the disks left out, starting the instance
-again) is the worker's. Sharing (launch permissions) is the template's permissions.
+client needs it in the answer: at once for a stopped instance, after the shutdown for a running one, after
+the snapshot the template is copied from when volumes are left out or with NoReboot. The rest (the copy,
+removing that snapshot, starting the instance again) is the worker's. Sharing (launch permissions) is the template's permissions.
 """
 from __future__ import annotations
 

@@ -65,11 +65,16 @@ class OvirtOperation:
         return None if vm is None else vm.findtext("status") or "unknown"
 
     def run_step(self, op: Operation) -> Outcome:
+        """Run the operation's current step; one this gateway does not know (recorded by another version)
+        fails the operation at once, in words, rather than raising on every attempt."""
+        step = getattr(self, f"step_{op.step}", None)
+        if step is None:
+            return Fail(f"The step '{op.step}' of {self.name} is unknown to this version of the gateway")
         try:
             scope = self.scope(op)
         except ProviderRefused as exc:
             return Fail(exc.message)
-        return getattr(self, f"step_{op.step}")(op, scope)
+        return step(op, scope)
 
 
 class RunInstance(OvirtOperation):
