@@ -19,7 +19,7 @@ from lxml.builder import E
 
 from gateway import engine_states
 from gateway.errors import (AlreadyExists, BackendUnavailable, GatewayError, InvalidParameter, InvalidState,
-                            NotFound)
+                            NotFound, NotSupported)
 from gateway.model import Image, LaunchPermissions, ResourceState
 from gateway.operations import Done, Fail, Next, Operation
 from gateway.scope import Scope
@@ -70,11 +70,14 @@ class ImagesMixin(OvirtBase):
     def create_image_from_snapshot(self, scope: Scope, snapshot_id: str, name: str, description: str = "", *,
                                    tags: dict[str, str] | None = None) -> Image:
         """The engine's template from a VM snapshot (4.3+): the snapshot's disks as they were, with the VM's
-        configuration; the VM goes on as it is."""
+        configuration; the VM goes on as it is. A snapshot of a free volume (a disk copy, disk_snapshots) is
+        refused before anything is recorded: the engine makes a template only from a VM or a VM's snapshot."""
         place = self._place(scope)
         found = self.snapshots(scope, [snapshot_id])
         if not found:
             raise NotFound("snapshot", snapshot_id)
+        if not found[0].instance_id:
+            raise NotSupported("An image can be registered only from a snapshot of an instance's volume")
         if found[0].state is not ResourceState.AVAILABLE:
             raise InvalidState(f"The snapshot '{snapshot_id}' is {found[0].state.value}", resource_id=snapshot_id)
         if any(i.name == name for i in self.images(scope)):

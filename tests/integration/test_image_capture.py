@@ -13,7 +13,7 @@ from lxml.builder import E
 
 from drivers.ovirt import images
 from drivers.ovirt.image_capture import CAPTURE, CaptureImage
-from gateway.errors import AlreadyExists, BackendUnavailable, InvalidState
+from gateway.errors import AlreadyExists, BackendUnavailable, InvalidState, NotSupported
 from gateway.model import InstanceSpec, InstanceState, ResourceState, VolumeSpec
 
 from .ovirt_env import CENTOS, Gateway
@@ -188,3 +188,19 @@ def test_a_step_this_gateway_does_not_know_fails_the_operation_in_words(gw: Gate
     failed = gw.runner.get(operation.id)
     assert failed is not None and failed.state == "failed"
     assert failed.last_error == "The step 'defragment' of ovirt.image is unknown to this version of the gateway"
+
+
+def test_an_image_from_a_snapshot_of_a_free_volume_is_refused_before_anything_is_recorded(gw: Gateway) -> None:
+    """Such a snapshot is a disk copy (disk_snapshots): the engine makes a template only from a VM or a VM's
+    snapshot, so nothing is recorded and nothing asked of the engine's templates."""
+    scope = gw.scope()
+    volume = gw.driver.create_volume(scope, VolumeSpec(size_bytes=GiB, name="free"))
+    gw.settle(30)
+    snapshot = gw.driver.snapshot_volume(scope, volume.id, "of a free volume")
+    gw.settle(30)
+    assert gw.driver.snapshots(scope, [snapshot.id])[0].instance_id == ""
+    gw.forget_requests()
+    with pytest.raises(NotSupported, match="only from a snapshot of an instance's volume"):
+        gw.driver.create_image_from_snapshot(scope, snapshot.id, "from a free volume")
+    assert gw.runner.find(kind=CAPTURE) == []
+    assert not [r for r in gw.requests if r.startswith("POST")]
