@@ -161,16 +161,16 @@ class ImagesMixin(OvirtBase):
         deleted, which no client can use); one still being made is removed once made (a durable operation)."""
         if image_id == mapping.BLANK_TEMPLATE_ID:
             raise InvalidState("The Blank image belongs to the engine and cannot be deleted", resource_id=image_id)
-        self._template_here(scope, image_id)
-        self._remove_or_wait(scope, "image", image_id,  # type: ignore[attr-defined]
-                             engine_states.image_state(self.image(scope, image_id)))
+        image = self._template_here(scope, image_id)
+        self._remove_or_wait(scope, "image", image_id, engine_states.image_state(image))  # type: ignore[attr-defined]
 
-    def _template_here(self, scope: Scope, image_id: str) -> None:
-        """NotFound unless the template is one of the scoped data center's (Blank is the engine's own)."""
-        place = self._place(scope)
-        template = self._get(scope, f"templates/{image_id}", what=("image", image_id))
-        if mapping.link_id(template, "cluster") not in place.realms:
+    def _template_here(self, scope: Scope, image_id: str) -> Image:
+        """The image as listings show it: NotFound unless it is one of the scoped data center's templates (Blank
+        is the engine's own) and listed (a deregistered one is gone at once, while the engine still has it)."""
+        image = self.image(scope, image_id)
+        if image.realm_id not in self._place(scope).realms:
             raise NotFound("image", image_id)
+        return image
 
     def update_image(self, scope: Scope, image_id: str, *, description: str | None = None) -> Image:
         self._template_here(scope, image_id)
