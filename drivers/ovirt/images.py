@@ -181,20 +181,35 @@ class ImagesMixin(OvirtBase):
 
     def launch_permissions(self, scope: Scope, image_id: str) -> LaunchPermissions:
         """The template's permissions with the role that lets a user make VMs from it (UserTemplateBasedVm)."""
-        self._template_here(scope, image_id)
-        found = LaunchPermissions()
-        user_ids = []
+        return self.launch_permissions_of(scope, [self._template_here(scope, image_id)])[image_id]
+
+    def launch_permissions_of(self, scope: Scope, images: Sequence[Image]) -> dict[str, LaunchPermissions]:
+        """From the permissions the template listing inlines (`follow=permissions`), the users' names in one
+        request when any is shared with a user: two engine requests at most, whatever the number of images.
+        An image listed without them (Blank, read alone) has its permissions read."""
+        found: dict[str, tuple[bool, list[str]]] = {}
+        for image in images:
+            if "launch_user_ids" in image.extra:
+                found[image.id] = (bool(image.extra.get("launch_public")), list(image.extra["launch_user_ids"]))
+            else:
+                found[image.id] = self._template_permissions(scope, image.id)
+        names: dict[str, str] = {}
+        if any(users for _, users in found.values()):
+            names = {u.get("id", ""): u.findtext("user_name") or "" for u in self._get(scope, "users")}
+        return {image_id: LaunchPermissions(users=sorted(names.get(u) or u for u in users), public=public)
+                for image_id, (public, users) in found.items()}
+
+    def _template_permissions(self, scope: Scope, image_id: str) -> tuple[bool, list[str]]:
+        """(shared with everyone, the engine ids of the users it is shared with) from the template's permissions."""
+        public, user_ids = False, []
         for permission in self._get(scope, f"templates/{image_id}/permissions", what=("image", image_id)):
             if mapping.link_id(permission, "role") != mapping.TEMPLATE_USE_ROLE_ID:
                 continue
             if mapping.link_id(permission, "group") == mapping.EVERYONE_GROUP_ID:
-                found.public = True
+                public = True
             elif mapping.link_id(permission, "user"):
-                user_ids.append(mapping.link_id(permission, "user"))
-        if user_ids:
-            names = {u.get("id"): u.findtext("user_name") or "" for u in self._get(scope, "users")}
-            found.users = sorted(names.get(u) or u for u in user_ids)
-        return found
+                user_ids.append(mapping.link_id(permission, "user") or "")
+        return public, user_ids
 
     def share_image(self, scope: Scope, image_id: str, *, add_users: Sequence[str] = (),
                     remove_users: Sequence[str] = (), public: bool | None = None) -> None:
