@@ -65,29 +65,17 @@ class CaptureImage(OvirtOperation):
             return Next("wait_for_down", data={"polls": 0})
         if not op.data.get("was_running"):  # recorded before the shutdown: a crash never forgets the restart
             return Wait(0.0, data={"was_running": True})
-        try:
-            self.driver._call(scope, "POST", f"vms/{op.data['vm_id']}/shutdown", body=E.action(), idempotent=False,
-                              what=("instance", op.data["vm_id"]))
-        except InvalidState:
+        if not self.ask(scope, op.data["vm_id"], "shutdown"):
             return Wait(self.poll)
         return Next("wait_for_down", data={"polls": 0}, delay=self.poll)
 
     def step_wait_for_down(self, op: Operation, scope: Scope) -> Outcome:
-        vm_id = op.data["vm_id"]
-        status = self.status(scope, vm_id)
-        if status is None:
-            return Fail("The instance was removed before its image could be made")
-        if status == "down":
-            return Next(self.after_down(op))
-        polls = int(op.data.get("polls", 0)) + 1
-        if polls >= SHUTDOWN_PATIENCE and status not in SETTLING:  # the guest ignores the shutdown: power off
-            try:
-                self.driver._call(scope, "POST", f"vms/{vm_id}/stop", body=E.action(), idempotent=False,
-                                  what=("instance", vm_id))
-            except InvalidState:
-                pass
-            polls = 0
-        return Wait(self.poll, data={"polls": polls})
+        def power_off() -> Outcome:  # the guest ignores the shutdown
+            self.ask(scope, op.data["vm_id"], "stop")
+            return Wait(self.poll, data={"polls": 0})
+        return self.await_down(op, scope, gone=Fail("The instance was removed before its image could be made"),
+                               down=Next(self.after_down(op)), patience=SHUTDOWN_PATIENCE, settling=SETTLING,
+                               impatient=power_off)
 
     def step_snapshot(self, op: Operation, scope: Scope) -> Outcome:
         """A snapshot of the disks the image holds (found again by its description), copied into the template
@@ -243,10 +231,7 @@ class CaptureImage(OvirtOperation):
             return self.end(op)
         if status != "down":
             return Wait(self.poll)
-        try:
-            self.driver._call(scope, "POST", f"vms/{vm_id}/start", body=E.action(), idempotent=False,
-                              what=("instance", vm_id))
-        except InvalidState:
+        if not self.ask(scope, vm_id, "start"):
             return Wait(self.poll)
         return self.end(op)
 
