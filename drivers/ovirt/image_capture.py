@@ -4,16 +4,18 @@ snapshot of one (RegisterImage: the engine's template from a VM snapshot, which 
 The engine copies a template only from a VM that is down (AddVmTemplate refuses any other status), copies
 every image disk the VM has (the request's disk attachments only change how a disk is copied, never
 whether), and locks the VM (`image_locked`) and the template (`locked`) while it copies. So, as AWS does
-unless NoReboot: the instance is shut down, the disks the client left out are detached for the copy, the
-template is made, then the disks go back and the instance is started again if it ran before. With NoReboot
-a running instance is not stopped: a snapshot of the disks the image holds is taken, the template is
-copied from it (the engine's template from a snapshot), and the snapshot is removed.
+unless NoReboot: the instance is shut down, the template is made, and the instance is started again if it
+ran before. A template of only some of the disks (volumes the client left out, or NoReboot on a running
+instance) is copied from a snapshot of those disks taken for it (the engine's template from a snapshot),
+which is removed afterwards: the disks left out stay attached all along, in use, under their device names.
 
 Every step reads the engine before acting and is safe to repeat after a crash: the template carries the
-operation's id in its comment (found again by a search), a disk set aside is recorded before it is
-detached and attached again only if it is not, the start is asked only of a VM that is down.
-A step that cannot go on (the name was taken meanwhile, the copy failed) still restores the instance: the
-error is kept and the operation fails at the end, after `start`.
+operation's id in its comment (found again by a search), so does the snapshot (its description), the start
+is asked only of a VM that is down. A step that cannot go on (the name was taken meanwhile, the copy failed)
+still restores the instance: the error is kept and the operation fails at the end, after `start`.
+
+Gateways before this one detached the disks left out for the copy (step `set_aside`, data `aside`): an
+operation recorded by one is finished by putting those disks back (`step_set_aside`, `step_restore`).
 """
 from __future__ import annotations
 
@@ -36,10 +38,16 @@ def capture_mark(operation_id: str) -> str:
 
 
 class CaptureImage(OvirtOperation):
-    """Shut down, set aside the disks left out, copy the template, put the disks back, start again."""
+    """Shut down, copy the template (from a snapshot of the disks it holds when some are left out), remove
+    that snapshot, start again."""
 
     name = CAPTURE
-    steps = ("stop", "wait_for_down", "set_aside", "snapshot", "copy", "wait_for_copy", "restore", "start")
+    steps = ("stop", "wait_for_down", "snapshot", "copy", "wait_for_copy", "restore", "start")
+
+    @staticmethod
+    def after_down(op: Operation) -> str:
+        """The step after the shutdown: a snapshot first when the image leaves volumes out."""
+        return "snapshot" if op.data.get("exclude") else "copy"
 
     def step_stop(self, op: Operation, scope: Scope) -> Outcome:
         if op.data.get("snapshot_id"):  # copied from a snapshot: the VM goes on as it is
@@ -48,7 +56,7 @@ class CaptureImage(OvirtOperation):
         if status is None:
             return Fail("The instance was removed before its image could be made")
         if status == "down":
-            return Next("set_aside")
+            return Next(self.after_down(op))
         if status in SETTLING or status == "image_locked":
             return Wait(self.poll)
         if op.data.get("no_reboot"):  # copied from a snapshot taken while it runs
@@ -57,59 +65,22 @@ class CaptureImage(OvirtOperation):
             return Next("wait_for_down", data={"polls": 0})
         if not op.data.get("was_running"):  # recorded before the shutdown: a crash never forgets the restart
             return Wait(0.0, data={"was_running": True})
-        try:
-            self.driver._call(scope, "POST", f"vms/{op.data['vm_id']}/shutdown", body=E.action(), idempotent=False,
-                              what=("instance", op.data["vm_id"]))
-        except InvalidState:
+        if not self.ask(scope, op.data["vm_id"], "shutdown"):
             return Wait(self.poll)
         return Next("wait_for_down", data={"polls": 0}, delay=self.poll)
 
     def step_wait_for_down(self, op: Operation, scope: Scope) -> Outcome:
-        vm_id = op.data["vm_id"]
-        status = self.status(scope, vm_id)
-        if status is None:
-            return Fail("The instance was removed before its image could be made")
-        if status == "down":
-            return Next("set_aside")
-        polls = int(op.data.get("polls", 0)) + 1
-        if polls >= SHUTDOWN_PATIENCE and status not in SETTLING:  # the guest ignores the shutdown: power off
-            try:
-                self.driver._call(scope, "POST", f"vms/{vm_id}/stop", body=E.action(), idempotent=False,
-                                  what=("instance", vm_id))
-            except InvalidState:
-                pass
-            polls = 0
-        return Wait(self.poll, data={"polls": polls})
-
-    def step_set_aside(self, op: Operation, scope: Scope) -> Outcome:
-        """Detach the disks left out of the image (recording how each was attached first)."""
-        vm_id = op.data["vm_id"]
-        vm = self.vm(scope, vm_id, follow="disk_attachments")
-        if vm is None:
-            return Fail("The instance was removed before its image could be made")
-        if vm.findtext("status") != "down":
-            return Next("stop")
-        aside = dict(op.data.get("aside") or {})
-        attached = {a.get("id", ""): a for a in vm.iterfind("disk_attachments/disk_attachment")}
-        leaving = [d for d in op.data.get("exclude") or [] if d in attached]  # not yet detached
-        unrecorded = {d: {"bootable": attached[d].findtext("bootable") == "true",
-                          "interface": attached[d].findtext("interface") or "virtio_scsi",
-                          "active": attached[d].findtext("active") != "false"} for d in leaving if d not in aside}
-        if unrecorded:  # recorded before any detach: a crash after it never loses how to attach it again
-            return Wait(0.0, data={"aside": {**aside, **unrecorded}})
-        for disk_id in leaving:
-            try:
-                self.driver._call(scope, "DELETE", f"vms/{vm_id}/diskattachments/{disk_id}",
-                                  params={"detach_only": "true"}, idempotent=True, what=("volume", disk_id))
-            except NotFound:
-                pass
-            except InvalidState:
-                return Wait(self.poll, data={"aside": aside})
-        return Next("copy", data={"aside": aside})
+        def power_off() -> Outcome:  # the guest ignores the shutdown
+            self.ask(scope, op.data["vm_id"], "stop")
+            return Wait(self.poll, data={"polls": 0})
+        return self.await_down(op, scope, gone=Fail("The instance was removed before its image could be made"),
+                               down=Next(self.after_down(op)), patience=SHUTDOWN_PATIENCE, settling=SETTLING,
+                               impatient=power_off)
 
     def step_snapshot(self, op: Operation, scope: Scope) -> Outcome:
-        """NoReboot on a running instance: a snapshot of the disks the image holds (found again by its
-        description), copied into the template and removed afterwards: crash-consistent, as on AWS."""
+        """A snapshot of the disks the image holds (found again by its description), copied into the template
+        and removed afterwards: NoReboot on a running instance (crash-consistent, as on AWS), or volumes left
+        out of the image (the engine's snapshot names the disks it takes; the others are not even locked)."""
         vm_id = op.data["vm_id"]
         vm = self.vm(scope, vm_id, follow="disk_attachments,snapshots")
         if vm is None:
@@ -204,7 +175,7 @@ class CaptureImage(OvirtOperation):
         return Next("restore")
 
     def step_restore(self, op: Operation, scope: Scope) -> Outcome:
-        """Attach again, as they were, the disks set aside for the copy; remove the snapshot taken for it."""
+        """Remove the snapshot taken for the copy (and put back disks an older gateway set aside)."""
         vm_id = op.data["vm_id"]
         if op.data.get("own_snapshot"):
             snapshot_id = op.data["snapshot_id"]
@@ -216,24 +187,40 @@ class CaptureImage(OvirtOperation):
             except InvalidState:
                 return Wait(self.poll)  # still locked by the copy
             return Next("restore", data={"own_snapshot": False})
+        return self.give_back(op, scope) or Next("start")
+
+    def step_set_aside(self, op: Operation, scope: Scope) -> Outcome:
+        """Recorded by an older gateway, which detached the disks left out here: put back any it detached, then
+        go on as this one does (a snapshot of the disks the image holds)."""
+        return self.give_back(op, scope) or Next(self.after_down(op), data={"aside": {}})
+
+    def give_back(self, op: Operation, scope: Scope) -> Outcome | None:
+        """Attach again, as they were, disks an older gateway detached for the copy (data `aside`); None once
+        none is missing (or the VM is gone), else the outcome to wait with."""
         aside = op.data.get("aside") or {}
-        vm = self.vm(scope, vm_id, follow="disk_attachments") if aside else None
-        if aside and vm is None:
-            return self.end(op)
-        attached = {a.get("id") for a in vm.iterfind("disk_attachments/disk_attachment")} if vm is not None else set()
+        if not aside:
+            return None
+        vm = self.vm(scope, op.data["vm_id"], follow="disk_attachments")
+        if vm is None:
+            return None
+        attached = {a.get("id") for a in vm.iterfind("disk_attachments/disk_attachment")}
         for disk_id, how in aside.items():
             if disk_id in attached:
                 continue
             body = E.disk_attachment(E.bootable("true" if how["bootable"] else "false"), E.interface(how["interface"]),
                                      E.active("true" if how["active"] else "false"), E.disk(id=disk_id))
             try:
-                self.driver._call(scope, "POST", f"vms/{vm_id}/diskattachments", body=body, idempotent=False,
-                                  what=("instance", vm_id))
+                self.driver._call(scope, "POST", f"vms/{op.data['vm_id']}/diskattachments", body=body,
+                                  idempotent=False, what=("instance", op.data["vm_id"]))
             except NotFound:
                 continue  # the disk was removed meanwhile: nothing to give back
-            except InvalidState:
-                return Wait(self.poll)  # still locked by the copy
-        return Next("start")
+            except InvalidState as exc:  # locked a moment, or attached elsewhere meanwhile: not for ever
+                polls = int(op.data.get("give_back_polls", 0)) + 1
+                if polls < SHUTDOWN_PATIENCE:
+                    return Wait(self.poll, data={"give_back_polls": polls})
+                error = op.data.get("error") or f"The volume '{disk_id}' could not be attached again: {exc.message}"
+                return Next(op.step, data={"aside": {}, "error": error})
+        return None
 
     def step_start(self, op: Operation, scope: Scope) -> Outcome:
         if not op.data.get("was_running"):
@@ -244,10 +231,7 @@ class CaptureImage(OvirtOperation):
             return self.end(op)
         if status != "down":
             return Wait(self.poll)
-        try:
-            self.driver._call(scope, "POST", f"vms/{vm_id}/start", body=E.action(), idempotent=False,
-                              what=("instance", vm_id))
-        except InvalidState:
+        if not self.ask(scope, vm_id, "start"):
             return Wait(self.poll)
         return self.end(op)
 

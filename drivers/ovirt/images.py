@@ -3,9 +3,9 @@
 Making one is the durable `ovirt.image` operation (image_capture.py). The request that asks for it checks
 what the engine would refuse (the instance, the disks named, the name), submits the operation held by its
 process and runs its first steps itself until the template exists, since its id is the engine's and the
-client needs it in the answer: at once for a stopped instance, after the shutdown (or the snapshot, with
-NoReboot) for a running one. The rest (the copy, giving back the disks left out, starting the instance
-again) is the worker's. Sharing (launch permissions) is the template's permissions.
+client needs it in the answer: at once for a stopped instance, after the shutdown for a running one, after
+the snapshot the template is copied from when volumes are left out or with NoReboot. The rest (the copy,
+removing that snapshot, starting the instance again) is the worker's. Sharing (launch permissions) is the template's permissions.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from lxml.builder import E
 
 from gateway import engine_states
 from gateway.errors import (AlreadyExists, BackendUnavailable, GatewayError, InvalidParameter, InvalidState,
-                            NotFound)
+                            NotFound, NotSupported)
 from gateway.model import Image, LaunchPermissions, ResourceState
 from gateway.operations import Done, Fail, Next, Operation
 from gateway.scope import Scope
@@ -70,11 +70,14 @@ class ImagesMixin(OvirtBase):
     def create_image_from_snapshot(self, scope: Scope, snapshot_id: str, name: str, description: str = "", *,
                                    tags: dict[str, str] | None = None) -> Image:
         """The engine's template from a VM snapshot (4.3+): the snapshot's disks as they were, with the VM's
-        configuration; the VM goes on as it is."""
+        configuration; the VM goes on as it is. A snapshot of a free volume (a disk copy, disk_snapshots) is
+        refused before anything is recorded: the engine makes a template only from a VM or a VM's snapshot."""
         place = self._place(scope)
         found = self.snapshots(scope, [snapshot_id])
         if not found:
             raise NotFound("snapshot", snapshot_id)
+        if not found[0].instance_id:
+            raise NotSupported("An image can be registered only from a snapshot of an instance's volume")
         if found[0].state is not ResourceState.AVAILABLE:
             raise InvalidState(f"The snapshot '{snapshot_id}' is {found[0].state.value}", resource_id=snapshot_id)
         if any(i.name == name for i in self.images(scope)):
@@ -158,16 +161,16 @@ class ImagesMixin(OvirtBase):
         deleted, which no client can use); one still being made is removed once made (a durable operation)."""
         if image_id == mapping.BLANK_TEMPLATE_ID:
             raise InvalidState("The Blank image belongs to the engine and cannot be deleted", resource_id=image_id)
-        self._template_here(scope, image_id)
-        self._remove_or_wait(scope, "image", image_id,  # type: ignore[attr-defined]
-                             engine_states.image_state(self.image(scope, image_id)))
+        image = self._template_here(scope, image_id)
+        self._remove_or_wait(scope, "image", image_id, engine_states.image_state(image))  # type: ignore[attr-defined]
 
-    def _template_here(self, scope: Scope, image_id: str) -> None:
-        """NotFound unless the template is one of the scoped data center's (Blank is the engine's own)."""
-        place = self._place(scope)
-        template = self._get(scope, f"templates/{image_id}", what=("image", image_id))
-        if mapping.link_id(template, "cluster") not in place.realms:
+    def _template_here(self, scope: Scope, image_id: str) -> Image:
+        """The image as listings show it: NotFound unless it is one of the scoped data center's templates (Blank
+        is the engine's own) and listed (a deregistered one is gone at once, while the engine still has it)."""
+        image = self.image(scope, image_id)
+        if image.realm_id not in self._place(scope).realms:
             raise NotFound("image", image_id)
+        return image
 
     def update_image(self, scope: Scope, image_id: str, *, description: str | None = None) -> Image:
         self._template_here(scope, image_id)
@@ -178,20 +181,35 @@ class ImagesMixin(OvirtBase):
 
     def launch_permissions(self, scope: Scope, image_id: str) -> LaunchPermissions:
         """The template's permissions with the role that lets a user make VMs from it (UserTemplateBasedVm)."""
-        self._template_here(scope, image_id)
-        found = LaunchPermissions()
-        user_ids = []
+        return self.launch_permissions_of(scope, [self._template_here(scope, image_id)])[image_id]
+
+    def launch_permissions_of(self, scope: Scope, images: Sequence[Image]) -> dict[str, LaunchPermissions]:
+        """From the permissions the template listing inlines (`follow=permissions`), the users' names in one
+        request when any is shared with a user: two engine requests at most, whatever the number of images.
+        An image listed without them (Blank, read alone) has its permissions read."""
+        found: dict[str, tuple[bool, list[str]]] = {}
+        for image in images:
+            if "launch_user_ids" in image.extra:
+                found[image.id] = (bool(image.extra.get("launch_public")), list(image.extra["launch_user_ids"]))
+            else:
+                found[image.id] = self._template_permissions(scope, image.id)
+        names: dict[str, str] = {}
+        if any(users for _, users in found.values()):
+            names = {u.get("id", ""): u.findtext("user_name") or "" for u in self._get(scope, "users")}
+        return {image_id: LaunchPermissions(users=sorted(names.get(u) or u for u in users), public=public)
+                for image_id, (public, users) in found.items()}
+
+    def _template_permissions(self, scope: Scope, image_id: str) -> tuple[bool, list[str]]:
+        """(shared with everyone, the engine ids of the users it is shared with) from the template's permissions."""
+        public, user_ids = False, []
         for permission in self._get(scope, f"templates/{image_id}/permissions", what=("image", image_id)):
             if mapping.link_id(permission, "role") != mapping.TEMPLATE_USE_ROLE_ID:
                 continue
             if mapping.link_id(permission, "group") == mapping.EVERYONE_GROUP_ID:
-                found.public = True
+                public = True
             elif mapping.link_id(permission, "user"):
-                user_ids.append(mapping.link_id(permission, "user"))
-        if user_ids:
-            names = {u.get("id"): u.findtext("user_name") or "" for u in self._get(scope, "users")}
-            found.users = sorted(names.get(u) or u for u in user_ids)
-        return found
+                user_ids.append(mapping.link_id(permission, "user") or "")
+        return public, user_ids
 
     def share_image(self, scope: Scope, image_id: str, *, add_users: Sequence[str] = (),
                     remove_users: Sequence[str] = (), public: bool | None = None) -> None:

@@ -189,6 +189,8 @@ def image(template: Element, *, owner: str, realms: dict[str, Realm]) -> Image:
     if shared is not None:  # inlined (follow=permissions): who may make VMs from it
         extra["launch_user_ids"] = [p.find("user").get("id", "") for p in shared
                                     if p.find("user") is not None and link_id(p, "role") == TEMPLATE_USE_ROLE_ID]
+        extra["launch_public"] = any(link_id(p, "group") == EVERYONE_GROUP_ID and link_id(p, "role") ==
+                                     TEMPLATE_USE_ROLE_ID for p in shared)
     return Image(
         is_public=shared is None or any(link_id(p, "group") == EVERYONE_GROUP_ID for p in shared),
         id=template.get("id", ""), name=template.findtext("name") or "",

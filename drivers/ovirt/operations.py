@@ -7,7 +7,7 @@ too), the credentials from the operation's encrypted secret.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from lxml.builder import E
 
@@ -64,12 +64,41 @@ class OvirtOperation:
         vm = self.vm(scope, vm_id)
         return None if vm is None else vm.findtext("status") or "unknown"
 
+    def ask(self, scope: Scope, vm_id: str, action: str) -> bool:
+        """Ask the engine for a power action on the VM (`shutdown`, `stop`); False when it refused it for the
+        VM's status of the moment (the caller looks again)."""
+        try:
+            self.driver._call(scope, "POST", f"vms/{vm_id}/{action}", body=E.action(), idempotent=False,
+                              what=("instance", vm_id))
+        except InvalidState:
+            return False
+        return True
+
+    def await_down(self, op: Operation, scope: Scope, *, gone: Outcome, down: Outcome, patience: int,
+                   settling: set[str], impatient: Callable[[], Outcome]) -> Outcome:
+        """A `wait_for_down` step: `gone` once the engine no longer has the VM, `down` once it is down; polls
+        (counted in the data) while it is `settling` or for `patience` polls, then `impatient()`."""
+        status = self.status(scope, op.data["vm_id"])
+        if status is None:
+            return gone
+        if status == "down":
+            return down
+        polls = int(op.data.get("polls", 0)) + 1
+        if status in settling or polls < patience:
+            return Wait(self.poll, data={"polls": polls})
+        return impatient()
+
     def run_step(self, op: Operation) -> Outcome:
+        """Run the operation's current step; one this gateway does not know (recorded by another version)
+        fails the operation at once, in words, rather than raising on every attempt."""
+        step = getattr(self, f"step_{op.step}", None)
+        if step is None:
+            return Fail(f"The step '{op.step}' of {self.name} is unknown to this version of the gateway")
         try:
             scope = self.scope(op)
         except ProviderRefused as exc:
             return Fail(exc.message)
-        return getattr(self, f"step_{op.step}")(op, scope)
+        return step(op, scope)
 
 
 class RunInstance(OvirtOperation):
@@ -217,25 +246,14 @@ class TerminateInstance(OvirtOperation):
             return Next("tombstone")
         if status == "down":
             return Next("keep_volumes")
-        if status in SETTLING:
-            return Wait(self.poll)
-        try:
-            self.driver._call(scope, "POST", f"vms/{vm_id}/stop", body=E.action(), idempotent=False,
-                              what=("instance", vm_id))
-        except InvalidState:
+        if status in SETTLING or not self.ask(scope, vm_id, "stop"):
             return Wait(self.poll)
         return Next("wait_for_down", delay=self.poll)
 
     def step_wait_for_down(self, op: Operation, scope: Scope) -> Outcome:
-        status = self.status(scope, op.data["vm_id"])
-        if status is None:
-            return Next("tombstone")
-        if status == "down":
-            return Next("keep_volumes")
-        polls = int(op.data.get("polls", 0)) + 1
-        if status in ("powering_down", *SETTLING) or polls < STOP_PATIENCE:
-            return Wait(self.poll, data={"polls": polls})
-        return Next("stop", data={"polls": 0})  # started again meanwhile, or the stop was lost: stop again
+        return self.await_down(op, scope, gone=Next("tombstone"), down=Next("keep_volumes"), patience=STOP_PATIENCE,
+                               settling={"powering_down", *SETTLING},  # else started again, or the stop was lost:
+                               impatient=lambda: Next("stop", data={"polls": 0}))  # stop again
 
     def attachments(self, op: Operation, vm: Element) -> list[VolumeAttachment]:
         """The VM's disk attachments as the engine lists them now, each with its DeleteOnTermination."""

@@ -11,7 +11,7 @@ import time
 from typing import Any, Iterable
 
 from gateway.errors import NotFound
-from gateway.model import HardwareProfile, Instance
+from gateway.model import HardwareProfile, Instance, Realm
 from gateway.scope import Credentials
 
 from . import ids
@@ -22,7 +22,7 @@ from .present import INSTANCE_RECORD, TYPE_PREFIX, Catalog, type_name
 
 TYPE_NAMES_TTL = 60.0
 _type_cache: dict[tuple[str, str], tuple[float, dict[str, HardwareProfile]]] = {}
-_zone_cache: dict[tuple[str, str, str], tuple[float, dict[str, str]]] = {}
+_zone_cache: dict[tuple[str, str, str], tuple[float, list[Realm]]] = {}
 _type_lock = threading.Lock()
 
 
@@ -104,18 +104,28 @@ def record(call: Call, instance_id: str) -> dict[str, Any]:
 
 def zone_names(call: Call) -> dict[str, str]:
     """realm id -> zone name (kept a minute, like the types: rendering instances only needs the names)."""
+    return {realm.id: realm.name for realm in _realms(call)}
+
+
+def region_id(call: Call) -> str:
+    """The scoped data center's id, as its zones name it (kept with them); the name the scope gives when it has
+    no zone: what records kept per region are filed under."""
+    return next((realm.region_id for realm in _realms(call)), call.scope.datacenter or "")
+
+
+def _realms(call: Call) -> list[Realm]:
     if not call.driver.can("realms"):
-        return {}
+        return []
     key = ("zones", call.scope.cache_key, call.scope.datacenter or "")
     now = time.monotonic()
     with _type_lock:
         cached = _zone_cache.get(key)
     if cached is not None and now - cached[0] < TYPE_NAMES_TTL:
         return cached[1]
-    zones = {realm.id: realm.name for realm in call.driver.realms(call.scope)}
+    realms = call.driver.realms(call.scope)
     with _type_lock:
-        _zone_cache[key] = (now, zones)
-    return zones
+        _zone_cache[key] = (now, realms)
+    return realms
 
 
 def catalog(call: Call) -> Catalog:

@@ -32,6 +32,7 @@ from .present import EPOCH, tag_list
 
 GIB = 1 << 30
 VOLUME_RECORD = "ec2.volume"  # store entity: the zone a volume was created in
+MODIFICATION_RECORD = "ec2.volume_modification"  # store entity: a volume's last ModifyVolume (volume_modifications)
 SNAPSHOT_RECORD = "ec2.snapshot"  # store entity: the volume (and its size) a snapshot was asked for
 VOLUME_STATES = {ResourceState.PENDING: "creating", ResourceState.AVAILABLE: "available",
                  ResourceState.IN_USE: "in-use", ResourceState.DELETING: "deleting", ResourceState.ERROR: "error"}

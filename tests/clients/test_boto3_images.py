@@ -166,6 +166,17 @@ def test_an_image_registered_from_a_snapshot_of_a_running_instance(ec2: Any, gat
         expect("UnsupportedOperation", ec2.register_image, Name="from s3", ImageLocation="bucket/image.manifest.xml")
         expect("InvalidBlockDeviceMapping", ec2.register_image, Name="no root", RootDeviceName="/dev/sdz",
                BlockDeviceMappings=[{"DeviceName": "/dev/sdb", "NoDevice": ""}])
+        free = ec2.create_volume(Size=1, AvailabilityZone=described["Placement"]["AvailabilityZone"])["VolumeId"]
+        ec2.get_waiter("volume_available").wait(VolumeIds=[free], WaiterConfig=FAST)
+        of_free = ec2.create_snapshot(VolumeId=free)["SnapshotId"]  # a disk copy: no instance behind it
+        ec2.get_waiter("snapshot_completed").wait(SnapshotIds=[of_free], WaiterConfig=FAST)
+        refused = expect("UnsupportedOperation", ec2.register_image, Name="from a free volume",
+                         RootDeviceName=root_device,
+                         BlockDeviceMappings=[{"DeviceName": root_device, "Ebs": {"SnapshotId": of_free}}])
+        assert refused.response["Error"]["Message"] == \
+            "An image can be registered only from a snapshot of an instance's volume"
+        ec2.delete_snapshot(SnapshotId=of_free)
+        ec2.delete_volume(VolumeId=free)
         image_id = ec2.register_image(
             Name=f"from snapshot {uuid.uuid4().hex[:6]}", RootDeviceName=root_device, VirtualizationType="hvm",
             BlockDeviceMappings=[{"DeviceName": root_device, "Ebs": {"SnapshotId": snapshot_id}}],

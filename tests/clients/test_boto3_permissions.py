@@ -150,6 +150,12 @@ def test_an_image_shared_with_the_user_appears_in_its_describe_images(user_ec2: 
         assert failure(admin_ec2.modify_image_attribute, ImageId=made, Attribute="blockDeviceMapping",
                        Value="x")[0] == "InvalidParameterValue"
         admin_ec2.deregister_image(ImageId=made)
+        for change, kwargs in (  # gone at once for sharing and editing too, while the engine deletes its disks
+                (admin_ec2.modify_image_attribute, {"Description": {"Value": "gone"}}),
+                (admin_ec2.modify_image_attribute, {"LaunchPermission": {"Add": [{"Group": "all"}]}}),
+                (admin_ec2.reset_image_attribute, {"Attribute": "launchPermission"}),
+                (admin_ec2.describe_image_attribute, {"Attribute": "launchPermission"})):
+            assert failure(change, ImageId=made, **kwargs)[0] == "InvalidAMIID.NotFound"
         while made in {i["ImageId"] for i in admin_ec2.describe_images(Owners=["self"])["Images"]}:
             time.sleep(0.2)  # gone once the engine has deleted its disks: no later test meets it half-removed
     finally:

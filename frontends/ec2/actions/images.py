@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.model import Image
+from gateway.model import Image, LaunchPermissions
 
 from .. import ids, inventory
 from ..call import Call
@@ -16,6 +16,8 @@ from ..errors import Ec2Error
 from ..filters import apply_filters, page_size, paginate
 from ..present import image_item
 from . import action
+
+NONE = LaunchPermissions()  # an image shared with no one
 
 IMAGE_FILTERS = {
     "name": lambda i: [i["Name"]],
@@ -72,22 +74,21 @@ def describe_images(call: Call) -> dict[str, Any]:
     if owners:
         found = [i for i in found if ("self" in owners and owner_ids[i.id] == account) or owner_ids[i.id] in owners]
     if users:
-        found = [i for i in found if executable_by(call, i, users, account)]
+        found = executable_by(call, found, users, account)
     items = apply_filters((image_item(i, owner_id=owner_ids[i.id]) for i in found), call.get("Filters"), IMAGE_FILTERS)
     page, token = paginate(items, lambda i: i["ImageId"], size, call.get("NextToken"))
     return {"Images": page, "NextToken": token}
 
 
 
-def executable_by(call: Call, image: Image, users: list[str], account: str) -> bool:
-    """Whether one of `users` (self, all, or account ids) may launch the image."""
-    for user in users:
-        if user in ("self", account):
-            return True  # an image the caller sees is one it may launch
-        if image.is_public and (user == "all" or user.isdigit()):
-            return True
+def executable_by(call: Call, images: list[Image], users: list[str], account: str) -> list[Image]:
+    """The images one of `users` (self, all, or account ids) may launch; the launch permissions of the images
+    only a share opens are read in one driver call, however many they are."""
+    if any(user in ("self", account) for user in users):
+        return images  # an image the caller sees is one it may launch
+    everyone = any(user == "all" or user.isdigit() for user in users)  # anyone may launch a public image
     others = [u for u in users if u.isdigit() and u != account]
-    if not others:
-        return False
-    names = {inventory.known_accounts(call).get(u) for u in others} - {None}
-    return bool(names) and bool(names & set(call.driver.launch_permissions(call.scope, image.id).users))
+    names = {inventory.known_accounts(call).get(u) for u in others} - {None} if others else set()
+    private = [i for i in images if not i.is_public] if names else []
+    shared = call.driver.launch_permissions_of(call.scope, private) if private else {}
+    return [i for i in images if (everyone if i.is_public else bool(names & set(shared.get(i.id, NONE).users)))]

@@ -1,11 +1,13 @@
 """ModifyVolume (grow a volume) and DescribeVolumesModifications.
 
 oVirt extends a disk in place (its `provisioned_size`, never smaller) and keeps it locked meanwhile. A
-modification is recorded in the store (`ec2.volume_modification`: original and target size, start time) and
-its state read from the disk: `modifying` while the engine has it locked below the target, `optimizing` for
-the moment it is locked at the target size, `completed` once it is unlocked at the target size (the end
-time is when that was first seen). oVirt disks have no IOPS, throughput or type classes: those are absent
-from the answers and refused in a request.
+modification is recorded in the store (`ec2.volume_modification`: original and target size, start time, the
+data center, as each region lists only its own) and its state read from the disk: `modifying` while the
+engine has it locked below the target, `optimizing` for the moment it is locked at the target size,
+`completed` once it is unlocked at the target size (the end time is when that was first seen). The record
+goes with the volume: DeleteVolume drops it, and housekeeping once the engine no longer has the volume
+(`Store.keep_records`; until then a volume removed elsewhere shows `failed`). oVirt disks have no IOPS,
+throughput or type classes: those are absent from the answers and refused in a request.
 """
 from __future__ import annotations
 
@@ -15,14 +17,14 @@ from typing import Any
 from gateway.errors import InvalidParameter, InvalidState
 from gateway.model import ResourceState, Volume
 
-from .. import ids, storage
+from .. import ids, inventory, storage
 from ..call import Call
 from ..errors import Ec2Error, invalid_value
 from ..filters import apply_filters, page_size, paginate
 from . import action
 from .volumes import MAX_SIZE_GIB
 
-MODIFICATION_RECORD = "ec2.volume_modification"
+MODIFICATION_RECORD = storage.MODIFICATION_RECORD
 MODIFICATION_FILTERS = {
     "volume-id": lambda m: [m["VolumeId"]],
     "modification-state": lambda m: [m["ModificationState"]],
@@ -100,7 +102,7 @@ def modify_volume(call: Call) -> dict[str, Any]:
             raise Ec2Error("IncorrectState", exc.message) from None
         except InvalidParameter as exc:
             raise invalid_value(exc.message) from None
-    record = {"id": volume.id, "original_size": current, "target_size": size,
+    record = {"id": volume.id, "original_size": current, "target_size": size, "region": inventory.region_id(call),
               "start_time": datetime.now(timezone.utc).isoformat()}
     if size == current:
         record["end_time"] = record["start_time"]
@@ -127,8 +129,11 @@ def describe_volumes_modifications(call: Call) -> dict[str, Any]:
                 raise Ec2Error("InvalidVolumeModification.NotFound",
                                f"Modification for volume '{ids.encode('vol', volume_id)}' does not exist.")
         records = {k: records[k] for k in dict.fromkeys(wanted)}
-    else:
+    else:  # this region's records (one kept before records named theirs: where its volume is)
+        here = inventory.region_id(call)
+        records = {k: r for k, r in records.items() if r.get("region", here) == here}
         volumes = {v.id: v for v in call.driver.volumes(call.scope, list(records))} if records else {}
+        records = {k: r for k, r in records.items() if "region" in r or k in volumes}
     items = [_item(call, r, volumes.get(r["id"])) for r in records.values()]
     items = apply_filters(items, call.get("Filters"), MODIFICATION_FILTERS)
     page, token = paginate(items, lambda m: m["VolumeId"], size, call.get("NextToken"))

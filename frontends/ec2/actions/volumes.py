@@ -215,6 +215,7 @@ def delete_volume(call: Call) -> dict[str, Any]:
         raise _state_error(volume, "delete")
     call.check_dry_run()
     _engine_refusal(lambda: call.driver.delete_volume(call.scope, volume.id))
-    call.gateway.store.delete_entity(storage.VOLUME_RECORD, call.scope.provider.name, volume.id)
+    for kind in (storage.VOLUME_RECORD, storage.MODIFICATION_RECORD):  # gone with the volume
+        call.gateway.store.delete_entity(kind, call.scope.provider.name, volume.id)
     return {}
 
