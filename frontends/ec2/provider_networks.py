@@ -11,7 +11,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.errors import NotSupported
+from gateway.errors import AuthFailure, NotSupported
 from gateway.model import Instance, NetworkInterface, Realm
 from gateway.network_model import SecurityGroup, SecurityRule, Subnet, Vpc
 
@@ -32,11 +32,18 @@ class ProviderNetworks:
     groups: list[SecurityGroup] = field(default_factory=list)
 
     @classmethod
-    def of(cls, call: Call, *, groups: bool = False) -> "ProviderNetworks":
+    def of(cls, call: Call, *, groups: bool = False, changing: bool = False) -> "ProviderNetworks":
+        """For a listing, a user the provider does not authorize (ovirt-provider-ovn admits only the users
+        its authorization plugin names, by default the engine's admin) sees none of its objects, as without
+        a provider; for a change (`changing`) the provider's refusal is the answer."""
         try:
             return cls(call.driver.vpcs(call.scope), call.driver.subnets(call.scope),
                        call.driver.security_groups(call.scope) if groups else [])
         except NotSupported:
+            return cls()
+        except AuthFailure:
+            if changing:
+                raise
             return cls()
 
     def imported_networks(self) -> set[str]:
@@ -241,7 +248,9 @@ def _peer(pair: dict[str, Any], group: SecurityGroup, groups: list[SecurityGroup
 def launch_placement(call: Call, subnet_given: str | None, groups_given: list[str]) -> tuple[Subnet | None, list[str]]:
     """The provider subnet a RunInstances `SubnetId` names (None for a logical network's, the read-only view)
     and the backend ids of the groups `SecurityGroupId.N` names, which must be of that subnet's VPC."""
-    provided = ProviderNetworks.of(call, groups=bool(groups_given))
+    if not subnet_given and not groups_given:
+        return None, []
+    provided = ProviderNetworks.of(call, groups=bool(groups_given))  # a user the provider refuses: its views
     subnet = None
     if subnet_given:
         (wanted,) = networks.decode_ids("subnet", [subnet_given], "SubnetID") or [""]
@@ -285,8 +294,8 @@ class Placements:
             self.subnets = {s.network_id: s for s in driver.subnets(scope) if s.network_id}
             self.groups = {g.id: g for g in driver.security_groups(scope)}
             self.interface_groups = driver.interface_groups(scope)
-        except NotSupported:
-            return
+        except (NotSupported, AuthFailure):  # no provider, or one that does not admit this user
+            self.subnets, self.groups, self.interface_groups = {}, {}, {}
 
     def _groups(self, nic_id: str) -> list[dict[str, str]]:
         return [{"GroupId": ids.encode("sg", g), "GroupName": self.groups[g].name}

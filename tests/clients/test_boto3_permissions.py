@@ -161,3 +161,16 @@ def test_an_image_shared_with_the_user_appears_in_its_describe_images(user_ec2: 
     finally:
         admin_ec2.terminate_instances(InstanceIds=[admins])
         user_ec2.terminate_instances(InstanceIds=[mine])
+
+
+def test_a_user_the_network_provider_refuses_still_lists_and_is_refused_only_for_changes(admin_ec2: Any,
+                                                                                         user_ec2: Any) -> None:
+    """ovirt-provider-ovn admits only the users its authorization plugin names (the engine's admin by default,
+    as the simulator's): another user sees the logical networks' read-only views and none of the provider's
+    objects, and a change of the provider's is its refusal in words."""
+    admin_vpcs = {v["VpcId"] for v in admin_ec2.describe_vpcs()["Vpcs"]}
+    user_vpcs = {v["VpcId"] for v in user_ec2.describe_vpcs()["Vpcs"]}
+    assert user_vpcs and user_vpcs <= admin_vpcs
+    assert user_ec2.describe_security_groups()["SecurityGroups"]
+    code, status, message = failure(user_ec2.create_vpc, CidrBlock="10.77.0.0/16")
+    assert (code, status) == ("AuthFailure", 401) and "network provider" in message

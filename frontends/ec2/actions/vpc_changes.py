@@ -54,7 +54,7 @@ def create_vpc(call: Call) -> dict[str, Any]:
 def delete_vpc(call: Call) -> dict[str, Any]:
     given = call.need("VpcId")
     (vpc_id,) = networks.decode_ids("vpc", [given], "VpcID") or [""]
-    found = ProviderNetworks.of(call)
+    found = ProviderNetworks.of(call, changing=True)
     if not any(v.id == vpc_id for v in found.vpcs):
         if _read_only(call, "vpc", vpc_id):
             raise Ec2Error("UnsupportedOperation", f"DeleteVpc is not supported for {given[:100]}: {NETWORK_ADMIN}")
@@ -89,7 +89,7 @@ def create_subnet(call: Call) -> dict[str, Any]:
     tags = _tags(call, "subnet")
     realm = _realm(call)
     call.driver.vpcs(call.scope)  # UnsupportedOperation, naming the provider, without a network provider
-    found = ProviderNetworks.of(call)
+    found = ProviderNetworks.of(call, changing=True)
     if not any(v.id == vpc_id for v in found.vpcs) and _read_only(call, "vpc", vpc_id):
         raise Ec2Error("UnsupportedOperation", f"CreateSubnet is not supported in {given[:100]}: {NETWORK_ADMIN}")
     vpc = found.vpc(vpc_id, given)
@@ -110,7 +110,7 @@ def create_subnet(call: Call) -> dict[str, Any]:
 def delete_subnet(call: Call) -> dict[str, Any]:
     given = call.need("SubnetId")
     (subnet_id,) = networks.decode_ids("subnet", [given], "SubnetID") or [""]
-    found = ProviderNetworks.of(call)
+    found = ProviderNetworks.of(call, changing=True)
     if not any(s.id == subnet_id for s in found.subnets):
         if _read_only(call, "subnet", subnet_id):
             raise Ec2Error("UnsupportedOperation", f"DeleteSubnet is not supported for {given[:100]}: {NETWORK_ADMIN}")
