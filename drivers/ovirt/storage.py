@@ -40,10 +40,11 @@ class StorageMixin(OvirtBase):
         template_disks = {a.get("id") for t in self._templates(scope, place)
                           for a in t.iterfind("disk_attachments/disk_attachment")}
         template_disks |= set(disk_snapshots.records(self.store, place))  # snapshots that are disk copies
+        asked = disk_snapshots.pending(self.store, place)  # and copies that will be, by alias
         found = []
         for disk in disks:
             disk_id = disk.get("id")
-            if disk_id in template_disks or not mapping.is_user_volume(disk):
+            if disk_id in template_disks or disk.findtext("alias") in asked or not mapping.is_user_volume(disk):
                 continue
             if wanted is None or disk_id in wanted:
                 held = attachments.get(disk_id or "", [])
