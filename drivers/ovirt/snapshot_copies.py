@@ -98,6 +98,7 @@ class SnapshotCopiesMixin(OvirtBase):
         the copy is recorded as a snapshot before the operation may detach it, so it never reads as a volume."""
         place = self._place(scope)
         owner, alias = self.snapshot_disk(scope, place, snapshot_id)
+        self.refuse_behind_own_copy(owner, snapshot_id)
         cluster_id = (spec.realm_id if spec else None) or mapping.link_id(owner, "cluster") or ""
         op = self._submit(scope, place, {"snapshot_id": snapshot_id, "size_bytes": spec.size_bytes if spec else 0,
                                          "cluster_id": cluster_id, "disk_alias": alias})
@@ -122,6 +123,25 @@ class SnapshotCopiesMixin(OvirtBase):
                                       keep_as_snapshot["description"])
         self._started(op, copy[0], helper_id=helper_id)
         return copy
+
+    def refuse_behind_own_copy(self, owner: "Element", snapshot_id: str) -> None:
+        """InvalidState at once when a copy this gateway began from a snapshot of the same VM is still being made.
+
+        The engine copies from no snapshot of a VM while one of them is locked, and a copy holds its snapshot
+        locked for as long as it lasts (minutes): too long to wait in a request. Nor can the request be queued,
+        since it must answer with the new volume's id, which the engine picks only when the copy begins."""
+        locked = {s.get("id") for s in owner.iterfind("snapshots/snapshot")
+                  if s.findtext("snapshot_status") == "locked"}
+        if not locked:
+            return
+        for op in self.operations.find(kind=VOLUME_FROM_SNAPSHOT, active_only=True):
+            if op.data.get("snapshot_id") in locked:
+                into = f"volume '{op.data['volume_id']}'" if op.data.get("volume_id") else f"operation '{op.id}'"
+                source = "it" if op.data["snapshot_id"] == snapshot_id else \
+                    f"snapshot '{op.data['snapshot_id']}' of the same instance"
+                raise InvalidState(f"The snapshot '{snapshot_id}' cannot be copied while the engine copies {source} "
+                                   f"into {into} (the engine allows one copy at a time); ask again once that "
+                                   "copy is done", resource_id=snapshot_id)
 
     def snapshot_disk(self, scope: Scope, place: Place, snapshot_id: str) -> "tuple[Element, str | None]":
         """(the VM holding the snapshot, the alias of the snapshot's disk a copy is made of: the first of its

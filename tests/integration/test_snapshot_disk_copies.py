@@ -3,6 +3,8 @@ names as its volume, found among the helper VM's copies by its alias; a snapshot
 refused in words, since its copies cannot be told apart."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from gateway.errors import InvalidState
@@ -83,4 +85,23 @@ def test_a_copy_of_a_vm_snapshot_never_reads_as_a_volume_when_its_process_dies(g
     gw = gw.restart()
     gw.settle(90)  # the dead process's lease runs out; another takes its operations over
     assert {v.id for v in gw.driver.volumes(scope)} == volumes_before
+    assert helpers(gw) == []
+
+
+def test_a_second_volume_from_a_snapshot_being_copied_is_refused_at_once_naming_the_copy(gw: Gateway) -> None:
+    """The engine copies from no snapshot of a VM while one is locked, and a copy keeps it locked for minutes:
+    the second CreateVolume is refused at once (not after 45 s in the request), naming the volume being made."""
+    scope = gw.scope()
+    vm_id, (data,) = instance_with_volumes(gw, ("data", 1))
+    snapshot = gw.driver.create_snapshot(scope, vm_id, "data", volume_ids=[data])
+    gw.settle(20)
+    first = gw.driver.create_volume(scope, VolumeSpec(size_bytes=0, snapshot_id=snapshot.id))
+    asked = time.monotonic()  # the engine's clock is held: the first copy is under way until settled
+    with pytest.raises(InvalidState, match=f"copies it into volume '{first.id}'"):
+        gw.driver.create_volume(scope, VolumeSpec(size_bytes=0, snapshot_id=snapshot.id))
+    assert time.monotonic() - asked < 5
+    gw.settle(60)
+    second = gw.driver.create_volume(scope, VolumeSpec(size_bytes=0, snapshot_id=snapshot.id))
+    gw.settle(60)
+    assert {gw.driver.volume(scope, v.id).state.value for v in (first, second)} == {"available"}
     assert helpers(gw) == []
