@@ -153,16 +153,36 @@ class StorageMixin(OvirtBase):
 
     def attach_volume(self, scope: Scope, volume_id: str, instance_id: str,
                       device: str | None = None) -> VolumeAttachment:
+        """Attach now, or once the VM's or the disk's images are no longer busy (`ovirt.after_lock`)."""
         place = self._place(scope)
+        if self._attach_later(scope, place, volume_id, instance_id):
+            after_lock.submit(self, scope, "instance", instance_id, "attach",
+                              data={"volume_id": volume_id, "device": device})
+            return VolumeAttachment(volume_id, instance_id, device=device, active=False)
+        return self._attach(scope, place, volume_id, instance_id, device)
+
+    def attach_volume_now(self, scope: Scope, volume_id: str, instance_id: str,
+                          device: str | None = None) -> VolumeAttachment:
+        """attach_volume for the after_lock step that waited for the locks: never queued again (it would find
+        its own operation); a lock taken again meanwhile is InvalidState(state='locked'), to wait for."""
+        place = self._place(scope)
+        if self._attach_later(scope, place, volume_id, instance_id):
+            raise InvalidState(f"The instance '{instance_id}' or the volume '{volume_id}' is locked again",
+                               resource_id=instance_id, state="locked")
+        return self._attach(scope, place, volume_id, instance_id, device)
+
+    def _attach_later(self, scope: Scope, place: Place, volume_id: str, instance_id: str) -> bool:
+        """Whether the engine would refuse the attachment only for a moment (images busy); InvalidState if the
+        volume is attached already."""
         status = self._vm(scope, place, instance_id).findtext("status") or ""
         volume = self.volume(scope, volume_id)
         if volume.state is ResourceState.IN_USE:
             raise InvalidState(f"The volume '{volume_id}' is already attached", resource_id=volume_id, state="in-use")
-        if "attach" in engine_states.VM.get(status, engine_states.UNKNOWN).later \
-                or "attach" in engine_states.volume_state(volume).later:  # the VM's or the disk's images are busy
-            after_lock.submit(self, scope, "instance", instance_id, "attach",
-                              data={"volume_id": volume_id, "device": device})
-            return VolumeAttachment(volume_id, instance_id, device=device, active=False)
+        return "attach" in engine_states.VM.get(status, engine_states.UNKNOWN).later \
+            or "attach" in engine_states.volume_state(volume).later
+
+    def _attach(self, scope: Scope, place: Place, volume_id: str, instance_id: str,
+                device: str | None) -> VolumeAttachment:
         body = E.disk_attachment(E.bootable("false"), E.interface(device_names.interface_for(device)),
                                  E.active("true"), E.disk(id=volume_id))
         created = self._call(scope, "POST", f"vms/{instance_id}/diskattachments", body=body, idempotent=False,
