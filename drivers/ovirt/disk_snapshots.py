@@ -77,12 +77,8 @@ class DiskSnapshotsMixin(OvirtBase):
                 self.store.delete_entity(DISK_SNAPSHOT, place.key, gone)
         return [as_snapshot(d, known[d.get("id", "")]) for d in disks if d.get("id") in known]
 
-    def copy_disk(self, scope: Scope, disk_id: str, alias: str) -> str:
-        """Copy a disk into a new floating disk in its own storage domain; the new disk's id."""
-        return self.copy_disk_sized(scope, disk_id, alias)[0]
-
-    def copy_disk_sized(self, scope: Scope, disk_id: str, alias: str) -> tuple[str, int]:
-        """copy_disk, with the copy's size."""
+    def copy_disk(self, scope: Scope, disk_id: str, alias: str) -> tuple[str, int]:
+        """Copy a disk into a new floating disk in its own storage domain; the new disk's id and size."""
         disk = self._get(scope, f"disks/{disk_id}", what=("volume", disk_id))
         domain = mapping.link_id(disk, "storage_domain") or next(
             (d.get("id", "") for d in disk.iterfind("storage_domains/storage_domain")), "")
@@ -114,7 +110,7 @@ class DiskSnapshotsMixin(OvirtBase):
         self.store.put_entity(PENDING_SNAPSHOT, place.key, alias, {
             "alias": alias, "volume_id": volume_id, "description": description, "created": created.isoformat()})
         try:
-            copy_id = self.copy_disk(scope, disk_id, alias)
+            copy_id = self.copy_disk(scope, disk_id, alias)[0]
         except GatewayError as exc:
             if not exc.retryable:  # refused: the engine made nothing
                 self.store.delete_entity(PENDING_SNAPSHOT, place.key, alias)

@@ -380,15 +380,6 @@ class InstancesMixin(InventoryMixin):
             return [E.instance_type(id=profile)]
         return sizing_elements(memory or mapping.integer(itype, "memory"), cpus or mapping.cpu_count(itype))
 
-    @staticmethod
-    def _secret(scope: Scope) -> dict[str, str]:
-        return {"username": scope.credentials.username, "password": scope.credentials.password}
-
-    @staticmethod
-    def _scope_data(scope: Scope, place: Place) -> dict[str, object]:
-        return {"provider": scope.provider.name, "engine": scope.provider.url, "datacenter": place.region.id,
-                "user_level": scope.user_level, "request_id": scope.request_id, "place": place.key}
-
     # --- power ----------------------------------------------------------------------------------------
     def _action(self, scope: Scope, instance_id: str, action: str, verb: str, *params: object) -> Instance:
         """Ask the engine for `action` (the model's `verb`) as gateway.engine_states says it accepts it in the

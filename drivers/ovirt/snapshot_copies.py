@@ -65,10 +65,8 @@ class SnapshotCopiesMixin(OvirtBase):
                       snapshot_id=spec.snapshot_id)
 
     def _submit(self, scope: Scope, place: Place, data: dict[str, object]) -> Operation:
-        return self.operations.submit(VOLUME_FROM_SNAPSHOT, owner=scope.owner_key, held=True, data={
-            "provider": scope.provider.name, "engine": scope.provider.url, "datacenter": place.region.id,
-            "user_level": scope.user_level, "request_id": scope.request_id, "place": place.key, **data},
-            secret={"username": scope.credentials.username, "password": scope.credentials.password})
+        return self.operations.submit(VOLUME_FROM_SNAPSHOT, owner=scope.owner_key, held=True,
+                                      data={**self._scope_data(scope, place), **data}, secret=self._secret(scope))
 
     def _started(self, op: Operation, volume_id: str, **data: object) -> None:
         if not self.operations.finish(op, Next("wait_for_copy", target=volume_id,
@@ -83,7 +81,7 @@ class SnapshotCopiesMixin(OvirtBase):
         alias = disk_snapshots.COPY_ALIAS + op.id[:20]
         self.operations.renew(op.id, data={"copy_alias": alias})
         try:
-            volume_id, size = self.copy_disk_sized(scope, spec.snapshot_id, alias)  # type: ignore[attr-defined]
+            volume_id, size = self.copy_disk(scope, spec.snapshot_id, alias)  # type: ignore[attr-defined]
         except GatewayError as exc:
             if not exc.retryable:
                 self.operations.withdraw([op.id])
@@ -185,10 +183,8 @@ class SnapshotCopiesMixin(OvirtBase):
         that lost its answer finds the operation again by that id instead of beginning a second copy."""
         place = self._place(scope)
         return self.operations.submit(VOLUME_FROM_SNAPSHOT, owner=scope.owner_key, operation_id=operation_id, data={
-            "provider": scope.provider.name, "engine": scope.provider.url, "datacenter": place.region.id,
-            "user_level": scope.user_level, "request_id": scope.request_id, "place": place.key, "queued": True,
-            "snapshot_id": snapshot_id, "size_bytes": size_bytes, "cluster_id": cluster_id or "", "name": name},
-            secret={"username": scope.credentials.username, "password": scope.credentials.password})
+            **self._scope_data(scope, place), "queued": True, "snapshot_id": snapshot_id, "size_bytes": size_bytes,
+            "cluster_id": cluster_id or "", "name": name}, secret=self._secret(scope))
 
     def helper_vm(self, scope: Scope, operation_id: str) -> "Element | None":
         """The helper VM an operation made (its comment names the operation), None if the engine made none."""
@@ -230,7 +226,7 @@ class VolumeFromSnapshot(OvirtOperation):
             found = [d for d in driver._get(scope, "disks", {"search": f"alias={search_value(alias)}"})
                      if d.findtext("alias") == alias]
             try:
-                volume_id = found[0].get("id", "") if found else driver.copy_disk(scope, snapshot_id, alias)
+                volume_id = found[0].get("id", "") if found else driver.copy_disk(scope, snapshot_id, alias)[0]
             except InvalidState:
                 return Wait(self.poll)  # the source disk is locked for a moment
             return Next("wait_for_copy", target=volume_id, data={"volume_id": volume_id, "copy_alias": alias})

@@ -308,11 +308,8 @@ class StorageMixin(OvirtBase):
             if not snapshot_locks.locked(self, scope, instance_id) and found[0].state is not ResourceState.PENDING:
                 raise  # refused for another reason than a lock
             self.operations.submit(DELETE_SNAPSHOT, target=snapshot_id, owner=scope.owner_key,
-                                   secret={"username": scope.credentials.username,
-                                           "password": scope.credentials.password},
-                                   data={"provider": scope.provider.name, "datacenter": place.region.id,
-                                         "user_level": scope.user_level, "request_id": scope.request_id,
-                                         "place": place.key, "vm_id": instance_id, "snapshot_id": snapshot_id})
+                                   secret=self._secret(scope), data={**self._scope_data(scope, place),
+                                                                     "vm_id": instance_id, "snapshot_id": snapshot_id})
         self.store.add_tombstone(place.key, snapshot_id, SNAPSHOT_TOMBSTONE, {"instance_id": instance_id})
         self.store.delete_tags(scope.provider.name, [snapshot_id])
 
