@@ -18,6 +18,7 @@ from gateway.errors import InvalidState, NotFound
 from gateway.operations import Done, Fail, Operation, Outcome, Wait
 from gateway.scope import Scope
 
+from . import disk_records
 from .operations import STARTED, OvirtOperation
 
 if TYPE_CHECKING:
@@ -88,7 +89,18 @@ class AfterLock(OvirtOperation):
             return Fail("The volume no longer exists")
         if disk is not None and disk.findtext("status") == "locked":
             return Wait(self.poll)
-        self.driver.attach_volume(scope, volume_id, vm_id, device, delete_on_termination=delete)
+        attached = self.driver._call(scope, "GET", f"vms/{vm_id}/diskattachments", what=("instance", vm_id))
+        if attached is not None and any(a.get("id") == volume_id for a in attached.iterfind("disk_attachment")):
+            place_key = self.driver._place(scope).key
+            disk_records.remember_device(self.driver.store, place_key, vm_id, volume_id, device)
+            disk_records.remember_termination(self.driver.store, place_key, vm_id, [volume_id], delete)
+            return Done()  # a run of this step that did not live to record it attached it
+        try:
+            self.driver.attach_volume_now(scope, volume_id, vm_id, device, delete_on_termination=delete)
+        except InvalidState as exc:
+            if exc.state == "locked":  # locked again between our read and the attachment's: wait for that too
+                return Wait(self.poll)
+            raise
         return Done()
 
     def start(self, scope: Scope, vm_id: str, status: str) -> Outcome:

@@ -185,6 +185,17 @@ class OvirtBase(Driver):
             params["follow"] = follow
         return params
 
+    @staticmethod
+    def _secret(scope: Scope) -> dict[str, str]:
+        """The credentials a durable operation acts with (kept encrypted in the store)."""
+        return {"username": scope.credentials.username, "password": scope.credentials.password}
+
+    @staticmethod
+    def _scope_data(scope: Scope, place: Place) -> dict[str, object]:
+        """What a durable operation needs to rebuild the request's scope in a worker."""
+        return {"provider": scope.provider.name, "engine": scope.provider.url, "datacenter": place.region.id,
+                "user_level": scope.user_level, "request_id": scope.request_id, "place": place.key}
+
     def _vms(self, scope: Scope, place: Place, *, follow: str | None = None, extra_search: str = "",
              helpers: bool = False) -> list[Element]:
         """Every VM of the scoped data center in one request (what `follow` names inlined); the gateway's

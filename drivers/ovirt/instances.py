@@ -150,6 +150,7 @@ class InstancesMixin(InventoryMixin):
         choices = disk_records.termination_choices(self.store, place.key)
         active = {}
         capturing = set()
+        locked_disks: set[str] | None = None  # asked of the engine once, when a locked VM needs it
         for op in self.operations.find(active_only=True):
             if op.kind in (RUN, TERMINATE):
                 active[op.target] = op
@@ -165,8 +166,13 @@ class InstancesMixin(InventoryMixin):
             disk_records.mark_termination(inst.attachments, choices)
             op = active.get(inst.id)
             if inst.backend_state == "image_locked":  # why: the gateway's own launch or capture, else ask
-                inst.extra["image_lock"] = "create" if op is not None and op.kind == RUN else \
-                    "capture" if inst.id in capturing else self._image_lock(scope, inst.id)
+                launching = op is not None and op.kind == RUN
+                if launching or inst.id in capturing:
+                    inst.extra["image_lock"] = "create" if launching else "capture"
+                else:
+                    locked_disks = self._locked_disks(scope) if locked_disks is None else locked_disks
+                    inst.extra["image_lock"] = "create" if any(
+                        a.volume_id in locked_disks for a in inst.attachments) else "capture"
             if op is None:
                 continue
             if op.kind == TERMINATE:
@@ -176,17 +182,12 @@ class InstancesMixin(InventoryMixin):
                     inst.state, inst.state_reason = InstanceState.PENDING, "Starting"
                 inst.extra[engine_states.LAUNCHING] = True  # its launch starts it: a start is under way
 
-    def _image_lock(self, scope: Scope, vm_id: str) -> str:
-        """Why the engine holds an image_locked VM that no launch of this gateway is making: `create` while its
-        own disks are locked (being copied from its template), else `capture` (a template is being made of it:
-        the copy is the template's). One request, for such VMs only."""
-        try:
-            found = self._call(scope, "GET", f"vms/{vm_id}/diskattachments", params={"follow": "disk"},
-                               what=("instance", vm_id))
-        except NotFound:
-            return "create"
-        disks = [] if found is None else list(found.iterfind("disk_attachment/disk"))
-        return "create" if any(d.findtext("status") == "locked" for d in disks) else "capture"
+    def _locked_disks(self, scope: Scope) -> set[str]:
+        """The ids of the disks the engine holds locked: an image_locked VM that no launch or capture of this
+        gateway is making is being created while its own disks are locked (copied from its template), else
+        captured (the copy is the template's). One search per listing, whatever the number of such VMs."""
+        found = self._get(scope, "disks", {"search": "status=locked"})
+        return {d.get("id", "") for d in found}
 
     def terminated_instances(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Instance]:
         place = self._place(scope)
@@ -379,15 +380,6 @@ class InstancesMixin(InventoryMixin):
         if memory is None and cpus is None:
             return [E.instance_type(id=profile)]
         return sizing_elements(memory or mapping.integer(itype, "memory"), cpus or mapping.cpu_count(itype))
-
-    @staticmethod
-    def _secret(scope: Scope) -> dict[str, str]:
-        return {"username": scope.credentials.username, "password": scope.credentials.password}
-
-    @staticmethod
-    def _scope_data(scope: Scope, place: Place) -> dict[str, object]:
-        return {"provider": scope.provider.name, "engine": scope.provider.url, "datacenter": place.region.id,
-                "user_level": scope.user_level, "request_id": scope.request_id, "place": place.key}
 
     # --- power ----------------------------------------------------------------------------------------
     def _action(self, scope: Scope, instance_id: str, action: str, verb: str, *params: object) -> Instance:

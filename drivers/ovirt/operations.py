@@ -16,7 +16,8 @@ from gateway.model import LAUNCH_ERROR, Instance, InstanceState, VolumeAttachmen
 from gateway.operations import Done, Fail, Next, Operation, Outcome, Wait
 from gateway.scope import Credentials, Scope
 
-from . import device_names, disk_records, launch_failures, launch_snapshots, launch_volumes, mapping, root_disk
+from . import (device_names, disk_records, launch_failures, launch_snapshots, launch_volumes, mapping, root_disk,
+               snapshot_locks)
 from .base import INSTANCE_META, Element
 from .mapping import timestamp_of
 
@@ -301,12 +302,7 @@ class TerminateInstance(OvirtOperation):
             if snapshot.findtext("snapshot_status") == "locked":
                 continue
             snapshot_id = snapshot.get("id", "")
-            try:
-                self.driver._call(scope, "DELETE", f"vms/{vm_id}/snapshots/{snapshot_id}", idempotent=True,
-                                  what=("snapshot", snapshot_id))
-            except NotFound:
-                pass
-            except InvalidState:
+            if snapshot_locks.ask_removal(self.driver, scope, vm_id, snapshot_id) == "busy":
                 continue  # the engine is busy with the VM for a moment: the next poll asks again
             self.driver.store.delete_tags(scope.provider.name, [snapshot_id])
 

@@ -65,10 +65,8 @@ class SnapshotCopiesMixin(OvirtBase):
                       snapshot_id=spec.snapshot_id)
 
     def _submit(self, scope: Scope, place: Place, data: dict[str, object]) -> Operation:
-        return self.operations.submit(VOLUME_FROM_SNAPSHOT, owner=scope.owner_key, held=True, data={
-            "provider": scope.provider.name, "engine": scope.provider.url, "datacenter": place.region.id,
-            "user_level": scope.user_level, "request_id": scope.request_id, "place": place.key, **data},
-            secret={"username": scope.credentials.username, "password": scope.credentials.password})
+        return self.operations.submit(VOLUME_FROM_SNAPSHOT, owner=scope.owner_key, held=True,
+                                      data={**self._scope_data(scope, place), **data}, secret=self._secret(scope))
 
     def _started(self, op: Operation, volume_id: str, **data: object) -> None:
         if not self.operations.finish(op, Next("wait_for_copy", target=volume_id,
@@ -83,7 +81,7 @@ class SnapshotCopiesMixin(OvirtBase):
         alias = disk_snapshots.COPY_ALIAS + op.id[:20]
         self.operations.renew(op.id, data={"copy_alias": alias})
         try:
-            volume_id, size = self.copy_disk_sized(scope, spec.snapshot_id, alias)  # type: ignore[attr-defined]
+            volume_id, size = self.copy_disk(scope, spec.snapshot_id, alias)  # type: ignore[attr-defined]
         except GatewayError as exc:
             if not exc.retryable:
                 self.operations.withdraw([op.id])
@@ -92,13 +90,16 @@ class SnapshotCopiesMixin(OvirtBase):
         return volume_id, size
 
     def clone_snapshot_disk(self, scope: Scope, snapshot_id: str, spec: VolumeSpec | None,
-                            keep_as_snapshot: bool = False) -> tuple[str, int]:
-        """Clone a helper VM from a VM snapshot; the id and size of its copy of the snapshot's (first) disk."""
+                            keep_as_snapshot: dict[str, str] | None = None) -> tuple[str, int]:
+        """Clone a helper VM from a VM snapshot; the id and size of its copy of the snapshot's disk (see
+        `snapshot_disk` for which one). With `keep_as_snapshot` ({"volume_id", "description"}: CopySnapshot)
+        the copy is recorded as a snapshot before the operation may detach it, so it never reads as a volume."""
         place = self._place(scope)
-        owner = self._snapshot_vm(scope, place, snapshot_id)
+        owner, alias = self.snapshot_disk(scope, place, snapshot_id)
+        self.refuse_behind_own_copy(owner, snapshot_id)
         cluster_id = (spec.realm_id if spec else None) or mapping.link_id(owner, "cluster") or ""
         op = self._submit(scope, place, {"snapshot_id": snapshot_id, "size_bytes": spec.size_bytes if spec else 0,
-                                         "cluster_id": cluster_id, "keep_as_snapshot": keep_as_snapshot})
+                                         "cluster_id": cluster_id, "disk_alias": alias})
         body = helper_request(op.id, cluster_id, snapshot_id)
         try:
             helper = snapshot_locks.behind_lock(  # the engine copies from no snapshot while one of the VM's is locked
@@ -111,18 +112,67 @@ class SnapshotCopiesMixin(OvirtBase):
         if helper is None:
             raise InvalidState("The engine accepted the copy but returned no description of it")
         helper_id = helper.get("id", "")
-        copy = self.helper_disk(scope, helper_id, snapshot_id)
+        copy = self.helper_disk(scope, helper, alias)
         if copy is None:
             self.operations.finish(op, Next("remove_helper", data={"helper_id": helper_id}, target=helper_id))
             raise InvalidState(f"The snapshot '{snapshot_id}' holds no disk to copy", resource_id=snapshot_id)
+        if keep_as_snapshot is not None:
+            self.record_disk_snapshot(place, copy[0], keep_as_snapshot["volume_id"],  # type: ignore[attr-defined]
+                                      keep_as_snapshot["description"])
         self._started(op, copy[0], helper_id=helper_id)
         return copy
 
-    def helper_disk(self, scope: Scope, helper_id: str, snapshot_id: str) -> tuple[str, int] | None:
-        """The id and size of the helper's copy of the snapshot's (first) disk, None if it has none."""
-        disks = self._call(scope, "GET", f"vms/{helper_id}/diskattachments", params={"follow": "disk"},
-                           what=("snapshot", snapshot_id))
-        found = list(disks) if disks is not None else []
+    def refuse_behind_own_copy(self, owner: "Element", snapshot_id: str) -> None:
+        """InvalidState at once when a copy this gateway began from a snapshot of the same VM is still being made.
+
+        The engine copies from no snapshot of a VM while one of them is locked, and a copy holds its snapshot
+        locked for as long as it lasts (minutes): too long to wait in a request. Nor can the request be queued,
+        since it must answer with the new volume's id, which the engine picks only when the copy begins."""
+        locked = {s.get("id") for s in owner.iterfind("snapshots/snapshot")
+                  if s.findtext("snapshot_status") == "locked"}
+        if not locked:
+            return
+        for op in self.operations.find(kind=VOLUME_FROM_SNAPSHOT, active_only=True):
+            if op.data.get("snapshot_id") in locked:
+                into = f"volume '{op.data['volume_id']}'" if op.data.get("volume_id") else f"operation '{op.id}'"
+                source = "it" if op.data["snapshot_id"] == snapshot_id else \
+                    f"snapshot '{op.data['snapshot_id']}' of the same instance"
+                raise InvalidState(f"The snapshot '{snapshot_id}' cannot be copied while the engine copies {source} "
+                                   f"into {into} (the engine allows one copy at a time); ask again once that "
+                                   "copy is done", resource_id=snapshot_id)
+
+    def snapshot_disk(self, scope: Scope, place: Place, snapshot_id: str) -> "tuple[Element, str | None]":
+        """(the VM holding the snapshot, the alias of the snapshot's disk a copy is made of: the first of its
+        `disks`, the volume every frontend names as the snapshot's; None when it holds one disk or none).
+
+        The engine's clone gives each copy a new id and image and keeps nothing that links it to its source
+        but the alias (the source's, or `<alias>_<new VM's name>` as AddVmAndCloneImageCommand names it);
+        so a snapshot of several disks whose aliases are not distinct cannot be told apart and is refused."""
+        for vm in self._vms(scope, place, follow="snapshots.disks"):
+            for snapshot in vm.iterfind("snapshots/snapshot"):
+                if snapshot.get("id") != snapshot_id or not mapping.is_user_snapshot(snapshot):
+                    continue
+                aliases = [d.findtext("alias") or "" for d in snapshot.iterfind("disks/disk")]
+                if len(aliases) <= 1:
+                    return vm, None
+                if len(set(aliases)) < len(aliases):
+                    raise InvalidState(
+                        f"The snapshot '{snapshot_id}' holds {len(aliases)} disks, some of them under the same name "
+                        f"({', '.join(sorted(a for a in set(aliases) if aliases.count(a) > 1))}), so its copy of "
+                        "one disk cannot be told from the others; take a snapshot of that volume alone",
+                        resource_id=snapshot_id)
+                return vm, aliases[0]
+        raise NotFound("snapshot", snapshot_id)
+
+    def helper_disk(self, scope: Scope, helper: "Element", alias: str | None) -> tuple[str, int] | None:
+        """The id and size of the helper's copy of the snapshot's disk (its only one, or the one whose alias is
+        `alias`'s copy, see `snapshot_disk`), None if it has none."""
+        disks = self._call(scope, "GET", f"vms/{helper.get('id', '')}/diskattachments", params={"follow": "disk"},
+                           what=("instance", helper.get("id", "")))
+        found = [] if disks is None else [a for a in disks if a.find("disk") is not None]
+        if alias is not None:
+            copies = (alias, f"{alias}_{helper.findtext('name') or ''}")
+            found = [a for a in found if a.findtext("disk/alias") in copies]
         if not found:
             return None
         return found[0].get("id", ""), mapping.integer(found[0], "disk/provisioned_size") or 0
@@ -133,18 +183,8 @@ class SnapshotCopiesMixin(OvirtBase):
         that lost its answer finds the operation again by that id instead of beginning a second copy."""
         place = self._place(scope)
         return self.operations.submit(VOLUME_FROM_SNAPSHOT, owner=scope.owner_key, operation_id=operation_id, data={
-            "provider": scope.provider.name, "engine": scope.provider.url, "datacenter": place.region.id,
-            "user_level": scope.user_level, "request_id": scope.request_id, "place": place.key, "queued": True,
-            "snapshot_id": snapshot_id, "size_bytes": size_bytes, "cluster_id": cluster_id or "", "name": name},
-            secret={"username": scope.credentials.username, "password": scope.credentials.password})
-
-    def _snapshot_vm(self, scope: Scope, place: Place, snapshot_id: str) -> "Element":
-        """The VM that holds the snapshot (NotFound if no VM of the data center has it)."""
-        for vm in self._vms(scope, place, follow="snapshots"):
-            snapshots = vm.iterfind("snapshots/snapshot")
-            if any(s.get("id") == snapshot_id and mapping.is_user_snapshot(s) for s in snapshots):
-                return vm
-        raise NotFound("snapshot", snapshot_id)
+            **self._scope_data(scope, place), "queued": True, "snapshot_id": snapshot_id, "size_bytes": size_bytes,
+            "cluster_id": cluster_id or "", "name": name}, secret=self._secret(scope))
 
     def helper_vm(self, scope: Scope, operation_id: str) -> "Element | None":
         """The helper VM an operation made (its comment names the operation), None if the engine made none."""
@@ -186,13 +226,16 @@ class VolumeFromSnapshot(OvirtOperation):
             found = [d for d in driver._get(scope, "disks", {"search": f"alias={search_value(alias)}"})
                      if d.findtext("alias") == alias]
             try:
-                volume_id = found[0].get("id", "") if found else driver.copy_disk(scope, snapshot_id, alias)
+                volume_id = found[0].get("id", "") if found else driver.copy_disk(scope, snapshot_id, alias)[0]
             except InvalidState:
                 return Wait(self.poll)  # the source disk is locked for a moment
             return Next("wait_for_copy", target=volume_id, data={"volume_id": volume_id, "copy_alias": alias})
+        try:
+            owner, alias = driver.snapshot_disk(scope, place, snapshot_id)
+        except InvalidState as exc:  # several disks that cannot be told apart: no copy is begun
+            return Fail(exc.message)
         helper = driver.helper_vm(scope, op.id)
         if helper is None:
-            owner = driver._snapshot_vm(scope, place, snapshot_id)
             cluster_id = op.data.get("cluster_id") or mapping.link_id(owner, "cluster") or ""
             try:
                 helper = driver._call(scope, "POST", "vms", body=helper_request(op.id, cluster_id, snapshot_id),
@@ -202,7 +245,7 @@ class VolumeFromSnapshot(OvirtOperation):
             if helper is None:
                 return Wait(self.poll)  # no description: the next run finds the helper by its comment
         helper_id = helper.get("id", "")
-        copy = driver.helper_disk(scope, helper_id, snapshot_id)
+        copy = driver.helper_disk(scope, helper, alias)
         if copy is None:
             return Next("remove_helper", data={"helper_id": helper_id}, target=helper_id)
         return Next("wait_for_copy", target=copy[0], data={"volume_id": copy[0], "helper_id": helper_id})

@@ -13,9 +13,9 @@ id, which only the engine can give, and the lock is brief (it covers the copy of
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Callable, TypeVar
+from typing import TYPE_CHECKING, Callable, Literal, TypeVar
 
-from gateway.errors import InvalidState
+from gateway.errors import InvalidState, NotFound
 from gateway.scope import Scope
 
 if TYPE_CHECKING:
@@ -65,3 +65,16 @@ def until_removed(driver: "OvirtBase", scope: Scope, instance_id: str, disk_id: 
         if not held or clock() >= deadline:
             return
         time.sleep(POLL_SECONDS)
+
+
+def ask_removal(driver: "OvirtBase", scope: Scope, vm_id: str, snapshot_id: str) -> Literal["asked", "gone", "busy"]:
+    """Ask the engine to remove the snapshot: `asked` (accepted), `gone` (it has no such snapshot) or `busy`
+    (refused for a moment: another snapshot of the VM being made or removed, a copy taken of this one)."""
+    try:
+        driver._call(scope, "DELETE", f"vms/{vm_id}/snapshots/{snapshot_id}", idempotent=True,
+                     what=("snapshot", snapshot_id))
+    except NotFound:
+        return "gone"
+    except InvalidState:
+        return "busy"
+    return "asked"

@@ -9,11 +9,12 @@ at once, as on EC2.
 """
 from __future__ import annotations
 
-from gateway.errors import InvalidState, NotFound
+from gateway.errors import NotFound
 from gateway.operations import Done, Next, Operation, Outcome, Wait
 from gateway.scope import Scope
 
 from .operations import OvirtOperation
+from .snapshot_locks import ask_removal
 
 DELETE_SNAPSHOT = "ovirt.delete_snapshot"
 SNAPSHOT_TOMBSTONE = "snapshot"  # tombstone kind: a snapshot whose removal was asked for
@@ -43,14 +44,10 @@ class DeleteSnapshot(OvirtOperation):
             return Done()
         if status == "locked":
             return Wait(self.poll)  # being copied from, or removed already by a run that did not record it
-        try:
-            self.driver._call(scope, "DELETE", f"vms/{op.data['vm_id']}/snapshots/{op.data['snapshot_id']}",
-                              idempotent=True, what=("snapshot", op.data["snapshot_id"]))
-        except NotFound:
-            return Done()
-        except InvalidState:
+        asked = ask_removal(self.driver, scope, op.data["vm_id"], op.data["snapshot_id"])
+        if asked == "busy":
             return Wait(self.poll)  # the engine is busy with another snapshot of the VM: ask again
-        return Next("wait_until_gone", delay=self.poll)
+        return Done() if asked == "gone" else Next("wait_until_gone", delay=self.poll)
 
     def step_wait_until_gone(self, op: Operation, scope: Scope) -> Outcome:
         present, status = self.current(scope, op)

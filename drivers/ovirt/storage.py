@@ -40,10 +40,11 @@ class StorageMixin(OvirtBase):
         template_disks = {a.get("id") for t in self._templates(scope, place)
                           for a in t.iterfind("disk_attachments/disk_attachment")}
         template_disks |= set(disk_snapshots.records(self.store, place))  # snapshots that are disk copies
+        asked = disk_snapshots.pending(self.store, place)  # and copies that will be, by alias
         found = []
         for disk in disks:
             disk_id = disk.get("id")
-            if disk_id in template_disks or not mapping.is_user_volume(disk):
+            if disk_id in template_disks or disk.findtext("alias") in asked or not mapping.is_user_volume(disk):
                 continue
             if wanted is None or disk_id in wanted:
                 held = attachments.get(disk_id or "", [])
@@ -152,17 +153,37 @@ class StorageMixin(OvirtBase):
 
     def attach_volume(self, scope: Scope, volume_id: str, instance_id: str, device: str | None = None, *,
                       delete_on_termination: bool = False) -> VolumeAttachment:
+        """Attach now, or once the VM's or the disk's images are no longer busy (`ovirt.after_lock`)."""
         place = self._place(scope)
-        status = self._vm(scope, place, instance_id).findtext("status") or ""
-        volume = self.volume(scope, volume_id)
-        if volume.state is ResourceState.IN_USE:
-            raise InvalidState(f"The volume '{volume_id}' is already attached", resource_id=volume_id, state="in-use")
-        if "attach" in engine_states.VM.get(status, engine_states.UNKNOWN).later \
-                or "attach" in engine_states.volume_state(volume).later:  # the VM's or the disk's images are busy
+        if self._attach_later(scope, place, volume_id, instance_id):
             after_lock.submit(self, scope, "instance", instance_id, "attach",
                               data={"volume_id": volume_id, "device": device, "delete": delete_on_termination})
             return VolumeAttachment(volume_id, instance_id, device=device, active=False,
                                     delete_on_termination=delete_on_termination)
+        return self._attach(scope, place, volume_id, instance_id, device, delete_on_termination)
+
+    def attach_volume_now(self, scope: Scope, volume_id: str, instance_id: str, device: str | None = None, *,
+                          delete_on_termination: bool = False) -> VolumeAttachment:
+        """attach_volume for the after_lock step that waited for the locks: never queued again (it would find
+        its own operation); a lock taken again meanwhile is InvalidState(state='locked'), to wait for."""
+        place = self._place(scope)
+        if self._attach_later(scope, place, volume_id, instance_id):
+            raise InvalidState(f"The instance '{instance_id}' or the volume '{volume_id}' is locked again",
+                               resource_id=instance_id, state="locked")
+        return self._attach(scope, place, volume_id, instance_id, device, delete_on_termination)
+
+    def _attach_later(self, scope: Scope, place: Place, volume_id: str, instance_id: str) -> bool:
+        """Whether the engine would refuse the attachment only for a moment (images busy); InvalidState if the
+        volume is attached already."""
+        status = self._vm(scope, place, instance_id).findtext("status") or ""
+        volume = self.volume(scope, volume_id)
+        if volume.state is ResourceState.IN_USE:
+            raise InvalidState(f"The volume '{volume_id}' is already attached", resource_id=volume_id, state="in-use")
+        return "attach" in engine_states.VM.get(status, engine_states.UNKNOWN).later \
+            or "attach" in engine_states.volume_state(volume).later
+
+    def _attach(self, scope: Scope, place: Place, volume_id: str, instance_id: str, device: str | None,
+                delete_on_termination: bool) -> VolumeAttachment:
         body = E.disk_attachment(E.bootable("false"), E.interface(device_names.interface_for(device)),
                                  E.active("true"), E.disk(id=volume_id))
         created = self._call(scope, "POST", f"vms/{instance_id}/diskattachments", body=body, idempotent=False,
@@ -288,11 +309,8 @@ class StorageMixin(OvirtBase):
             if not snapshot_locks.locked(self, scope, instance_id) and found[0].state is not ResourceState.PENDING:
                 raise  # refused for another reason than a lock
             self.operations.submit(DELETE_SNAPSHOT, target=snapshot_id, owner=scope.owner_key,
-                                   secret={"username": scope.credentials.username,
-                                           "password": scope.credentials.password},
-                                   data={"provider": scope.provider.name, "datacenter": place.region.id,
-                                         "user_level": scope.user_level, "request_id": scope.request_id,
-                                         "place": place.key, "vm_id": instance_id, "snapshot_id": snapshot_id})
+                                   secret=self._secret(scope), data={**self._scope_data(scope, place),
+                                                                     "vm_id": instance_id, "snapshot_id": snapshot_id})
         self.store.add_tombstone(place.key, snapshot_id, SNAPSHOT_TOMBSTONE, {"instance_id": instance_id})
         self.store.delete_tags(scope.provider.name, [snapshot_id])
 

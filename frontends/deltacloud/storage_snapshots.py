@@ -59,9 +59,9 @@ def storage_snapshot_create() -> Response:
     description = context.param(values, "description") or ""
     if not volume.attachments:  # the driver copies the disk: a snapshot independent of the volume
         return respond.created(describe(context.driver().snapshot_volume(scope, volume_id, description)))
-    snapshot = context.driver().create_snapshot(scope, volume.attachments[0].instance_id, description)
-    if volume_id not in snapshot.volume_ids:  # it covers every disk of the instance, this one included
-        snapshot.volume_ids.insert(0, volume_id)
+    snapshot = context.driver().create_snapshot(scope, volume.attachments[0].instance_id, description,
+                                                volume_ids=[volume_id])
+    snapshot.volume_ids = snapshot.volume_ids or [volume_id]
     return respond.created(describe(snapshot))
 
 

@@ -101,8 +101,12 @@ def test_volume_from_a_snapshot_is_a_copy_made_by_a_hidden_helper(gateway: Any, 
         listed = [i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
         assert not {uuid_of(i) for i in listed} & set(helpers)  # ... that no client ever sees
         assert not set(other_frontends_instances(gateway)) & set(helpers)
+        # the engine copies one snapshot of a VM at a time: a second copy is refused at once, naming the first
+        refused = expect("IncorrectState", ec2.create_volume, SnapshotId=snapshot_id, AvailabilityZone=zone)
+        assert uuid_of(created["VolumeId"]) in refused.response["Error"]["Message"]
     finally:
         gateway.simulator_control("clock", frozen=False)
+    ec2.get_waiter("volume_available").wait(VolumeIds=[created["VolumeId"]], WaiterConfig=FAST)
     grown = ec2.create_volume(SnapshotId=snapshot_id, Size=3, AvailabilityZone=zone)  # after the first copy's lock
     assert created["State"] == "creating" and created["Size"] == 2 and created["SnapshotId"] == snapshot_id
     assert grown["Size"] == 3 and created["VolumeId"] not in (source, grown["VolumeId"])

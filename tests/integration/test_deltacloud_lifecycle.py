@@ -151,7 +151,11 @@ def test_new_volume_attached_snapshotted_detached_and_destroyed(api: Api) -> Non
     snapshot = api.wait_for(snapshot.href, "storage_snapshot", "AVAILABLE")
     covered = ({v.get("id") for v in snapshot["storage_volumes"]} if api.fmt == "json"
                else {v.get("id") for v in snapshot["_element"].find("storage_volumes")})
-    assert volume.id in covered  # every disk of the instance, the attached volume among them
+    assert covered == {volume.id}  # that volume alone, not every disk of the instance
+    restored = api.create("storage_volumes", "storage_volume", {"snapshot_id": snapshot.id, "name": unique("dc-copy")})
+    restored = api.wait_for(restored.href, "storage_volume", "AVAILABLE")
+    assert float(restored["capacity"]) == 1.0  # a copy of the volume, not of the instance's 10 GiB root disk
+    api.act(restored, "destroy", 204)
     api.checked("DELETE", snapshot.href, 204)
     # the engine refuses to detach a disk a snapshot still holds (400): wait until the removal is done
     api.wait_gone(snapshot.href)

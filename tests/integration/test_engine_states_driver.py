@@ -3,6 +3,8 @@ are done once it is gone (the durable `ovirt.after_lock`), a capture is told fro
 template is gone at once, and a name the engine cannot take is kept."""
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from drivers.ovirt.after_lock import AFTER_LOCK
@@ -97,6 +99,38 @@ def test_a_volume_attached_while_the_disks_are_copied_is_attached_once_they_are(
     attached = {a.volume_id: a for a in gw.driver.instance(scope, vm_id).attachments}
     assert attached[volume.id].device == "/dev/sdf" and not attached[volume.id].delete_on_termination
     assert gw.driver.volume(scope, volume.id).state is ResourceState.IN_USE
+
+
+def test_a_queued_attach_that_meets_a_new_lock_waits_for_it_and_attaches(gw: Gateway) -> None:
+    """The VM is locked again between the after_lock step's read and the attachment (another client's copy
+    of its images begins): the step waits for that lock too, never reports done with nothing attached."""
+    scope, engine = gw.scope(), gw.engine.simulator.store
+    volume = gw.driver.create_volume(scope, VolumeSpec(size_bytes=GiB, name="data"))
+    gw.settle(10)
+    vm_id = gw.driver.create_instance(scope, InstanceSpec(image_id=CENTOS, start=False)).id
+    gw.driver.attach_volume(scope, volume.id, vm_id, "/dev/sdf")  # queued: the VM is locked
+    (waiting,) = gw.runner.find(kind=AFTER_LOCK, target=vm_id, active_only=True)
+    relocked: list[str] = []
+
+    def lock_again(response: Any, *args: Any, **kwargs: Any) -> None:
+        """Once the step has read the disk (its last look before attaching), the engine locks the VM again."""
+        if not relocked and response.request.method == "GET" and response.url.endswith(f"/disks/{volume.id}"):
+            with engine.lock:
+                vm = engine.vms[vm_id]
+                if vm.status == "down":
+                    vm.status = "image_locked"
+                    vm.touch()
+                    relocked.append(vm_id)
+    gw.driver.client_for(gw.provider).session.hooks["response"].append(lock_again)
+    gw.settle(60)
+    assert relocked and gw.runner.get(waiting.id).state != "done"  # waiting for the new lock
+    assert volume.id not in {a.volume_id for a in gw.driver.instance(scope, vm_id).attachments}
+    with engine.lock:
+        engine.vms[vm_id].status = "down"  # the other copy is done
+        engine.vms[vm_id].touch()
+    gw.settle(20)
+    assert gw.runner.get(waiting.id).state == "done"
+    assert {a.volume_id: a.device for a in gw.driver.instance(scope, vm_id).attachments}[volume.id] == "/dev/sdf"
 
 
 def test_a_volume_attached_while_it_is_created_is_attached_once_it_is(gw: Gateway) -> None:

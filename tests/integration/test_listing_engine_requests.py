@@ -15,14 +15,17 @@ from typing import Any
 import boto3
 import requests
 from botocore.config import Config
+from lxml import etree
 
 from drivers.ovirt.simulator.server import Simulator, serve_in_thread
 from gateway.config import load
 from gateway.store import Store
 
 from .gateway_process import start
+from .ovirt_env import CENTOS
 
 ACCESS, SECRET = "AKCOUNTING", "counting-secret"
+ENGINE_ADMIN = ("admin@internal", "admin")
 
 
 @contextmanager
@@ -73,3 +76,23 @@ def test_describe_volumes_lists_the_vms_once_whatever_their_number(tmp_path: Pat
     assert seen[4] == seen[80], seen
     assert seen[80].get("GET /vms") == 1, seen[80]
     assert "GET /vms/<id>" not in seen[80], seen[80]
+
+
+def test_describe_instances_asks_once_why_vms_made_elsewhere_are_locked(tmp_path: Path) -> None:
+    """VMs another tool is making (image_locked while their template's disks are copied) show as pending
+    `create`, told from VMs being captured by one search for locked disks, not one request per VM."""
+    with gateway_over(tmp_path, 4) as (ec2, simulator_url):
+        requests.post(f"{simulator_url}/__simulator__/clock", json={"frozen": True}, timeout=10).raise_for_status()
+        engine = f"{simulator_url}/ovirt-engine/api"
+        cluster = etree.fromstring(requests.get(f"{engine}/clusters", params={"search": "name=Default"},
+                                                auth=ENGINE_ADMIN, timeout=10).content).find("cluster").get("id")
+        for n in range(5):  # made by another client of the engine, not through the gateway
+            requests.post(f"{engine}/vms", auth=ENGINE_ADMIN, timeout=10, headers={"Content-Type": "application/xml"},
+                          data=f'<vm><name>elsewhere-{n}</name><cluster id="{cluster}"/>'
+                               f'<template id="{CENTOS}"/></vm>').raise_for_status()
+        seen = engine_requests(simulator_url, ec2.describe_instances)
+        found = [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
+    elsewhere = [i for i in found if any(t["Value"].startswith("elsewhere-") for t in i.get("Tags", []))]
+    assert len(elsewhere) == 5 and {i["State"]["Name"] for i in elsewhere} == {"pending"}
+    assert not [path for path in seen if path.startswith("GET /vms/<id>")], seen
+    assert seen.get("GET /disks", 0) <= 1, seen

@@ -127,9 +127,11 @@ def create_volume(call: Call) -> dict[str, Any]:
             return _replay(call, token, fingerprint, earlier)
     try:
         volume = call.driver.create_volume(call.scope, spec)
-    except BaseException:
+    except BaseException as exc:
         if token:
             store.forget_token(call.owner, token)
+        if isinstance(exc, InvalidState):  # the snapshot's state (being copied), not an instance's
+            raise Ec2Error("IncorrectState", exc.message) from None
         raise
     now = datetime.now(timezone.utc)
     storage.put_volume_record(call, volume.id, zone=zone, created=now.isoformat(),
