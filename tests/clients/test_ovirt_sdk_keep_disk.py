@@ -4,7 +4,6 @@ keep a disk. DiskAttachmentService.remove with detach_only detaches a disk only 
 with its id, when the VM is removed, while the VM's other disks go with it."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,17 +11,8 @@ import pytest
 sdk = pytest.importorskip("ovirtsdk4")
 types = pytest.importorskip("ovirtsdk4.types")
 
-from tests.simulator_fixtures import ADMIN, TEMPLATE_CENTOS_DEFAULT, advance, running_simulator  # noqa: E402
+from tests.simulator_fixtures import TEMPLATE_CENTOS_DEFAULT, advance  # noqa: E402
 
-
-@pytest.fixture()
-def engine() -> Iterator[tuple[Any, Any]]:
-    with running_simulator(frozen=True) as (sim, handle):
-        connection = sdk.Connection(url=handle.api_url, username=ADMIN[0], password=ADMIN[1])
-        try:
-            yield connection, handle
-        finally:
-            connection.close()
 
 
 def test_a_detached_disk_outlives_the_vm_removed_after(engine: tuple[Any, Any]) -> None:

@@ -3,7 +3,6 @@ engine refuses to attach it until it is made (AttachDiskToVmCommand: DiskImagesV
 409 "The following disks are locked"); the gateway waits that lock out (ovirt.after_lock)."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,17 +10,8 @@ import pytest
 sdk = pytest.importorskip("ovirtsdk4")
 types = pytest.importorskip("ovirtsdk4.types")
 
-from tests.simulator_fixtures import ADMIN, TEMPLATE_CENTOS_DEFAULT, advance, running_simulator  # noqa: E402
+from tests.simulator_fixtures import TEMPLATE_CENTOS_DEFAULT, advance  # noqa: E402
 
-
-@pytest.fixture()
-def engine() -> Iterator[tuple[Any, Any]]:
-    with running_simulator(frozen=True) as (sim, handle):
-        connection = sdk.Connection(url=handle.api_url, username=ADMIN[0], password=ADMIN[1])
-        try:
-            yield connection, handle
-        finally:
-            connection.close()
 
 
 def test_a_disk_being_created_cannot_be_attached_until_it_is(engine: tuple[Any, Any]) -> None:

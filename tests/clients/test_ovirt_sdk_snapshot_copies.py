@@ -5,7 +5,6 @@ other snapshot, no removal: 409); a floating disk is grown with DiskService.upda
 with DiskService.copy (a new disk, found by its alias)."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,19 +12,10 @@ import pytest
 sdk = pytest.importorskip("ovirtsdk4")
 types = pytest.importorskip("ovirtsdk4.types")
 
-from tests.simulator_fixtures import ADMIN, TEMPLATE_CENTOS_DEFAULT, advance, running_simulator  # noqa: E402
+from tests.simulator_fixtures import TEMPLATE_CENTOS_DEFAULT, advance  # noqa: E402
 
 GIB = 2**30
 
-
-@pytest.fixture()
-def engine() -> Iterator[tuple[Any, Any]]:
-    with running_simulator(frozen=True) as (sim, handle):
-        connection = sdk.Connection(url=handle.api_url, username=ADMIN[0], password=ADMIN[1])
-        try:
-            yield connection, handle
-        finally:
-            connection.close()
 
 
 def test_a_vm_cloned_from_a_snapshot_copies_its_disk_as_it_was(engine: tuple[Any, Any]) -> None:
