@@ -18,7 +18,7 @@ from .scope import Scope
 
 if TYPE_CHECKING:
     from .config import Config, ProviderConfig
-    from .network_model import SecurityGroup, SecurityRule, Subnet, Vpc
+    from .network_model import ReservedInterface, SecurityGroup, SecurityRule, Subnet, Vpc
     from .operations import OperationKind, OperationRunner
     from .store import Store
 
@@ -235,6 +235,36 @@ class Driver:
     def interface_groups(self, scope: Scope) -> dict[str, list[str]]:
         """Network interface id -> the ids of its security groups, for interfaces on a provider's subnets."""
         raise _unsupported("list the security groups of network interfaces")
+
+    def reserved_interfaces(self, scope: Scope) -> list["ReservedInterface"]:
+        """Interfaces made on their own and attached to no instance, on the scoped data center's subnets."""
+        raise _unsupported("list network interfaces of their own")
+
+    def create_interface(self, scope: Scope, subnet_id: str, group_ids: Sequence[str], ip: str | None,
+                         description: str) -> "ReservedInterface":
+        """An interface on the subnet holding `ip` (else the next free address); InUse if it is taken,
+        InvalidParameter if it is not the subnet's."""
+        raise _unsupported("create network interfaces")
+
+    def delete_interface(self, scope: Scope, interface_id: str) -> None:
+        raise _unsupported("delete network interfaces")
+
+    def attached_interfaces(self, scope: Scope) -> dict[str, "ReservedInterface"]:
+        """Instance interface id -> the interface of its own attached there."""
+        raise _unsupported("list network interfaces of their own")
+
+    def attach_interface(self, scope: Scope, interface_id: str, instance_id: str, device_index: int) -> str:
+        """Attach it to the instance at `device_index`; returns the instance interface's id (the attachment)."""
+        raise _unsupported("attach network interfaces")
+
+    def detach_interface(self, scope: Scope, attachment_id: str) -> None:
+        """The interface becomes available again; NotFound unless it was attached by attach_interface."""
+        raise _unsupported("detach network interfaces")
+
+    def update_interface(self, scope: Scope, interface_id: str, *, group_ids: Sequence[str] | None = None,
+                         description: str | None = None, source_dest_check: bool | None = None) -> None:
+        """Change an interface's groups, description or source/destination check (None: unchanged)."""
+        raise _unsupported("change network interfaces")
 
     # --- volumes and snapshots --------------------------------------------------------------------
     def volumes(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Volume]:

@@ -292,6 +292,7 @@ class InstanceSpec:
     suppressed_devices: list[str] = field(default_factory=list)  # the image's non-boot disks it must not get
     subnet_id: str | None = None  # a network provider's subnet its one interface is on (the image's NICs go)
     security_group_ids: list[str] = field(default_factory=list)  # that interface's groups (else its VPC's default)
+    private_ip: str | None = None  # that interface's address in the subnet (else the subnet's next free one)
 
 
 @dataclass

@@ -65,3 +65,17 @@ class SecurityGroup:
     name: str
     description: str
     rules: list[SecurityRule] = field(default_factory=list)
+
+
+@dataclass
+class ReservedInterface:
+    """A network interface made on its own (EC2 CreateNetworkInterface): a provider port on a subnet holding
+    its address and groups until a VM NIC takes them."""
+
+    id: str
+    subnet_id: str
+    ip: str
+    mac: str
+    group_ids: list[str] = field(default_factory=list)
+    description: str = ""
+    source_dest_check: bool = True

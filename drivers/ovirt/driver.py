@@ -18,7 +18,7 @@ from .base import VM_FOLLOW
 from .image_capture import CaptureImage
 from .images import ImagesMixin
 from .instances import InstancesMixin
-from .networking import NetworkingMixin
+from .interface_ports import InterfacePortsMixin
 from .after_lock import AfterLock
 from .operations import RunInstance, TerminateInstance
 from .disk_snapshots import DiskSnapshotsMixin
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 
 class OvirtDriver(InstancesMixin, ImagesMixin, StorageMixin, SnapshotCopiesMixin, DiskSnapshotsMixin,
-                  NetworkingMixin):
+                  InterfacePortsMixin):
     """One per gateway process, shared by every request (clients and caches are per engine inside)."""
 
     name = "ovirt"

@@ -285,7 +285,8 @@ class InstancesMixin(InventoryMixin):
             "volume_tags": spec.volume_tags, "root_volume_bytes": spec.root_volume_bytes, "tags": spec.tags,
             "desired": desired, "key_name": spec.key_name, "root_delete": spec.root_delete_on_termination,
             "new_volumes": to_json(spec.new_volumes), "suppressed_devices": list(spec.suppressed_devices),
-            "subnet": spec.subnet_id and {"id": spec.subnet_id, "groups": list(spec.security_group_ids)}})
+            "subnet": spec.subnet_id and {"id": spec.subnet_id, "groups": list(spec.security_group_ids),
+                                          "ip": spec.private_ip}})
         if launch is None:
             raise BackendUnavailable("The launch was taken over by another process; retry with the same token")
         created = None

@@ -279,9 +279,12 @@ class NetworkingMixin(OvirtBase):
             ovn.delete(scope, "security-group-rules", rule_id)
 
     # --- instances' interfaces -------------------------------------------------------------------------
-    def place_on_subnet(self, scope: Scope, vm_id: str, subnet_id: str, group_ids: Sequence[str]) -> None:
+    def place_on_subnet(self, scope: Scope, vm_id: str, subnet_id: str, group_ids: Sequence[str],
+                        ip: str | None = None) -> None:
         """Before a launched VM's first start: its one NIC on the subnet's vNIC profile (the image's NICs go),
-        its provider port in `group_ids` (none given: the VPC's default group). Safe to repeat."""
+        its provider port in `group_ids` (none given: the VPC's default group). With `ip`, the NIC is added
+        unplugged and its port made with that address before it is plugged, which the engine's provider proxy
+        then takes as the NIC's (see .interface_ports). Safe to repeat."""
         subnet = next((s for s in self.subnets(scope) if s.id == subnet_id), None)
         if subnet is None or not subnet.profile_id:
             raise NotFound("subnet", subnet_id)
@@ -294,14 +297,32 @@ class NetworkingMixin(OvirtBase):
             body = etree.Element("nic")
             etree.SubElement(body, "name").text = "nic1"
             etree.SubElement(body, "vnic_profile", id=subnet.profile_id)
+            if ip:
+                etree.SubElement(body, "plugged").text = "false"
             placed = self._call(scope, "POST", f"vms/{vm_id}/nics", body=body, what=("instance", vm_id))
         nic_id = placed.get("id", "") if placed is not None else ""
         groups = list(group_ids) or [g.id for g in self.security_groups(scope)
                                      if g.vpc_id == subnet.vpc_id and g.name == DEFAULT_GROUP]
         ovn = self._ovn(scope)
+        if ip and placed is not None and placed.findtext("plugged") != "true":
+            self._fixed_port(scope, vm_id, placed, subnet_id, groups, ip)
         for port in ovn.list(scope, "ports", device_id=nic_id):
             if sorted(port.get("security_groups") or []) != sorted(groups):
                 ovn.request(scope, "PUT", f"ports/{port['id']}", {"port": {"security_groups": groups}})
+
+    def _fixed_port(self, scope: Scope, vm_id: str, nic: Any, subnet_id: str, groups: list[str], ip: str) -> None:
+        """The unplugged NIC's port with the address `ip` (made unless a crashed try made it), then the NIC plugged."""
+        ovn = self._ovn(scope)
+        nic_id = nic.get("id", "")
+        if not ovn.list(scope, "ports", device_id=nic_id):
+            network_id = ovn.request(scope, "GET", f"subnets/{subnet_id}")["subnet"]["network_id"]
+            ovn.create(scope, "ports", "port", {
+                "network_id": network_id, "name": nic.findtext("name") or "", "mac_address": nic.findtext("mac/address"),
+                "fixed_ips": [{"subnet_id": subnet_id, "ip_address": ip}], "security_groups": groups,
+                "device_owner": "oVirt", "device_id": nic_id})
+        body = etree.Element("nic")
+        etree.SubElement(body, "plugged").text = "true"
+        self._call(scope, "PUT", f"vms/{vm_id}/nics/{nic_id}", body=body, idempotent=True, what=("instance", vm_id))
 
     def interface_groups(self, scope: Scope) -> dict[str, list[str]]:
         """VM NIC id -> the security groups of its provider port (NICs on logical networks have none)."""

@@ -223,7 +223,8 @@ class RunInstance(OvirtOperation):
     def place(self, scope: Scope, op: Operation) -> None:
         """The instance's NIC on its provider subnet and that NIC's port in its groups (safe to repeat)."""
         if op.data.get("subnet"):
-            self.driver.place_on_subnet(scope, op.data["vm_id"], op.data["subnet"]["id"], op.data["subnet"]["groups"])
+            self.driver.place_on_subnet(scope, op.data["vm_id"], op.data["subnet"]["id"], op.data["subnet"]["groups"],
+                                        op.data["subnet"].get("ip"))
 
 
 class TerminateInstance(OvirtOperation):

@@ -72,12 +72,39 @@ def nic_add(call: Call, id: str) -> Response:
         profile_id = matches[0].id
     mac = text(root, "mac/address") or call.store.next_mac()
     n = Nic(call.store.new_id(), name, mac.lower(), profile_id, interface)
-    ovn_ports.allocate(call.sim, call.store, n)
+    n.plugged = bool(boolean(text(root, "plugged"), True))
+    if n.plugged:  # an unplugged NIC has no provider port until it is plugged (ActivateDeactivateVmNic)
+        ovn_ports.allocate(call.sim, call.store, n)
     vm.nics.append(n)
     vm.touch()
     base = href("vms", vm.id)
     return _write(call, rv.nic, n, f"{base}/nics/{n.id}", ("vm", base, vm.id), (vm, len(vm.nics) - 1),
                   status=201, headers={"Location": f"{base}/nics/{n.id}"})
+
+
+def nic_update(call: Call, id: str, nic: str) -> Response:
+    """UpdateVmInterface: `plugged` plugs or unplugs the NIC, which allocates its provider port or
+    deallocates it as ActivateDeactivateVmNicCommand does (`name` renames it)."""
+    vm, n, index = _nic(call, id, nic)
+    root = parse_body(call.body(), "nic")
+    permissions.require(call, "CONFIGURE_VM_NETWORK", [vm])
+    if vm.status == "image_locked":
+        raise conflict("Cannot update Interface: VM is locked. Please try again in a few minutes.")
+    name = text(root, "name")
+    if name and name != n.name:
+        if any(o.name == name for o in vm.nics):
+            raise conflict("Cannot edit Interface. The VM Network Interface name is already in use.")
+        n.name = name
+    plugged = boolean(text(root, "plugged"))
+    if plugged is not None and plugged != n.plugged:
+        if plugged:
+            ovn_ports.allocate(call.sim, call.store, n)
+        else:
+            ovn_ports.release(call.sim, [n])
+        n.plugged = plugged
+    vm.touch()
+    base = href("vms", vm.id)
+    return _write(call, rv.nic, n, f"{base}/nics/{n.id}", ("vm", base, vm.id), (vm, index))
 
 
 def nic_remove(call: Call, id: str, nic: str) -> Response:
@@ -226,6 +253,7 @@ ROUTES: list[tuple[str, tuple[str, ...], Any]] = [
     ("/vms/<id>/nics", ("POST",), nic_add),
     ("/vms/<id>/nics/<nic>", ("GET",), nic_get),
     ("/vms/<id>/nics/<nic>", ("DELETE",), nic_remove),
+    ("/vms/<id>/nics/<nic>", ("PUT",), nic_update),
     ("/vms/<id>/nics/<nic>/reporteddevices", ("GET",), nic_reported_devices),
     ("/vms/<id>/reporteddevices", ("GET",), vm_reported_devices),
     ("/vms/<id>/snapshots", ("GET",), snapshots_list),

@@ -1,5 +1,6 @@
 """DescribeInstanceAttribute and ModifyInstanceAttribute.
 
+groupSet (`GroupId.N`) is the groups of the primary interface's provider port (see ..instance_groups).
 instanceType and userData live in oVirt (sizing, cloud-init script) and change only while stopped;
 disableApiTermination (honoured by TerminateInstances) and instanceInitiatedShutdownBehavior have no
 home in oVirt and are kept in the instance's EC2 record. A volume's DeleteOnTermination
@@ -13,11 +14,12 @@ from typing import Any
 
 from gateway.model import InstanceState
 
-from .. import devices, ids, inventory, networks
+from .. import devices, ids, instance_groups, inventory
 from ..call import Call
 from ..errors import Ec2Error, combination, invalid_value, missing
 from ..launch import SHUTDOWN_BEHAVIOURS, user_data_from
 from ..present import Catalog
+from ..provider_networks import Placements
 from . import action
 
 
@@ -25,7 +27,8 @@ def _value(value: Any) -> dict[str, Any]:
     return {"Value": value}
 
 
-def _describe(attribute: str, instance: Any, record: dict[str, Any], catalog: Catalog) -> dict[str, Any]:
+def _describe(attribute: str, instance: Any, record: dict[str, Any], catalog: Catalog,
+              placements: Placements) -> dict[str, Any]:
     if attribute == "instanceType":
         return {"InstanceType": _value(catalog.type_of(instance.hardware_profile_id))}
     if attribute == "userData":
@@ -39,8 +42,8 @@ def _describe(attribute: str, instance: Any, record: dict[str, Any], catalog: Ca
         return {"InstanceInitiatedShutdownBehavior": _value(record.get("shutdown_behaviour", "stop"))}
     if attribute == "rootDeviceName":
         return {"RootDeviceName": _value(devices.root_name(instance.attachments))}
-    if attribute == "groupSet":  # the same groups as DescribeInstances: the VPC's one `default` group
-        return {"Groups": networks.instance_placement(instance)["SecurityGroups"]}
+    if attribute == "groupSet":  # the same groups as DescribeInstances
+        return {"Groups": placements.instance(instance)["SecurityGroups"]}
     if attribute == "blockDeviceMapping":
         return {"BlockDeviceMappings": [
             {"DeviceName": name,
@@ -68,7 +71,8 @@ def describe_instance_attribute(call: Call) -> dict[str, Any]:
     attribute = call.need("Attribute")
     call.check_dry_run()
     instance = inventory.one_instance(call, instance_id)
-    result = _describe(attribute, instance, inventory.record(call, instance_id), inventory.catalog(call))
+    result = _describe(attribute, instance, inventory.record(call, instance_id), inventory.catalog(call),
+                       Placements(call))
     return {"InstanceId": ids.instance_id(instance_id), **result}
 
 
@@ -77,7 +81,8 @@ def _requested_change(call: Call) -> tuple[str, Any]:
     list of `BlockDeviceMapping.N`)."""
     structured = {name: call.get(name) for name in ("InstanceType", "UserData", "DisableApiTermination",
                                                     "InstanceInitiatedShutdownBehavior", "DisableApiStop",
-                                                    "SourceDestCheck", "EbsOptimized", "BlockDeviceMappings")
+                                                    "SourceDestCheck", "EbsOptimized", "BlockDeviceMappings",
+                                                    "Groups")
                   if call.get(name) is not None}
     attribute = call.get("Attribute")
     if attribute:
@@ -91,6 +96,8 @@ def _requested_change(call: Call) -> tuple[str, Any]:
     (name, value), = structured.items()
     if name == "BlockDeviceMappings":
         return "blockDeviceMapping", value
+    if name == "Groups":
+        return "groupSet", value
     return name[0].lower() + name[1:], value.get("Value")
 
 
@@ -171,6 +178,10 @@ def modify_instance_attribute(call: Call) -> dict[str, Any]:
         call.check_dry_run()
         for volume_id, delete in changes:
             call.driver.set_delete_on_termination(call.scope, instance_id, volume_id, delete)
+    elif attribute == "groupSet":
+        group_ids = instance_groups.requested(call, instance, value if isinstance(value, list) else [value])
+        call.check_dry_run()
+        call.driver.update_interface(call.scope, instance.interfaces[0].id, group_ids=group_ids)
     elif attribute in ("sourceDestCheck", "ebsOptimized"):
         if _as_bool(value) != (attribute == "sourceDestCheck"):
             raise Ec2Error("UnsupportedOperation", f"{attribute} cannot be changed on this cloud")

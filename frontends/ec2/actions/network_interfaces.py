@@ -1,8 +1,8 @@
 """DescribeNetworkInterfaces: every VM NIC of the scoped data center as an EC2 network interface (`eni-` and
 the NIC's UUID), attached to its instance, in its subnet and groups (see ..provider_networks.Placements).
 
-NICs are the VMs' own in oVirt, so every interface is attached; creating, attaching or detaching interfaces
-of their own is not offered yet (UnsupportedOperation, by the dispatcher: no such action here).
+NICs are the VMs' own in oVirt, so every NIC is an attached interface; interfaces made on their own
+(..interface_changes) are listed too, `available`, with the tags clients gave them.
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from ..call import Call
 from ..errors import Ec2Error
 from ..filters import apply_filters, page_size, paginate
 from ..present import interface_item
-from ..provider_networks import Placements
+from ..provider_networks import Placements, ProviderNetworks
+from .interface_changes import reserved_item
 from . import action
 
 INTERFACE_FILTERS = {
@@ -43,14 +44,20 @@ def describe_network_interfaces(call: Call) -> dict[str, Any]:
     call.check_dry_run()
     owner, zones, placements = inventory.account_id(call), inventory.zone_names(call), Placements(call)
     items = []
+    attached = _attached(call)
     for instance in call.driver.instances(call.scope):
         for index, nic in enumerate(instance.interfaces):
             item = interface_item(instance, nic, owner, index=index, placements=placements)
+            own = attached.get(nic.id)
+            if own is not None:  # an interface of its own: its id, description and check are its port's
+                item.update(NetworkInterfaceId=ids.encode("eni", own.id), Description=own.description,
+                            SourceDestCheck=own.source_dest_check)
             item["Attachment"] = {**item["Attachment"], "InstanceId": ids.instance_id(instance.id),
                                   "InstanceOwnerId": owner}
             item.update(AvailabilityZone=zones.get(instance.realm_id or "", ""), RequesterManaged=False,
                         TagSet=[])
             items.append(item)
+    items.extend(_reserved_items(call))
     if wanted is not None:
         known = {i["NetworkInterfaceId"]: i for i in items}
         absent = [w for w in wanted_ids if w not in known]
@@ -61,3 +68,20 @@ def describe_network_interfaces(call: Call) -> dict[str, Any]:
     items = apply_filters(items, call.get("Filters"), INTERFACE_FILTERS)
     page, token = paginate(items, lambda n: n["NetworkInterfaceId"], size, call.get("NextToken"))
     return {"NetworkInterfaces": page, "NextToken": token}
+
+
+def _reserved_items(call: Call) -> list[dict[str, Any]]:
+    """The interfaces of their own (none without a network provider or one that does not admit the user)."""
+    provided = ProviderNetworks.of(call, groups=True)
+    if not provided.subnets:
+        return []
+    reserved = call.driver.reserved_interfaces(call.scope)
+    tags = call.driver.tags(call.scope, [r.id for r in reserved]) if reserved else {}
+    return [reserved_item(call, r, provided, tags.get(r.id)) for r in reserved]
+
+
+def _attached(call: Call) -> dict[str, Any]:
+    """VM NIC id -> the interface of its own it holds (none without a network provider that admits the user)."""
+    if not ProviderNetworks.of(call).subnets:
+        return {}
+    return call.driver.attached_interfaces(call.scope)
