@@ -249,6 +249,10 @@ class Driver:
     def delete_interface(self, scope: Scope, interface_id: str) -> None:
         raise _unsupported("delete network interfaces")
 
+    def addresses_in_use(self, scope: Scope, subnet_id: str) -> set[str]:
+        """The addresses of the subnet that are taken."""
+        raise _unsupported("list the addresses of subnets")
+
     def attached_interfaces(self, scope: Scope) -> dict[str, "ReservedInterface"]:
         """Instance interface id -> the interface of its own attached there."""
         raise _unsupported("list network interfaces of their own")

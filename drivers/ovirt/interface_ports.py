@@ -155,3 +155,8 @@ class InterfacePortsMixin(NetworkingMixin):
             change["port_security_enabled"] = source_dest_check
         if change:
             ovn.request(scope, "PUT", f"ports/{port['id']}", {"port": change})
+
+    def addresses_in_use(self, scope: Scope, subnet_id: str) -> set[str]:
+        """The subnet's addresses its ports hold (the gateway's, instances', interfaces of their own)."""
+        return {str(ip.get("ip_address")) for p in self._ovn(scope).list(scope, "ports")
+                for ip in p.get("fixed_ips") or [] if ip.get("subnet_id") == subnet_id}

@@ -31,6 +31,7 @@ from . import block_devices, ids, inventory, networks, provider_networks, storag
 from .call import Call
 from .errors import Ec2Error, invalid_value
 from .present import instance_item, reservation_id
+from .private_addresses import fixed_address
 
 log = logging.getLogger("cloudgw.ec2")
 MAX_INSTANCES = 1000
@@ -73,6 +74,10 @@ class LaunchRequest:
         groups = list(call.get("SecurityGroupIds") or []) + [
             g for n in call.get("NetworkInterfaces") or [] for g in n.get("Groups") or []]
         on_provider, spec.security_group_ids = provider_networks.launch_placement(call, subnet, groups)
+        address = call.get("PrivateIpAddress") or next(
+            (n["PrivateIpAddress"] for n in call.get("NetworkInterfaces") or [] if n.get("PrivateIpAddress")), None)
+        if address:
+            spec.private_ip = fixed_address(call, on_provider, str(address))
         if on_provider is not None:  # a subnet of the network provider: the instance's interface goes there
             spec.subnet_id = on_provider.id
             subnet = None

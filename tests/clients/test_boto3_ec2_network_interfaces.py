@@ -178,3 +178,56 @@ def test_an_interface_attached_is_a_nic_bound_to_its_port_and_outlives_it(net_ga
     ec2.delete_security_group(GroupId=app)
     ec2.delete_subnet(SubnetId=subnet_id)
     ec2.delete_vpc(VpcId=vpc_id)
+
+
+def test_an_instance_gets_its_fixed_address_and_its_groups_change(net_gateway: Any, ec2: Any) -> None:
+    vpc_id = ec2.create_vpc(CidrBlock="10.64.0.0/16")["Vpc"]["VpcId"]
+    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.64.1.0/24")["Subnet"]["SubnetId"]
+    web = ec2.create_security_group(VpcId=vpc_id, GroupName="web", Description="web")["GroupId"]
+    app = ec2.create_security_group(VpcId=vpc_id, GroupName="app", Description="app")["GroupId"]
+    other_vpc = ec2.create_vpc(CidrBlock="10.65.0.0/16")["Vpc"]["VpcId"]
+    stranger = ec2.create_security_group(VpcId=other_vpc, GroupName="x", Description="x")["GroupId"]
+    held = ec2.create_network_interface(SubnetId=subnet_id, PrivateIpAddress="10.64.1.9")["NetworkInterface"]
+    launch = {"ImageId": CENTOS, "MinCount": 1, "MaxCount": 1, "InstanceType": "o1.small", "SubnetId": subnet_id}
+    expect("InvalidIPAddress.InUse", ec2.run_instances, PrivateIpAddress="10.64.1.9", **launch)
+    expect("InvalidParameterValue", ec2.run_instances, PrivateIpAddress="10.64.2.9", **launch)
+    expect("InvalidParameterValue", ec2.run_instances, PrivateIpAddress="10.64.1.1", **launch)  # the gateway's
+    expect("InvalidParameterCombination", ec2.run_instances, PrivateIpAddress="10.64.1.40",
+           **{**launch, "MinCount": 2, "MaxCount": 2})
+    instance_id = ec2.run_instances(PrivateIpAddress="10.64.1.40", SecurityGroupIds=[web],
+                                    **launch)["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    [nic] = engine_nics(net_gateway, instance_id)
+    [port] = [p for p in neutron(net_gateway, "ports") if p["device_id"] == nic["id"]]  # one port: the one made for it
+    assert port["fixed_ips"][0]["ip_address"] == "10.64.1.40" and port["security_groups"] == [backend(web)]
+    assert port["mac_address"] == nic["mac"] and nic["plugged"] == "true"
+    instance = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    assert instance["NetworkInterfaces"][0]["PrivateIpAddresses"][0]["PrivateIpAddress"] == "10.64.1.40"
+    # ModifyInstanceAttribute GroupId.N: the groups of the primary interface's port
+    ec2.modify_instance_attribute(InstanceId=instance_id, Groups=[app, web])
+    [port] = [p for p in neutron(net_gateway, "ports") if p["device_id"] == nic["id"]]
+    assert sorted(port["security_groups"]) == sorted([backend(app), backend(web)])
+    groups = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute="groupSet")["Groups"]
+    assert {g["GroupName"] for g in groups} == {"app", "web"}
+    expect("InvalidParameter", ec2.modify_instance_attribute, InstanceId=instance_id, Groups=[stranger])
+    expect("InvalidGroup.NotFound", ec2.modify_instance_attribute, InstanceId=instance_id, Groups=["sg-" + "0" * 32])
+    expect("InvalidGroupId.Malformed", ec2.modify_instance_attribute, InstanceId=instance_id, Groups=["sg-zz"])
+    ec2.modify_instance_attribute(InstanceId=instance_id, Groups=[app])
+    assert ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]["SecurityGroups"] == [
+        {"GroupId": app, "GroupName": "app"}]
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    ec2.delete_network_interface(NetworkInterfaceId=held["NetworkInterfaceId"])
+    for group in (web, app, stranger):
+        ec2.delete_security_group(GroupId=group)
+    ec2.delete_subnet(SubnetId=subnet_id)
+    ec2.delete_vpc(VpcId=vpc_id)
+    ec2.delete_vpc(VpcId=other_vpc)
+
+
+def test_a_fixed_address_or_new_groups_on_a_logical_network_are_refused(ec2: Any) -> None:
+    launch = {"ImageId": CENTOS, "MinCount": 1, "MaxCount": 1, "InstanceType": "o1.small"}
+    expect("MissingParameter", ec2.run_instances, PrivateIpAddress="10.0.0.9", **launch)
+    instance_id = ec2.run_instances(**launch)["Instances"][0]["InstanceId"]
+    expect("UnsupportedOperation", ec2.modify_instance_attribute, InstanceId=instance_id, Groups=["sg-" + "1" * 32])
+    ec2.terminate_instances(InstanceIds=[instance_id])

@@ -8,7 +8,6 @@ instance's NIC is not deleted (InvalidNetworkInterface.InUse).
 """
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from gateway.errors import InUse
@@ -17,6 +16,7 @@ from gateway.network_model import ReservedInterface
 from .. import ids, inventory, networks
 from ..call import Call
 from ..errors import Ec2Error, invalid_value
+from ..private_addresses import check_address
 from ..provider_networks import ProviderNetworks
 from . import action
 from .vpc_changes import _tags
@@ -86,20 +86,6 @@ def create_network_interface(call: Call) -> dict[str, Any]:
     if tags:
         call.driver.set_tags(call.scope, "network-interface", [reserved.id], tags)
     return {"NetworkInterface": reserved_item(call, reserved, provided, tags)}
-
-
-def check_address(address: str, cidr: str, gateway_ip: str | None) -> None:
-    """EC2's refusals of a fixed private address: not an address, or not usable in the subnet."""
-    try:
-        wanted = ipaddress.IPv4Address(address)
-    except ValueError:
-        raise invalid_value(f"Value ({address[:50]}) for parameter privateIpAddress is invalid. "
-                            "This is not a valid IP address.") from None
-    block = ipaddress.IPv4Network(cidr)
-    if wanted not in block:
-        raise Ec2Error("InvalidParameterValue", f"Address {address} does not fall within the subnet's address range")
-    if wanted in (block.network_address, block.broadcast_address) or address == gateway_ip:
-        raise Ec2Error("InvalidParameterValue", f"Address {address} is reserved in the subnet {cidr}")
 
 
 @action("DeleteNetworkInterface", mutating=True)
