@@ -51,7 +51,9 @@ def test_an_interface_of_its_own_is_a_port_holding_its_address_and_groups(net_ga
     assert port["fixed_ips"][0]["ip_address"] == "10.60.1.50" and port["security_groups"] == [backend(web)]
     assert port["device_owner"] == "" and port["mac_address"] == made["MacAddress"]
     # another without an address or groups: the pool's next address, the VPC's default group
-    plain = ec2.create_network_interface(SubnetId=subnet_id)["NetworkInterface"]
+    plain = ec2.create_network_interface(SubnetId=subnet_id, TagSpecifications=[
+        {"ResourceType": "network-interface", "Tags": [{"Key": "Name", "Value": "spare"}]}])["NetworkInterface"]
+    assert plain["TagSet"] == [{"Key": "Name", "Value": "spare"}]
     default = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]},
                                                     {"Name": "group-name", "Values": ["default"]}])["SecurityGroups"][0]
     assert plain["Groups"] == [{"GroupId": default["GroupId"], "GroupName": "default"}]
@@ -61,6 +63,8 @@ def test_an_interface_of_its_own_is_a_port_holding_its_address_and_groups(net_ga
     by_subnet = ec2.describe_network_interfaces(Filters=[{"Name": "subnet-id", "Values": [subnet_id]},
                                                          {"Name": "status", "Values": ["available"]}])
     assert {n["NetworkInterfaceId"] for n in by_subnet["NetworkInterfaces"]} == {eni_id, plain["NetworkInterfaceId"]}
+    tagged = ec2.describe_network_interfaces(NetworkInterfaceIds=[plain["NetworkInterfaceId"]])["NetworkInterfaces"]
+    assert tagged[0]["TagSet"] == [{"Key": "Name", "Value": "spare"}]
     expect("DependencyViolation", ec2.delete_subnet, SubnetId=subnet_id)
     expect("DependencyViolation", ec2.delete_security_group, GroupId=web)
     ec2.delete_network_interface(NetworkInterfaceId=eni_id)
