@@ -173,3 +173,39 @@ def test_the_provider_requests_of_placing_a_launch_are_constant_in_rules_and_por
             engine.simulator.ovn.add_port({"network_id": engine.simulator.ovn.subnets[subnet.id]["network_id"],
                                            "name": f"other{index}"})
     assert placing_costs("many") == few == 8
+
+
+def test_a_nic_plugged_takes_the_port_that_names_it_and_unplugged_loses_it(wired: Wired, engine: Engine) -> None:
+    """As the engine's provider proxy (locatePort): plugging a NIC on an external network reuses the port whose
+    device_owner is oVirt and device_id the NIC's id, else makes one; unplugging deallocates it."""
+    import requests
+    from lxml import etree
+    scope = wired.scope()
+    vpc = wired.driver.create_vpc(scope, "10.71.0.0/16")
+    subnet = wired.driver.create_subnet(scope, vpc.id, "10.71.3.0/24", DEFAULT_CLUSTER)
+    engine_api = requests.Session()
+    engine_api.auth = ("admin@internal", "admin")
+    vm = etree.fromstring(engine_api.post(f"{engine.url}/vms", timeout=10, data=(
+        f'<vm><name>plugging</name><cluster id="{DEFAULT_CLUSTER}"/><template id="{BLANK}"/></vm>')).content)
+    nics_url = f"{engine.url}/vms/{vm.get('id')}/nics"
+    added = engine_api.post(nics_url, timeout=10, data=f'<nic><name>ovn0</name><vnic_profile id="{subnet.profile_id}"/>'
+                                                       '<plugged>false</plugged></nic>')
+    assert added.status_code == 201, added.text
+    nic = etree.fromstring(added.content)
+    nic_id = nic.get("id")
+    assert nic.findtext("plugged") == "false"
+    assert not [p for p in engine.simulator.ovn.ports.values() if p["device_id"] == nic_id]  # unplugged: no port
+    network_id = engine.simulator.ovn.subnets[subnet.id]["network_id"]
+    made = wired.driver._ovn(scope).create(scope, "ports", "port", {
+        "network_id": network_id, "device_owner": "oVirt", "device_id": nic_id,
+        "fixed_ips": [{"subnet_id": subnet.id, "ip_address": "10.71.3.77"}]})
+    plugged = engine_api.put(f"{nics_url}/{nic_id}", timeout=10, data="<nic><plugged>true</plugged></nic>")
+    assert plugged.status_code == 200, plugged.text
+    ports = [p for p in engine.simulator.ovn.ports.values() if p["device_id"] == nic_id]
+    assert [p["id"] for p in ports] == [made["id"]] and ports[0]["mac_address"] == nic.findtext("mac/address")
+    unplugged = engine_api.put(f"{nics_url}/{nic_id}", timeout=10, data="<nic><plugged>false</plugged></nic>")
+    assert unplugged.status_code == 200 and etree.fromstring(unplugged.content).findtext("plugged") == "false"
+    assert made["id"] not in engine.simulator.ovn.ports
+    engine_api.put(f"{nics_url}/{nic_id}", timeout=10, data="<nic><plugged>true</plugged></nic>")
+    [own] = [p for p in engine.simulator.ovn.ports.values() if p["device_id"] == nic_id]  # none named it: a new one
+    assert own["id"] != made["id"] and own["fixed_ips"][0]["ip_address"] == "10.71.3.2"
