@@ -126,7 +126,9 @@ def test_an_interface_attached_is_a_nic_bound_to_its_port_and_outlives_it(net_ga
                                     SubnetId=subnet_id, SecurityGroupIds=[web])["Instances"][0]["InstanceId"]
     ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1, "MaxAttempts": 120})
     eni = ec2.create_network_interface(SubnetId=subnet_id, Groups=[web], PrivateIpAddress="10.63.1.60",
-                                       Description="second leg")["NetworkInterface"]
+                                       Description="second leg", TagSpecifications=[
+                                           {"ResourceType": "network-interface",
+                                            "Tags": [{"Key": "role", "Value": "backend"}]}])["NetworkInterface"]
     eni_id = eni["NetworkInterfaceId"]
     expect("InvalidParameterValue", ec2.attach_network_interface, NetworkInterfaceId=eni_id, InstanceId=instance_id,
            DeviceIndex=0)
@@ -145,6 +147,7 @@ def test_an_interface_attached_is_a_nic_bound_to_its_port_and_outlives_it(net_ga
     assert (listed["Status"], listed["Description"], listed["PrivateIpAddress"]) == ("in-use", "second leg", "10.63.1.60")
     assert listed["Attachment"]["InstanceId"] == instance_id and listed["Attachment"]["DeviceIndex"] == 1
     assert listed["Attachment"]["AttachmentId"] == attachment
+    assert listed["TagSet"] == [{"Key": "role", "Value": "backend"}]
     expect("InvalidNetworkInterface.InUse", ec2.delete_network_interface, NetworkInterfaceId=eni_id)
     expect("InvalidNetworkInterface.InUse", ec2.attach_network_interface, NetworkInterfaceId=eni_id,
            InstanceId=instance_id, DeviceIndex=2)

@@ -44,7 +44,9 @@ def describe_network_interfaces(call: Call) -> dict[str, Any]:
     call.check_dry_run()
     owner, zones, placements = inventory.account_id(call), inventory.zone_names(call), Placements(call)
     items = []
-    attached = _attached(call)
+    provided = ProviderNetworks.of(call, groups=True)  # none without a provider that admits the user
+    attached = call.driver.attached_interfaces(call.scope) if provided.subnets else {}
+    attached_tags = call.driver.tags(call.scope, [a.id for a in attached.values()]) if attached else {}
     for instance in call.driver.instances(call.scope):
         for index, nic in enumerate(instance.interfaces):
             item = interface_item(instance, nic, owner, index=index, placements=placements)
@@ -55,9 +57,10 @@ def describe_network_interfaces(call: Call) -> dict[str, Any]:
             item["Attachment"] = {**item["Attachment"], "InstanceId": ids.instance_id(instance.id),
                                   "InstanceOwnerId": owner}
             item.update(AvailabilityZone=zones.get(instance.realm_id or "", ""), RequesterManaged=False,
-                        TagSet=[])
+                        TagSet=[{"Key": k, "Value": v} for k, v in
+                                sorted(attached_tags.get(own.id, {}).items())] if own is not None else [])
             items.append(item)
-    items.extend(_reserved_items(call))
+    items.extend(_reserved_items(call, provided))
     if wanted is not None:
         known = {i["NetworkInterfaceId"]: i for i in items}
         absent = [w for w in wanted_ids if w not in known]
@@ -70,18 +73,10 @@ def describe_network_interfaces(call: Call) -> dict[str, Any]:
     return {"NetworkInterfaces": page, "NextToken": token}
 
 
-def _reserved_items(call: Call) -> list[dict[str, Any]]:
-    """The interfaces of their own (none without a network provider or one that does not admit the user)."""
-    provided = ProviderNetworks.of(call, groups=True)
+def _reserved_items(call: Call, provided: ProviderNetworks) -> list[dict[str, Any]]:
+    """The interfaces of their own that are available, with their tags."""
     if not provided.subnets:
         return []
     reserved = call.driver.reserved_interfaces(call.scope)
     tags = call.driver.tags(call.scope, [r.id for r in reserved]) if reserved else {}
     return [reserved_item(call, r, provided, tags.get(r.id)) for r in reserved]
-
-
-def _attached(call: Call) -> dict[str, Any]:
-    """VM NIC id -> the interface of its own it holds (none without a network provider that admits the user)."""
-    if not ProviderNetworks.of(call).subnets:
-        return {}
-    return call.driver.attached_interfaces(call.scope)
