@@ -132,6 +132,9 @@ def test_an_interface_attached_is_a_nic_bound_to_its_port_and_outlives_it(net_ga
     eni_id = eni["NetworkInterfaceId"]
     expect("InvalidParameterValue", ec2.attach_network_interface, NetworkInterfaceId=eni_id, InstanceId=instance_id,
            DeviceIndex=0)
+    expect("DryRunOperation", ec2.attach_network_interface, NetworkInterfaceId=eni_id, InstanceId=instance_id,
+           DeviceIndex=1, DryRun=True)
+    assert [n["name"] for n in engine_nics(net_gateway, instance_id)] == ["nic1"]
     attachment = ec2.attach_network_interface(NetworkInterfaceId=eni_id, InstanceId=instance_id,
                                               DeviceIndex=1)["AttachmentId"]
     assert attachment.startswith("eni-attach-")
@@ -170,6 +173,9 @@ def test_an_interface_attached_is_a_nic_bound_to_its_port_and_outlives_it(net_ga
         {"GroupId": app, "GroupName": "app"}]
     expect("OperationNotPermitted", ec2.detach_network_interface, AttachmentId=primary["Attachment"]["AttachmentId"])
     # detached: the NIC goes, the port stays with its address, available again
+    expect("DryRunOperation", ec2.detach_network_interface, AttachmentId=attachment, DryRun=True)
+    expect("DryRunOperation", ec2.modify_network_interface_attribute, NetworkInterfaceId=eni_id,
+           Description={"Value": "x"}, DryRun=True)
     ec2.detach_network_interface(AttachmentId=attachment)
     assert [n["name"] for n in engine_nics(net_gateway, instance_id)] == ["nic1"]
     port = port_of(net_gateway, eni_id)
