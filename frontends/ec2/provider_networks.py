@@ -11,7 +11,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.errors import AuthFailure, NotSupported
+from gateway.errors import AuthFailure, BackendError, BackendUnavailable, NotSupported
 from gateway.model import Instance, NetworkInterface, Realm
 from gateway.network_model import SecurityGroup, SecurityRule, Subnet, Vpc
 
@@ -282,6 +282,8 @@ class Placements:
         self.subnets: dict[str, Subnet] = {}  # logical network id -> the provider subnet it is
         self.groups: dict[str, SecurityGroup] = {}
         self.interface_groups: dict[str, list[str]] = {}
+        self.unavailable: BackendUnavailable | BackendError | None = None  # why the provider could not be asked
+        self.external: set[str] = set()  # with `unavailable`: the engine's networks imported from the provider
 
     def _load(self) -> None:
         if self._loaded:
@@ -296,6 +298,17 @@ class Placements:
             self.interface_groups = driver.interface_groups(scope)
         except (NotSupported, AuthFailure):  # no provider, or one that does not admit this user
             self.subnets, self.groups, self.interface_groups = {}, {}, {}
+        except (BackendUnavailable, BackendError) as exc:
+            # The provider is down: instances on the engine's own networks render as ever (a launch into the
+            # default VPC is answered, not retried into a second VM); one on a provider network answers the
+            # provider's unavailability, never a wrong VPC that would make Terraform replace it.
+            self.subnets, self.groups, self.interface_groups = {}, {}, {}
+            self.unavailable = exc
+            self.external = {n.id for n in driver.networks(scope) if n.external}
+
+    def _check_reachable(self, network_id: str | None) -> None:
+        if self.unavailable is not None and network_id in self.external:
+            raise self.unavailable
 
     def _groups(self, nic_id: str) -> list[dict[str, str]]:
         return [{"GroupId": ids.encode("sg", g), "GroupName": self.groups[g].name}
@@ -310,12 +323,14 @@ class Placements:
                 return {"VpcId": ids.encode("vpc", subnet.vpc_id), "SubnetId": ids.encode("subnet", subnet.id),
                         "SecurityGroups": self._groups(nic.id)}
             if nic.network_id:
+                self._check_reachable(nic.network_id)
                 break
         return networks.instance_placement(instance)
 
     def interface(self, instance: Instance, nic: NetworkInterface) -> dict[str, Any]:
         """VpcId, SubnetId and Groups of one interface item."""
         self._load()
+        self._check_reachable(nic.network_id)
         subnet = self.subnets.get(nic.network_id or "")
         if subnet is not None:
             return {"VpcId": ids.encode("vpc", subnet.vpc_id), "SubnetId": ids.encode("subnet", subnet.id),
