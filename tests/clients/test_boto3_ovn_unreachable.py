@@ -69,6 +69,7 @@ def ec2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 def test_an_instance_on_a_provider_subnet_is_unavailable_not_misplaced(clients: tuple[Any, Any]) -> None:
     up, down = clients
+    down.describe_instances()  # the data center as `down` caches it: before the subnet's vNIC profile exists
     vpc_id = up.create_vpc(CidrBlock="10.70.0.0/16")["Vpc"]["VpcId"]
     subnet_id = up.create_subnet(VpcId=vpc_id, CidrBlock="10.70.1.0/24")["Subnet"]["SubnetId"]
     instance_id = up.run_instances(ImageId=CENTOS, MinCount=1, MaxCount=1, InstanceType="o1.small",
