@@ -250,6 +250,8 @@ def launch_placement(call: Call, subnet_given: str | None, groups_given: list[st
     and the backend ids of the groups `SecurityGroupId.N` names, which must be of that subnet's VPC."""
     if not subnet_given and not groups_given:
         return None, []
+    if _engine_networks_only(call, subnet_given, groups_given):
+        return None, []
     provided = ProviderNetworks.of(call, groups=bool(groups_given))  # a user the provider refuses: its views
     subnet = None
     if subnet_given:
@@ -269,6 +271,20 @@ def launch_placement(call: Call, subnet_given: str | None, groups_given: list[st
                                                f"{(subnet_given or 'of the default VPC')[:100]} belong to different networks.")
         chosen.append(group.id)
     return subnet, chosen
+
+
+def _engine_networks_only(call: Call, subnet_given: str | None, groups_given: list[str]) -> bool:
+    """Whether a launch names only a read-only view's subnet and default groups (the engine's own networks, as
+    Terraform and Ansible name the default VPC's): it needs nothing of the provider, and works while it is down."""
+    try:
+        subnet = networks.decode_ids("subnet", [subnet_given], "SubnetID")[0] if subnet_given else None
+        groups = networks.decode_ids("sg", groups_given, "GroupId") or []
+    except Ec2Error:
+        return False  # the provider's path answers the malformed id
+    own = [n for n in call.driver.networks(call.scope) if not n.external]
+    if subnet is not None and subnet not in {s.id for s in networks.subnets(own, call.driver.realms(call.scope))}:
+        return False
+    return all(g in {n.id for n in own} for g in groups)
 
 
 class Placements:
