@@ -55,7 +55,8 @@ class ProviderConfig:
         if self.ovn_auth_url or not self.ovn_url:
             return self.ovn_auth_url
         parts = urlsplit(self.ovn_url)
-        return f"{parts.scheme}://{parts.hostname}:35357/v2.0"
+        host = parts.hostname or ""
+        return f"{parts.scheme}://{f'[{host}]' if ':' in host else host}:35357/v2.0"  # an IPv6 host keeps its brackets
 
     def normalized_url(self) -> str:
         return normalize_engine_url(self.url)

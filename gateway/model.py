@@ -213,6 +213,7 @@ class Network:
     mtu: int | None = None
     profile_ids: list[str] = field(default_factory=list)
     is_management: bool = False
+    external: bool = False  # imported from the engine's external network provider (OVN): a provider subnet
 
 
 LAUNCH_ERROR = "launch_error"  # Instance.extra: why the launch that made a terminated instance failed

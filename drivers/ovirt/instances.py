@@ -123,6 +123,7 @@ class InstancesMixin(InventoryMixin):
                     return []
                 extra = f"cluster={search_value(realm.name)}"
             found = self._vms_mapped(scope, place, as_instance, follow=VM_FOLLOW, extra_search=extra)
+        self._resolve_new_profiles(scope, found)
         found = [i for i in found if i.realm_id in place.realms and i.id not in helpers
                  and (wanted is None or i.id in wanted) and (realm_id is None or i.realm_id == realm_id)
                  and (image_id is None or i.image_id == image_id)]
@@ -131,6 +132,15 @@ class InstancesMixin(InventoryMixin):
             allowed = {str(s) for s in states}
             found = [i for i in found if i.state.value in allowed]
         return found
+
+    def _resolve_new_profiles(self, scope: Scope, found: list[Instance]) -> None:
+        """NICs on a vNIC profile made since the scope's data center was cached (a subnet another gateway process
+        made): the data center afresh, once, names their network; without it they would show no VPC at all."""
+        unknown = [n for i in found for n in i.interfaces if n.profile_id and not n.network_id]
+        if unknown:
+            profiles = self._place(scope, fresh=True).networks_of_profiles
+            for nic in unknown:
+                nic.network_id = profiles.get(nic.profile_id or "") or None
 
     def instance(self, scope: Scope, instance_id: str) -> Instance:
         found = self.instances(scope, [instance_id])

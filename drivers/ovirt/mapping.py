@@ -409,4 +409,5 @@ def network(element: Element, profile_ids: list[str], management_ids: Iterable[s
                    vlan=integer(element, "vlan/id"), mtu=mtu or None, profile_ids=profile_ids,
                    is_management=element.get("id", "") in set(management_ids)
                    or element.findtext("name") == MANAGEMENT_NETWORK
-                   or "management" in [u.text for u in element.iterfind("usages/usage")])
+                   or "management" in [u.text for u in element.iterfind("usages/usage")],
+                   external=element.find("external_provider") is not None)

@@ -76,7 +76,7 @@ class NetworkingMixin(OvirtBase):
         if not provider.ovn_url:
             raise NotSupported(f"The provider '{provider.name}' has no network provider configured "
                                "(ovn_url in its [[providers]] entry), so its networks are read-only")
-        key = f"{provider.ovn_url}|{provider.ovn_identity_url}"
+        key = f"{provider.ovn_url}|{provider.ovn_identity_url}|{provider.ovn_tls_verify}"  # an entry's TLS is its own
         with self._lock:
             client = self._ovn_clients.get(key)
             if client is None:
@@ -197,6 +197,8 @@ class NetworkingMixin(OvirtBase):
                                                {"subnet_id": raw["id"]}))
             action = etree.Element("action")
             etree.SubElement(action, "data_center", id=place.region.id)
+            # an import whose answer is lost (a timeout) may have been done: its logical network goes too
+            undo.insert(0, lambda: self._drop_imported(scope, place.region.id, name))
             self._call(scope, "POST", f"openstacknetworkproviders/{provider_id}/networks/{network['id']}/import",
                        body=action)
         except GatewayError:
@@ -204,6 +206,13 @@ class NetworkingMixin(OvirtBase):
             raise
         self._forget_places()  # the new vNIC profile
         return next(s for s in self.subnets(scope) if s.id == raw["id"])
+
+    def _drop_imported(self, scope: Scope, datacenter_id: str, name: str) -> None:
+        """Remove the data center's logical network imported under `name`, if the engine made one."""
+        for network in self._get(scope, f"datacenters/{datacenter_id}/networks"):
+            if network.findtext("name") == name and network.find("external_provider") is not None:
+                self._call(scope, "DELETE", f"networks/{network.get('id', '')}", idempotent=True)
+                self._forget_places()
 
     def delete_subnet(self, scope: Scope, subnet_id: str) -> None:
         """Refused (InUse) while a VM's NIC or another port uses it; else the logical network goes, then the

@@ -11,7 +11,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.errors import AuthFailure, NotSupported
+from gateway.errors import AuthFailure, BackendError, BackendUnavailable, NotSupported
 from gateway.model import Instance, NetworkInterface, Realm
 from gateway.network_model import SecurityGroup, SecurityRule, Subnet, Vpc
 
@@ -250,6 +250,8 @@ def launch_placement(call: Call, subnet_given: str | None, groups_given: list[st
     and the backend ids of the groups `SecurityGroupId.N` names, which must be of that subnet's VPC."""
     if not subnet_given and not groups_given:
         return None, []
+    if _engine_networks_only(call, subnet_given, groups_given):
+        return None, []
     provided = ProviderNetworks.of(call, groups=bool(groups_given))  # a user the provider refuses: its views
     subnet = None
     if subnet_given:
@@ -271,6 +273,20 @@ def launch_placement(call: Call, subnet_given: str | None, groups_given: list[st
     return subnet, chosen
 
 
+def _engine_networks_only(call: Call, subnet_given: str | None, groups_given: list[str]) -> bool:
+    """Whether a launch names only a read-only view's subnet and default groups (the engine's own networks, as
+    Terraform and Ansible name the default VPC's): it needs nothing of the provider, and works while it is down."""
+    try:
+        subnet = networks.decode_ids("subnet", [subnet_given], "SubnetID")[0] if subnet_given else None
+        groups = networks.decode_ids("sg", groups_given, "GroupId") or []
+    except Ec2Error:
+        return False  # the provider's path answers the malformed id
+    own = [n for n in call.driver.networks(call.scope) if not n.external]
+    if subnet is not None and subnet not in {s.id for s in networks.subnets(own, call.driver.realms(call.scope))}:
+        return False
+    return all(g in {n.id for n in own} for g in groups)
+
+
 class Placements:
     """Where instances' interfaces are, for rendering them: on a provider subnet, its VPC, subnet and the
     groups of its port; elsewhere the read-only views' (..networks). Asked of the provider once, and only
@@ -282,6 +298,8 @@ class Placements:
         self.subnets: dict[str, Subnet] = {}  # logical network id -> the provider subnet it is
         self.groups: dict[str, SecurityGroup] = {}
         self.interface_groups: dict[str, list[str]] = {}
+        self.unavailable: BackendUnavailable | BackendError | None = None  # why the provider could not be asked
+        self.external: set[str] = set()  # with `unavailable`: the engine's networks imported from the provider
 
     def _load(self) -> None:
         if self._loaded:
@@ -296,6 +314,17 @@ class Placements:
             self.interface_groups = driver.interface_groups(scope)
         except (NotSupported, AuthFailure):  # no provider, or one that does not admit this user
             self.subnets, self.groups, self.interface_groups = {}, {}, {}
+        except (BackendUnavailable, BackendError) as exc:
+            # The provider is down: instances on the engine's own networks render as ever (a launch into the
+            # default VPC is answered, not retried into a second VM); one on a provider network answers the
+            # provider's unavailability, never a wrong VPC that would make Terraform replace it.
+            self.subnets, self.groups, self.interface_groups = {}, {}, {}
+            self.unavailable = exc
+            self.external = {n.id for n in driver.networks(scope) if n.external}
+
+    def _check_reachable(self, network_id: str | None) -> None:
+        if self.unavailable is not None and network_id in self.external:
+            raise self.unavailable
 
     def _groups(self, nic_id: str) -> list[dict[str, str]]:
         return [{"GroupId": ids.encode("sg", g), "GroupName": self.groups[g].name}
@@ -310,12 +339,14 @@ class Placements:
                 return {"VpcId": ids.encode("vpc", subnet.vpc_id), "SubnetId": ids.encode("subnet", subnet.id),
                         "SecurityGroups": self._groups(nic.id)}
             if nic.network_id:
+                self._check_reachable(nic.network_id)
                 break
         return networks.instance_placement(instance)
 
     def interface(self, instance: Instance, nic: NetworkInterface) -> dict[str, Any]:
         """VpcId, SubnetId and Groups of one interface item."""
         self._load()
+        self._check_reachable(nic.network_id)
         subnet = self.subnets.get(nic.network_id or "")
         if subnet is not None:
             return {"VpcId": ids.encode("vpc", subnet.vpc_id), "SubnetId": ids.encode("subnet", subnet.id),

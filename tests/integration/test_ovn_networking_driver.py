@@ -111,6 +111,44 @@ def test_a_subnet_the_engine_cannot_import_leaves_nothing_behind(wired: Wired, e
     assert subnet.free_addresses == 253  # a /24 less the network, broadcast and gateway addresses
 
 
+
+def test_an_import_answered_too_late_leaves_no_logical_network(engine: Engine, tmp_path: Path) -> None:
+    """The engine imports the network but its answer misses the read timeout: the undo removes the imported
+    logical network (and its vNIC profile) too, not only the provider's network."""
+    engine.simulator.reset()
+    base = engine.handle.url
+    provider = ProviderConfig(name="sim", url=engine.url, ovn_url=f"{base}/ovirt-provider-ovn/neutron/v2.0",
+                              ovn_auth_url=f"{base}/ovirt-provider-ovn/keystone/v2.0")
+    config = Config(providers=(provider,), default_provider="sim", engine_retries=0, engine_read_timeout=1.0)
+    store = Store(f"sqlite:///{tmp_path / 'cloudgw.db'}", load_or_create_key(tmp_path / "key"))
+    driver = OvirtDriver(config, store, OperationRunner(store))
+    try:
+        scope = Scope(provider, None, ADMIN)
+        vpc = driver.create_vpc(scope, "10.61.0.0/16")
+        external = {n.id for n in engine.simulator.store.networks.values() if n.external_provider_id}
+        engine.control("faults", hold={"path": "/import$", "method": "POST", "seconds": 2, "count": 1})
+        with pytest.raises(BackendUnavailable):
+            driver.create_subnet(scope, vpc.id, "10.61.1.0/24", DEFAULT_CLUSTER)
+        engine.clear_faults()
+        assert {n.id for n in engine.simulator.store.networks.values() if n.external_provider_id} == external
+        assert not engine.simulator.ovn.networks and not engine.simulator.ovn.subnets
+    finally:
+        driver.close()
+        store.close()
+
+
+
+def test_entries_sharing_an_ovn_url_keep_their_own_tls_settings(wired: Wired, engine: Engine) -> None:
+    """Two provider entries naming the same OVN URL, one verifying its certificate and one not: each request
+    goes with its own entry's TLS setting, never with whichever entry asked first."""
+    insecure = ProviderConfig(name="lax", url=engine.url, ovn_url=wired.provider.ovn_url,
+                              ovn_auth_url=wired.provider.ovn_auth_url, ovn_insecure=True)
+    lax = wired.driver._ovn(Scope(insecure, None, ADMIN))
+    strict = wired.driver._ovn(wired.scope())
+    assert lax.session.verify is False
+    assert strict.session.verify is True
+
+
 BLANK = "00000000-0000-0000-0000-000000000000"
 
 

@@ -30,23 +30,35 @@ ACTIONS = ["DescribeInstances", "DescribeImages", "DescribeKeyPairs", "CreateKey
            "StartInstances", "RunInstances", "DescribeVolumes", "CreateVolume", "DescribeSubnets",
            "DescribeInstanceAttribute", "DescribeRegions", "DescribeAvailabilityZones", "ModifyInstanceAttribute",
            "GetCallerIdentity", "CreateImage", "DeregisterImage", "RegisterImage", "CopyImage",
-           "DescribeImageAttribute", "ModifyImageAttribute", "ResetImageAttribute", "Nope"]
+           "DescribeImageAttribute", "ModifyImageAttribute", "ResetImageAttribute", "Nope",
+           # the network provider's (OVN) VPCs, subnets, groups and rules, and the interfaces
+           "CreateVpc", "DeleteVpc", "CreateSubnet", "DeleteSubnet", "DescribeVpcs", "CreateSecurityGroup",
+           "DeleteSecurityGroup", "DescribeSecurityGroups", "AuthorizeSecurityGroupIngress",
+           "AuthorizeSecurityGroupEgress", "RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress",
+           "DescribeSecurityGroupRules", "DescribeNetworkInterfaces"]
 SCALAR_PARAMS = ["KeyName", "PublicKeyMaterial", "DryRun", "MaxResults", "NextToken", "ImageId", "InstanceType",
                  "MinCount", "MaxCount", "Size", "AvailabilityZone", "VolumeId", "Attribute", "InstanceId",
                  "UserData", "ClientToken", "KeyType", "Version", "Name", "Description", "NoReboot",
-                 "RootDeviceName", "SourceImageId", "SourceRegion", "OperationType", "Value"]
+                 "RootDeviceName", "SourceImageId", "SourceRegion", "OperationType", "Value", "CidrBlock", "VpcId",
+                 "GroupId", "GroupName", "GroupDescription", "IpProtocol", "FromPort", "ToPort", "CidrIp", "SubnetId",
+                 "AvailabilityZoneId"]
 LIST_PARAMS = ["InstanceId", "ResourceId", "SubnetId", "AttributeName", "ImageId", "KeyName", "VolumeId",
-               "RegionName", "ZoneName"]
+               "RegionName", "ZoneName", "SecurityGroupRuleId", "NetworkInterfaceId", "GroupId", "GroupName", "VpcId",
+               "SecurityGroupId"]
 STRUCT_PARAMS = ["Filter.{}.Name", "Filter.{}.Value.{}", "Tag.{}.Key", "Tag.{}.Value", "TagSpecification.{}.Tag.{}.Key",
                  "TagSpecification.{}.Tag.{}.Value", "TagSpecification.{}.ResourceType",
                  "BlockDeviceMapping.{}.DeviceName", "BlockDeviceMapping.{}.NoDevice", "BlockDeviceMapping.{}.Ebs.SnapshotId",
                  "LaunchPermission.Add.{}.UserId", "LaunchPermission.Remove.{}.Group", "UserId.{}", "UserGroup.{}",
-                 "Description.Value"]
+                 "Description.Value", "IpPermissions.{}.IpProtocol", "IpPermissions.{}.FromPort", "IpPermissions.{}.ToPort",
+                 "IpPermissions.{}.IpRanges.{}.CidrIp", "IpPermissions.{}.Ipv6Ranges.{}.CidrIpv6",
+                 "IpPermissions.{}.UserIdGroupPairs.{}.GroupId", "IpPermissions.{}.UserIdGroupPairs.{}.GroupName",
+                 "IpPermissions.{}.PrefixListIds.{}.PrefixListId"]
 INDEXES = st.one_of(st.integers(1, 3).map(str), st.sampled_from(["0", "01", "x", "-1", "1.5", " 1", "\u00b2", "\u0661", ""]))
 VALUES = st.one_of(words, st.sampled_from(
     ["i-0123456789abcdef0", "ami-7e000000000040008000000000000099", "o1.small", "1", "0", "true", "false",
      "X-Injected: 1", "ssh-rsa AAAA", "ssh-dss AAAAB3NzaC1kc3MAAACBAP", "c3NoLXJzYSBBQUFB", "instance-state-name",
-     "tag:Name", "running", "us-east-1", "*", "volume", "instance", "Default", "Name"]))
+     "tag:Name", "running", "us-east-1", "*", "volume", "instance", "Default", "Name", "tcp", "-1", "icmp", "65536",
+     "10.0.0.0/33", "::/0", "sg-0123", "vpc-0123456789abcdef0123456789abcdef", "subnet-x", "default"]))
 
 
 @st.composite

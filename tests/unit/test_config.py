@@ -62,6 +62,11 @@ def test_an_ovn_network_provider_is_optional_with_its_own_tls(tmp_path: Path) ->
     assert other.tls_verify is False and other.ovn_tls_verify is True  # the engine's insecure is not the OVN's
 
 
+def test_the_default_ovn_identity_url_keeps_an_ipv6_host_in_brackets() -> None:
+    from gateway.config import ProviderConfig
+    provider = ProviderConfig(name="v6", url="https://[fd00::1]/ovirt-engine/api", ovn_url="https://[fd00::1]:9696/v2.0")
+    assert provider.ovn_identity_url == "https://[fd00::1]:35357/v2.0"
+
 def test_first_provider_is_the_default_when_none_is_named(tmp_path: Path) -> None:
     config = load(write(tmp_path, PROVIDERS.replace('default_provider = "lab"', "")), environ={})
     assert config.default_provider == "lab"
