@@ -71,6 +71,14 @@ class Wire:
             time.sleep(POLL_SECONDS)
         raise AssertionError(f"{instance_id} never became {state}")
 
+    def poll_address(self, instance_id: str) -> None:
+        """Until the guest agent has reported the instance's address (seconds after it is up, on oVirt)."""
+        for _ in range(POLL_LIMIT):
+            if self.instance(instance_id).get("PrivateIpAddress"):
+                return
+            time.sleep(POLL_SECONDS)
+        raise AssertionError(f"{instance_id} never reported an address")
+
 
 @pytest.fixture(scope="module")
 def image_id(gateway: Any) -> str:
@@ -138,6 +146,7 @@ def test_terraform_apply_refresh_destroy(gateway: Any, image_id: str) -> None:
     try:
         wire.instance(instance_id)
         wire.poll(instance_id, "running")
+        wire.poll_address(instance_id)  # the default VPC's CIDR is learned from the addresses guests report
         applied = terraform_read(wire, instance_id, instance_type)
         assert applied["vpc"]["IsDefault"] and applied["root"]["State"] == "in-use"
         assert applied["root"]["AvailabilityZone"] == applied["instance"]["Placement"]["AvailabilityZone"]
