@@ -25,7 +25,7 @@ from typing import Any
 
 from lxml import etree
 
-from gateway.errors import GatewayError, InUse, InvalidState, NotFound, NotSupported
+from gateway.errors import BackendError, GatewayError, InUse, InvalidState, NotFound, NotSupported
 from gateway.network_model import SecurityGroup, SecurityRule, Subnet, Vpc
 from gateway.scope import Scope
 
@@ -205,7 +205,10 @@ class NetworkingMixin(OvirtBase):
             self._undo(*undo)
             raise
         self._forget_places()  # the new vNIC profile
-        return next(s for s in self.subnets(scope) if s.id == raw["id"])
+        made = next((s for s in self.subnets(scope) if s.id == raw["id"]), None)
+        if made is None:
+            raise BackendError("The network provider made the subnet but does not list it")
+        return made
 
     def _drop_imported(self, scope: Scope, datacenter_id: str, name: str) -> None:
         """Remove the data center's logical network imported under `name`, if the engine made one."""
@@ -310,6 +313,8 @@ class NetworkingMixin(OvirtBase):
                 etree.SubElement(body, "plugged").text = "false"
             placed = self._call(scope, "POST", f"vms/{vm_id}/nics", body=body, what=("instance", vm_id))
         nic_id = placed.get("id", "") if placed is not None else ""
+        if not nic_id:  # an empty device id would match (and regroup) every port bound to no device
+            raise BackendError("The engine added the instance's interface but did not say which it is")
         groups = list(group_ids) or [g.id for g in self.security_groups(scope)
                                      if g.vpc_id == subnet.vpc_id and g.name == DEFAULT_GROUP]
         ovn = self._ovn(scope)

@@ -247,3 +247,27 @@ def test_a_nic_plugged_takes_the_port_that_names_it_and_unplugged_loses_it(wired
     engine_api.put(f"{nics_url}/{nic_id}", timeout=10, data="<nic><plugged>true</plugged></nic>")
     [own] = [p for p in engine.simulator.ovn.ports.values() if p["device_id"] == nic_id]  # none named it: a new one
     assert own["id"] != made["id"] and own["fixed_ips"][0]["ip_address"] == "10.71.3.2"
+
+
+def test_an_interface_the_engine_adds_without_naming_it_regroups_no_port(wired: Wired, engine: Engine) -> None:
+    """An engine answer without the new NIC's id is a BackendError, not a placement on device id "", which
+    would put every port bound to no device (interfaces made with CreateNetworkInterface) in the groups."""
+    import requests
+    from lxml import etree
+
+    from gateway.errors import BackendError
+    scope = wired.scope()
+    vpc = wired.driver.create_vpc(scope, "10.81.0.0/16")
+    subnet = wired.driver.create_subnet(scope, vpc.id, "10.81.0.0/22", DEFAULT_CLUSTER)
+    group = wired.driver.create_security_group(scope, vpc.id, "spare", "spare")
+    network_id = engine.simulator.ovn.subnets[subnet.id]["network_id"]
+    with engine.simulator.ovn.lock:
+        spare = engine.simulator.ovn.add_port({"network_id": network_id, "name": "spare",
+                                               "security_groups": [group.id]})
+    vm = etree.fromstring(requests.post(f"{engine.url}/vms", auth=("admin@internal", "admin"), timeout=10, data=(
+        f'<vm><name>nameless-nic</name><cluster id="{DEFAULT_CLUSTER}"/><template id="{BLANK}"/></vm>')).content)
+    engine.simulator.faults.configure({"error": {"path": r"/vms/[^/]+/nics$", "method": "POST", "status": 201,
+                                                 "body": "", "content_type": "application/xml", "count": 1}})
+    with pytest.raises(BackendError):
+        wired.driver.place_on_subnet(scope, vm.get("id"), subnet.id, [])
+    assert engine.simulator.ovn.ports[spare["id"]]["security_groups"] == [group.id]
