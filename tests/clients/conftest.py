@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.clients.ec2_helpers import ec2_client
+from tests.conftest import start_gateway
 from tests.simulator_fixtures import ADMIN, running_simulator
 
 
@@ -28,3 +29,12 @@ def engine() -> Iterator[tuple[Any, Any]]:
             yield connection, handle
         finally:
             connection.close()
+
+
+@pytest.fixture(scope="module")
+def net_gateway(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A gateway of the test module's own on the embedded default: network tests make VPCs, subnets and
+    ports that other tests would see."""
+    handle = start_gateway(tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2]))
+    yield handle
+    handle.stop()

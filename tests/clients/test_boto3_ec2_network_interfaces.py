@@ -4,7 +4,6 @@ engine's VM NICs)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,17 +11,8 @@ import requests
 
 from tests.clients.ec2_helpers import ec2_client, expect
 from tests.clients.test_boto3_ec2_vpc_networking import neutron
-from tests.conftest import start_gateway
 
 CENTOS = "ami-7e000000000040008000000000000011"
-
-
-@pytest.fixture(scope="module")
-def net_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A gateway of its own: these tests make VPCs and ports other tests would see."""
-    handle = start_gateway(tmp_path_factory.mktemp("network-interfaces"))
-    yield handle
-    handle.stop()
 
 
 @pytest.fixture(scope="module")

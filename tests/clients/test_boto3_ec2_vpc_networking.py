@@ -20,16 +20,7 @@ from drivers.ovirt.simulator.server import Simulator, serve_in_thread
 from gateway.config import load
 from gateway.store import Store
 from tests.clients.ec2_helpers import addressed_instances, ec2_client, expect
-from tests.conftest import start_gateway
 from tests.integration.gateway_process import start
-
-
-@pytest.fixture(scope="module")
-def net_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A gateway of its own on the embedded default: these tests make and remove VPCs other tests would see."""
-    handle = start_gateway(tmp_path_factory.mktemp("vpc-networking"))
-    yield handle
-    handle.stop()
 
 
 @pytest.fixture(scope="module")
