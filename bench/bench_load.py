@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import requests
-from harness import free_port, wait_http
+from harness import free_port, stop_group, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -167,18 +167,6 @@ def _ready(process: subprocess.Popen) -> list[str]:
     return line.split()[1:]
 
 
-def _stop(process: subprocess.Popen) -> None:
-    import signal
-
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 @contextmanager
 def running(side: Side, mode: str, opts: argparse.Namespace, home: Path) -> Iterator[Side]:
     home.mkdir(parents=True)
@@ -189,18 +177,18 @@ def running(side: Side, mode: str, opts: argparse.Namespace, home: Path) -> Iter
     with ExitStack() as stack:
         if mode == "gunicorn":
             simulator = _start([PYTHON, str(SERVERS), "simulator", json.dumps(spec)], ROOT)
-            stack.callback(_stop, simulator)
+            stack.callback(stop_group, simulator, 30)
             simulator_url = _ready(simulator)[0]
             config = _credentials(_config_text(home, port, simulator_url, extra), side.tree)
             gateway = _start([PYTHON, "-m", "gateway.cli", "serve", "--config", str(config)], side.tree,
                              {"CLOUDGW_WORKERS": str(opts.workers), "CLOUDGW_THREADS": str(opts.threads)})
-            stack.callback(_stop, gateway)
+            stack.callback(stop_group, gateway, 30)
         else:
             simulator_url = f"http://127.0.0.1:{sim_port}"
             config = _credentials(_config_text(home, port, simulator_url, extra), side.tree)
             gateway = _start([PYTHON, str(SERVERS), "embedded", json.dumps({**spec, "config": str(config)})],
                              side.tree)
-            stack.callback(_stop, gateway)
+            stack.callback(stop_group, gateway, 30)
             _ready(gateway)
         side.url, side.counter_url = f"http://127.0.0.1:{port}/", f"{simulator_url}/__bench__/stats"
         wait_http(f"http://127.0.0.1:{port}/healthz", timeout=300)
