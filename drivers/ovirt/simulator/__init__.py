@@ -39,6 +39,10 @@ Control API (only with `control_api=True`; JSON in and out; never part of a real
     - `"engine_down": true`: every engine path answers 503 with Apache's error page;
 - `DELETE /__simulator__/faults`: clear latency, rules and engine_down
 - `POST /__simulator__/reset`: back to the seed state (and `vms` seeded VMs), faults cleared
+- `POST /__simulator__/load` `{"vm": id, "cpu_percent", "memory_used_percent", "net_rx", "net_tx",
+  "disk_read", "disk_write", "disk_read_ops", "disk_write_ops"}`: what the VM does while it runs (bytes or
+  operations a second; network on its first NIC, disk on its first disk), read back in its statistics
+  (`vms/{id}/statistics`, `vms/{id}/nics/{nic}/statistics`, `disks/{id}/statistics`; see `vm_statistics`)
 - `POST /__simulator__/vms/<id>/status` `{"status": "not_responding"}`: force a VM status
 - `GET  /__simulator__/state`: object counts, pending timed steps, the clock
 - `GET  /__simulator__/stats` -> `{"total", "requests": {"GET /vms": n, "GET /vms/<id>": n, ...}}`: engine

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Request, Response
 
 from . import (api_devices, api_disks, api_events, api_infra, api_providers, api_templates, api_vms, ovn_api,
                permissions)
+from . import render_statistics
 from .call import Call
 from .control import handle_control
 from .entities import User
@@ -42,7 +43,8 @@ QUERY_FREE = (api_vms.vm_action, api_infra.api_root)
 def _url_map() -> Map:
     rules = []
     for path, methods, handler in (api_infra.ROUTES + api_templates.ROUTES + api_vms.ROUTES + api_devices.ROUTES
-                                  + api_disks.ROUTES + api_events.ROUTES + api_providers.ROUTES):
+                                  + api_disks.ROUTES + api_events.ROUTES + api_providers.ROUTES
+                                  + render_statistics.ROUTES):
         rules.append(Rule(path, methods=list(methods), endpoint=handler, strict_slashes=False))
     return Map(rules)
 

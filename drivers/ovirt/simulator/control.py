@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Request, Response
 
 from .entities import Vm
+from .vm_statistics import Load
 
 if TYPE_CHECKING:
     from .server import Simulator
@@ -86,6 +87,8 @@ def handle_control(sim: "Simulator", request: Request) -> Response:
                               "jobs": len(store.jobs), "pending_steps": store.pending_steps(),
                               "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                               "clock": sim.clock.describe()})
+        if path == "/load" and method == "POST":
+            return _set_load(sim, body)
         parts = path.split("/")
         if len(parts) == 4 and parts[1] == "vms" and parts[3] == "status" and method == "POST":
             return _set_status(sim, parts[2], str(body.get("status", "")))
@@ -111,3 +114,17 @@ def _set_status(sim: "Simulator", vm_id: str, status: str) -> Response:
             vm.guest_reported = False
         vm.touch()
         return _json({"id": vm.id, "status": vm.status})
+
+
+def _set_load(sim: "Simulator", body: dict[str, Any]) -> Response:
+    """What a VM does while it runs (its statistics): CPU and memory percent, network and disk bytes a
+    second, disk operations a second; fields not given keep their value (at first, the idle load)."""
+    store = sim.store
+    with store.lock:
+        store.settle()
+        vm: Vm | None = store.vms.get(str(body.get("vm", "")))
+        if vm is None:
+            return _json({"error": "no such VM (give its id as \"vm\")"}, 404)
+        load = Load.from_json(body, store.statistics.load(vm.id))
+        store.statistics.set_load(vm, load, store.now())
+        return _json({"vm": vm.id, **load.as_json()})

@@ -41,6 +41,9 @@ def disk(w: XmlWriter, d: Disk, ctx: Ctx, base: str | None = None) -> None:
     w.start("storage_domains")
     w.ref("storage_domain", href("storagedomains", d.storage_domain_id), d.storage_domain_id)
     w.end("storage_domains")
+    if ctx.sub("statistics") is not None:
+        from .render_statistics import disk_part
+        disk_part(w, ctx.store, d.id, d.owner_vm_id)
     w.end("disk")
 
 

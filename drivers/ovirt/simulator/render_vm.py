@@ -16,7 +16,8 @@ from .entities import BLANK_ID, InstanceType, Nic, Template, Vm
 from .permissions import ROLES
 from .render_common import Ctx, follow_key, href, write_tree
 from .render_storage import QUOTA_ID, disk_attachments, snapshots
-from .store import nic_addresses, reported_device_id
+from . import render_statistics
+from .store import Store, nic_addresses, reported_device_id
 from .xmlwriter import XmlWriter
 
 VM_ACTIONS = ("detach", "export", "commitsnapshot", "clone", "reordermacaddresses", "logon", "maintenance",
@@ -161,7 +162,11 @@ def _vm_base(w: XmlWriter, obj: Vm | Template | InstanceType, kind: str, running
 
 def vm(w: XmlWriter, v: Vm, ctx: Ctx) -> None:
     """Render a VM, from its cache when nothing about it (or the options) has changed."""
-    key = (v.version, w.depth, follow_key(ctx.follow), ctx.all_content)
+    follows = follow_key(ctx.follow)
+    if "statistics" in follows:  # measured now: never from (nor into) the cache
+        _vm(w, v, ctx)
+        return
+    key = (v.version, w.depth, follows, ctx.all_content)
     if v.cache_xml is not None and v.cache_key == key:
         w.raw(v.cache_xml)
         return
@@ -224,6 +229,8 @@ def _vm(w: XmlWriter, v: Vm, ctx: Ctx) -> None:
     sub = ctx.sub("snapshots")
     if sub is not None:
         snapshots(w, v, sub)
+    if ctx.sub("statistics") is not None:
+        render_statistics.vm_part(w, store, v)
     sub = ctx.sub("tags")
     if sub is not None:
         from .render_infra import tag
@@ -328,12 +335,15 @@ def nics(w: XmlWriter, v: Vm, ctx: Ctx) -> None:
     base = href("vms", v.id)
     w.start("nics")
     for index, n in enumerate(v.nics):
-        nic(w, n, f"{base}/nics/{n.id}", ("vm", base, v.id), (v, index))
+        nic(w, n, f"{base}/nics/{n.id}", ("vm", base, v.id), (v, index),
+            store=ctx.store if ctx.sub("statistics") is not None else None)
     w.end("nics")
 
 
-def nic(w: XmlWriter, n: Nic, base: str, owner: tuple[str, str, str], device: tuple[Vm, int] | None) -> None:
-    """A NIC; VM NICs inline the guest's reported devices, as the engine does."""
+def nic(w: XmlWriter, n: Nic, base: str, owner: tuple[str, str, str], device: tuple[Vm, int] | None,
+        store: Store | None = None) -> None:
+    """A NIC; VM NICs inline the guest's reported devices, as the engine does (and their statistics when
+    given the `store` they are read from: `follow=nics.statistics`)."""
     w.start("nic", base, n.id)
     w.actions(base, ("activate", "deactivate"))
     w.leaf("name", n.name)
@@ -351,6 +361,8 @@ def nic(w: XmlWriter, n: Nic, base: str, owner: tuple[str, str, str], device: tu
             w.end("reported_devices")
         else:
             w.empty("reported_devices")
+        if store is not None:
+            render_statistics.nic_part(w, store, v, index)
     if n.vnic_profile_id:
         w.ref("vnic_profile", href("vnicprofiles", n.vnic_profile_id), n.vnic_profile_id)
     w.end("nic")

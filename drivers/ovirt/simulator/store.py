@@ -22,6 +22,7 @@ from .entities import (
     StorageDomain, Tag, Template, User, Vm, VnicProfile,
 )
 from .events import EventLog
+from .vm_statistics import StatisticsState
 
 Step = Callable[[float], None]
 
@@ -61,6 +62,7 @@ class Store:
         self.mac_pool_id = "58ca604b-017d-0374-0220-00000000014e"
         self.engine_id = "5c7e3a44-0000-4000-8000-000000000000"
         self.events = EventLog()
+        self.statistics = StatisticsState()  # VM loads and NIC counters (vm_statistics)
         self.acting = NOBODY
         self._steps: list[tuple[float, int, str | None, int, Step, Acting]] = []
         self._seq = itertools.count()
