@@ -22,6 +22,8 @@ from .housekeeping import Housekeeping
 from .keypairs import KeyPairs
 from .logs import configure_logging
 from .operations import OperationRunner
+from .metric_points import MetricSink
+from .metric_sampler import MetricSampler
 from .orphans import Orphans
 from .scope import PROVIDER_HEADER, Credentials, ProviderChoice, Scope, choose_provider
 from .store import Store
@@ -60,6 +62,18 @@ class Gateway:
         for provider in config.providers:
             self.driver_for(provider)
         self.frontends: list[str] = []
+
+    def attach_metric_sink(self, sink: MetricSink) -> MetricSampler:
+        """Sample the providers' VM statistics into `sink` (the metric store) in the operation worker's loop,
+        beside housekeeping, every `[cloudwatch] sample_seconds` (see metric_sampler)."""
+        sampler = MetricSampler(self.config, self.store, self.driver_for, sink)
+        housekeeping = self.housekeeping.maybe_run
+
+        def periodic() -> None:
+            housekeeping()
+            sampler.maybe_run()
+        self.operations.periodic = periodic
+        return sampler
 
     def driver_for(self, provider: ProviderConfig) -> Driver:
         """The shared driver of the provider's backend kind (created once; registers its operation kinds)."""

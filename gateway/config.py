@@ -37,6 +37,15 @@ class ProviderConfig:
     ovn_ca_file: str | None = None  # default: ca_file
     ovn_insecure: bool | None = None  # default: insecure
     ovn_engine_name: str = "ovirt-provider-ovn"  # the provider's name in the engine (engine-setup's)
+    monitor_username: str | None = None  # the engine identity the metric sampler reads statistics as
+    monitor_password_file: str | None = None  # a file holding its password (first line)
+
+    def monitor_password(self) -> str | None:
+        """The monitoring identity's password, read from its file each time (so a rotated one applies)."""
+        if not self.monitor_password_file:
+            return None
+        lines = Path(self.monitor_password_file).expanduser().read_text().splitlines()
+        return lines[0] if lines else ""
 
     @property
     def tls_verify(self) -> bool | str:
@@ -92,6 +101,7 @@ class Config:
     inventory_enabled: bool = False
     inventory_poll_seconds: float = 2.0
     inventory_resync_seconds: float = 300.0
+    cloudwatch_sample_seconds: float = 60.0
     simulator: bool = False
     simulator_port: int = 3002
     simulator_speed: float = 1.0
@@ -225,6 +235,7 @@ SETTINGS: dict[tuple[str, str], tuple[str, Any]] = {
     ("inventory", "enabled"): ("inventory_enabled", _parse_bool),
     ("inventory", "poll_seconds"): ("inventory_poll_seconds", _parse_float(0)),
     ("inventory", "resync_seconds"): ("inventory_resync_seconds", _parse_float(0)),
+    ("cloudwatch", "sample_seconds"): ("cloudwatch_sample_seconds", _parse_float(0)),
     ("simulator", "enabled"): ("simulator", _parse_bool),
     ("simulator", "port"): ("simulator_port", _parse_int(0, 65535)),
     ("simulator", "speed"): ("simulator_speed", _parse_float(0)),
@@ -257,11 +268,28 @@ def _parse_ovn(where: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     return found
 
 
+MONITOR_KEYS = ("monitor_username", "monitor_password_file")
+
+
+def _parse_monitor(where: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The identity the metric sampler reads the engine's statistics as (both or neither)."""
+    user, password_file = raw.get("monitor_username"), raw.get("monitor_password_file")
+    if not user and not password_file:
+        return {}
+    if not user or not password_file:
+        raise ConfigError(f"{where}: monitor_username and monitor_password_file go together")
+    if not Path(str(password_file)).expanduser().is_file():
+        raise ConfigError(f"{where}.monitor_password_file: no such file {password_file!r}")
+    return {"monitor_username": _parse_str(f"{where}.monitor_username", user),
+            "monitor_password_file": str(password_file)}
+
+
 def _parse_provider(index: int, raw: Any) -> ProviderConfig:
     where = f"providers[{index}]"
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: must be a table")
-    known = {"name", "url", "driver", "ca_file", "insecure", "default_datacenter", "region_aliases", *OVN_KEYS}
+    known = {"name", "url", "driver", "ca_file", "insecure", "default_datacenter", "region_aliases", *OVN_KEYS,
+             *MONITOR_KEYS}
     for key in raw:
         if key not in known:
             raise ConfigError(f"{where}.{key}: unknown setting (known: {', '.join(sorted(known))})")
@@ -279,6 +307,7 @@ def _parse_provider(index: int, raw: Any) -> ProviderConfig:
         raise ConfigError(f"{where}.region_aliases: must be a table of region name -> data center")
     return ProviderConfig(
         **_parse_ovn(where, raw),
+        **_parse_monitor(where, raw),
         name=raw["name"].strip(),
         url=raw["url"].strip(),
         driver=_parse_str(f"{where}.driver", raw.get("driver", "ovirt")),

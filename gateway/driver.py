@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import ConfigError, NotSupported
+from .instance_statistics import InstanceStatistics
 from .model import (HardwareProfile, Image, Instance, InstanceSpec, LaunchPermissions, Network, NetworkInterface,
                     Realm, Region, Snapshot, Volume, VolumeAttachment, VolumeSpec)
 from .scope import Scope
@@ -136,6 +137,11 @@ class Driver:
     def instance(self, scope: Scope, instance_id: str) -> Instance:
         """One instance; NotFound if absent (terminated ones are the frontends' tombstones' business)."""
         raise _unsupported("get instance")
+
+    def instance_statistics(self, scope: Scope, ids: Iterable[str] | None = None) -> list[InstanceStatistics]:
+        """What the backend measures now of the running instances of the scoped data center (`ids` narrows),
+        in a constant number of backend requests whatever their number."""
+        raise _unsupported("read instance statistics")
 
     def terminated_instances(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Instance]:
         """Instances terminated in the scoped data center less than config.tombstone_seconds ago, newest

@@ -24,6 +24,7 @@ from .operations import RunInstance, TerminateInstance
 from .disk_snapshots import DiskSnapshotsMixin
 from .snapshot_copies import SnapshotCopiesMixin, VolumeFromSnapshot
 from .snapshot_removal import DeleteSnapshot
+from .statistics import StatisticsMixin
 from .storage import StorageMixin
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 
 class OvirtDriver(InstancesMixin, ImagesMixin, StorageMixin, SnapshotCopiesMixin, DiskSnapshotsMixin,
-                  InterfacePortsMixin):
+                  InterfacePortsMixin, StatisticsMixin):
     """One per gateway process, shared by every request (clients and caches are per engine inside)."""
 
     name = "ovirt"

@@ -8,18 +8,14 @@ from __future__ import annotations
 import re
 import uuid
 
+from gateway.ec2_ids import encode
+
 from .errors import Ec2Error
 
 PREFIX_KINDS = {"i": "Instance", "ami": "AMI", "r": "Reservation", "vol": "Volume", "snap": "Snapshot",
                 "eni": "NetworkInterface"}
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 UUID_TEXT = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-
-def encode(prefix: str, backend_id: str) -> str:
-    """The EC2 id of a backend UUID; a backend id that is not a UUID is kept readable after the prefix."""
-    hex_digits = backend_id.replace("-", "").lower()
-    return f"{prefix}-{hex_digits}"
 
 
 def decode(prefix: str, ec2_id: str) -> str:

@@ -1,0 +1,43 @@
+"""What a backend measures of a running instance at one moment: the common model of VM statistics.
+
+Frontends (Deltacloud `metrics`) and the metric sampler read it; a driver fills it from its engine's own
+statistics (oVirt: `vms/{id}/statistics` and those of its NICs and disks). A figure the backend does not
+measure is None, never a made-up zero.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class InstanceStatistics:
+    """One instance's statistics, summed over its NICs and disks.
+
+    Rates are per second at the time of the reading; totals are counters since the backend began
+    counting (they may restart with the VM). `measured_at` is the gateway's clock when it read them.
+    """
+
+    instance_id: str
+    measured_at: float
+    cpu_percent: float | None = None
+    memory_installed_bytes: int | None = None
+    memory_used_bytes: int | None = None
+    network_rx_bytes_per_second: float | None = None
+    network_tx_bytes_per_second: float | None = None
+    network_rx_bytes_total: int | None = None
+    network_tx_bytes_total: int | None = None
+    network_rx_packets_total: int | None = None   # oVirt has no packet counts
+    network_tx_packets_total: int | None = None
+    disk_read_bytes_per_second: float | None = None
+    disk_write_bytes_per_second: float | None = None
+    disk_read_ops_per_second: float | None = None
+    disk_write_ops_per_second: float | None = None
+    disk_read_bytes_total: int | None = None      # oVirt has no disk byte totals
+    disk_write_bytes_total: int | None = None
+    uptime_seconds: int | None = None
+
+    @property
+    def memory_used_percent(self) -> float | None:
+        if not self.memory_installed_bytes or self.memory_used_bytes is None:
+            return None
+        return 100.0 * self.memory_used_bytes / self.memory_installed_bytes
