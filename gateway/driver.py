@@ -138,9 +138,11 @@ class Driver:
         """One instance; NotFound if absent (terminated ones are the frontends' tombstones' business)."""
         raise _unsupported("get instance")
 
-    def instance_statistics(self, scope: Scope, ids: Iterable[str] | None = None) -> list[InstanceStatistics]:
+    def instance_statistics(self, scope: Scope, ids: Iterable[str] | None = None, *,
+                            unfiltered: bool = False) -> list[InstanceStatistics]:
         """What the backend measures now of the running instances of the scoped data center (`ids` narrows),
-        in a constant number of backend requests whatever their number."""
+        in a constant number of backend requests whatever their number. `unfiltered`: all of them or an
+        error, never only those the identity may see (the metric sampler's need)."""
         raise _unsupported("read instance statistics")
 
     def terminated_instances(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Instance]:

@@ -96,7 +96,8 @@ class MetricSampler:
                 found: list[InstanceStatistics] = []
                 for region in driver.regions(scope):
                     found += driver.instance_statistics(Scope(provider, region.id, scope.credentials,
-                                                              user_level=False, request_id="metric-sampler"))
+                                                              user_level=False, request_id="metric-sampler"),
+                                                        unfiltered=True)
                 now = self.clock()  # the sampler's clock times the points (and the seconds between samples)
                 return [replace(s, measured_at=now) for s in found]
             except GatewayError as exc:  # refused, or the engine is away: the next identity, or next period

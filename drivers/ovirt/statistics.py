@@ -65,7 +65,8 @@ def vm_statistics(vm: Element, measured_at: float) -> InstanceStatistics:
 
 
 class StatisticsMixin(OvirtBase):
-    def instance_statistics(self, scope: Scope, ids: Iterable[str] | None = None) -> list[InstanceStatistics]:
+    def instance_statistics(self, scope: Scope, ids: Iterable[str] | None = None, *,
+                            unfiltered: bool = False) -> list[InstanceStatistics]:
         """The running VMs of the scoped data center with their statistics: one engine request (plus the data
         center's description when not cached)."""
         place = self._place(scope)
@@ -73,9 +74,9 @@ class StatisticsMixin(OvirtBase):
         if wanted is not None and not wanted:
             return []
         params = self._vm_params(place, STATISTICS_FOLLOW, "status=up")
-        if not scope.user_level:
-            # Unfiltered, said so: an identity that is no engine administrator is refused rather than answered
-            # with only the VMs it owns (the engine filters non-administrators by default).
+        if unfiltered and not scope.user_level:
+            # Said so: an identity that is no engine administrator is refused rather than answered with only the
+            # VMs it may see (the engine filters non-administrators by default).
             params["filter"] = "false"
         now = time.time()
         return [vm_statistics(vm, now) for vm in self._get(scope, "vms", params)

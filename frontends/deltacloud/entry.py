@@ -59,6 +59,7 @@ COLLECTIONS: tuple[Collection, ...] = (
     Collection("storage_volumes", "volumes"),
     Collection("storage_snapshots", "snapshots"),
     Collection("networks", "networks"),
+    Collection("metrics", "instance_statistics"),
 )
 
 
