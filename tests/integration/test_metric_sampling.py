@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from gateway.config import ConfigError, load
+from gateway.errors import GatewayError
 from gateway.ec2_ids import instance_id
 from gateway.metric_points import DataPoint
 from gateway.metric_sampler import MetricSampler
@@ -180,3 +181,35 @@ def test_the_monitoring_identity_is_configured_per_provider_both_settings_or_nei
     with pytest.raises(ConfigError, match="go together"):
         load(half, environ={})
     assert load(None, environ={}).cloudwatch_sample_seconds == 60
+
+
+def test_the_gateway_samples_in_its_operation_workers_loop_once_a_metric_store_is_attached(engine: Engine,
+                                                                                          tmp_path: Path) -> None:
+    from gateway.app import Gateway as GatewayCore
+
+    engine.simulator.reset()
+    secret = tmp_path / "monitor.password"
+    secret.write_text("admin\n")
+    config = tmp_path / "cloudgw.toml"
+    config.write_text(f'[server]\ndata_dir = "{tmp_path / "data"}"\n\n[[providers]]\nname = "lab"\n'
+                      f'url = "{engine.url}"\nmonitor_username = "admin@internal"\n'
+                      f'monitor_password_file = "{secret}"\n')
+    core = GatewayCore(load(config, environ={}))
+    try:
+        sink = ListSink()
+        core.attach_metric_sink(sink)
+        assert core.operations.periodic is not None
+        core.operations.periodic()  # one turn of the worker loop: housekeeping, then the sampler
+        running = {p.dimensions[0][1] for p in sink.points if p.metric == "CPUUtilization"}
+        assert running and all(p.scope == "lab" for p in sink.points)
+        core.operations.periodic()
+        assert len({p.timestamp for p in sink.points}) == 1  # the next sample waits for the next period
+    finally:
+        core.close()
+
+
+def test_a_user_reads_the_statistics_of_its_own_vms_but_the_sampler_never_a_partial_view(gw: Gateway) -> None:
+    assert gw.driver.instance_statistics(gw.scope(USER)) == []  # the seeded VMs are the administrator's
+    with pytest.raises(GatewayError):
+        gw.driver.instance_statistics(gw.scope(USER), unfiltered=True)
+    assert gw.driver.instance_statistics(gw.scope(), unfiltered=True)
