@@ -10,7 +10,8 @@ whose engine user may list every VM (as housekeeping does); a provider none can 
 What each sample gives, per instance (namespace AWS/EC2, dimension InstanceId = the EC2 frontend's `i-` id):
 CPUUtilization (Percent, the engine's cpu.current.total); NetworkIn/NetworkOut (Bytes moved since the previous
 sample: the difference of the NICs' byte counters, exact whatever the sampling jitter; at an instance's first
-sample, or when a counter went back (the VM restarted), the engine's current rate x the period);
+sample, after a gap of more than two periods, or when a counter went back (the VM restarted), the engine's
+current rate x the period);
 DiskReadBytes/DiskWriteBytes and DiskReadOps/DiskWriteOps (the engine has rates only, no disk totals: rate x
 the seconds since the previous sample). No NetworkPacketsIn/Out: the engine counts no packets. Memory, which
 AWS does not measure, goes under the CloudWatch agent's names: namespace CWAgent, mem_used_percent (Percent).
@@ -123,6 +124,8 @@ class MetricSampler:
     def points(self, owner: str, now: InstanceStatistics, before: InstanceStatistics | None) -> list[DataPoint]:
         dimensions = (("InstanceId", instance_id(now.instance_id)),)
         at = now.measured_at
+        if before is not None and not 0 < at - before.measured_at <= 2 * self.period:
+            before = None  # a reading from before a gap (lease held elsewhere meanwhile) covers no one period
         seconds = self.period if before is None else max(0.0, now.measured_at - before.measured_at)
 
         def point(metric: str, value: float | None, unit: str, namespace: str = EC2_NAMESPACE) -> list[DataPoint]:

@@ -213,3 +213,17 @@ def test_a_user_reads_the_statistics_of_its_own_vms_but_the_sampler_never_a_part
     with pytest.raises(GatewayError):
         gw.driver.instance_statistics(gw.scope(USER), unfiltered=True)
     assert gw.driver.instance_statistics(gw.scope(), unfiltered=True)
+
+
+def test_after_a_gap_the_network_bytes_are_one_periods_not_everything_the_counter_grew_meanwhile(
+        gw: Gateway, tmp_path: Path) -> None:
+    vm = running_ids(gw)[0]
+    gw.engine.control("load", vm=vm, net_rx=1000, disk_read=100)
+    sampler = monitored(gw, tmp_path)
+    sampler.maybe_run()
+    gw.engine.simulator.clock.advance(10 * PERIOD)  # this process did not sample for ten periods
+    gw.time.now += 10 * PERIOD
+    sampler.sink.points.clear()
+    sampler.maybe_run()
+    mine = {p.metric: p.value for p in sampler.sink.points if p.dimensions == (("InstanceId", instance_id(vm)),)}
+    assert mine["NetworkIn"] == 1000 * PERIOD and mine["DiskReadBytes"] == 100 * PERIOD
