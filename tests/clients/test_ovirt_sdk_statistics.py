@@ -100,11 +100,44 @@ def test_a_down_vm_reads_zero_and_disk_rates_follow_the_load(engine: Any, connec
     control(engine, "POST", "load", vm=RUNNING_VM, disk_read=5000, disk_write=7000, disk_read_ops=3,
             disk_write_ops=4)
     attachment = vms.vm_service(RUNNING_VM).disk_attachments_service().list()[0]
-    disk_stats = by_name(connection.system_service().disks_service().disk_service(attachment.disk.id)
-                         .statistics_service().list())
+    disk_service = connection.system_service().disks_service().disk_service(attachment.disk.id)
+    before = by_name(disk_service.statistics_service().list())
+    advance(engine, 60)
+    disk_stats = by_name(disk_service.statistics_service().list())
     assert datum(disk_stats["data.current.read"]) == 5000 and datum(disk_stats["data.current.write"]) == 7000
-    assert datum(disk_stats["data.current.read_ops"]) == 3 and datum(disk_stats["data.current.write_ops"]) == 4
+    # The engine's labels (gauge, unit seconds) over VDSM's running totals of operations since the VM started.
+    assert disk_stats["data.current.read_ops"].unit == types.StatisticUnit.SECONDS
+    assert datum(disk_stats["data.current.read_ops"]) - datum(before["data.current.read_ops"]) == 60 * 3
+    assert datum(disk_stats["data.current.write_ops"]) - datum(before["data.current.write_ops"]) == 60 * 4
     assert disk_stats["data.current.read"].disk.id == attachment.disk.id
+
+
+def test_a_vm_started_again_counts_from_zero_and_reports_memory_only_once_its_agent_does(engine: Any,
+                                                                                        connection: Any) -> None:
+    vm_service = connection.system_service().vms_service().vm_service(RUNNING_VM)
+    nic = vm_service.nics_service().list()[0]
+    nic_stats = vm_service.nics_service().nic_service(nic.id).statistics_service()
+    disk_id = vm_service.disk_attachments_service().list()[0].disk.id
+    disk_stats = connection.system_service().disks_service().disk_service(disk_id).statistics_service()
+    control(engine, "POST", "load", vm=RUNNING_VM, net_rx=1000, disk_write_ops=5)
+    advance(engine, 600)
+    assert datum(by_name(nic_stats.list())["data.total.rx"]) >= 600 * 1000
+
+    vm_service.stop()
+    advance(engine, 30)
+    vm_service.start()
+    for _ in range(60):
+        if vm_service.get().status == types.VmStatus.UP:
+            break
+        advance(engine, 1)
+    vm = by_name(vm_service.statistics_service().list())
+    assert datum(vm["memory.used"]) == 0 and datum(vm["memory.free"]) == 0  # up, but no guest agent report yet
+    uptime = datum(vm["elapsed.time"])
+    assert 0 < uptime < 60
+    assert datum(by_name(nic_stats.list())["data.total.rx"]) <= uptime * 1000  # a new process's counters
+    assert datum(by_name(disk_stats.list())["data.current.write_ops"]) <= uptime * 5
+    advance(engine, 30)
+    assert datum(by_name(vm_service.statistics_service().list())["memory.used"]) > 0  # the agent reported
 
 
 def test_one_listing_inlines_the_statistics_of_vms_nics_and_disks_with_follow(engine: Any,

@@ -101,6 +101,8 @@ def nic_owned(store: Store, vm: Vm, index: int) -> Owned:
 
 def disk_owned(store: Store, disk_id: str, owner_vm_id: str | None) -> Owned:
     vm = store.vms.get(owner_vm_id or "")
+    if vm is not None:
+        store.statistics.accrue(vm, store.now())
     return disk_statistics(vm, disk_id, store.statistics), f"{href('disks', disk_id)}/statistics", _disk_ref(disk_id)
 
 

@@ -5,9 +5,12 @@ The names, descriptions, kinds, units and value types are the engine's own (ovir
 name-based UUID the engine derives from its name. The values follow a per-VM `Load` a test sets through
 the control API (`POST /__simulator__/load`), else a small idle load: rates and percentages while the VM
 runs and zero when it does not; the NIC counters (`data.total.rx/tx`) grow by rate x simulated seconds
-the VM ran, so they advance with the simulator's clock. The load's network rates belong to the VM's first
-NIC and its disk rates to its first disk (the others idle at zero). The engine has no disk byte totals
-and no packet counts: neither does this.
+the VM ran, so they advance with the simulator's clock. So do the disks' operation counts: the engine labels
+`data.current.read_ops/write_ops` "gauge, unit seconds", yet serves VDSM's `block.N.rd.reqs`/`wr.reqs`, the
+operations since the VM's qemu process started (a running total). Like the hypervisor's, every counter starts
+again from zero when the VM starts again. Memory used is the guest agent's figure: zero (the engine's "unknown")
+until the agent reports. The load's network rates belong to the VM's first NIC and its disk rates to its first
+disk (the others idle at zero). The engine has no disk byte totals and no packet counts: neither does this.
 """
 from __future__ import annotations
 
@@ -52,21 +55,33 @@ class Load:
 
 @dataclass(slots=True)
 class StatisticsState:
-    """Per-VM loads and the NICs' byte counters, with the time up to which they are counted."""
+    """Per-VM loads, the NICs' byte counters and the disks' operation counters, with the time up to which they
+    are counted and the start of the run they count."""
 
     loads: dict[str, Load] = field(default_factory=dict)             # vm id -> its load (absent: idle)
     nic_totals: dict[str, list[float]] = field(default_factory=dict)  # nic id -> [rx bytes, tx bytes]
+    disk_ops: dict[str, list[float]] = field(default_factory=dict)    # disk id -> [read ops, write ops]
     counted_until: dict[str, float] = field(default_factory=dict)     # vm id -> simulated time
+    run_started: dict[str, float] = field(default_factory=dict)       # vm id -> start time of the counted run
 
     def load(self, vm_id: str) -> Load:
         return self.loads.get(vm_id) or Load()
 
     def accrue(self, vm: Vm, now: float) -> None:
-        """Add to the VM's first NIC's counters what its load moved since they were last counted (only the
-        time the VM ran: from its start, and up to its stop if it stopped meanwhile)."""
+        """Add to the VM's first NIC's and first disk's counters what its load moved since they were last
+        counted (only the time the VM ran: from its start, and up to its stop if it stopped meanwhile). A VM
+        started again since has new counters, from zero (a new qemu process)."""
+        if vm.start_time is not None and self.run_started.get(vm.id) != vm.start_time:
+            if vm.id in self.run_started:
+                for nic in vm.nics:
+                    self.nic_totals.pop(nic.id, None)
+                for attachment in vm.attachments:
+                    self.disk_ops.pop(attachment.disk_id, None)
+            self.run_started[vm.id] = vm.start_time
+            self.counted_until[vm.id] = vm.start_time
         since = self.counted_until.get(vm.id, vm.start_time if vm.start_time is not None else now)
         self.counted_until[vm.id] = now
-        if vm.start_time is None or not vm.nics:
+        if vm.start_time is None:
             return
         begin = max(since, vm.start_time)
         if is_running(vm):
@@ -77,9 +92,14 @@ class StatisticsState:
             return
         seconds = max(0.0, end - begin)
         load = self.load(vm.id)
-        totals = self.nic_totals.setdefault(vm.nics[0].id, [0.0, 0.0])
-        totals[0] += load.net_rx * seconds
-        totals[1] += load.net_tx * seconds
+        if vm.nics:
+            totals = self.nic_totals.setdefault(vm.nics[0].id, [0.0, 0.0])
+            totals[0] += load.net_rx * seconds
+            totals[1] += load.net_tx * seconds
+        if vm.attachments:
+            ops = self.disk_ops.setdefault(vm.attachments[0].disk_id, [0.0, 0.0])
+            ops[0] += load.disk_read_ops * seconds
+            ops[1] += load.disk_write_ops * seconds
 
     def set_load(self, vm: Vm, load: Load, now: float) -> None:
         self.accrue(vm, now)  # what the old load moved is counted before the new one applies
@@ -121,7 +141,7 @@ def vm_statistics(vm: Vm, state: StatisticsState, now: float) -> list[Statistic]
     running = is_running(vm)
     load = state.load(vm.id) if running else Load(0, 0, 0, 0, 0, 0, 0, 0)
     installed = vm.memory
-    used = int(installed * load.memory_used_percent / 100) if running else 0
+    used = int(installed * load.memory_used_percent / 100) if running and vm.guest_reported else 0
     free = installed - used if running and vm.guest_reported else 0
     cached = int(free * 0.25) if free else 0
     buffered = int(free * 0.05) if free else 0
@@ -172,16 +192,19 @@ def nic_statistics(vm: Vm, nic_index: int, state: StatisticsState) -> list[Stati
 
 
 def disk_statistics(vm: Vm | None, disk_id: str, state: StatisticsState) -> list[Statistic]:
-    """DiskStatisticalQuery's list for an image disk: rates, operations a second (the engine's unit for them
-    is `seconds`, sic) and latencies. A disk of no running VM, or not its first disk, reads zero."""
+    """DiskStatisticalQuery's list for an image disk: rates, operation counts and latencies. The operation
+    counts are the engine's labels (gauge, unit `seconds`, sic) over running totals since the VM started (VDSM's
+    `block.N.rd.reqs`, stored as a Long): they keep their value while the VM is down. A disk of no running VM, or
+    not its first disk, reads zero rates."""
     first = vm is not None and is_running(vm) and bool(vm.attachments) and vm.attachments[0].disk_id == disk_id
     load = state.load(vm.id) if first and vm is not None else Load(0, 0, 0, 0, 0, 0, 0, 0)
     busy = load.disk_read_ops + load.disk_write_ops
+    read_ops, write_ops = state.disk_ops.get(disk_id, [0.0, 0.0])
     return [
         _s("data.current.read", "Read data rate", "gauge", "bytes_per_second", "decimal", load.disk_read),
-        _s("data.current.read_ops", "Read data ops", "gauge", "seconds", "decimal", load.disk_read_ops),
+        _s("data.current.read_ops", "Read data ops", "gauge", "seconds", "decimal", int(read_ops)),
         _s("data.current.write", "Write data rate", "gauge", "bytes_per_second", "decimal", load.disk_write),
-        _s("data.current.write_ops", "Write data ops", "gauge", "seconds", "decimal", load.disk_write_ops),
+        _s("data.current.write_ops", "Write data ops", "gauge", "seconds", "decimal", int(write_ops)),
         _s("disk.read.latency", "Read latency", "gauge", "seconds", "decimal", 0.0004 if busy else 0.0),
         _s("disk.write.latency", "Write latency", "gauge", "seconds", "decimal", 0.0011 if busy else 0.0),
         _s("disk.flush.latency", "Flush latency", "gauge", "seconds", "decimal", 0.0002 if busy else 0.0),
