@@ -145,6 +145,13 @@ class Driver:
         error, never only those the identity may see (the metric sampler's need)."""
         raise _unsupported("read instance statistics")
 
+    def instance_with_statistics(self, scope: Scope, instance_id: str) -> tuple[Instance, InstanceStatistics | None]:
+        """One instance and what the backend measures of it now (None when it does not run); NotFound if absent.
+        A backend that can should read both at once."""
+        instance = self.instance(scope, instance_id)
+        found = self.instance_statistics(scope, [instance_id])
+        return instance, found[0] if found else None
+
     def terminated_instances(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Instance]:
         """Instances terminated in the scoped data center less than config.tombstone_seconds ago, newest
         first, state `terminated` (from the tombstones the terminate operation leaves); `ids` narrows."""

@@ -10,11 +10,31 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class NicTotals:
+    """One NIC's byte counters: differenced per NIC, since a NIC added or replaced starts its own from zero."""
+
+    nic_id: str
+    rx_bytes: int | None = None
+    tx_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class DiskTotals:
+    """One disk's operation counters (oVirt: operations since the VM's process started)."""
+
+    disk_id: str
+    read_ops: int | None = None
+    write_ops: int | None = None
+
+
+@dataclass(frozen=True)
 class InstanceStatistics:
     """One instance's statistics, summed over its NICs and disks.
 
     Rates are per second at the time of the reading; totals are counters since the backend began
-    counting (they may restart with the VM). `measured_at` is the gateway's clock when it read them.
+    counting (they restart with the VM: `uptime_seconds` says since when), summed, and per device in `nics` and
+    `disks`. `measured_at` is the gateway's clock when it read them. Memory used is None unless the guest
+    reports it.
     """
 
     instance_id: str
@@ -30,11 +50,15 @@ class InstanceStatistics:
     network_tx_packets_total: int | None = None
     disk_read_bytes_per_second: float | None = None
     disk_write_bytes_per_second: float | None = None
-    disk_read_ops_per_second: float | None = None
+    disk_read_ops_per_second: float | None = None   # oVirt measures no operation rate, only counts (below)
     disk_write_ops_per_second: float | None = None
+    disk_read_ops_total: int | None = None
+    disk_write_ops_total: int | None = None
     disk_read_bytes_total: int | None = None      # oVirt has no disk byte totals
     disk_write_bytes_total: int | None = None
     uptime_seconds: int | None = None
+    nics: tuple[NicTotals, ...] = ()
+    disks: tuple[DiskTotals, ...] = ()
 
     @property
     def memory_used_percent(self) -> float | None:

@@ -13,6 +13,7 @@ launch cleanly failed) by the process that takes the lease over.
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
@@ -20,12 +21,13 @@ from collections.abc import Iterable, Sequence
 from lxml.builder import E
 
 from gateway import engine_states
+from gateway.instance_statistics import InstanceStatistics
 from gateway.errors import BackendUnavailable, GatewayError, InvalidParameter, InvalidState, NotFound
 from gateway.model import Instance, InstanceSpec, InstanceState, from_json, to_json
 from gateway.operations import Fail, Next
 from gateway.scope import Scope
 
-from . import after_lock, device_names, disk_records, mapping
+from . import after_lock, device_names, disk_records, mapping, statistics
 from .base import INSTANCE_META, VM_FOLLOW, Element, Place, is_helper, launch_mark, search_value
 from .image_capture import CAPTURE
 from .inventory import InventoryMixin
@@ -147,6 +149,16 @@ class InstancesMixin(InventoryMixin):
         if not found:
             raise NotFound("instance", instance_id)
         return found[0]
+
+    def instance_with_statistics(self, scope: Scope, instance_id: str) -> tuple[Instance, InstanceStatistics | None]:
+        """Both from one engine request: the VM with its devices and its, its NICs' and its disks' statistics."""
+        place = self._place(scope)
+        vm = self._vm(scope, place, instance_id, follow=f"{VM_FOLLOW},{statistics.STATISTICS_FOLLOW}")
+        found = [mapping.instance(vm, owner=scope.credentials.username, region_id=place.region.id,
+                                  networks_of_profiles=place.networks_of_profiles)]
+        self._resolve_new_profiles(scope, found)
+        self._decorate(scope, place, found)
+        return found[0], statistics.vm_statistics(vm, time.time()) if statistics.is_running(vm) else None
 
     def _decorate(self, scope: Scope, place: Place, found: list[Instance]) -> None:
         """Tags, key names, requested device names and in-flight operations from the store: one query each,

@@ -23,13 +23,13 @@ from . import context, respond
 from .blueprint import bp
 from .description import Entity, Value
 
-# measure -> (unit, how it is read from the statistics); in 1.1.3's EC2 driver's names (CloudWatch's)
+# measure -> (unit, how it is read from the statistics); in 1.1.3's EC2 driver's names (CloudWatch's). No
+# DiskReadOps/DiskWriteOps: the engine counts disk operations (a total since the VM started) and measures no rate
+# of them, and one live reading cannot make a rate.
 MEASURES: dict[str, tuple[str, Any]] = {
     "CPUUtilization": ("Percent", lambda s: s.cpu_percent),
     "DiskReadBytes": ("Bytes/Second", lambda s: s.disk_read_bytes_per_second),
-    "DiskReadOps": ("Count/Second", lambda s: s.disk_read_ops_per_second),
     "DiskWriteBytes": ("Bytes/Second", lambda s: s.disk_write_bytes_per_second),
-    "DiskWriteOps": ("Count/Second", lambda s: s.disk_write_ops_per_second),
     "MemoryUtilization": ("Percent", lambda s: s.memory_used_percent),
     "NetworkIn": ("Bytes/Second", lambda s: s.network_rx_bytes_per_second),
     "NetworkOut": ("Bytes/Second", lambda s: s.network_tx_bytes_per_second),
@@ -80,8 +80,7 @@ def metrics_index() -> Response:
 
 @bp.route("/metrics/<metric_id>", methods=["GET"])
 def metric_show(metric_id: str) -> Response:
-    scope = context.scope()
-    found = context.driver().instance_statistics(scope, [metric_id])
-    if not found:
+    instance, stats = context.driver().instance_with_statistics(context.scope(), metric_id)
+    if stats is None:  # not running: no metric, as the index lists none for it
         raise NotFound("metric", metric_id)
-    return respond.entity(describe(context.driver().instance(scope, metric_id), found[0]))
+    return respond.entity(describe(instance, stats))
