@@ -62,18 +62,25 @@ class Gateway:
         for provider in config.providers:
             self.driver_for(provider)
         self.frontends: list[str] = []
+        self.metric_sampler: MetricSampler | None = None
+        self._workers_started = False
 
     def attach_metric_sink(self, sink: MetricSink) -> MetricSampler:
-        """Sample the providers' VM statistics into `sink` (the metric store) in the operation worker's loop,
-        beside housekeeping, every `[cloudwatch] sample_seconds` (see metric_sampler)."""
-        sampler = MetricSampler(self.config, self.store, self.driver_for, sink)
-        housekeeping = self.housekeeping.maybe_run
+        """Sample the providers' VM statistics into `sink` (the metric store) every `[cloudwatch] sample_seconds`,
+        in a thread of its own (see metric_sampler), running while the workers run."""
+        if self.metric_sampler is not None:
+            self.metric_sampler.close()
+        self.metric_sampler = MetricSampler(self.config, self.store, self.driver_for, sink)
+        if self._workers_started:
+            self.metric_sampler.start()
+        return self.metric_sampler
 
-        def periodic() -> None:
-            housekeeping()
-            sampler.maybe_run()
-        self.operations.periodic = periodic
-        return sampler
+    def start_workers(self) -> None:
+        """The durable-operation worker and, once a metric sink is attached, the metric sampler."""
+        self._workers_started = True
+        self.operations.start()
+        if self.metric_sampler is not None:
+            self.metric_sampler.start()
 
     def driver_for(self, provider: ProviderConfig) -> Driver:
         """The shared driver of the provider's backend kind (created once; registers its operation kinds)."""
@@ -91,6 +98,8 @@ class Gateway:
                      user_level=choice.user_level, request_id=getattr(g, "request_id", ""))
 
     def close(self) -> None:
+        if self.metric_sampler is not None:
+            self.metric_sampler.close()  # gives its leases back: another process samples the next slot
         self.operations.stop()
         for driver in self._drivers.values():
             driver.close()
@@ -163,7 +172,7 @@ def create_app(config: Config, *, start_workers: bool = True, store: Store | Non
         gateway.frontends.append(name)
     _install_fallback_errors(app)
     if start_workers:
-        gateway.operations.start()
+        gateway.start_workers()
     return app
 
 

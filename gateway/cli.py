@@ -98,6 +98,7 @@ def embedded_provider(api_url: str) -> ProviderConfig:
     base = api_url.removesuffix("/ovirt-engine/api")
     return ProviderConfig(name=EMBEDDED_PROVIDER, url=api_url, default_datacenter="Default",
                           region_aliases={"us-east-1": "Default"},
+                          monitor_with_ec2_credentials=True,  # the demo key acts as the simulator's admin
                           ovn_url=f"{base}/ovirt-provider-ovn/neutron/v2.0",
                           ovn_auth_url=f"{base}/ovirt-provider-ovn/keystone/v2.0")
 

@@ -39,6 +39,8 @@ class ProviderConfig:
     ovn_engine_name: str = "ovirt-provider-ovn"  # the provider's name in the engine (engine-setup's)
     monitor_username: str | None = None  # the engine identity the metric sampler reads statistics as
     monitor_password_file: str | None = None  # a file holding its password (first line)
+    # Without a monitoring identity: may the sampler read as the provider's EC2 credentials' users (opt-in)?
+    monitor_with_ec2_credentials: bool = False
 
     def monitor_password(self) -> str | None:
         """The monitoring identity's password, read from its file each time (so a rotated one applies)."""
@@ -268,19 +270,23 @@ def _parse_ovn(where: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     return found
 
 
-MONITOR_KEYS = ("monitor_username", "monitor_password_file")
+MONITOR_KEYS = ("monitor_username", "monitor_password_file", "monitor_with_ec2_credentials")
 
 
 def _parse_monitor(where: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     """The identity the metric sampler reads the engine's statistics as (both or neither)."""
+    found: dict[str, Any] = {}
+    if "monitor_with_ec2_credentials" in raw:
+        found["monitor_with_ec2_credentials"] = _parse_bool(f"{where}.monitor_with_ec2_credentials",
+                                                            raw["monitor_with_ec2_credentials"])
     user, password_file = raw.get("monitor_username"), raw.get("monitor_password_file")
     if not user and not password_file:
-        return {}
+        return found
     if not user or not password_file:
         raise ConfigError(f"{where}: monitor_username and monitor_password_file go together")
     if not Path(str(password_file)).expanduser().is_file():
         raise ConfigError(f"{where}.monitor_password_file: no such file {password_file!r}")
-    return {"monitor_username": _parse_str(f"{where}.monitor_username", user),
+    return {**found, "monitor_username": _parse_str(f"{where}.monitor_username", user),
             "monitor_password_file": str(password_file)}
 
 
