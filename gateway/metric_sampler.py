@@ -195,7 +195,8 @@ class MetricSampler:
         if provider.name not in self._unreadable:
             self._unreadable.add(provider.name)
             log.warning("metric sampler: no identity could read the VM statistics of %s (set monitor_username and "
-                        "monitor_password_file in its [[providers]] entry)", provider.name)
+                        "monitor_password_file in its [[providers]] entry, or monitor_with_ec2_credentials = true)",
+                        provider.name)
         return None
 
     def scopes(self, provider: "ProviderConfig") -> list[Scope]:
