@@ -96,7 +96,8 @@ _TYPES = (
         _link("machineTemplates", "MachineTemplate"), _link("machineConfigs", "MachineConfiguration"),
         _link("machineImages", "MachineImage"), _link("credentials", "Credential"), _link("volumes", "Volume"),
         _link("volumeTemplates", "VolumeTemplate"), _link("volumeConfigs", "VolumeConfiguration"),
-        _link("volumeImages", "VolumeImage"), _link("networks", "Network"), _link("jobs", "Job"))),
+        _link("volumeImages", "VolumeImage"), _link("networks", "Network"), _link("networkPorts", "NetworkPort"),
+        _link("forwardingGroups", "ForwardingGroup"), _link("jobs", "Job"))),
     ResourceType("Machine", _common(
         Field("state"), Field("cpu", INT), Field("memory", INT), _link("disks", "Disk"), Field("cpuArch"),
         _link("volumes", "MachineVolume"), _link("networkInterfaces", "MachineNetworkInterface"),
@@ -142,7 +143,26 @@ _TYPES = (
         Field("name"), Field("description"), Field("properties", PROPERTIES, "property"),
         Field("volumeTemplate", OBJECT, type="VolumeTemplate"))),
     ResourceType("Network", _common(
-        Field("state"), Field("networkType"), Field("mtu", INT), Field("classOfService"))),
+        Field("state"), Field("networkType"), Field("mtu", INT), Field("classOfService"),
+        Field("forwardingGroup", OBJECT, type="ForwardingGroup"), Field("cidr"), Field("realm"))),
+    # `cidr` (NetworkConfiguration, Network, ForwardingGroup) and `realm` are extension attributes
+    # (ResourceMetadata says so): DSP0263 has no place for an address block or a zone.
+    ResourceType("NetworkConfiguration", _common(
+        Field("networkType"), Field("mtu", INT), Field("classOfService"), Field("cidr"))),
+    ResourceType("NetworkTemplate", _common(
+        Field("networkConfig", OBJECT, type="NetworkConfiguration"),
+        Field("forwardingGroup", OBJECT, type="ForwardingGroup"), Field("realm"))),
+    ResourceType("NetworkCreate", (
+        Field("name"), Field("description"), Field("properties", PROPERTIES, "property"),
+        Field("networkTemplate", OBJECT, type="NetworkTemplate"))),
+    ResourceType("NetworkPort", _common(
+        Field("state"), Field("network", OBJECT, type="Network"), Field("portType"), Field("classOfService"))),
+    ResourceType("ForwardingGroup", _common(Field("networks", OBJECTS, "network", type="Network"), Field("cidr"))),
+    ResourceType("ForwardingGroupTemplate", _common(
+        Field("networks", OBJECTS, "network", type="Network"), Field("cidr"))),
+    ResourceType("ForwardingGroupCreate", (
+        Field("name"), Field("description"), Field("properties", PROPERTIES, "property"),
+        Field("forwardingGroupTemplate", OBJECT, type="ForwardingGroupTemplate"))),
     ResourceType("Job", _common(
         Field("state"), Field("targetResource", OBJECT), Field("affectedResources", OBJECTS, "affectedResource"),
         Field("action"), Field("returnCode", INT), Field("progress", INT), Field("statusMessage"),

@@ -1,39 +1,142 @@
-"""Networks: the logical networks of the scoped data center (read only)."""
+"""Networks: the engine's logical networks; those that are the network provider's subnets carry their block
+(`cidr`), zone (`realm`) and ForwardingGroup (VPC), and clients create them from a NetworkCreate and delete
+them. Ids are the engine's logical network ids (../network_views.py says why).
+
+A NetworkCreate carries its NetworkTemplate by value: `networkConfig` with the extension attribute `cidr`
+(the subnet's block), `forwardingGroup` (a reference to the VPC it joins) and optionally `realm` (the zone;
+the first one otherwise). The subnet is made synchronously (201, no Job); its `name` is kept as its `Name`
+tag, the one EC2 clients see. Stored NetworkTemplates and NetworkConfigurations are not offered: the
+provider has no sizes or classes of network to choose from, only a block, which every create names.
+"""
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint, Response
 
-from gateway.errors import NotFound
-from gateway.model import Network
+from gateway.errors import BackendError, InvalidParameter, MissingParameter, NotFound, NotSupported, echo
+from gateway.model import Network, Realm
+from gateway.network_blocks import subnet_block
 
 from ..context import Context, current
-from ..listing import register_collection, resource_response
+from ..listing import created_response, register_collection, resource_response
+from ..network_views import NetworkView, has_network_provider, network_view
+from ..protocol import respond
+from ..reading import nested, properties, text
 from ..schema import common_attributes
 
 
-def network_entry(ctx: Context, network: Network) -> dict[str, Any]:
-    entry = common_attributes(ctx.href("networks", network.id), network.name, description=network.description,
-                              properties={"vlan": str(network.vlan)} if network.vlan is not None else None)
+def network_entry(ctx: Context, view: NetworkView, network: Network) -> dict[str, Any]:
+    href = ctx.href("networks", network.id)
+    subnet = view.subnet_of(network.id)
+    name = (view.names.get(subnet.id) if subnet else None) or network.name
+    attributes: dict[str, str] = {"vlan": str(network.vlan)} if network.vlan is not None else {}
+    if subnet is not None and subnet.gateway_ip:
+        attributes["gateway"] = subnet.gateway_ip
+    entry = common_attributes(href, name, description=network.description, properties=attributes or None)
     entry.update({"state": "STARTED", "networkType": "PRIVATE"})
     if network.mtu:
         entry["mtu"] = network.mtu
+    if subnet is not None:
+        entry.update({"forwardingGroup": {"href": ctx.href("forwardingGroups", subnet.vpc_id)}, "cidr": subnet.cidr})
+        if subnet.realm_id:
+            entry["realm"] = subnet.realm_id
+        if ctx.driver.can("delete_subnet"):
+            entry["operations"] = [{"rel": "delete", "href": href}]
     return entry
 
 
 def list_networks(ctx: Context) -> list[dict[str, Any]]:
-    return [network_entry(ctx, n) for n in ctx.driver.networks(ctx.scope)]
+    view = network_view(ctx)
+    return [network_entry(ctx, view, n) for n in view.networks]
 
 
 def get_network(network_id: str) -> Response:
     ctx = current()
-    for network in ctx.driver.networks(ctx.scope):
+    view = network_view(ctx)
+    for network in view.networks:
         if network.id == network_id:
-            return resource_response(ctx, "Network", network_entry(ctx, network))
+            return resource_response(ctx, "Network", network_entry(ctx, view, network))
     raise NotFound("network", network_id)
 
 
+def _realm(ctx: Context, given: str | None) -> Realm:
+    realms = ctx.driver.realms(ctx.scope)
+    if not given:
+        if not realms:
+            raise NotFound("realm", "(any)", "The data center has no cluster to place the network in")
+        return realms[0]
+    found = next((r for r in realms if given in (r.id, r.name)), None)
+    if found is None:
+        raise InvalidParameter(f"There is no realm '{echo(given)}' (give a cluster's name or id)", parameter="realm")
+    return found
+
+
+def create_network() -> Response:
+    ctx = current()
+    _, body = ctx.body("NetworkCreate")
+    if not has_network_provider(ctx):
+        raise NotSupported(f"The provider '{ctx.scope.provider.name}' has no network provider configured "
+                           "(ovn_url in its [[providers]] entry), so its networks are read-only")
+    template = nested(body, "networkTemplate")
+    if template is None:
+        raise MissingParameter("A NetworkCreate needs a networkTemplate (by value)", parameter="networkTemplate")
+    if set(template) == {"href"}:
+        raise InvalidParameter("NetworkTemplates are not stored here: give the networkTemplate by value "
+                               "(networkConfig with cidr, forwardingGroup)", parameter="networkTemplate")
+    config = nested(template, "networkConfig") or {}
+    if set(config) == {"href"}:
+        raise InvalidParameter("NetworkConfigurations are not stored here: give the networkConfig by value "
+                               "with its cidr", parameter="networkConfig")
+    if (text(config, "networkType") or "PRIVATE").upper() != "PRIVATE":
+        raise InvalidParameter("Only PRIVATE networks can be made (the provider's subnets have no public addresses)",
+                               parameter="networkType")
+    group = nested(template, "forwardingGroup")
+    if group is None or "href" not in group:
+        raise MissingParameter("The networkTemplate needs a forwardingGroup: a reference to the ForwardingGroup "
+                               "(VPC) the network joins", parameter="forwardingGroup")
+    vpc_id = ctx.id_from_href(group["href"], "forwardingGroups", "forwarding group")
+    view = network_view(ctx, logical=False)
+    vpc = next((v for v in view.vpcs if v.id == vpc_id), None)
+    if vpc is None:
+        raise NotFound("forwarding group", vpc_id)
+    block = subnet_block(config.get("cidr"), "networkConfig.cidr", vpc, view.subnets)
+    realm = _realm(ctx, text(template, "realm"))
+    name, description = text(body, "name"), text(body, "description")
+    tags = dict(properties(body) or {})
+    subnet = ctx.driver.create_subnet(ctx.scope, vpc.id, str(block), realm.id)
+    if name:
+        tags["Name"] = name
+    if tags and ctx.driver.can("set_tags"):
+        ctx.driver.set_tags(ctx.scope, "subnet", [subnet.id], tags)
+    view = network_view(ctx)
+    network = next((n for n in view.networks if n.id == subnet.network_id), None)
+    if network is None:
+        raise BackendError("The network provider made the network but the engine does not list it")
+    entry = network_entry(ctx, view, network)
+    if description:
+        entry["description"] = description
+    return created_response(ctx, "Network", entry)
+
+
+def delete_network(network_id: str) -> Response:
+    ctx = current()
+    view = network_view(ctx)
+    subnet = view.subnet_of(network_id)
+    if subnet is None:
+        if any(n.id == network_id for n in view.networks):
+            raise NotSupported(f"The network '{echo(network_id)}' is a logical network of the engine: only the "
+                               "network provider's networks are deleted here")
+        raise NotFound("network", network_id)
+    ctx.driver.delete_subnet(ctx.scope, subnet.id)
+    if ctx.driver.can("delete_tags"):
+        ctx.driver.delete_tags(ctx.scope, [subnet.id])
+    return respond(None, ctx.fmt, 200)
+
+
 def install(bp: Blueprint) -> None:
-    register_collection("networks", "Network", list_networks, available=lambda ctx: ctx.driver.can("networks"))
+    register_collection("networks", "Network", list_networks, available=lambda ctx: ctx.driver.can("networks"),
+                        can_add=has_network_provider)
+    bp.add_url_rule("/networks", "create_network", create_network, methods=["POST"])
     bp.add_url_rule("/networks/<network_id>", "get_network", get_network, methods=["GET"])
+    bp.add_url_rule("/networks/<network_id>", "delete_network", delete_network, methods=["DELETE"])
