@@ -40,8 +40,13 @@ def _entries(ctx: Context, machine_id: str) -> list[dict[str, Any]]:
     entries = interface_entries(ctx, ctx.driver.instance(ctx.scope, machine_id))
     added = _added(ctx)
     for entry in entries:
-        if entry["id"].rsplit("/", 1)[-1] in added:
-            entry["operations"] = [{"rel": "delete", "href": entry["id"]}]
+        port = added.get(entry["id"].rsplit("/", 1)[-1])
+        if port is None:
+            continue
+        known = entry.setdefault("addresses", [])
+        if port.ip and all(a["ip"] != port.ip for a in known):  # the provider's address, before the guest reports it
+            known.insert(0, {"ip": port.ip, "allocation": "static", "protocol": "IPv4"})
+        entry["operations"] = [{"rel": "delete", "href": entry["id"]}]
     return entries
 
 
