@@ -107,7 +107,7 @@ _TYPES = (
     ResourceType("MachineVolume", _common(Field("initialLocation"), Field("volume", OBJECT, type="Volume"))),
     ResourceType("MachineNetworkInterface", _common(
         Field("addresses", OBJECTS, "address", type="Address"), Field("network", OBJECT, type="Network"),
-        Field("state"), Field("macAddress"), Field("mtu", INT))),
+        Field("networkPort", OBJECT, type="NetworkPort"), Field("state"), Field("macAddress"), Field("mtu", INT))),
     ResourceType("Address", (Field("ip"), Field("hostname"), Field("allocation"), Field("protocol"))),
     ResourceType("MachineConfiguration", _common(
         Field("cpu", INT), Field("memory", INT), Field("disks", OBJECTS, "disk", type="DiskTemplate"),

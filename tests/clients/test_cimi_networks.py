@@ -56,13 +56,14 @@ def test_a_network_made_in_a_forwarding_group_is_an_ec2_subnet_of_its_vpc(net_ga
     group = cimi.parse(made)
     assert made.headers["Location"] == group["id"] and group["cidr"] == f"{block}.0.0/16"
     zone = ec2.describe_availability_zones()["AvailabilityZones"][0]
-    response = cimi.post(networks_url, {"name": f"web-{fmt}", "description": "the web tier", "networkTemplate": {
+    response = cimi.post(networks_url, {"name": f"web-{fmt}", "properties": {"tier": "web"}, "networkTemplate": {
         "networkConfig": {"cidr": f"{block}.1.0/24"}, "forwardingGroup": {"href": group["id"]},
         "realm": zone["ZoneName"]}})
     network = cimi.parse(response)
     assert response.headers["Location"] == network["id"] and network["name"] == f"web-{fmt}"
     assert network["forwardingGroup"]["href"] == group["id"] and network["state"] == "STARTED"
     assert network["realm"] == zone["ZoneId"] and cimi.operation(network, "delete") == network["id"]
+    assert network["properties"]["tier"] == "web" and network["properties"]["gateway"] == f"{block}.1.1"
     assert cimi.get(network["id"])["cidr"] == f"{block}.1.0/24"
     assert [n["id"] for n in cimi.entries("networks", **{"$filter": f"cidr='{block}.1.0/24'"})] == [network["id"]]
     if fmt == "json":  # the test client's XML reader keeps one of several <network> elements
@@ -73,7 +74,7 @@ def test_a_network_made_in_a_forwarding_group_is_an_ec2_subnet_of_its_vpc(net_ga
     assert {"Key": "Name", "Value": f"lab-{fmt}"} in vpc["Tags"]
     subnet = next(s for s in ec2.describe_subnets()["Subnets"] if s["CidrBlock"] == f"{block}.1.0/24")
     assert subnet["VpcId"] == vpc["VpcId"] and subnet["AvailabilityZone"] == zone["ZoneName"]
-    assert {"Key": "Name", "Value": f"web-{fmt}"} in subnet["Tags"]
+    assert {"Key": "Name", "Value": f"web-{fmt}"} in subnet["Tags"] and {"Key": "tier", "Value": "web"} in subnet["Tags"]
 
     assert cimi.request("DELETE", group["id"], expect=409).status_code == 409  # it has a network
     cimi.request("DELETE", network["id"], expect=200)
@@ -148,6 +149,7 @@ def test_a_machine_takes_and_gives_back_an_interface_on_a_network(net_gateway: A
         "networkConfig": {"cidr": "10.67.1.0/24"}, "forwardingGroup": {"href": group["id"]}}}))
     instance_id = ec2.run_instances(ImageId=CENTOS, MinCount=1, MaxCount=1,
                                     InstanceType="o1.small")["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1})  # unlocked
     machine_url = f"{cimi.collection_url('machines')}/{_uuid(instance_id)}"
     interfaces_url = cimi.get(machine_url)["networkInterfaces"]["href"]
     listing = cimi.get(interfaces_url)
@@ -163,9 +165,9 @@ def test_a_machine_takes_and_gives_back_an_interface_on_a_network(net_gateway: A
     eni = next(e for e in ec2.describe_network_interfaces()["NetworkInterfaces"]
                if e.get("Attachment", {}).get("InstanceId") == instance_id and e["Attachment"]["DeviceIndex"] == 1)
     assert eni["SubnetId"] == subnet["SubnetId"] and eni["Status"] == "in-use"
-    ports = {p["id"].rsplit("/", 1)[1]: p for p in cimi.entries("networkPorts")}
-    assert ports[nic["id"].rsplit("/", 1)[1]]["network"]["href"] == network["id"]
-    assert cimi.get(ports[nic["id"].rsplit("/", 1)[1]]["id"])["portType"] == "ACCESS"
+    port = cimi.get(nic["networkPort"]["href"])
+    assert port["network"]["href"] == network["id"] and port["portType"] == "ACCESS"
+    assert port["id"] in {p["id"] for p in cimi.entries("networkPorts")}
 
     assert error(cimi.request("POST", interfaces_url, {"network": {"href": network["id"]},
                                                        "addresses": [{"ip": "10.67.1.40"}]}))[0] == 409

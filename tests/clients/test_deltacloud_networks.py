@@ -31,7 +31,8 @@ def rules(firewall: Resource) -> list[dict[str, Any]]:
         return firewall["rules"]
     found = []
     for rule in element.iterfind("rules/rule"):
-        item: dict[str, Any] = {"id": rule.get("id"), "sources": [dict(s.attrib) for s in rule.iterfind("sources/source")]}
+        item: dict[str, Any] = {"id": rule.get("id"),
+                                "sources": [dict(s.attrib) for s in rule.iterfind("sources/source")]}
         for name in ("allow_protocol", "port_from", "port_to", "direction"):
             text = rule.findtext(name)
             item[name] = int(text) if text is not None and name.startswith("port") else text
@@ -59,7 +60,8 @@ def test_networks_and_subnets_made_here_are_vpcs_and_subnets_for_ec2(net_gateway
     assert [s.id for s in api.list("subnets") if s["network"] == network.id] == [subnet.id]
 
     vpc = next(v for v in ec2.describe_vpcs()["Vpcs"] if v["CidrBlock"] == f"{block}.0.0/16")
-    assert vpc["VpcId"] == "vpc-" + network.id.replace("-", "") and {"Key": "Name", "Value": f"net-{fmt}"} in vpc["Tags"]
+    assert vpc["VpcId"] == "vpc-" + network.id.replace("-", "")
+    assert {"Key": "Name", "Value": f"net-{fmt}"} in vpc["Tags"]
     listed = next(s for s in ec2.describe_subnets()["Subnets"] if s["CidrBlock"] == f"{block}.3.0/24")
     assert listed["SubnetId"] == "subnet-" + subnet.id.replace("-", "") and listed["VpcId"] == vpc["VpcId"]
 
@@ -123,7 +125,8 @@ def test_firewalls_are_security_groups_with_their_rules(net_gateway: Any, ec2: A
 
     assert error_of(api.call("DELETE", network.href))[0] == 409  # it has a firewall
     api.act(api.show(web.href, "firewall"), "destroy", 204)
-    assert "sg-" + web.id.replace("-", "") not in {g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]}
+    groups = ec2.describe_security_groups()["SecurityGroups"]
+    assert "sg-" + web.id.replace("-", "") not in {g["GroupId"] for g in groups}
     api.act(network, "destroy", 204)
 
 

@@ -80,7 +80,8 @@ def metadata_entries(ctx: Context) -> list[dict[str, Any]]:
         for type_name, names in (("Network", ("cidr", "realm")), ("NetworkConfiguration", ("cidr",)),
                                  ("NetworkTemplate", ("realm",)), ("ForwardingGroup", ("cidr",)),
                                  ("ForwardingGroupTemplate", ("cidr",))):
-            entries.append({"id": f"{base}/{_snake(type_name)}", "name": type_name, "typeUri": f"{NAMESPACE}/{type_name}",
+            entries.append({"id": f"{base}/{_snake(type_name)}", "name": type_name,
+                            "typeUri": f"{NAMESPACE}/{type_name}",
                             "attributes": [_extension(type_name, name, "string") for name in names]})
     return entries
 

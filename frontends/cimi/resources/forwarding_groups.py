@@ -2,7 +2,8 @@
 
 A ForwardingGroupCreate names the VPC's block in its template's extension attribute `cidr`; the template's
 `networks` must be empty (networks join a group when they are made in it, from a NetworkCreate naming it).
-Delete is refused (409) while the group has networks or security groups, as EC2's DeleteVpc is.
+Its `name` and `properties` are kept as the VPC's tags (`Name` and the others), as EC2 shows them. Delete is
+refused (409) while the group has networks or security groups, as EC2's DeleteVpc is.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from ..schema import common_attributes
 
 def group_entry(ctx: Context, view: NetworkView, vpc: Vpc) -> dict[str, Any]:
     href = ctx.href("forwardingGroups", vpc.id)
-    entry = common_attributes(href, view.names.get(vpc.id) or f"vpc {vpc.cidr}")
+    entry = common_attributes(href, view.name_of(vpc.id) or f"vpc {vpc.cidr}", properties=view.properties_of(vpc.id))
     entry["networks"] = [{"href": ctx.href("networks", s.network_id)} for s in view.subnets
                         if s.vpc_id == vpc.id and s.network_id]
     entry["cidr"] = vpc.cidr
@@ -64,10 +65,7 @@ def create_group() -> Response:
     tags = dict(properties(body) or {}, **({"Name": name} if name else {}))
     if tags and ctx.driver.can("set_tags"):
         ctx.driver.set_tags(ctx.scope, "vpc", [vpc.id], tags)
-    entry = group_entry(ctx, NetworkView(vpcs=[vpc], names={vpc.id: name} if name else {}), vpc)
-    if text(body, "description"):
-        entry["description"] = text(body, "description")
-    return created_response(ctx, "ForwardingGroup", entry)
+    return created_response(ctx, "ForwardingGroup", group_entry(ctx, NetworkView(vpcs=[vpc], tags={vpc.id: tags}), vpc))
 
 
 def delete_group(group_id: str) -> Response:

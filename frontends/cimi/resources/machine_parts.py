@@ -100,6 +100,7 @@ def interface_entry(ctx: Context, nic: NetworkInterface) -> dict[str, Any]:
         entry["addresses"] = addresses
     if nic.network_id:
         entry["network"] = {"href": ctx.href("networks", nic.network_id)}
+    entry["networkPort"] = {"href": ctx.href("networkPorts", nic.id)}
     entry["state"] = "Active" if nic.plugged and nic.linked else "Passive"
     if nic.mac:
         entry["macAddress"] = nic.mac

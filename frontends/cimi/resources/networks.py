@@ -4,9 +4,10 @@ them. Ids are the engine's logical network ids (../network_views.py says why).
 
 A NetworkCreate carries its NetworkTemplate by value: `networkConfig` with the extension attribute `cidr`
 (the subnet's block), `forwardingGroup` (a reference to the VPC it joins) and optionally `realm` (the zone;
-the first one otherwise). The subnet is made synchronously (201, no Job); its `name` is kept as its `Name`
-tag, the one EC2 clients see. Stored NetworkTemplates and NetworkConfigurations are not offered: the
-provider has no sizes or classes of network to choose from, only a block, which every create names.
+the first one otherwise). The subnet is made synchronously (201, no Job); its `name` and `properties` are
+kept as its tags (`Name` and the others), the ones EC2 clients see; the provider keeps no description.
+Stored NetworkTemplates and NetworkConfigurations are not offered: the provider has no sizes or classes of
+network to choose from, only a block, which every create names.
 """
 from __future__ import annotations
 
@@ -29,10 +30,12 @@ from ..schema import common_attributes
 def network_entry(ctx: Context, view: NetworkView, network: Network) -> dict[str, Any]:
     href = ctx.href("networks", network.id)
     subnet = view.subnet_of(network.id)
-    name = (view.names.get(subnet.id) if subnet else None) or network.name
+    name = (view.name_of(subnet.id) if subnet else None) or network.name
     attributes: dict[str, str] = {"vlan": str(network.vlan)} if network.vlan is not None else {}
-    if subnet is not None and subnet.gateway_ip:
-        attributes["gateway"] = subnet.gateway_ip
+    if subnet is not None:
+        attributes.update(view.properties_of(subnet.id))
+        if subnet.gateway_ip:
+            attributes["gateway"] = subnet.gateway_ip
     entry = common_attributes(href, name, description=network.description, properties=attributes or None)
     entry.update({"state": "STARTED", "networkType": "PRIVATE"})
     if network.mtu:
@@ -102,7 +105,7 @@ def create_network() -> Response:
         raise NotFound("forwarding group", vpc_id)
     block = subnet_block(config.get("cidr"), "networkConfig.cidr", vpc, view.subnets)
     realm = _realm(ctx, text(template, "realm"))
-    name, description = text(body, "name"), text(body, "description")
+    name = text(body, "name")
     tags = dict(properties(body) or {})
     subnet = ctx.driver.create_subnet(ctx.scope, vpc.id, str(block), realm.id)
     if name:
@@ -113,10 +116,7 @@ def create_network() -> Response:
     network = next((n for n in view.networks if n.id == subnet.network_id), None)
     if network is None:
         raise BackendError("The network provider made the network but the engine does not list it")
-    entry = network_entry(ctx, view, network)
-    if description:
-        entry["description"] = description
-    return created_response(ctx, "Network", entry)
+    return created_response(ctx, "Network", network_entry(ctx, view, network))
 
 
 def delete_network(network_id: str) -> Response:
