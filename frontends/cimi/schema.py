@@ -96,7 +96,8 @@ _TYPES = (
         _link("machineTemplates", "MachineTemplate"), _link("machineConfigs", "MachineConfiguration"),
         _link("machineImages", "MachineImage"), _link("credentials", "Credential"), _link("volumes", "Volume"),
         _link("volumeTemplates", "VolumeTemplate"), _link("volumeConfigs", "VolumeConfiguration"),
-        _link("volumeImages", "VolumeImage"), _link("networks", "Network"), _link("networkPorts", "NetworkPort"),
+        _link("volumeImages", "VolumeImage"), _link("networks", "Network"), _link("networkTemplates", "NetworkTemplate"),
+        _link("networkConfigs", "NetworkConfiguration"), _link("networkPorts", "NetworkPort"),
         _link("forwardingGroups", "ForwardingGroup"), _link("jobs", "Job"))),
     ResourceType("Machine", _common(
         Field("state"), Field("cpu", INT), Field("memory", INT), _link("disks", "Disk"), Field("cpuArch"),

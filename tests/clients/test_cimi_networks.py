@@ -38,7 +38,7 @@ def error(response: requests.Response) -> tuple[int, str]:
 def test_the_entry_point_lists_the_network_collections_that_take_new_members(net_gateway: Any, fmt: str) -> None:
     cimi = CimiClient(net_gateway, fmt)
     cep = cimi.cep()
-    for name in ("networks", "networkPorts", "forwardingGroups"):
+    for name in ("networks", "networkTemplates", "networkConfigs", "networkPorts", "forwardingGroups"):
         assert cep[name]["href"].startswith(cep["baseURI"])
     assert cimi.operation(cimi.get(cep["networks"]["href"]), "add") == cep["networks"]["href"]
     assert cimi.operation(cimi.get(cep["forwardingGroups"]["href"]), "add") == cep["forwardingGroups"]["href"]
@@ -102,6 +102,32 @@ def test_a_vpc_and_subnet_made_with_ec2_are_a_forwarding_group_and_network(net_g
     assert vpc_id not in {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
 
 
+@pytest.mark.parametrize("fmt", ["xml", "json"])
+def test_a_network_made_from_a_stored_template_and_configuration(net_gateway: Any, ec2: Any, fmt: str) -> None:
+    cimi = CimiClient(net_gateway, fmt)
+    block = {"xml": "10.68", "json": "10.69"}[fmt]
+    group = cimi.parse(cimi.post(cimi.collection_url("forwardingGroups"),
+                                 {"forwardingGroupTemplate": {"cidr": f"{block}.0.0/16"}}))
+    config = cimi.parse(cimi.post(cimi.collection_url("networkConfigs"), {"name": "small", "cidr": f"{block}.4.0/28"}))
+    assert config["cidr"] == f"{block}.4.0/28" and config["networkType"] == "PRIVATE"
+    template = cimi.parse(cimi.post(cimi.collection_url("networkTemplates"), {
+        "name": "small-in-lab", "networkConfig": {"href": config["id"]}, "forwardingGroup": {"href": group["id"]}}))
+    assert template["networkConfig"]["href"] == config["id"] and template["forwardingGroup"]["href"] == group["id"]
+    assert template["id"] in {t["id"] for t in cimi.entries("networkTemplates")}
+    network = cimi.parse(cimi.post(cimi.collection_url("networks"), {"name": f"from-template-{fmt}",
+                                                                     "networkTemplate": {"href": template["id"]}}))
+    assert network["cidr"] == f"{block}.4.0/28" and network["forwardingGroup"]["href"] == group["id"]
+    subnet = next(s for s in ec2.describe_subnets()["Subnets"] if s["CidrBlock"] == f"{block}.4.0/28")
+    assert subnet["AvailableIpAddressCount"] == 11  # a /28 less EC2's five
+    again = cimi.request("POST", cimi.collection_url("networks"), {"networkTemplate": {"href": template["id"]}})
+    assert again.status_code == 409  # the same block again overlaps the first
+    cimi.request("DELETE", config["id"], expect=200)
+    gone = cimi.request("POST", cimi.collection_url("networks"), {"networkTemplate": {"href": template["id"]}})
+    assert gone.status_code == 400  # its configuration is gone
+    for url in (template["id"], network["id"], group["id"]):
+        cimi.request("DELETE", url, expect=200)
+
+
 def test_bad_network_requests_get_cimi_errors_not_500s(net_gateway: Any, ec2: Any) -> None:
     cimi = CimiClient(net_gateway, "json")
     groups_url, networks_url = cimi.collection_url("forwardingGroups"), cimi.collection_url("networks")
@@ -126,6 +152,12 @@ def test_bad_network_requests_get_cimi_errors_not_500s(net_gateway: Any, ec2: An
     assert create({"networkTemplate": {"networkConfig": {"cidr": "10.64.3.0/24", "networkType": "PUBLIC"},
                                        "forwardingGroup": {"href": group["id"]}}})[0] == 400
     assert create({"networkTemplate": {"href": networks_url + "/templates/1"}})[0] == 400
+    assert create({"networkTemplate": {"href": cimi.collection_url("networkTemplates") + "/nope"}})[0] == 400
+    configs_url = cimi.collection_url("networkConfigs")
+    for bad in ({"cidr": "10.64.7.0/24", "mtu": 9000}, {"cidr": "10.64.7.0/24", "classOfService": "gold"},
+                {"cidr": "banana"}, {"name": "no block"}):
+        assert create(bad, configs_url)[0] == 400, bad
+    assert create({"networkConfig": {"cidr": "10.64.7.0/24"}}, cimi.collection_url("networkTemplates"))[0] == 400
     assert create({"name": "x"})[0] == 400 and create({"networkTemplate": 7})[0] == 400
     assert create(b"{not json")[0] == 400
     assert create({"forwardingGroupTemplate": {"cidr": "10.66.0.0/8"}}, groups_url)[0] == 400

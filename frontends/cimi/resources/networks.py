@@ -2,12 +2,11 @@
 (`cidr`), zone (`realm`) and ForwardingGroup (VPC), and clients create them from a NetworkCreate and delete
 them. Ids are the engine's logical network ids (../network_views.py says why).
 
-A NetworkCreate carries its NetworkTemplate by value: `networkConfig` with the extension attribute `cidr`
-(the subnet's block), `forwardingGroup` (a reference to the VPC it joins) and optionally `realm` (the zone;
-the first one otherwise). The subnet is made synchronously (201, no Job); its `name` and `properties` are
-kept as its tags (`Name` and the others), the ones EC2 clients see; the provider keeps no description.
-Stored NetworkTemplates and NetworkConfigurations are not offered: the provider has no sizes or classes of
-network to choose from, only a block, which every create names.
+A NetworkCreate's NetworkTemplate (stored, or by value: .network_templates) gives the subnet's block (its
+networkConfig's extension attribute `cidr`), its `forwardingGroup` (the VPC it joins) and optionally `realm`
+(the zone; the first one otherwise). The subnet is made synchronously (201, no Job); its `name` and
+`properties` are kept as its tags (`Name` and the others), the ones EC2 clients see; the provider keeps no
+description.
 """
 from __future__ import annotations
 
@@ -25,6 +24,7 @@ from ..network_views import NetworkView, has_network_provider, network_view
 from ..protocol import respond
 from ..reading import nested, properties, text
 from ..schema import common_attributes
+from .network_templates import resolve_network_template
 
 
 def network_entry(ctx: Context, view: NetworkView, network: Network) -> dict[str, Any]:
@@ -83,28 +83,15 @@ def create_network() -> Response:
                            "(ovn_url in its [[providers]] entry), so its networks are read-only")
     template = nested(body, "networkTemplate")
     if template is None:
-        raise MissingParameter("A NetworkCreate needs a networkTemplate (by value)", parameter="networkTemplate")
-    if set(template) == {"href"}:
-        raise InvalidParameter("NetworkTemplates are not stored here: give the networkTemplate by value "
-                               "(networkConfig with cidr, forwardingGroup)", parameter="networkTemplate")
-    config = nested(template, "networkConfig") or {}
-    if set(config) == {"href"}:
-        raise InvalidParameter("NetworkConfigurations are not stored here: give the networkConfig by value "
-                               "with its cidr", parameter="networkConfig")
-    if (text(config, "networkType") or "PRIVATE").upper() != "PRIVATE":
-        raise InvalidParameter("Only PRIVATE networks can be made (the provider's subnets have no public addresses)",
-                               parameter="networkType")
-    group = nested(template, "forwardingGroup")
-    if group is None or "href" not in group:
-        raise MissingParameter("The networkTemplate needs a forwardingGroup: a reference to the ForwardingGroup "
-                               "(VPC) the network joins", parameter="forwardingGroup")
-    vpc_id = ctx.id_from_href(group["href"], "forwardingGroups", "forwarding group")
+        raise MissingParameter("A NetworkCreate needs a networkTemplate (a reference or by value)",
+                               parameter="networkTemplate")
+    attributes = resolve_network_template(ctx, template)
     view = network_view(ctx, logical=False)
-    vpc = next((v for v in view.vpcs if v.id == vpc_id), None)
+    vpc = next((v for v in view.vpcs if v.id == attributes["vpc_id"]), None)
     if vpc is None:
-        raise NotFound("forwarding group", vpc_id)
-    block = subnet_block(config.get("cidr"), "networkConfig.cidr", vpc, view.subnets)
-    realm = _realm(ctx, text(template, "realm"))
+        raise NotFound("forwarding group", attributes["vpc_id"])
+    block = subnet_block(attributes["cidr"], "networkConfig.cidr", vpc, view.subnets)
+    realm = _realm(ctx, attributes.get("realm"))
     name = text(body, "name")
     tags = dict(properties(body) or {})
     subnet = ctx.driver.create_subnet(ctx.scope, vpc.id, str(block), realm.id)
