@@ -41,3 +41,18 @@ def subnet_block(text: object, parameter: str, vpc: Vpc, subnets: Iterable[Subne
             raise AlreadyExists("subnet", str(block),
                                 f"The block {block} overlaps another subnet of the VPC ({other.cidr})")
     return block
+
+
+def subnet_address(text: str, subnet: Subnet, parameter: str) -> str:
+    """A fixed address for an interface on `subnet`: an IPv4 address inside its block that Neutron does not
+    keep for itself (the network and broadcast addresses, the gateway's)."""
+    try:
+        wanted = ipaddress.IPv4Address(text.strip())
+    except ValueError:
+        raise InvalidParameter(f"'{echo(text)}' is not an IPv4 address", parameter=parameter) from None
+    block = ipaddress.IPv4Network(subnet.cidr)
+    if wanted not in block:
+        raise InvalidParameter(f"The address {wanted} is not inside the network's block {block}", parameter=parameter)
+    if wanted in (block.network_address, block.broadcast_address) or str(wanted) == subnet.gateway_ip:
+        raise InvalidParameter(f"The address {wanted} is reserved in {block}", parameter=parameter)
+    return str(wanted)

@@ -125,7 +125,8 @@ _TYPES = (
         Field("userData"), Field("realm"))),
     ResourceType("MachineTemplateVolume", (Field("initialLocation"),)),
     ResourceType("MachineTemplateVolumeTemplate", (Field("initialLocation"),)),
-    ResourceType("MachineTemplateNetworkInterface", (Field("network", OBJECT, type="Network"),)),
+    ResourceType("MachineTemplateNetworkInterface", (
+        Field("addresses", OBJECTS, "address", type="Address"), Field("network", OBJECT, type="Network"))),
     ResourceType("MachineCreate", (
         Field("name"), Field("description"), Field("properties", PROPERTIES, "property"),
         Field("machineTemplate", OBJECT, type="MachineTemplate"))),

@@ -220,3 +220,43 @@ def test_a_machine_takes_and_gives_back_an_interface_on_a_network(net_gateway: A
 def _uuid(ec2_id: str) -> str:
     hex_id = ec2_id.split("-", 1)[1]
     return f"{hex_id[:8]}-{hex_id[8:12]}-{hex_id[12:16]}-{hex_id[16:20]}-{hex_id[20:]}"
+
+
+def test_a_machine_made_on_a_network_has_its_one_interface_there(net_gateway: Any, ec2: Any) -> None:
+    cimi = CimiClient(net_gateway, "json")
+    group = cimi.parse(cimi.post(cimi.collection_url("forwardingGroups"),
+                                 {"forwardingGroupTemplate": {"cidr": "10.70.0.0/16"}}))
+    network = cimi.parse(cimi.post(cimi.collection_url("networks"), {"networkTemplate": {
+        "networkConfig": {"cidr": "10.70.2.0/24"}, "forwardingGroup": {"href": group["id"]}}}))
+    template = cimi.parse(cimi.post(cimi.collection_url("machineTemplates"), {
+        "name": "on-the-network", "machineImage": {"href": cimi.preferred_image()},
+        "machineConfig": {"href": cimi.preferred_config()},
+        "networkInterfaces": [{"network": {"href": network["id"]}, "addresses": [{"ip": "10.70.2.77"}]}]}))
+    assert template["networkInterfaces"] == [{"network": {"href": network["id"]}, "addresses": [{"ip": "10.70.2.77"}]}]
+    for bad, status in (("10.70.3.5", 400), ("10.70.2.0", 400), ("banana", 400)):
+        refused = cimi.request("POST", cimi.collection_url("machines"), {"machineTemplate": {
+            "href": template["id"], "networkInterfaces": [{"network": {"href": network["id"]},
+                                                           "addresses": [{"ip": bad}]}]}})
+        assert error(refused)[0] == status, bad
+    logical = next(n for n in cimi.entries("networks") if "cidr" not in n)
+    refused = cimi.request("POST", cimi.collection_url("machines"), {"machineTemplate": {
+        "href": template["id"], "networkInterfaces": [{"network": {"href": logical["id"]}}]}})
+    assert error(refused)[0] == 400
+
+    made = cimi.post(cimi.collection_url("machines"), {"name": "placed", "machineTemplate": {"href": template["id"]}},
+                     expect=(201, 202))
+    machine = cimi.parse(made)
+    assert machine["realm"] == network["realm"]
+    cimi.wait_job(made.headers["CIMI-Job-URI"], timeout=60)
+    (nic,) = cimi.get(machine["networkInterfaces"]["href"])["machineNetworkInterfaces"]
+    assert nic["network"]["href"] == network["id"]
+    (instance,) = [i for r in ec2.describe_instances(InstanceIds=["i-" + machine["id"].rsplit("/", 1)[1].replace(
+        "-", "")])["Reservations"] for i in r["Instances"]]
+    assert instance["PrivateIpAddress"] == "10.70.2.77" and instance["VpcId"] == "vpc-" + group["id"].rsplit(
+        "/", 1)[1].replace("-", "")
+    again = cimi.request("POST", cimi.collection_url("machines"), {"machineTemplate": {"href": template["id"]}})
+    assert error(again)[0] == 409  # its address is taken
+    ec2.terminate_instances(InstanceIds=[instance["InstanceId"]])
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance["InstanceId"]], WaiterConfig={"Delay": 1})
+    for url in (template["id"], network["id"], group["id"]):
+        cimi.request("DELETE", url, expect=200)

@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from gateway.errors import GatewayError, InvalidParameter, InvalidState, MissingParameter, NotFound, NotSupported, echo
+from gateway.network_blocks import subnet_address
 from gateway.network_model import ReservedInterface
 
 from ..context import Context, current
@@ -97,6 +98,8 @@ def add_interface(machine_id: str) -> Response:
             raise InvalidParameter(f"The network '{echo(network_id)}' is a logical network of the engine: new "
                                    "interfaces go on the network provider's networks", parameter="network")
         raise NotFound("network", network_id)
+    if ip:
+        ip = subnet_address(ip, subnet, "addresses")
     instance = ctx.driver.instance(ctx.scope, machine_id)
     taken = {int(m.group(1)) for n in ctx.driver.interfaces(ctx.scope, instance.id) if (m := NIC_NAME.match(n.name))}
     index = next(i for i in range(1, len(taken) + 2) if i not in taken)
