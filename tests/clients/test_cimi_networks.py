@@ -43,6 +43,10 @@ def test_the_entry_point_lists_the_network_collections_that_take_new_members(net
     assert cimi.operation(cimi.get(cep["networks"]["href"]), "add") == cep["networks"]["href"]
     assert cimi.operation(cimi.get(cep["forwardingGroups"]["href"]), "add") == cep["forwardingGroups"]["href"]
     assert cimi.operation(cimi.get(cep["networkPorts"]["href"]), "add") is None  # ports come with machines
+    expanded = cimi.get(cimi.cep_url, **{"$expand": "forwardingGroups,networkPorts,networkConfigs"})
+    assert {"count"} <= set(expanded["forwardingGroups"]) and {"count"} <= set(expanded["networkPorts"])
+    first = cimi.get(cep["networks"]["href"], **{"$first": "1", "$last": "1", "$select": "name"})
+    assert first["count"] >= 1 and len(first["networks"]) == 1 and "networkType" not in first["networks"][0]
     metadata = {m["name"]: m for m in cimi.entries("resourceMetadata")}
     assert [a["name"] for a in metadata["NetworkConfiguration"]["attributes"]] == ["cidr"]
 
