@@ -99,7 +99,7 @@ def create_network() -> Response:
         tags["Name"] = name
     if tags and ctx.driver.can("set_tags"):
         ctx.driver.set_tags(ctx.scope, "subnet", [subnet.id], tags)
-    view = network_view(ctx)
+    view = NetworkView(ctx.driver.networks(ctx.scope), [vpc], [subnet], {subnet.id: tags})
     network = next((n for n in view.networks if n.id == subnet.network_id), None)
     if network is None:
         raise BackendError("The network provider made the network but the engine does not list it")
