@@ -43,17 +43,22 @@ def has_network_provider(ctx: Context) -> bool:
     return bool(ctx.scope.provider.ovn_url) and ctx.driver.can("create_subnet")
 
 
-def provider_parts(ctx: Context) -> tuple[list[Vpc], list[Subnet]]:
+def provider_parts(ctx: Context, *, changing: bool = False) -> tuple[list[Vpc], list[Subnet]]:
+    """For a change (`changing`), the provider's refusal of the user is the answer, as in EC2."""
     if not has_network_provider(ctx):
         return [], []
     try:
         return ctx.driver.vpcs(ctx.scope), ctx.driver.subnets(ctx.scope)
-    except (NotSupported, AuthFailure):
+    except NotSupported:
+        return [], []
+    except AuthFailure:
+        if changing:
+            raise
         return [], []
 
 
-def network_view(ctx: Context, *, logical: bool = True) -> NetworkView:
-    vpcs, subnets = provider_parts(ctx)
+def network_view(ctx: Context, *, logical: bool = True, changing: bool = False) -> NetworkView:
+    vpcs, subnets = provider_parts(ctx, changing=changing)
     networks = ctx.driver.networks(ctx.scope) if logical else []
     ids = [v.id for v in vpcs] + [s.id for s in subnets]
     tags = ctx.driver.tags(ctx.scope, ids) if ids and ctx.driver.can("tags") else {}
@@ -75,7 +80,7 @@ def template_interface(ctx: Context, value: object) -> dict[str, str]:
         raise MissingParameter("A template's network interface needs a network (a reference to a Network)",
                                parameter="networkInterfaces.network")
     network_id = ctx.id_from_href(network["href"], "networks", "network")
-    view = network_view(ctx)
+    view = network_view(ctx, changing=True)
     subnet = view.subnet_of(network_id)
     if subnet is None:
         if any(n.id == network_id for n in view.networks):

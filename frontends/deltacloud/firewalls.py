@@ -112,7 +112,7 @@ def firewall_create() -> Response:
     if len(name) > 255 or len(description) > 255:
         raise InvalidParameter("A firewall's name and description are at most 255 characters")
     require_network_provider()
-    parts = provider_parts(groups=True)
+    parts = provider_parts(groups=True, changing=True)
     network_id = context.param(values, "network_id")
     if network_id is None:
         if len(parts.vpcs) != 1:
@@ -132,7 +132,7 @@ def firewall_create() -> Response:
 def firewall_destroy(firewall_id: str) -> Response:
     """204; 409 for a network's default firewall or one that an instance or another firewall's rule uses."""
     require_network_provider()
-    group = _group(provider_parts(groups=True), firewall_id)
+    group = _group(provider_parts(groups=True, changing=True), firewall_id)
     if group.name == "default":
         raise InvalidState(f"The firewall '{echo(firewall_id)}' is its network's default one and goes with it")
     context.driver().delete_security_group(context.scope(), firewall_id)
@@ -194,7 +194,7 @@ def firewall_rule_create(firewall_id: str) -> Response:
     if direction not in ("ingress", "egress"):
         raise InvalidParameter("'direction' must be ingress or egress", parameter="direction")
     require_network_provider()
-    parts = provider_parts(groups=True)
+    parts = provider_parts(groups=True, changing=True)
     group = _group(parts, firewall_id)
     rules = [SecurityRule(direction, protocol, low, high, **source) for source in _sources(values, group, parts)]
     for rule in rules:
@@ -209,7 +209,7 @@ def firewall_rule_create(firewall_id: str) -> Response:
 @bp.route("/firewalls/<firewall_id>/<rule_id>", methods=["DELETE"])
 def firewall_rule_destroy(firewall_id: str, rule_id: str) -> Response:
     require_network_provider()
-    group = _group(provider_parts(groups=True), firewall_id)
+    group = _group(provider_parts(groups=True, changing=True), firewall_id)
     if not any(r.id == rule_id for r in group.rules):
         raise NotFound("firewall rule", rule_id)
     context.driver().remove_security_rules(context.scope(), [rule_id])

@@ -37,14 +37,19 @@ def has_network_provider() -> bool:
     return bool(context.scope().provider.ovn_url) and context.driver().can("create_subnet")
 
 
-def provider_parts(*, groups: bool = False) -> ProviderParts:
+def provider_parts(*, groups: bool = False, changing: bool = False) -> ProviderParts:
+    """For a change (`changing`), the provider's refusal of the user is the answer, as in EC2."""
     driver, scope = context.driver(), context.scope()
     if not has_network_provider():
         return ProviderParts([], [], [], {})
     try:
         vpcs, subnets = driver.vpcs(scope), driver.subnets(scope)
         found = driver.security_groups(scope) if groups else []
-    except (NotSupported, AuthFailure):
+    except NotSupported:
+        return ProviderParts([], [], [], {})
+    except AuthFailure:
+        if changing:
+            raise
         return ProviderParts([], [], [], {})
     ids = [v.id for v in vpcs] + [s.id for s in subnets]
     tags = driver.tags(scope, ids) if ids and driver.can("tags") else {}
@@ -142,7 +147,7 @@ def network_create() -> Response:
 @bp.route("/networks/<network_id>", methods=["DELETE"])
 def network_destroy(network_id: str) -> Response:
     """204; 409 while the network has subnets or firewalls; 412 for a logical network of the engine."""
-    parts = provider_parts()
+    parts = provider_parts(changing=True)
     if not any(v.id == network_id for v in parts.vpcs):
         if any(n.id == network_id for n in context.driver().networks(context.scope())):
             raise NotSupported(f"The network '{echo(network_id)}' is a logical network of the engine: only the network "

@@ -51,7 +51,7 @@ def subnet_create() -> Response:
     given_block = context.required(values, "address_block")
     require_network_provider()
     driver, scope = context.driver(), context.scope()
-    parts = provider_parts()
+    parts = provider_parts(changing=True)
     vpc = next((v for v in parts.vpcs if v.id == network_id), None)
     if vpc is None:
         raise NotFound("network", network_id)

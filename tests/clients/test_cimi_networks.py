@@ -264,3 +264,17 @@ def test_a_machine_made_on_a_network_has_its_one_interface_there(net_gateway: An
     ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance["InstanceId"]], WaiterConfig={"Delay": 1})
     for url in (template["id"], network["id"], group["id"]):
         cimi.request("DELETE", url, expect=200)
+
+
+def test_a_user_the_network_provider_refuses_lists_and_is_refused_for_changes(net_gateway: Any) -> None:
+    """ovirt-provider-ovn admits only the users its authorization plugin names (the engine's admin, as the
+    simulator's): another user lists the logical networks, and a change is the provider's refusal."""
+    admin = CimiClient(net_gateway, "json")
+    group = admin.parse(admin.post(admin.collection_url("forwardingGroups"),
+                                   {"forwardingGroupTemplate": {"cidr": "10.58.0.0/16"}}))
+    user = CimiClient(net_gateway, "json", auth=("user@internal", "user"))
+    assert user.entries("networks") and not [n for n in user.entries("networks") if "cidr" in n]
+    refused = user.request("POST", user.collection_url("networks"), {"networkTemplate": {
+        "networkConfig": {"cidr": "10.58.1.0/24"}, "forwardingGroup": {"href": group["id"]}}})
+    assert error(refused)[0] == 401 and "network provider" in error(refused)[1]
+    admin.request("DELETE", group["id"], expect=200)

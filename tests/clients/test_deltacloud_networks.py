@@ -164,3 +164,10 @@ def test_bad_network_requests_get_deltacloud_errors_not_500s(net_gateway: Any) -
     assert status("DELETE", web.href + "/nope") == 404
     logical = next(n for n in api.list("networks") if not n["address_blocks"])
     assert status("DELETE", logical.href) == 412 and "destroy" not in logical.actions
+
+
+def test_a_user_the_network_provider_refuses_lists_and_is_refused_for_changes(net_gateway: Any) -> None:
+    user = Api(net_gateway.api_url, "json", ("user@internal", "user"))
+    assert user.list("networks") and user.list("firewalls") == []
+    code, message = error_of(user.call("POST", user.href("networks"), data={"address_block": "10.59.0.0/16"}))
+    assert code == 401 and "network provider" in message

@@ -91,7 +91,7 @@ def add_interface(machine_id: str) -> Response:
     if not has_network_provider(ctx):
         raise NotSupported(f"The provider '{ctx.scope.provider.name}' has no network provider configured "
                            "(ovn_url in its [[providers]] entry), so machines take no new network interfaces")
-    view = network_view(ctx)
+    view = network_view(ctx, changing=True)
     subnet = view.subnet_of(network_id)
     if subnet is None:
         if any(n.id == network_id for n in view.networks):

@@ -86,7 +86,7 @@ def create_network() -> Response:
         raise MissingParameter("A NetworkCreate needs a networkTemplate (a reference or by value)",
                                parameter="networkTemplate")
     attributes = resolve_network_template(ctx, template)
-    view = network_view(ctx, logical=False)
+    view = network_view(ctx, logical=False, changing=True)
     vpc = next((v for v in view.vpcs if v.id == attributes["vpc_id"]), None)
     if vpc is None:
         raise NotFound("forwarding group", attributes["vpc_id"])
@@ -108,7 +108,7 @@ def create_network() -> Response:
 
 def delete_network(network_id: str) -> Response:
     ctx = current()
-    view = network_view(ctx)
+    view = network_view(ctx, changing=True)
     subnet = view.subnet_of(network_id)
     if subnet is None:
         if any(n.id == network_id for n in view.networks):
