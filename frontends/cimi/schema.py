@@ -96,7 +96,9 @@ _TYPES = (
         _link("machineTemplates", "MachineTemplate"), _link("machineConfigs", "MachineConfiguration"),
         _link("machineImages", "MachineImage"), _link("credentials", "Credential"), _link("volumes", "Volume"),
         _link("volumeTemplates", "VolumeTemplate"), _link("volumeConfigs", "VolumeConfiguration"),
-        _link("volumeImages", "VolumeImage"), _link("networks", "Network"), _link("jobs", "Job"))),
+        _link("volumeImages", "VolumeImage"), _link("networks", "Network"), _link("networkTemplates", "NetworkTemplate"),
+        _link("networkConfigs", "NetworkConfiguration"), _link("networkPorts", "NetworkPort"),
+        _link("forwardingGroups", "ForwardingGroup"), _link("jobs", "Job"))),
     ResourceType("Machine", _common(
         Field("state"), Field("cpu", INT), Field("memory", INT), _link("disks", "Disk"), Field("cpuArch"),
         _link("volumes", "MachineVolume"), _link("networkInterfaces", "MachineNetworkInterface"),
@@ -106,7 +108,7 @@ _TYPES = (
     ResourceType("MachineVolume", _common(Field("initialLocation"), Field("volume", OBJECT, type="Volume"))),
     ResourceType("MachineNetworkInterface", _common(
         Field("addresses", OBJECTS, "address", type="Address"), Field("network", OBJECT, type="Network"),
-        Field("state"), Field("macAddress"), Field("mtu", INT))),
+        Field("networkPort", OBJECT, type="NetworkPort"), Field("state"), Field("macAddress"), Field("mtu", INT))),
     ResourceType("Address", (Field("ip"), Field("hostname"), Field("allocation"), Field("protocol"))),
     ResourceType("MachineConfiguration", _common(
         Field("cpu", INT), Field("memory", INT), Field("disks", OBJECTS, "disk", type="DiskTemplate"),
@@ -123,7 +125,8 @@ _TYPES = (
         Field("userData"), Field("realm"))),
     ResourceType("MachineTemplateVolume", (Field("initialLocation"),)),
     ResourceType("MachineTemplateVolumeTemplate", (Field("initialLocation"),)),
-    ResourceType("MachineTemplateNetworkInterface", (Field("network", OBJECT, type="Network"),)),
+    ResourceType("MachineTemplateNetworkInterface", (
+        Field("addresses", OBJECTS, "address", type="Address"), Field("network", OBJECT, type="Network"))),
     ResourceType("MachineCreate", (
         Field("name"), Field("description"), Field("properties", PROPERTIES, "property"),
         Field("machineTemplate", OBJECT, type="MachineTemplate"))),
@@ -142,7 +145,26 @@ _TYPES = (
         Field("name"), Field("description"), Field("properties", PROPERTIES, "property"),
         Field("volumeTemplate", OBJECT, type="VolumeTemplate"))),
     ResourceType("Network", _common(
-        Field("state"), Field("networkType"), Field("mtu", INT), Field("classOfService"))),
+        Field("state"), Field("networkType"), Field("mtu", INT), Field("classOfService"),
+        Field("forwardingGroup", OBJECT, type="ForwardingGroup"), Field("cidr"), Field("realm"))),
+    # `cidr` (NetworkConfiguration, Network, ForwardingGroup) and `realm` are extension attributes
+    # (ResourceMetadata says so): DSP0263 has no place for an address block or a zone.
+    ResourceType("NetworkConfiguration", _common(
+        Field("networkType"), Field("mtu", INT), Field("classOfService"), Field("cidr"))),
+    ResourceType("NetworkTemplate", _common(
+        Field("networkConfig", OBJECT, type="NetworkConfiguration"),
+        Field("forwardingGroup", OBJECT, type="ForwardingGroup"), Field("realm"))),
+    ResourceType("NetworkCreate", (
+        Field("name"), Field("description"), Field("properties", PROPERTIES, "property"),
+        Field("networkTemplate", OBJECT, type="NetworkTemplate"))),
+    ResourceType("NetworkPort", _common(
+        Field("state"), Field("network", OBJECT, type="Network"), Field("portType"), Field("classOfService"))),
+    ResourceType("ForwardingGroup", _common(Field("networks", OBJECTS, "network", type="Network"), Field("cidr"))),
+    ResourceType("ForwardingGroupTemplate", _common(
+        Field("networks", OBJECTS, "network", type="Network"), Field("cidr"))),
+    ResourceType("ForwardingGroupCreate", (
+        Field("name"), Field("description"), Field("properties", PROPERTIES, "property"),
+        Field("forwardingGroupTemplate", OBJECT, type="ForwardingGroupTemplate"))),
     ResourceType("Job", _common(
         Field("state"), Field("targetResource", OBJECT), Field("affectedResources", OBJECTS, "affectedResource"),
         Field("action"), Field("returnCode", INT), Field("progress", INT), Field("statusMessage"),

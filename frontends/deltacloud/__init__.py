@@ -9,8 +9,8 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from . import (entry, hardware_profiles, images, instance_states, instances, keys, metrics,  # noqa: F401
-                   networks, realms, storage_snapshots, storage_volumes)
+    from . import (entry, firewalls, hardware_profiles, images, instance_states, instances, keys,  # noqa: F401
+                   metrics, networks, realms, storage_snapshots, storage_volumes, subnets)
     from .blueprint import bp
     from .matrix import MatrixParams
 

@@ -37,6 +37,7 @@ class Collection:
     rel: str
     needs: str | None  # driver operation required; None: always served by the gateway
     features: tuple[Feature, ...] = field(default=())
+    network_provider: bool = False  # served only where the provider entry names a network provider (OVN)
 
 
 COLLECTIONS: tuple[Collection, ...] = (
@@ -60,13 +61,18 @@ COLLECTIONS: tuple[Collection, ...] = (
     Collection("storage_snapshots", "snapshots"),
     Collection("networks", "networks"),
     Collection("metrics", "instance_statistics"),
+    Collection("subnets", "subnets", network_provider=True),
+    Collection("firewalls", "security_groups", network_provider=True),
 )
 
 
 def served_collections() -> list[tuple[Collection, list[Feature]]]:
     driver = context.driver()
+    networked = bool(context.choice().provider.ovn_url)
     served = []
     for collection in COLLECTIONS:
+        if collection.network_provider and not networked:
+            continue
         if collection.needs is None or driver.can(collection.needs):
             served.append((collection, [f for f in collection.features if driver.can(f.needs)]))
     return served

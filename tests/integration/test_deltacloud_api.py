@@ -13,7 +13,8 @@ from .deltacloud_http import Api
 
 FORMATS = ["xml", "json"]
 COLLECTIONS = {"drivers", "realms", "images", "hardware_profiles", "instances", "instance_states", "keys",
-               "storage_volumes", "storage_snapshots", "networks", "metrics"}
+               "storage_volumes", "storage_snapshots", "networks", "metrics",
+               "subnets", "firewalls"}  # the default has OVN
 INSTANCE_TYPES = {"Tiny": (512, 1), "Small": (2048, 1), "Medium": (4096, 2), "Large": (8192, 2)}
 
 

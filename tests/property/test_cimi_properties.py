@@ -22,13 +22,16 @@ from .world import World
 
 NS = "http://schemas.dmtf.org/cimi/1"
 COLLECTIONS = ["machines", "machine_images", "machine_configurations", "machine_templates", "volumes",
-               "volume_configurations", "volume_templates", "networks", "credentials", "jobs", "resource_metadata"]
+               "volume_configurations", "volume_templates", "networks", "network_ports", "forwarding_groups",
+               "credentials", "jobs", "resource_metadata"]
 FIELDS = ["name", "description", "properties", "machineTemplate", "machineImage", "machineConfig", "credential",
           "volumeTemplate", "volumeConfig", "href", "capacity", "cpu", "memory", "initialState", "userData", "key",
           "credentialTemplate", "action", "force", "format", "type", "realm", "imageLocation", "resourceURI",
-          "volume", "initialLocation"]
+          "volume", "initialLocation", "networkTemplate", "networkConfig", "forwardingGroup", "cidr",
+          "forwardingGroupTemplate", "network", "addresses", "networkType"]
 TYPES = ["MachineCreate", "Machine", "VolumeCreate", "VolumeConfiguration", "VolumeTemplate", "MachineTemplate",
-         "CredentialCreate", "Credential", "Action", "MachineImage", "MachineVolume", "Nope"]
+         "CredentialCreate", "Credential", "Action", "MachineImage", "MachineVolume", "NetworkCreate",
+         "ForwardingGroupCreate", "MachineNetworkInterface", "Nope"]
 
 
 @pytest.fixture(scope="module")

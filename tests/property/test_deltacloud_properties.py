@@ -19,10 +19,11 @@ from .strategies import header_value, path_segment, text, unwritable_text, words
 from .world import World
 
 COLLECTIONS = ["instances", "images", "realms", "hardware_profiles", "keys", "storage_volumes",
-               "storage_snapshots", "networks", "drivers", "instance_states"]
+               "storage_snapshots", "networks", "subnets", "firewalls", "drivers", "instance_states"]
 PARAMS = ["image_id", "hwp_id", "hwp_memory", "hwp_cpu", "hwp_storage", "realm_id", "name", "keyname", "user_data",
           "capacity", "description", "instance_id", "volume_id", "public_key", "state", "id", "architecture",
-          "owner_id", "device", "format", "driver", "provider"]
+          "owner_id", "device", "format", "driver", "provider", "address_block", "network_id", "protocol", "port_from",
+          "port_to", "ip_address1", "group1", "direction"]
 
 
 def encoded(pairs: dict[str, str]) -> str:

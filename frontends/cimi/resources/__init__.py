@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from . import (configs, credentials, entry_point, images, jobs, machine_parts, machines, networks, templates,
-               volume_images, volumes)
+from . import (configs, credentials, entry_point, forwarding_groups, images, jobs, machine_interfaces, machine_parts,
+               machines, network_ports, network_templates, networks, templates, volume_images, volumes)
 
-MODULES = (entry_point, machines, machine_parts, images, configs, templates, volumes, volume_images, networks,
-           credentials, jobs)
+MODULES = (entry_point, machines, machine_parts, machine_interfaces, images, configs, templates, volumes, volume_images,
+           networks, network_templates, network_ports, forwarding_groups, credentials, jobs)
 
 
 def install(bp: Blueprint) -> None:

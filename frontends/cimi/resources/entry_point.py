@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app
 
 from gateway.errors import NotFound
 
+from .. import network_views
 from ..context import Context, current
 from ..listing import COLLECTIONS, expander, register_collection, resource_response
 from ..schema import LINK, NAMESPACE, iso_time, resource_type
@@ -74,7 +75,19 @@ def metadata_entries(ctx: Context) -> list[dict[str, Any]]:
     credential = {"id": f"{base}/credential", "name": "Credential", "typeUri": f"{NAMESPACE}/Credential",
                   "attributes": [_extension("Credential", "key", "string"),
                                  _extension("Credential", "fingerprint", "string")]}
-    return [machine, template, credential]
+    entries = [machine, template, credential]
+    if network_views.has_network_provider(ctx):
+        for type_name, names in (("Network", ("cidr", "realm")), ("NetworkConfiguration", ("cidr",)),
+                                 ("NetworkTemplate", ("realm",)), ("ForwardingGroup", ("cidr",)),
+                                 ("ForwardingGroupTemplate", ("cidr",))):
+            entries.append({"id": f"{base}/{_snake(type_name)}", "name": type_name,
+                            "typeUri": f"{NAMESPACE}/{type_name}",
+                            "attributes": [_extension(type_name, name, "string") for name in names]})
+    return entries
+
+
+def _snake(type_name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in type_name).lstrip("_")
 
 
 def get_metadata(name: str) -> Response:

@@ -1,5 +1,6 @@
 """A machine's sub-collections: disks (its image's bootable disks), volumes (attached non-boot disks:
-MachineVolume, attach, edit and detach) and networkInterfaces (vNICs with the addresses the guest reports).
+MachineVolume, attach, edit and detach) and networkInterfaces (vNICs with the addresses the guest reports;
+their routes are in .machine_interfaces).
 
 A MachineVolume carries whether deleting the machine deletes the volume (EC2's DeleteOnTermination) as the
 property `deleteOnTerminate` ("true" or "false"): CIMI has no attribute for it, and `properties` is its way
@@ -99,6 +100,7 @@ def interface_entry(ctx: Context, nic: NetworkInterface) -> dict[str, Any]:
         entry["addresses"] = addresses
     if nic.network_id:
         entry["network"] = {"href": ctx.href("networks", nic.network_id)}
+    entry["networkPort"] = {"href": ctx.href("networkPorts", nic.id)}
     entry["state"] = "Active" if nic.plugged and nic.linked else "Passive"
     if nic.mac:
         entry["macAddress"] = nic.mac
@@ -287,22 +289,6 @@ def detach_volume(machine_id: str, volume_id: str) -> Response:
     return respond(None, ctx.fmt, 200, jobs.job_headers(ctx, job))
 
 
-def list_interfaces(machine_id: str) -> Response:
-    ctx = current()
-    instance = ctx.driver.instance(ctx.scope, machine_id)
-    return sub_collection_response(ctx, "MachineNetworkInterface",
-                                   ctx.href("machines", machine_id) + "/network_interfaces",
-                                   interface_entries(ctx, instance), add=False)
-
-
-def get_interface(machine_id: str, nic_id: str) -> Response:
-    ctx = current()
-    for entry in interface_entries(ctx, ctx.driver.instance(ctx.scope, machine_id)):
-        if entry["id"].endswith("/" + nic_id):
-            return resource_response(ctx, "MachineNetworkInterface", entry)
-    raise NotFound("network interface", nic_id)
-
-
 def install(bp: Blueprint) -> None:
     bp.add_url_rule("/machines/<machine_id>/disks", "list_disks", list_disks, methods=["GET"])
     bp.add_url_rule("/machines/<machine_id>/disks/<disk_id>", "get_disk", get_disk, methods=["GET"])
@@ -314,7 +300,3 @@ def install(bp: Blueprint) -> None:
                     methods=["PUT"])
     bp.add_url_rule("/machines/<machine_id>/volumes/<volume_id>", "detach_volume", detach_volume,
                     methods=["DELETE"])
-    bp.add_url_rule("/machines/<machine_id>/network_interfaces", "list_interfaces", list_interfaces,
-                    methods=["GET"])
-    bp.add_url_rule("/machines/<machine_id>/network_interfaces/<nic_id>", "get_interface", get_interface,
-                    methods=["GET"])

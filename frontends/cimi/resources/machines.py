@@ -17,6 +17,7 @@ from gateway.model import Instance, InstanceSpec
 from .. import jobs
 from ..context import Context, current
 from ..listing import created_response, register_collection, resource_response
+from ..network_views import launch_realm
 from ..protocol import query_values
 from ..query import names
 from ..reading import boolean, nested, properties, text
@@ -87,12 +88,15 @@ def create_machine() -> Response:
     tags = properties(body) or {}
     if tags and not ctx.driver.can("set_tags"):
         raise NotSupported("The provider cannot keep properties on machines")
+    realm_id = resolved.realm_id
+    if resolved.subnet_id:  # on a network of the network provider: its realm, its address checked now
+        realm_id = launch_realm(ctx, resolved.subnet_id, resolved.private_ip, realm_id)
     spec = InstanceSpec(
         image_id=resolved.image_id, hardware_profile_id=resolved.hardware_profile_id,
-        memory_bytes=resolved.memory_bytes, cpus=resolved.cpus, realm_id=resolved.realm_id,
+        memory_bytes=resolved.memory_bytes, cpus=resolved.cpus, realm_id=realm_id,
         name=text(body, "name") or None, description=text(body, "description") or "",
         user_data=resolved.user_data, ssh_public_keys=resolved.ssh_public_keys, key_name=resolved.key_name,
-        start=resolved.initial_state != "STOPPED")
+        start=resolved.initial_state != "STOPPED", subnet_id=resolved.subnet_id, private_ip=resolved.private_ip)
     instance = ctx.driver.create_instance(ctx.scope, spec)
     if tags:
         ctx.driver.set_tags(ctx.scope, "instance", [instance.id], tags)

@@ -17,6 +17,7 @@ from gateway.app import current_gateway
 from gateway.errors import InvalidParameter, MissingParameter, NotFound, NotSupported, echo
 
 from ..context import Context, current
+from ..network_views import template_interface
 from ..listing import created_response, register_collection, resource_response
 from ..reading import integer, nested, properties, text, user_data
 from ..schema import NAMESPACE, common_attributes
@@ -38,6 +39,8 @@ class ResolvedMachineTemplate:
     user_data: bytes | None = None
     ssh_public_keys: list[str] = field(default_factory=list)
     key_name: str | None = None
+    subnet_id: str | None = None  # the network provider's subnet its one NIC is on (networkInterfaces)
+    private_ip: str | None = None
 
 
 def _unknown(what: str, exc: NotFound) -> InvalidParameter:
@@ -114,7 +117,9 @@ def read_machine_template(ctx: Context, content: dict[str, Any]) -> dict[str, An
     realm = text(content, "realm")
     if realm:
         stored["realm_id"] = check_realm(ctx, realm)
-    for unsupported in ("volumes", "volumeTemplates", "networkInterfaces"):
+    if content.get("networkInterfaces"):
+        stored["interface"] = template_interface(ctx, content["networkInterfaces"])
+    for unsupported in ("volumes", "volumeTemplates"):
         if content.get(unsupported):
             raise NotSupported(f"Machines cannot be created with {unsupported} yet: create the machine, then "
                                f"attach volumes through its volumes collection")
@@ -149,7 +154,8 @@ def resolve_machine_template(ctx: Context, template: dict[str, Any]) -> Resolved
         image_id=merged["image_id"], hardware_profile_id=merged.get("config_id"),
         memory_bytes=merged["memory_kb"] * 1024 if "memory_kb" in merged else None, cpus=merged.get("cpus"),
         realm_id=merged.get("realm_id"), initial_state=merged.get("initial_state", "STARTED"),
-        user_data=user_data({"userData": raw}) if raw else None, ssh_public_keys=keys, key_name=key_name)
+        user_data=user_data({"userData": raw}) if raw else None, ssh_public_keys=keys, key_name=key_name,
+        subnet_id=merged.get("interface", {}).get("subnet_id"), private_ip=merged.get("interface", {}).get("ip"))
 
 
 # --- MachineTemplates --------------------------------------------------------------------------------------
@@ -177,6 +183,11 @@ def template_entry(ctx: Context, stored: dict[str, Any]) -> dict[str, Any]:
         entry["credential"] = {"key": attrs["public_key"]}
     if "user_data" in attrs:
         entry["userData"] = attrs["user_data"]
+    if "interface" in attrs:
+        interface: dict[str, Any] = {"network": {"href": ctx.href("networks", attrs["interface"]["network_id"])}}
+        if attrs["interface"].get("ip"):
+            interface["addresses"] = [{"ip": attrs["interface"]["ip"]}]
+        entry["networkInterfaces"] = [interface]
     if "realm_id" in attrs:
         entry["realm"] = attrs["realm_id"]
     entry["operations"] = [{"rel": "edit", "href": href}, {"rel": "delete", "href": href}]
