@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.clients.ec2_helpers import ec2_client
+from tests.clients.ec2_helpers import addressed_instances, ec2_client
 from tests.integration.cimi_client import NS, CimiClient
 
 CENTOS = "ami-7e000000000040008000000000000011"
@@ -254,8 +254,7 @@ def test_a_machine_made_on_a_network_has_its_one_interface_there(net_gateway: An
     cimi.wait_job(made.headers["CIMI-Job-URI"], timeout=60)
     (nic,) = cimi.get(machine["networkInterfaces"]["href"])["machineNetworkInterfaces"]
     assert nic["network"]["href"] == network["id"]
-    (instance,) = [i for r in ec2.describe_instances(InstanceIds=["i-" + machine["id"].rsplit("/", 1)[1].replace(
-        "-", "")])["Reservations"] for i in r["Instances"]]
+    (instance,) = addressed_instances(ec2, ["i-" + machine["id"].rsplit("/", 1)[1].replace("-", "")])
     assert instance["PrivateIpAddress"] == "10.70.2.77" and instance["VpcId"] == "vpc-" + group["id"].rsplit(
         "/", 1)[1].replace("-", "")
     again = cimi.request("POST", cimi.collection_url("machines"), {"machineTemplate": {"href": template["id"]}})
