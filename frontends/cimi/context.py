@@ -25,7 +25,8 @@ PATHS = {
     "machines": "machines", "machineImages": "machine_images", "machineConfigs": "machine_configurations",
     "machineTemplates": "machine_templates", "volumes": "volumes", "volumeConfigs": "volume_configurations",
     "volumeTemplates": "volume_templates", "networks": "networks", "credentials": "credentials", "jobs": "jobs",
-    "resourceMetadata": "resource_metadata", "volumeImages": "volume_images",
+    "resourceMetadata": "resource_metadata", "volumeImages": "volume_images", "meters": "meters",
+    "meterConfigs": "meter_configurations",
 }
 
 

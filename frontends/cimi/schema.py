@@ -96,11 +96,12 @@ _TYPES = (
         _link("machineTemplates", "MachineTemplate"), _link("machineConfigs", "MachineConfiguration"),
         _link("machineImages", "MachineImage"), _link("credentials", "Credential"), _link("volumes", "Volume"),
         _link("volumeTemplates", "VolumeTemplate"), _link("volumeConfigs", "VolumeConfiguration"),
-        _link("volumeImages", "VolumeImage"), _link("networks", "Network"), _link("jobs", "Job"))),
+        _link("volumeImages", "VolumeImage"), _link("networks", "Network"), _link("jobs", "Job"),
+        _link("meters", "Meter"), _link("meterConfigs", "MeterConfiguration"))),
     ResourceType("Machine", _common(
         Field("state"), Field("cpu", INT), Field("memory", INT), _link("disks", "Disk"), Field("cpuArch"),
         _link("volumes", "MachineVolume"), _link("networkInterfaces", "MachineNetworkInterface"),
-        Field("realm"), Field("machineImage", OBJECT, type="MachineImage"),
+        _link("meters", "Meter"), Field("realm"), Field("machineImage", OBJECT, type="MachineImage"),
         Field("machineConfig", OBJECT, type="MachineConfiguration"))),
     ResourceType("Disk", _common(Field("capacity", INT), Field("initialLocation"))),
     ResourceType("MachineVolume", _common(Field("initialLocation"), Field("volume", OBJECT, type="Volume"))),
@@ -147,6 +148,15 @@ _TYPES = (
         Field("state"), Field("targetResource", OBJECT), Field("affectedResources", OBJECTS, "affectedResource"),
         Field("action"), Field("returnCode", INT), Field("progress", INT), Field("statusMessage"),
         Field("timeOfStatusChange"), Field("parentJob", OBJECT), Field("nestedJobs", OBJECTS, "nestedJob"))),
+    # Monitoring (DSP0263 2.0 / ISO/IEC 19831 5.17): the attributes in the spec's serialisation order.
+    ResourceType("Meter", _common(
+        Field("targetResource", OBJECT), Field("aspect"), Field("units"), Field("sampleInterval", INT),
+        Field("timeScope"), Field("intervalDuration"), Field("isContinuous", BOOL), _link("samples", "Sample"),
+        Field("minValue"), Field("maxValue"))),
+    ResourceType("Sample", (Field("timestamp"), Field("value"))),
+    ResourceType("MeterConfiguration", _common(
+        Field("aspect"), Field("units"), Field("sampleInterval", INT), Field("timeScope"), Field("intervalDuration"),
+        Field("isContinuous", BOOL), Field("minValue"), Field("maxValue"))),
     ResourceType("Action", (Field("action"), Field("force", BOOL), Field("properties", PROPERTIES, "property"))),
     ResourceType("ResourceMetadata", _common(
         Field("typeUri"), Field("attributes", OBJECTS, "attribute", type="MetadataAttribute"),

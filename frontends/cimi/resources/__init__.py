@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from . import (configs, credentials, entry_point, images, jobs, machine_parts, machines, networks, templates,
-               volume_images, volumes)
+from . import (configs, credentials, entry_point, images, jobs, machine_parts, machines, meters, networks,
+               templates, volume_images, volumes)
 
 MODULES = (entry_point, machines, machine_parts, images, configs, templates, volumes, volume_images, networks,
-           credentials, jobs)
+           credentials, jobs, meters)
 
 
 def install(bp: Blueprint) -> None:
