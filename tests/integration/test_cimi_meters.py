@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from tests.integration.cimi_client import ACTION, NS, CimiClient
+from tests.integration.test_listing_engine_requests import engine_requests
 
 ASPECTS = {"cpuUtilization", "memoryUsed", "memoryUtilization", "networkReceived", "networkTransmitted", "diskRead",
            "diskWritten", "diskReadOperations", "diskWriteOperations"}
@@ -175,3 +176,21 @@ def test_a_user_sees_only_its_own_machines_meters(gateway, machine: dict) -> Non
     finally:
         user.delete_machine(own["id"])
     assert requests.get(meter, auth=USER, headers={"Accept": "application/json"}, timeout=30).status_code == 404
+
+
+def test_listing_every_meter_with_its_samples_costs_two_engine_requests_however_many_machines_run(
+        gateway, machine: dict) -> None:
+    """The machines once and every running machine's statistics once: no request per machine or per meter."""
+    cimi = CimiClient(gateway, "json")
+    url = cimi.collection_url("meters")
+    listing = lambda: cimi.get(url, **{"$expand": "samples"})  # noqa: E731
+    running = lambda: {m["targetResource"]["href"] for m in listing()["meters"]}  # noqa: E731
+    before = running()
+    alone = engine_requests(gateway.simulator_url, listing)
+    other, job = cimi.create_machine(name=f"meters-more-{uuid.uuid4().hex[:6]}")
+    try:
+        cimi.wait_job(job)
+        assert running() == before | {other["id"]}
+        assert engine_requests(gateway.simulator_url, listing) == alone == {"GET /vms": 2}
+    finally:
+        cimi.delete_machine(other["id"])
