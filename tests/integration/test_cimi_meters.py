@@ -173,6 +173,11 @@ def test_a_user_sees_only_its_own_machines_meters(gateway, machine: dict) -> Non
         assert listed <= {m["id"] for m in user.entries("machines")}
         samples = user.get(f"{user.collection_url('meters')}/{own['id'].rsplit('/', 1)[1]}/cpuUtilization/samples")
         assert samples["count"] == 1
+        user_level = CimiClient(gateway, "xml", auth=USER)  # oVirt's user-level API (`Filter: true`)
+        user_level.session.headers["X-Deltacloud-Provider"] = f"{gateway.engine_url};Default;user"
+        through_filter = {m["targetResource"]["href"] for m in user_level.entries("meters")}
+        assert own["id"] in through_filter and machine["id"] not in through_filter
+        user_level.request("GET", meter, expect=404)
     finally:
         user.delete_machine(own["id"])
     assert requests.get(meter, auth=USER, headers={"Accept": "application/json"}, timeout=30).status_code == 404
