@@ -148,7 +148,7 @@ _TYPES = (
         Field("state"), Field("targetResource", OBJECT), Field("affectedResources", OBJECTS, "affectedResource"),
         Field("action"), Field("returnCode", INT), Field("progress", INT), Field("statusMessage"),
         Field("timeOfStatusChange"), Field("parentJob", OBJECT), Field("nestedJobs", OBJECTS, "nestedJob"))),
-    # Monitoring (DSP0263 2.0 / ISO/IEC 19831 5.17): the attributes in the spec's serialisation order.
+    # Monitoring (ISO/IEC 19831:2015 5.17.3, table 49): Meter's attributes in the spec's serialisation order.
     ResourceType("Meter", _common(
         Field("targetResource", OBJECT), Field("aspect"), Field("units"), Field("sampleInterval", INT),
         Field("timeScope"), Field("intervalDuration"), Field("isContinuous", BOOL), _link("samples", "Sample"),
