@@ -2,9 +2,10 @@
 
 DSP0263 leaves aspect URIs to the provider, so they are the gateway's own (`http://cloudgw.org/cimi/aspect/...`,
 the namespace its ResourceMetadata extensions use). Each reads one figure of the model's `InstanceStatistics`;
-a figure the engine does not report (memory without a guest agent) gives no sample, never a made-up zero.
-Every aspect is a `Point` reading: the gateway reads the engine when asked, and the engine's "current" rates
-are its own averages over a refresh period its API does not state.
+a figure the engine does not report (memory before the guest agent reports) gives no sample, never a made-up zero.
+Readings are `Point`s: the gateway reads the engine when asked, and the engine's "current" rates are its own
+averages over a refresh period its API does not state. Counters (NIC bytes, disk operations) are
+`StartupInterval`s, CIM's name for a total since the measured thing started: they restart with the VM.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Callable
 from gateway.instance_statistics import InstanceStatistics
 
 ASPECT_NAMESPACE = "http://cloudgw.org/cimi/aspect/"
-TIME_SCOPE = "Point"
+POINT, SINCE_START = "Point", "StartupInterval"
 
 Reader = Callable[[InstanceStatistics], float | int | None]
 
@@ -28,6 +29,7 @@ class Aspect:
     description: str
     min_value: str | None = None
     max_value: str | None = None  # when every machine shares it (percentages)
+    time_scope: str = POINT
 
     @property
     def uri(self) -> str:
@@ -49,11 +51,18 @@ ASPECTS: dict[str, Aspect] = {a.key: a for a in (
            "Bytes read a second from all the machine's disks (their data.current.read)", "0"),
     Aspect("diskWritten", "disk written", "bytes/second", lambda s: s.disk_write_bytes_per_second,
            "Bytes written a second to all the machine's disks (their data.current.write)", "0"),
-    Aspect("diskReadOperations", "disk read operations", "operations/second", lambda s: s.disk_read_ops_per_second,
-           "Read operations a second on all the machine's disks (their data.current.read_ops)", "0"),
-    Aspect("diskWriteOperations", "disk write operations", "operations/second",
-           lambda s: s.disk_write_ops_per_second,
-           "Write operations a second on all the machine's disks (their data.current.write_ops)", "0"),
+    Aspect("networkReceivedTotal", "network bytes received", "bytes", lambda s: s.network_rx_bytes_total,
+           "Bytes received over all the machine's network interfaces since it started (their data.total.rx)", "0",
+           time_scope=SINCE_START),
+    Aspect("networkTransmittedTotal", "network bytes transmitted", "bytes", lambda s: s.network_tx_bytes_total,
+           "Bytes sent over all the machine's network interfaces since it started (their data.total.tx)", "0",
+           time_scope=SINCE_START),
+    Aspect("diskReadOperations", "disk read operations", "operations", lambda s: s.disk_read_ops_total,
+           "Read operations on all the machine's disks since it started (the engine's data.current.read_ops, "
+           "VDSM's running totals)", "0", time_scope=SINCE_START),
+    Aspect("diskWriteOperations", "disk write operations", "operations", lambda s: s.disk_write_ops_total,
+           "Write operations on all the machine's disks since it started (the engine's data.current.write_ops, "
+           "VDSM's running totals)", "0", time_scope=SINCE_START),
 )}
 
 

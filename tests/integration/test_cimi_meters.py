@@ -15,7 +15,9 @@ from tests.integration.cimi_client import ACTION, NS, CimiClient
 from tests.integration.test_listing_engine_requests import engine_requests
 
 ASPECTS = {"cpuUtilization", "memoryUsed", "memoryUtilization", "networkReceived", "networkTransmitted", "diskRead",
-           "diskWritten", "diskReadOperations", "diskWriteOperations"}
+           "diskWritten", "networkReceivedTotal", "networkTransmittedTotal", "diskReadOperations",
+           "diskWriteOperations"}
+COUNTERS = {"networkReceivedTotal", "networkTransmittedTotal", "diskReadOperations", "diskWriteOperations"}
 ASPECT_URI = "http://cloudgw.org/cimi/aspect/"
 USER = ("user@internal", "user")
 LOAD = {"cpu_percent": 42, "memory_used_percent": 50, "net_rx": 1500, "net_tx": 700, "disk_write": 6000,
@@ -34,6 +36,7 @@ def machine(gateway) -> Iterator[dict]:
     made, job = client.create_machine(name=f"meters-{uuid.uuid4().hex[:6]}")
     client.wait_job(job)
     gateway.simulator_control("load", vm=made["id"].rsplit("/", 1)[1], **LOAD).raise_for_status()
+    gateway.simulator_control("clock/advance", seconds=10).raise_for_status()  # the guest agent reports memory
     yield client.get(made["id"])
     client.delete_machine(made["id"])
 
@@ -69,6 +72,7 @@ def test_the_entry_point_links_meters_and_their_configurations(cimi: CimiClient)
     assert cpu["aspect"] == ASPECT_URI + "cpuUtilization" and cpu["units"] == "percent"
     assert cpu["timeScope"] == "Point" and str(cpu["isContinuous"]).lower() == "true"
     assert (cpu["minValue"], cpu["maxValue"]) == ("0", "100")
+    assert {c["name"] for c in entries if c["timeScope"] == "StartupInterval"} == COUNTERS
 
 
 def test_a_running_machine_has_a_meter_per_aspect_sampled_live(cimi: CimiClient, machine: dict) -> None:
@@ -91,7 +95,8 @@ def test_a_running_machine_has_a_meter_per_aspect_sampled_live(cimi: CimiClient,
     assert values["memoryUtilization"] == pytest.approx(50)
     assert values["memoryUsed"] == pytest.approx(machine["memory"] * 1024 / 2)
     assert values["networkReceived"] == 1500 and values["networkTransmitted"] == 700
-    assert values["diskWritten"] == 6000 and values["diskWriteOperations"] == 7 and values["diskRead"] == 0
+    assert values["diskWritten"] == 6000 and values["diskRead"] == 0 and values["diskReadOperations"] == 0
+    assert values["diskWriteOperations"] > 0 and values["networkReceivedTotal"] > 0
     memory = cimi.get(next(m["id"] for m in meters["meters"] if _key(m) == "memoryUsed"))
     assert memory["units"] == "bytes" and memory["maxValue"] == str(machine["memory"] * 1024)
 
@@ -155,6 +160,38 @@ def test_meters_cannot_be_made_changed_or_removed_and_bad_input_is_a_cimi_error(
     selected = cimi.get(meters, **{"$filter": f"aspect='{ASPECT_URI}cpuUtilization'", "$select": "targetResource"})
     assert selected["count"] >= 1 and all(set(m) <= {"resourceURI", "targetResource", "id"}
                                           for m in selected["meters"])
+
+
+def test_counters_grow_with_the_machines_running_time(cimi: CimiClient, gateway, machine: dict) -> None:
+    """Read twice ten simulated seconds apart, on a frozen clock: the totals grew by rate x 10, exactly."""
+    vm = machine["id"].rsplit("/", 1)[1]
+    meters = cimi.collection_url("meters")
+    read = lambda key: float(cimi.get(f"{meters}/{vm}/{key}/samples")["samples"][0]["value"])  # noqa: E731
+    gateway.simulator_control("clock", frozen=True).raise_for_status()
+    try:
+        before = {key: read(key) for key in COUNTERS}
+        gateway.simulator_control("clock/advance", seconds=10).raise_for_status()
+        after = {key: read(key) for key in COUNTERS}
+    finally:
+        gateway.simulator_control("clock", frozen=False).raise_for_status()
+    assert {key: after[key] - before[key] for key in COUNTERS} == {
+        "networkReceivedTotal": 1500 * 10, "networkTransmittedTotal": 700 * 10, "diskReadOperations": 0,
+        "diskWriteOperations": 7 * 10}
+    assert cimi.get(f"{meters}/{vm}/diskWriteOperations")["timeScope"] == "StartupInterval"
+
+
+def test_memory_has_no_sample_until_the_guest_agent_reports_it(cimi: CimiClient, gateway, stopped: dict) -> None:
+    """A VM the engine says is up, whose guest agent has not reported: CPU is measured, memory is unknown (no
+    sample rather than a made-up zero)."""
+    vm = stopped["id"].rsplit("/", 1)[1]
+    gateway.simulator_control(f"vms/{vm}/status", status="up").raise_for_status()
+    try:
+        meters = {_key(m): m for m in cimi.get(stopped["id"] + "/meters")["meters"]}
+        assert set(meters) == ASPECTS
+        assert len(_samples(cimi, meters["cpuUtilization"])) == 1
+        assert _samples(cimi, meters["memoryUsed"]) == [] and _samples(cimi, meters["memoryUtilization"]) == []
+    finally:
+        gateway.simulator_control(f"vms/{vm}/status", status="down").raise_for_status()
 
 
 def test_a_user_sees_only_its_own_machines_meters(gateway, machine: dict) -> None:

@@ -21,7 +21,7 @@ from gateway.model import Instance, InstanceState
 from ..context import Context, current
 from ..errors import error_response
 from ..listing import expand, expander, register_collection, resource_response, sub_collection_response
-from ..meter_aspects import ASPECTS, TIME_SCOPE, Aspect, sample_value
+from ..meter_aspects import ASPECTS, Aspect, sample_value
 from ..protocol import query_values
 from ..query import names
 from ..schema import common_attributes, iso_time
@@ -41,7 +41,7 @@ def meter_entry(ctx: Context, instance: Instance, aspect: Aspect) -> dict[str, A
     entry = common_attributes(href, f"{instance.name} {aspect.title}",
                               description=f"{aspect.description}, of machine {instance.name}")
     entry.update({"targetResource": {"href": ctx.href("machines", instance.id)}, "aspect": aspect.uri,
-                  "units": aspect.units, "timeScope": TIME_SCOPE, "isContinuous": True,
+                  "units": aspect.units, "timeScope": aspect.time_scope, "isContinuous": True,
                   "samples": {"href": href + "/samples"}})
     if aspect.min_value is not None:
         entry["minValue"] = aspect.min_value
@@ -109,9 +109,13 @@ def _aspect(key: str, what: str = "meter aspect") -> Aspect:
 def _running_machine(ctx: Context, machine_id: str, aspect: Aspect) -> Instance:
     instance = ctx.driver.instance(ctx.scope, machine_id)
     if instance.state is not InstanceState.RUNNING:
-        raise NotFound("meter", f"{machine_id}/{aspect.key}", f"The meter '{echo(machine_id)}/{aspect.key}' does "
-                       "not exist: its machine does not run, and the engine measures only running machines")
+        raise _not_measured(machine_id, aspect)
     return instance
+
+
+def _not_measured(machine_id: str, aspect: Aspect) -> NotFound:
+    return NotFound("meter", f"{machine_id}/{aspect.key}", f"The meter '{echo(machine_id)}/{aspect.key}' does not "
+                    "exist: its machine does not run, and the engine measures only running machines")
 
 
 def get_meter(machine_id: str, aspect_key: str) -> Response:
@@ -121,11 +125,12 @@ def get_meter(machine_id: str, aspect_key: str) -> Response:
 
 
 def list_samples(machine_id: str, aspect_key: str) -> Response:
+    """The Meter's one sample: the machine and its statistics read together (one engine request)."""
     ctx = current()
     aspect = _aspect(aspect_key)
-    stats = statistics(ctx, machine_id, every_machine=False)
-    if stats is None:
-        _running_machine(ctx, machine_id, aspect)  # 404 unless the machine is there and runs
+    instance, stats = ctx.driver.instance_with_statistics(ctx.scope, machine_id)
+    if stats is None or instance.state is not InstanceState.RUNNING:
+        raise _not_measured(machine_id, aspect)
     return sub_collection_response(ctx, "Sample", meter_href(ctx, machine_id, aspect) + "/samples",
                                    sample_entries(stats, aspect), add=False)
 
@@ -147,7 +152,7 @@ def refuse_meter_creation() -> Response:
 # --- MeterConfigurations ---------------------------------------------------------------------------------
 def meter_config_entry(ctx: Context, aspect: Aspect) -> dict[str, Any]:
     entry = common_attributes(ctx.href("meterConfigs", aspect.key), aspect.key, description=aspect.description)
-    entry.update({"aspect": aspect.uri, "units": aspect.units, "timeScope": TIME_SCOPE, "isContinuous": True})
+    entry.update({"aspect": aspect.uri, "units": aspect.units, "timeScope": aspect.time_scope, "isContinuous": True})
     if aspect.min_value is not None:
         entry["minValue"] = aspect.min_value
     if aspect.max_value is not None:
