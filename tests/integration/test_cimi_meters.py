@@ -229,6 +229,9 @@ def test_listing_every_meter_with_its_samples_costs_two_engine_requests_however_
     running = lambda: {m["targetResource"]["href"] for m in listing()["meters"]}  # noqa: E731
     before = running()
     alone = engine_requests(gateway.simulator_url, listing)
+    samples = f"{url}/{machine['id'].rsplit('/', 1)[1]}/cpuUtilization/samples"
+    one = engine_requests(gateway.simulator_url, lambda: cimi.get(samples))
+    assert sum(one.values()) == 1, one  # a meter's samples: the machine with its statistics, in one request
     other, job = cimi.create_machine(name=f"meters-more-{uuid.uuid4().hex[:6]}")
     try:
         cimi.wait_job(job)
