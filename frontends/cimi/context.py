@@ -27,7 +27,7 @@ PATHS = {
     "volumeTemplates": "volume_templates", "networks": "networks", "credentials": "credentials", "jobs": "jobs",
     "resourceMetadata": "resource_metadata", "volumeImages": "volume_images", "networkPorts": "network_ports",
     "networkTemplates": "network_templates", "networkConfigs": "network_configurations",
-    "forwardingGroups": "forwarding_groups",
+    "forwardingGroups": "forwarding_groups", "meters": "meters", "meterConfigs": "meter_configurations",
 }
 
 

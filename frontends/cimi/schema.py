@@ -98,11 +98,12 @@ _TYPES = (
         _link("volumeTemplates", "VolumeTemplate"), _link("volumeConfigs", "VolumeConfiguration"),
         _link("volumeImages", "VolumeImage"), _link("networks", "Network"), _link("networkTemplates", "NetworkTemplate"),
         _link("networkConfigs", "NetworkConfiguration"), _link("networkPorts", "NetworkPort"),
-        _link("forwardingGroups", "ForwardingGroup"), _link("jobs", "Job"))),
+        _link("forwardingGroups", "ForwardingGroup"), _link("jobs", "Job"),
+        _link("meters", "Meter"), _link("meterConfigs", "MeterConfiguration"))),
     ResourceType("Machine", _common(
         Field("state"), Field("cpu", INT), Field("memory", INT), _link("disks", "Disk"), Field("cpuArch"),
         _link("volumes", "MachineVolume"), _link("networkInterfaces", "MachineNetworkInterface"),
-        Field("realm"), Field("machineImage", OBJECT, type="MachineImage"),
+        _link("meters", "Meter"), Field("realm"), Field("machineImage", OBJECT, type="MachineImage"),
         Field("machineConfig", OBJECT, type="MachineConfiguration"))),
     ResourceType("Disk", _common(Field("capacity", INT), Field("initialLocation"))),
     ResourceType("MachineVolume", _common(Field("initialLocation"), Field("volume", OBJECT, type="Volume"))),
@@ -169,6 +170,15 @@ _TYPES = (
         Field("state"), Field("targetResource", OBJECT), Field("affectedResources", OBJECTS, "affectedResource"),
         Field("action"), Field("returnCode", INT), Field("progress", INT), Field("statusMessage"),
         Field("timeOfStatusChange"), Field("parentJob", OBJECT), Field("nestedJobs", OBJECTS, "nestedJob"))),
+    # Monitoring (ISO/IEC 19831:2015 5.17.3, table 49): Meter's attributes in the spec's serialisation order.
+    ResourceType("Meter", _common(
+        Field("targetResource", OBJECT), Field("aspect"), Field("units"), Field("sampleInterval", INT),
+        Field("timeScope"), Field("intervalDuration"), Field("isContinuous", BOOL), _link("samples", "Sample"),
+        Field("minValue"), Field("maxValue"))),
+    ResourceType("Sample", (Field("timestamp"), Field("value"))),
+    ResourceType("MeterConfiguration", _common(
+        Field("aspect"), Field("units"), Field("sampleInterval", INT), Field("timeScope"), Field("intervalDuration"),
+        Field("isContinuous", BOOL), Field("minValue"), Field("maxValue"))),
     ResourceType("Action", (Field("action"), Field("force", BOOL), Field("properties", PROPERTIES, "property"))),
     ResourceType("ResourceMetadata", _common(
         Field("typeUri"), Field("attributes", OBJECTS, "attribute", type="MetadataAttribute"),

@@ -23,7 +23,7 @@ from .world import World
 NS = "http://schemas.dmtf.org/cimi/1"
 COLLECTIONS = ["machines", "machine_images", "machine_configurations", "machine_templates", "volumes",
                "volume_configurations", "volume_templates", "networks", "network_ports", "forwarding_groups",
-               "credentials", "jobs", "resource_metadata"]
+               "credentials", "jobs", "resource_metadata", "meters", "meter_configurations"]
 FIELDS = ["name", "description", "properties", "machineTemplate", "machineImage", "machineConfig", "credential",
           "volumeTemplate", "volumeConfig", "href", "capacity", "cpu", "memory", "initialState", "userData", "key",
           "credentialTemplate", "action", "force", "format", "type", "realm", "imageLocation", "resourceURI",

@@ -40,6 +40,8 @@ def machine_entry(ctx: Context, instance: Instance) -> dict[str, Any]:
         "disks": {"href": href + "/disks"}, "cpuArch": instance.architecture,
         "volumes": {"href": href + "/volumes"}, "networkInterfaces": {"href": href + "/network_interfaces"},
     })
+    if ctx.driver.can("instance_statistics"):
+        entry["meters"] = {"href": href + "/meters"}
     if instance.realm_id:
         entry["realm"] = instance.realm_id
     if instance.image_id:
