@@ -21,6 +21,7 @@ from .errors import AuthFailure, ConfigError, GatewayError
 from .housekeeping import Housekeeping
 from .keypairs import KeyPairs
 from .logs import configure_logging
+from .metric_store import MetricStore, Retention
 from .operations import OperationRunner
 from .orphans import Orphans
 from .scope import PROVIDER_HEADER, Credentials, ProviderChoice, Scope, choose_provider
@@ -28,7 +29,8 @@ from .store import Store
 
 log = logging.getLogger("cloudgw")
 
-FRONTEND_MODULES = {"ec2": "frontends.ec2", "cimi": "frontends.cimi", "deltacloud": "frontends.deltacloud"}
+FRONTEND_MODULES = {"ec2": "frontends.ec2", "cimi": "frontends.cimi", "deltacloud": "frontends.deltacloud",
+                    "cloudwatch": "frontends.cloudwatch"}
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -54,12 +56,23 @@ class Gateway:
                               lambda: self.operations.purge_finished(config.operation_retention_seconds))
         self.orphans = Orphans(config, self.store, self.driver_for)
         self.housekeeping.add("orphans", self.orphans.run)
-        self.operations.periodic = self.housekeeping.maybe_run
+        # CloudWatch's data points (the engine sampler writes them, the CloudWatch frontend reads them).
+        self.metric_store = MetricStore(self.store, Retention(
+            config.cloudwatch_minute_days, config.cloudwatch_five_minute_days, config.cloudwatch_hour_days))
+        self.housekeeping.add("metric_points", self.metric_store.roll_up_and_purge)
+        # Work paced otherwise than housekeeping (alarm evaluation every minute), each its own Housekeeping.
+        self.pacers: list[Housekeeping] = [self.housekeeping]
+        self.operations.periodic = self.run_periodic
         self.key_pairs = KeyPairs(self.store)
         self._drivers: dict[str, Driver] = {}
         for provider in config.providers:
             self.driver_for(provider)
         self.frontends: list[str] = []
+
+    def run_periodic(self) -> None:
+        """One turn of the worker loop's periodic work: each pacer runs its tasks if they are due."""
+        for pacer in self.pacers:
+            pacer.maybe_run()
 
     def driver_for(self, provider: ProviderConfig) -> Driver:
         """The shared driver of the provider's backend kind (created once; registers its operation kinds)."""
