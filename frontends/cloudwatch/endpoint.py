@@ -24,7 +24,7 @@ from gateway.errors import GatewayError
 from gateway.xmlsafe import require_writable
 
 from . import wire
-from .actions import ACTIONS, load_all
+from .actions import ACTIONS
 from .call import Call
 from .errors import CloudWatchError, from_gateway
 

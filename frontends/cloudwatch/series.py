@@ -1,9 +1,12 @@
 """Which series a caller sees, and their statistics per period: what every read action shares.
 
 A caller reads the series its provider's sampler wrote (scope = the provider's name: `AWS/EC2` and the
-memory namespace) and those it put itself (scope = its owner key). At oVirt's user-level API
-(`X-Deltacloud-Provider: ...;user`) a user sees only its own VMs, so sampled series with an `InstanceId`
-dimension are shown only for the instances the engine lets the caller see.
+memory namespace) and those it put itself (scope = its owner key). An ordinary oVirt user sees only its
+own VMs (the engine filters for it, as at the user-level API, `X-Deltacloud-Provider: ...;user`), so
+sampled series with an `InstanceId` dimension are shown only for the instances the engine lets the
+caller see, or shows as terminated (tombstones). The gateway cannot tell an engine administrator from a
+user cheaply, so this holds for administrators too: the series of a VM removed over an hour ago stays
+stored until its retention ends but is no longer shown (an alarm on it still reads it).
 
 Statistics come from the stored rows: each row holds count, sum, minimum and maximum of its period, so
 a period of the answer merges the rows that begin in it. Periods are aligned to the start time, as
@@ -45,17 +48,18 @@ def dimensions_out(dimensions: Dimensions) -> list[dict[str, str]]:
 
 
 def _visible_instance_ids(call: Call) -> set[str]:
-    """Both spellings (EC2 id and UUID) of every instance the caller may see."""
+    """Both spellings (EC2 id and UUID) of every instance the caller may see, terminated ones still shown
+    included."""
     found: set[str] = set()
-    for instance in call.driver.instances(call.scope):
+    shown = call.driver.terminated_instances(call.scope) if call.driver.can("terminated_instances") else []
+    for instance in [*call.driver.instances(call.scope), *shown]:
         found.update((instance.id, ids.instance_id(instance.id)))
     return found
 
 
 def visible(call: Call, found: Sequence[Series]) -> list[Series]:
-    """Drop sampled series of instances a user-level caller may not see."""
-    if not call.scope.user_level:
-        return list(found)
+    """Drop sampled series of instances the caller may not see (one instance listing, only when there are
+    such series to check)."""
     provider = call.scope.provider.name
     guarded = [s for s in found if s.scope == provider and any(n == "InstanceId" for n, _ in s.dimensions)]
     if not guarded:

@@ -20,7 +20,7 @@ from .. import alarm_store
 from ..alarm_store import STATES, Alarm
 from ..call import Call
 from ..errors import CloudWatchError, combination, invalid_value, not_found
-from ..series import STATISTICS, dimensions_of, dimensions_out
+from ..series import STATISTICS, dimensions_of
 from . import action
 from .metric_listing import page_start
 
