@@ -12,7 +12,8 @@ from ..call import Call
 
 Action = Callable[[Call], dict[str, Any]]
 ACTIONS: dict[str, Action] = {}
-MODULES = ("metric_puts", "metric_listing", "metric_statistics", "metric_data", "alarms", "alarm_history")
+MODULES = ("metric_puts", "metric_listing", "metric_statistics", "metric_data", "alarms", "alarm_history",
+           "alarm_tags")
 
 
 def action(name: str) -> Callable[[Action], Action]:

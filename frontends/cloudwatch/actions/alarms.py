@@ -22,6 +22,7 @@ from ..call import Call
 from ..errors import CloudWatchError, combination, invalid_value, not_found
 from ..series import STATISTICS, dimensions_of
 from . import action
+from .alarm_tags import save_tags
 from .metric_listing import page_start
 
 COMPARISONS = ("GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold",
@@ -116,6 +117,8 @@ def put_metric_alarm(call: Call) -> dict[str, Any]:
     now = time.time()
     created = alarm_store.put(call.gateway.store, call.owner, name, access_key=call.access_key, region=call.region,
                               definition=definition, actions_enabled=call.get("ActionsEnabled", True), now=now)
+    if call.get("Tags"):
+        save_tags(call, name, call.params["Tags"])
     alarm_store.record(call.gateway.store, call.owner, name, "ConfigurationUpdate",
                        f'Alarm "{name}" {"created" if created else "updated"}',
                        {"type": "Create" if created else "Update", "version": "1.0"}, now)
@@ -172,6 +175,7 @@ def delete_alarms(call: Call) -> dict[str, Any]:
     if missing:
         raise not_found(f"{len(missing)} out of {len(names)} alarms were not found: {', '.join(missing)[:500]}")
     alarm_store.delete(call.gateway.store, call.owner, names)
+    call.gateway.store.delete_tags(call.owner, names)
     return {}
 
 
