@@ -31,6 +31,7 @@ DAY = 86400
 MINUTE, FIVE_MINUTES, HOUR = 60, 300, 3600
 RESOLUTIONS = (MINUTE, FIVE_MINUTES, HOUR)
 CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
+Identity = tuple[str, str, str, str, str]  # scope, namespace, metric, dimensions text, unit
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ class MetricStore:
         self.store = store
         self.retention = retention
         self.clock = clock
-        self._series_ids: dict[tuple[str, str, str, str, str], int] = {}  # identity -> id; ids never change
+        self._series_ids: dict[Identity, int] = {}  # identity -> id; ids never change
 
     # --- writing ------------------------------------------------------------------------------------
     def put_points(self, points_in: Iterable[DataPoint]) -> None:
@@ -113,8 +114,8 @@ class MetricStore:
 
     def put_aggregates(self, aggregates: Iterable[Aggregate]) -> None:
         """Merge aggregates into their series' one-minute rows, in one transaction."""
-        merged: dict[tuple[tuple[str, str, str, str, str], int], list[float]] = {}
-        newest: dict[tuple[str, str, str, str, str], float] = {}
+        merged: dict[tuple[Identity, int], list[float]] = {}
+        newest: dict[Identity, float] = {}
         for item in aggregates:
             identity = (item.scope, item.namespace, item.metric, dimensions_text(item.dimensions), item.unit)
             start = int(item.timestamp // MINUTE * MINUTE)
@@ -136,12 +137,17 @@ class MetricStore:
             for first in range(0, len(rows), CHUNK):
                 self._merge_rows(conn, rows[first:first + CHUNK])
 
-    def _ensure_series(self, conn: sa.Connection,
-                       newest: dict[tuple[str, str, str, str, str], float]) -> dict[tuple[str, str, str, str, str], int]:
+    def _ensure_series(self, conn: sa.Connection, newest: dict[Identity, float]) -> dict[Identity, int]:
         """The ids of these series (created if new), their `last_seen` moved forward."""
-        ids: dict[tuple[str, str, str, str, str], int] = {}
+        ids: dict[Identity, int] = {}
+        latest = sa.func.max if self._is_sqlite else sa.func.greatest
         for identity, seen in newest.items():
             known = self._series_ids.get(identity)
+            if known is not None:  # moved forward; no row means another process purged it: make it anew
+                touched = conn.execute(series_table.update().where(series_table.c.id == known).values(
+                    last_seen=latest(series_table.c.last_seen, seen))).rowcount
+                if not touched:
+                    known = None
             if known is None:
                 scope, namespace, metric, dims, unit = identity
                 match = ((series_table.c.scope == scope) & (series_table.c.namespace == namespace)
@@ -152,9 +158,9 @@ class MetricStore:
                 conn.execute(insert.on_conflict_do_nothing(index_elements=["scope", "namespace", "metric",
                                                                            "dimensions", "unit"]))
                 known = conn.execute(sa.select(series_table.c.id).where(match)).scalar_one()
+                conn.execute(series_table.update().where(series_table.c.id == known).values(
+                    last_seen=latest(series_table.c.last_seen, seen)))
                 self._series_ids[identity] = known
-            conn.execute(series_table.update().where((series_table.c.id == known)
-                                                     & (series_table.c.last_seen < seen)).values(last_seen=seen))
             ids[identity] = known
         return ids
 
@@ -230,8 +236,8 @@ class MetricStore:
             removed += conn.execute(points.delete().where((points.c.resolution == HOUR)
                                                           & (points.c.start < cutoff))).rowcount
             if removed:
-                orphaned = sa.select(series_table.c.id).where(~sa.exists().where(points.c.series_id == series_table.c.id)
-                                                              & (series_table.c.last_seen < cutoff))
+                emptied = ~sa.exists().where(points.c.series_id == series_table.c.id)
+                orphaned = sa.select(series_table.c.id).where(emptied & (series_table.c.last_seen < cutoff))
                 removed += conn.execute(series_table.delete().where(series_table.c.id.in_(orphaned))).rowcount
         return removed
 

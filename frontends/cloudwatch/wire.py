@@ -24,8 +24,8 @@ from botocore.model import Shape
 
 from frontends.ec2.render import text, timestamp
 
-from .errors import CloudWatchError, invalid_value
-from .service import API_VERSION, error_shapes, namespace, operation, target_prefix
+from .errors import CloudWatchError
+from .service import API_VERSION, error_shapes, namespace, operation, service_model, target_prefix
 from .shapes import from_document, from_query, params_tree, to_document
 
 CBOR, JSON, QUERY = "smithy-rpc-v2-cbor", "json", "query"
@@ -181,11 +181,9 @@ def _xml_element(out: list[str], tag: str, shape: Shape, value: Any) -> None:
 
 def known_operation(name: str) -> None:
     """InvalidAction unless the model has the operation (every name reaches the model only after this)."""
-    from .service import service_model
-
     if name not in service_model().operation_names:
         raise CloudWatchError("InvalidAction", f"The action {name[:64]} is not valid for this web service.")
 
 
 __all__ = ["Answer", "CBOR", "JSON", "QUERY", "addressed_here", "decode_input", "encode_error", "encode_output",
-           "invalid_value", "known_operation", "operation_name", "protocol_of"]
+           "known_operation", "operation_name", "protocol_of"]

@@ -84,9 +84,10 @@ def test_mistakes_get_cloudwatch_codes_in_each_protocol(gateway: Any, protocol: 
     base = minute_ago(30)
     assert code_of(cloudwatch.put_metric_data, Namespace="AWS/EC2",
                    MetricData=[{"MetricName": "CPUUtilization", "Value": 1.0}]) == ("InvalidParameterValue", 400)
-    assert code_of(cloudwatch.put_metric_data, Namespace=namespace(),
-                   MetricData=[{"MetricName": "m", "Value": 1.0, "StatisticValues": {
-                       "SampleCount": 1, "Sum": 1, "Minimum": 1, "Maximum": 1}}]) == ("InvalidParameterCombination", 400)
+    both = {"MetricName": "m", "Value": 1.0, "StatisticValues": {"SampleCount": 1, "Sum": 1, "Minimum": 1,
+                                                                 "Maximum": 1}}
+    assert code_of(cloudwatch.put_metric_data, Namespace=namespace(), MetricData=[both]) == (
+        "InvalidParameterCombination", 400)
     query = dict(Namespace=namespace(), MetricName="m", StartTime=base, EndTime=base + timedelta(minutes=20))
     assert code_of(cloudwatch.get_metric_statistics, Period=90, Statistics=["Sum"], **query) == (
         "InvalidParameterValue", 400)

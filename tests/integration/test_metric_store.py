@@ -91,3 +91,12 @@ def test_a_vm_day_of_ten_sampled_metrics_costs_about_400_kib_in_sqlite(tmp_path:
     print(f"1 VM x 1 day x 10 metrics: {rows} rows, {size} bytes ({size / rows:.1f} a row), written in {elapsed:.2f} s")
     assert rows == 14_400
     assert size < 450 * 1024
+
+
+def test_a_series_purged_by_another_process_is_made_anew_on_its_next_point(store_url: str, tmp_path: Path) -> None:
+    writer = metric_store(store_url, tmp_path)
+    writer.put_points([point(1.0, NOW - 460 * DAY)])
+    assert metric_store(store_url, tmp_path).roll_up_and_purge() > 0  # its rows and its series went
+    writer.put_points([point(5.0, NOW - 60)])  # the writer still remembers the series' old id
+    [series] = writer.series(["lab|alice"])
+    assert [(r.start, r.sum) for r in writer.rows([series.id], NOW - 120, NOW)] == [(NOW - 60, 5.0)]
