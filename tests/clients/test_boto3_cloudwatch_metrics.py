@@ -4,6 +4,7 @@ get CloudWatch's error codes in the protocol the client spoke."""
 from __future__ import annotations
 
 import math
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -190,3 +191,26 @@ def test_ec2_still_answers_beside_cloudwatch(gateway: Any) -> None:
     from tests.clients.ec2_helpers import ec2_client
 
     assert ec2_client(gateway, url=f"{gateway.url}/").describe_regions()["Regions"]  # told apart by the signature
+
+
+def test_old_data_answers_only_the_periods_its_age_allows(gateway: Any) -> None:
+    """As CloudWatch documents: data 15 to 63 days old is kept at five minutes, so a 60-second Period over it
+    answers nothing and a 300-second one answers the whole five minutes."""
+    from gateway.cli import EMBEDDED_PROVIDER
+    from gateway.metric_points import DataPoint
+    from gateway.metric_store import MetricStore
+    from gateway.store import Store, load_or_create_key
+
+    space = namespace()
+    start = datetime.fromtimestamp((time.time() - 20 * 86400) // 300 * 300, timezone.utc)
+    owner = f"{EMBEDDED_PROVIDER}|{gateway.admin[0]}"  # the demo key's identity: PutMetricData's scope
+    old = MetricStore(Store(f"sqlite:///{gateway.data_dir / 'cloudgw.db'}",
+                            load_or_create_key(gateway.data_dir / "secret.key")))
+    old.put_points([DataPoint(owner, space, "Old", (), start.timestamp() + m * 60 + 1, float(m)) for m in range(5)])
+    old.store.close()
+    cloudwatch = cloudwatch_client(gateway)
+    query = dict(Namespace=space, MetricName="Old", StartTime=start, EndTime=start + timedelta(minutes=5),
+                 Statistics=["Sum", "SampleCount"])
+    assert cloudwatch.get_metric_statistics(Period=60, **query)["Datapoints"] == []
+    [point] = cloudwatch.get_metric_statistics(Period=300, **query)["Datapoints"]
+    assert (point["Timestamp"], point["Sum"], point["SampleCount"]) == (start, 10.0, 5.0)
