@@ -32,6 +32,7 @@ MINUTE, FIVE_MINUTES, HOUR = 60, 300, 3600
 RESOLUTIONS = (MINUTE, FIVE_MINUTES, HOUR)
 CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
 Identity = tuple[str, str, str, str, str]  # scope, namespace, metric, dimensions text, unit
+SEEN_STEP = 600.0  # seconds a series' last_seen may lag behind its newest point
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class MetricStore:
         self.retention = retention
         self.clock = clock
         self._series_ids: dict[Identity, int] = {}  # identity -> id; ids never change
+        self._seen: dict[Identity, float] = {}  # identity -> the last_seen this process last wrote
 
     # --- writing ------------------------------------------------------------------------------------
     def put_points(self, points_in: Iterable[DataPoint]) -> None:
@@ -138,31 +140,47 @@ class MetricStore:
                 self._merge_rows(conn, rows[first:first + CHUNK])
 
     def _ensure_series(self, conn: sa.Connection, newest: dict[Identity, float]) -> dict[Identity, int]:
-        """The ids of these series (created if new), their `last_seen` moved forward."""
-        ids: dict[Identity, int] = {}
-        latest = sa.func.max if self._is_sqlite else sa.func.greatest
-        for identity, seen in newest.items():
-            known = self._series_ids.get(identity)
-            if known is not None:  # moved forward; no row means another process purged it: make it anew
-                touched = conn.execute(series_table.update().where(series_table.c.id == known).values(
-                    last_seen=latest(series_table.c.last_seen, seen))).rowcount
-                if not touched:
-                    known = None
-            if known is None:
-                scope, namespace, metric, dims, unit = identity
-                match = ((series_table.c.scope == scope) & (series_table.c.namespace == namespace)
-                         & (series_table.c.metric == metric) & (series_table.c.dimensions == dims)
-                         & (series_table.c.unit == unit))
-                insert = self._insert(series_table).values(scope=scope, namespace=namespace, metric=metric,
-                                                           dimensions=dims, unit=unit, last_seen=seen)
-                conn.execute(insert.on_conflict_do_nothing(index_elements=["scope", "namespace", "metric",
-                                                                           "dimensions", "unit"]))
-                known = conn.execute(sa.select(series_table.c.id).where(match)).scalar_one()
-                conn.execute(series_table.update().where(series_table.c.id == known).values(
-                    last_seen=latest(series_table.c.last_seen, seen)))
-                self._series_ids[identity] = known
-            ids[identity] = known
-        return ids
+        """The ids of these series, the new ones created in one statement; `last_seen` written when it moved
+        SEEN_STEP or more (ListMetrics' RecentlyActive reads hours, the purge months), so a sampler's
+        minute costs one UPDATE statement every ten minutes rather than one per series."""
+        fresh = [identity for identity in newest if identity not in self._series_ids]
+        if fresh:
+            self._create_series(conn, {identity: newest[identity] for identity in fresh})
+        moved = [identity for identity in newest
+                 if newest[identity] - self._seen.get(identity, -math.inf) >= SEEN_STEP]
+        if moved:
+            latest = sa.func.max if self._is_sqlite else sa.func.greatest
+            update = series_table.update().where(series_table.c.id == sa.bindparam("sid")).values(
+                last_seen=latest(series_table.c.last_seen, sa.bindparam("seen")))
+            rows = [{"sid": self._series_ids[identity], "seen": newest[identity]} for identity in moved]
+            touched = conn.execute(update, rows).rowcount
+            if touched != len(rows) or not conn.dialect.supports_sane_multi_rowcount:
+                gone = [identity for identity in moved  # another process purged them: make them anew
+                        if not conn.execute(update, {"sid": self._series_ids[identity],
+                                                     "seen": newest[identity]}).rowcount]
+                for identity in gone:
+                    del self._series_ids[identity]
+                if gone:
+                    self._create_series(conn, {identity: newest[identity] for identity in gone})
+            for identity in moved:
+                self._seen[identity] = max(self._seen.get(identity, -math.inf), newest[identity])
+        return {identity: self._series_ids[identity] for identity in newest}
+
+    def _create_series(self, conn: sa.Connection, seen: dict[Identity, float]) -> None:
+        """Insert these series (those another process made first are kept) and learn their ids."""
+        insert = self._insert(series_table).on_conflict_do_nothing(
+            index_elements=["scope", "namespace", "metric", "dimensions", "unit"])
+        conn.execute(insert, [dict(scope=i[0], namespace=i[1], metric=i[2], dimensions=i[3], unit=i[4],
+                                   last_seen=when) for i, when in seen.items()])
+        columns = (series_table.c.scope, series_table.c.namespace, series_table.c.metric, series_table.c.dimensions,
+                   series_table.c.unit)
+        query = sa.select(series_table.c.id, *columns).where(
+            series_table.c.scope.in_({i[0] for i in seen}) & series_table.c.namespace.in_({i[1] for i in seen})
+            & series_table.c.metric.in_({i[2] for i in seen}))
+        for row in conn.execute(query):
+            identity = (row.scope, row.namespace, row.metric, row.dimensions, row.unit)
+            if identity in seen:
+                self._series_ids[identity] = row.id
 
     def _insert(self, table: sa.Table) -> Any:
         """The dialect's INSERT, which has ON CONFLICT (SQLite and PostgreSQL alike)."""

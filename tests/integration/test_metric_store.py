@@ -36,12 +36,15 @@ def test_points_of_one_minute_merge_into_one_row_of_count_sum_min_max(store_url:
     metrics.put_aggregates([Aggregate("lab|alice", "Custom/App", "Load", (("Host", "web1"),), start + 61, 10, 50.0,
                                       0.5, 9.5, "Count")])
     [series] = metrics.series(["lab|alice"], namespace="Custom/App")
-    assert (series.metric, series.dimensions, series.unit, series.last_seen) == ("Load", (("Host", "web1"),),
-                                                                               "Count", start + 61)
+    assert (series.metric, series.dimensions, series.unit) == ("Load", (("Host", "web1"),), "Count")
     rows = metrics.rows([series.id], start, start + 120)
     assert [(r.start, r.count, r.sum, r.minimum, r.maximum) for r in rows] == [
         (start, 3, 11.0, 1.0, 7.0), (start + 60, 11, 54.0, 0.5, 9.5)]
     assert metrics.series(["lab|bob"]) == []  # another owner's scope sees nothing
+    # last_seen moves only by ten minutes or more (one UPDATE per ten minutes of a sampler, not per minute)
+    assert series.last_seen == start + 59
+    metrics.put_points([point(2.0, start + 659)])
+    assert metrics.series(["lab|alice"])[0].last_seen == start + 659
 
 
 def test_rows_roll_up_to_five_minutes_then_hours_then_go(store_url: str, tmp_path: Path) -> None:
