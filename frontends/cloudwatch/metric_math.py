@@ -19,6 +19,7 @@ Series = dict[float, float]  # timestamp (epoch seconds) -> value
 Value = float | Series | list[Series]
 TOKEN = re.compile(r"\s*(?:(?P<number>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)"
                    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<string>\"[^\"]*\"|'[^']*')|(?P<op>[-+*/(),\[\]]))")
+MAX_LENGTH = 2048  # the model's limit for an Expression
 FUNCTIONS = ("SUM", "AVG", "MIN", "MAX", "METRICS")
 SUPPORTED = ("+ - * / with numbers and query ids, parentheses, METRICS(), [id, ...], and SUM, AVG, MIN, MAX "
              "of a list of series")
@@ -63,7 +64,12 @@ class Evaluator:
     def evaluate(self) -> Series:
         if not self.items:
             raise refused(self.expression, "it is empty")
-        value = self._sum()
+        if len(self.expression) > MAX_LENGTH:
+            raise invalid_value(f"An expression may be at most {MAX_LENGTH} characters long.")
+        try:
+            value = self._sum()
+        except RecursionError:
+            raise refused(self.expression, "it nests too deeply") from None
         if self.position != len(self.items):
             raise refused(self.expression, f"unexpected {self.items[self.position].text!r}")
         if not isinstance(value, dict):

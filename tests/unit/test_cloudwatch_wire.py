@@ -73,8 +73,9 @@ def test_metric_math() -> None:
 
 
 @pytest.mark.parametrize("expression", ["RATE(a)", "a +", "METRICS()", "c * 2", "SEARCH('x', 'Sum', 60)", "a ; b",
-                                        "1 / 0", "2 + 3"])
+                                        "1 / 0", "2 + 3", "(" * 1000 + "a" + ")" * 1000])
 def test_metric_math_refuses_clearly(expression: str) -> None:
     with pytest.raises(CloudWatchError) as caught:
         evaluate(expression)
     assert caught.value.code == "InvalidParameterValue" and expression[:4] in caught.value.message
+    assert "supported" in caught.value.message or "Id" in caught.value.message or "zero" in caught.value.message
