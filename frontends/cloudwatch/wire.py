@@ -85,7 +85,7 @@ def decode_input(protocol: str, name: str, body: bytes, params: Mapping[str, str
     elif protocol == JSON:
         try:
             document = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise CloudWatchError("SerializationException", "The request body is not valid JSON") from None
     else:
         try:

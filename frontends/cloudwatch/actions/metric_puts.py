@@ -21,6 +21,7 @@ from . import action
 
 MAX_DATA = 1000
 MAX_VALUES = 150
+LIMIT = 2.0 ** 360  # CloudWatch refuses values beyond this magnitude (sums of them stay finite)
 PAST_SECONDS = 14 * 86400
 FUTURE_SECONDS = 2 * 3600
 
@@ -41,6 +42,9 @@ def _aggregates(call: Call, namespace: str, index: int, datum: dict[str, Any], n
                           f"{where}.StatisticValues must be specified.")
     if len(kinds) > 1:
         raise combination(f"The parameters {where}.{kinds[0]} and {where}.{kinds[1]} are mutually exclusive.")
+    numbers = [datum.get("Value"), *datum.get("Values", []), *(datum.get("StatisticValues") or {}).values()]
+    if any(number is not None and abs(number) > LIMIT for number in numbers):
+        raise invalid_value(f"The values of {where} must lie between -2^360 and 2^360.")
     point = DataPoint(call.owner, namespace, datum["MetricName"], dims, when, 0.0, unit)
     if "Value" in kinds:
         return [Aggregate.of(replace(point, value=datum["Value"]))]
