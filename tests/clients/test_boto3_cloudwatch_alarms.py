@@ -123,7 +123,9 @@ def test_alarms_refuse_what_they_cannot_do(cloudwatch: Any) -> None:
         assert caught.value.response["Error"]["Code"] == code, change
 
 
-def test_an_alarm_on_cpu_stops_the_instance(alarm_gateway: Any, cloudwatch: Any) -> None:
+@pytest.mark.parametrize("verb, waiter", [("stop", "instance_stopped"), ("terminate", "instance_terminated")])
+def test_an_alarm_on_cpu_stops_or_terminates_the_instance(alarm_gateway: Any, cloudwatch: Any, verb: str,
+                                                          waiter: str) -> None:
     ec2 = ec2_client(alarm_gateway, url=alarm_gateway.ec2_url)
     image = ec2.describe_images(Filters=[{"Name": "name", "Values": ["centos-stream-9"]}])["Images"][0]["ImageId"]
     instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="o1.small")["Instances"][0]
@@ -135,14 +137,14 @@ def test_an_alarm_on_cpu_stops_the_instance(alarm_gateway: Any, cloudwatch: Any)
     samples.put_points(DataPoint(EMBEDDED_PROVIDER, "AWS/EC2", "CPUUtilization", (("InstanceId", instance_id),),
                                  minutes_ago(m).timestamp() + 5, 97.0, "Percent") for m in range(6))
     samples.store.close()
-    stop = "arn:aws:automate:us-east-1:ec2:stop"
+    stop = f"arn:aws:automate:us-east-1:ec2:{verb}"
     name = f"cpu-{uuid.uuid4().hex[:8]}"
     cloudwatch.put_metric_alarm(AlarmName=name, Namespace="AWS/EC2", MetricName="CPUUtilization",
                                 Dimensions=[{"Name": "InstanceId", "Value": instance_id}], Statistic="Average",
                                 Period=60, EvaluationPeriods=2, Threshold=90.0,
                                 ComparisonOperator="GreaterThanOrEqualToThreshold", AlarmActions=[stop])
     assert eventually(in_state(cloudwatch, name, "ALARM"))
-    ec2.get_waiter("instance_stopped").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    ec2.get_waiter(waiter).wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
     actions = cloudwatch.describe_alarm_history(AlarmName=name, HistoryItemType="Action")["AlarmHistoryItems"]
     assert [item["HistorySummary"] for item in actions] == [f"Successfully executed action {stop}"]
     ec2.terminate_instances(InstanceIds=[instance_id])
