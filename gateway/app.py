@@ -21,6 +21,7 @@ from .errors import AuthFailure, ConfigError, GatewayError
 from .housekeeping import Housekeeping
 from .keypairs import KeyPairs
 from .logs import configure_logging
+from .metric_store import MetricStore, Retention
 from .operations import OperationRunner
 from .metric_points import MetricSink
 from .metric_sampler import MetricSampler
@@ -30,7 +31,8 @@ from .store import Store
 
 log = logging.getLogger("cloudgw")
 
-FRONTEND_MODULES = {"ec2": "frontends.ec2", "cimi": "frontends.cimi", "deltacloud": "frontends.deltacloud"}
+FRONTEND_MODULES = {"ec2": "frontends.ec2", "cimi": "frontends.cimi", "deltacloud": "frontends.deltacloud",
+                    "cloudwatch": "frontends.cloudwatch"}
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -56,7 +58,13 @@ class Gateway:
                               lambda: self.operations.purge_finished(config.operation_retention_seconds))
         self.orphans = Orphans(config, self.store, self.driver_for)
         self.housekeeping.add("orphans", self.orphans.run)
-        self.operations.periodic = self.housekeeping.maybe_run
+        # CloudWatch's data points (the engine sampler writes them, the CloudWatch frontend reads them).
+        self.metric_store = MetricStore(self.store, Retention(
+            config.cloudwatch_minute_days, config.cloudwatch_five_minute_days, config.cloudwatch_hour_days))
+        self.housekeeping.add("metric_points", self.metric_store.roll_up_and_purge)
+        # Work paced otherwise than housekeeping (alarm evaluation every minute), each its own Housekeeping.
+        self.pacers: list[Housekeeping] = [self.housekeeping]
+        self.operations.periodic = self.run_periodic
         self.key_pairs = KeyPairs(self.store)
         self._drivers: dict[str, Driver] = {}
         for provider in config.providers:
@@ -64,6 +72,8 @@ class Gateway:
         self.frontends: list[str] = []
         self.metric_sampler: MetricSampler | None = None
         self._workers_started = False
+        if "cloudwatch" in config.frontends and config.cloudwatch_sampling:
+            self.attach_metric_sink(self.metric_store)
 
     def attach_metric_sink(self, sink: MetricSink) -> MetricSampler:
         """Sample the providers' VM statistics into `sink` (the metric store) every `[cloudwatch] sample_seconds`,
@@ -81,6 +91,11 @@ class Gateway:
         self.operations.start()
         if self.metric_sampler is not None:
             self.metric_sampler.start()
+
+    def run_periodic(self) -> None:
+        """One turn of the worker loop's periodic work: each pacer runs its tasks if they are due."""
+        for pacer in self.pacers:
+            pacer.maybe_run()
 
     def driver_for(self, provider: ProviderConfig) -> Driver:
         """The shared driver of the provider's backend kind (created once; registers its operation kinds)."""

@@ -123,7 +123,8 @@ def _banner(cfg: Config, base: str, frontends: list[str], simulator: Any | None)
         lines.append(f"  oVirt simulator (embedded default): {simulator.api_url}")
     endpoints = {"ec2": f"EC2 Query API:   {base}/ec2/ and {base}/",
                  "cimi": f"DMTF CIMI:       {base}/cimi/cloudEntryPoint",
-                 "deltacloud": f"Deltacloud REST: {base}/api"}
+                 "deltacloud": f"Deltacloud REST: {base}/api",
+                 "cloudwatch": f"CloudWatch:      {base}/ (SigV4 service monitoring)"}
     lines += [f"  {endpoints[name]}" for name in frontends]
     lines.append(f"  health:          {base}/healthz  {base}/readyz")
     if cfg.metrics_enabled:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
-FRONTENDS = ("ec2", "cimi", "deltacloud")
+FRONTENDS = ("ec2", "cimi", "deltacloud", "cloudwatch")
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -103,10 +103,16 @@ class Config:
     inventory_enabled: bool = False
     inventory_poll_seconds: float = 2.0
     inventory_resync_seconds: float = 300.0
-    cloudwatch_sample_seconds: float = 60.0
     simulator: bool = False
     simulator_port: int = 3002
     simulator_speed: float = 1.0
+    cloudwatch_sampling: bool = True
+    cloudwatch_sample_seconds: float = 60.0
+    cloudwatch_minute_days: float = 15.0
+    cloudwatch_five_minute_days: float = 63.0
+    cloudwatch_hour_days: float = 455.0
+    cloudwatch_evaluation_seconds: float = 60.0
+    cloudwatch_history_days: float = 14.0
 
     @property
     def data_path(self) -> Path:
@@ -237,10 +243,16 @@ SETTINGS: dict[tuple[str, str], tuple[str, Any]] = {
     ("inventory", "enabled"): ("inventory_enabled", _parse_bool),
     ("inventory", "poll_seconds"): ("inventory_poll_seconds", _parse_float(0)),
     ("inventory", "resync_seconds"): ("inventory_resync_seconds", _parse_float(0)),
+    ("cloudwatch", "sampling"): ("cloudwatch_sampling", _parse_bool),
     ("cloudwatch", "sample_seconds"): ("cloudwatch_sample_seconds", _parse_float(0)),
     ("simulator", "enabled"): ("simulator", _parse_bool),
     ("simulator", "port"): ("simulator_port", _parse_int(0, 65535)),
     ("simulator", "speed"): ("simulator_speed", _parse_float(0)),
+    ("cloudwatch", "minute_retention_days"): ("cloudwatch_minute_days", _parse_float(0)),
+    ("cloudwatch", "five_minute_retention_days"): ("cloudwatch_five_minute_days", _parse_float(0)),
+    ("cloudwatch", "hour_retention_days"): ("cloudwatch_hour_days", _parse_float(0)),
+    ("cloudwatch", "evaluation_seconds"): ("cloudwatch_evaluation_seconds", _parse_float(0)),
+    ("cloudwatch", "history_retention_days"): ("cloudwatch_history_days", _parse_float(0)),
 }
 SECTIONS = {section for section, _ in SETTINGS} | {"providers"}
 

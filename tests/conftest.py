@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,13 +103,15 @@ class GatewayProcess:
 
 
 def start_gateway(data_dir: Path, *extra: str, speed: float = SIMULATOR_SPEED, cloudgw: Sequence[str] = CLOUDGW,
-                  cwd: Path = ROOT) -> GatewayProcess:
+                  cwd: Path = ROOT, settings: Mapping[str, str] | None = None) -> GatewayProcess:
     """Start `cloudgw serve` (`cloudgw` is the command, by default this checkout's) with the simulator's
     control API on, in `cwd`; wait until healthy.
 
     Both ports are 0: the process picks free ones and the banner says which, so parallel starts never race.
+    `settings` are CLOUDGW_* environment overrides. The metric sampler is off unless they turn it on: its
+    engine requests every minute would land in the tests that count a request's engine requests.
     """
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env = {"CLOUDGW_CLOUDWATCH_SAMPLING": "false", **os.environ, "PYTHONUNBUFFERED": "1", **(settings or {})}
     process = subprocess.Popen(
         [*cloudgw, "serve", "--port", "0", "--simulator-port", "0", "--data-dir", str(data_dir),
          "--simulator-speed", str(speed), "--simulator-control", *extra],

@@ -150,11 +150,13 @@ def test_the_gateway_wires_every_purge_into_one_housekeeping(tmp_path: Path) -> 
     app = create_app(load(None, environ={}, data_dir=str(tmp_path), operation_retention_seconds=7200,
                           cimi_job_retention_seconds=60), start_workers=False)
     gateway = app.extensions["cloudgw"]
-    assert set(gateway.housekeeping.tasks) == {"tombstones", "operations", "cimi.jobs", "orphans"}
-    assert gateway.operations.periodic == gateway.housekeeping.maybe_run
+    assert set(gateway.housekeeping.tasks) == {"tombstones", "operations", "cimi.jobs", "orphans", "metric_points",
+                                               "cloudwatch.alarm_history"}
+    assert gateway.operations.periodic == gateway.run_periodic and gateway.housekeeping in gateway.pacers
     assert INSTANCE_RECORD in gateway.store._followers["instance"]
     assert INSTANCE_RECORD in gateway.store.resource_records["instance"]
-    assert gateway.housekeeping.run() == {"tombstones": 0, "operations": 0, "cimi.jobs": 0, "orphans": 0}
+    assert gateway.housekeeping.run() == {"tombstones": 0, "operations": 0, "cimi.jobs": 0, "orphans": 0,
+                                          "metric_points": 0, "cloudwatch.alarm_history": 0}
     gateway.close()
 
 

@@ -1,0 +1,168 @@
+"""Which series a caller sees, and their statistics per period: what every read action shares.
+
+A caller reads the series its provider's sampler wrote (scope = the provider's name: `AWS/EC2` and the
+memory namespace) and those it put itself (scope = its owner key). An ordinary oVirt user sees only its
+own VMs (the engine filters for it, as at the user-level API, `X-Deltacloud-Provider: ...;user`), so
+sampled series with an `InstanceId` dimension are shown only for the instances the engine lets the
+caller see, or shows as terminated (tombstones). The gateway cannot tell an engine administrator from a
+user cheaply, so this holds for administrators too: the series of a VM removed over an hour ago stays
+stored until its retention ends but is no longer shown (an alarm on it still reads it).
+
+Statistics come from the stored rows: each row holds count, sum, minimum and maximum of its period, so
+a period of the answer merges the rows that begin in it. Periods are aligned to the start time, as
+CloudWatch aligns them. Only Period values that fit the resolution kept for the start time's age give
+data, as CloudWatch documents: multiples of 60 s within 15 days, of 300 s within 63 days, of 3600 s beyond.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from frontends.ec2 import ids
+from gateway.metric_store import DAY, FIVE_MINUTES, HOUR, MINUTE, Row, Series
+
+from .call import Call
+from .errors import combination, invalid_value
+
+STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
+MAX_DATAPOINTS = 1440
+Dimensions = tuple[tuple[str, str], ...]
+
+
+def dimensions_of(items: Iterable[dict[str, str]] | None, name: str = "Dimensions") -> Dimensions:
+    """Request dimensions ([{Name, Value}]) as sorted pairs; duplicates refused as CloudWatch does."""
+    pairs = [(item["Name"], item["Value"]) for item in items or ()]
+    names = [pair[0] for pair in pairs]
+    if len(set(names)) != len(names):
+        raise invalid_value(f"No Metric may specify the same dimension twice ({name}).")
+    if len(pairs) > 30:
+        raise invalid_value(f"The collection {name} must not have a size greater than 30.")
+    return tuple(sorted(pairs))
+
+
+def dimensions_out(dimensions: Dimensions) -> list[dict[str, str]]:
+    return [{"Name": name, "Value": value} for name, value in dimensions]
+
+
+def _visible_instance_ids(call: Call) -> set[str]:
+    """Both spellings (EC2 id and UUID) of every instance the caller may see, terminated ones still shown
+    included."""
+    found: set[str] = set()
+    shown = call.driver.terminated_instances(call.scope) if call.driver.can("terminated_instances") else []
+    for instance in [*call.driver.instances(call.scope), *shown]:
+        found.update((instance.id, ids.instance_id(instance.id)))
+    return found
+
+
+def visible(call: Call, found: Sequence[Series]) -> list[Series]:
+    """Drop sampled series of instances the caller may not see (one instance listing, only when there are
+    such series to check)."""
+    provider = call.scope.provider.name
+    guarded = [s for s in found if s.scope == provider and any(n == "InstanceId" for n, _ in s.dimensions)]
+    if not guarded:
+        return list(found)
+    allowed = _visible_instance_ids(call)
+    return [s for s in found if s not in guarded or dict(s.dimensions)["InstanceId"] in allowed]
+
+
+def series_of(call: Call, namespace: str, metric: str, dimensions: Dimensions, unit: str | None = None) -> list[Series]:
+    """The caller's series of exactly this metric and dimension set (one per unit, or the one unit asked)."""
+    return visible(call, call.gateway.metric_store.series(call.metric_scopes, namespace=namespace, metric=metric,
+                                                          dimensions=dimensions, unit=unit))
+
+
+def epoch(value: datetime) -> float:
+    return value.timestamp()
+
+
+def as_time(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, timezone.utc)
+
+
+def kept_resolution(start: float, now: float, minute_days: float, five_minute_days: float) -> int:
+    """The resolution CloudWatch keeps for data as old as `start`."""
+    age = now - start
+    if age <= minute_days * DAY:
+        return MINUTE
+    if age <= five_minute_days * DAY:
+        return FIVE_MINUTES
+    return HOUR
+
+
+def check_period(period: int, name: str = "Period") -> None:
+    if period < 1:
+        raise invalid_value(f"The parameter {name} must be greater than 0.")
+    if period % 60:
+        raise invalid_value(f"The parameter {name} must be a multiple of 60: this gateway keeps one-minute "
+                            "resolution (no high-resolution data).")
+
+
+def check_range(start: float, end: float) -> None:
+    if start >= end:
+        raise invalid_value("The parameter StartTime must be less than the parameter EndTime.")
+
+
+@dataclass
+class Bucket:
+    """One period of an answer: the merged rows that began in it."""
+
+    start: float
+    count: float = 0.0
+    total: float = 0.0
+    minimum: float = math.inf
+    maximum: float = -math.inf
+
+    def add(self, row: Row) -> None:
+        self.count += row.count
+        self.total += row.sum
+        self.minimum = min(self.minimum, row.minimum)
+        self.maximum = max(self.maximum, row.maximum)
+
+    def statistic(self, name: str) -> float:
+        if name == "SampleCount":
+            return self.count
+        if name == "Sum":
+            return self.total
+        if name == "Minimum":
+            return self.minimum
+        if name == "Maximum":
+            return self.maximum
+        return self.total / self.count if self.count else 0.0
+
+
+def buckets(call: Call, series_ids: Sequence[int], start: float, end: float, period: int) -> list[Bucket]:
+    """The periods of [start, end) that have data, oldest first, merged over the given series."""
+    if not series_ids:
+        return []
+    config = call.gateway.config
+    resolution = kept_resolution(start, call.gateway.metric_store.clock(), config.cloudwatch_minute_days,
+                                 config.cloudwatch_five_minute_days)
+    start = math.floor(start / resolution) * resolution  # CloudWatch rounds StartTime down likewise
+    if period % resolution:
+        return []  # CloudWatch returns no data for a period finer than what it keeps for that age
+    found: dict[int, Bucket] = {}
+    for row in call.gateway.metric_store.rows(series_ids, start, end):
+        index = int((row.start - start) // period)
+        bucket = found.get(index)
+        if bucket is None:
+            bucket = found[index] = Bucket(start + index * period)
+        bucket.add(row)
+    return [found[index] for index in sorted(found)]
+
+
+def check_datapoints(start: float, end: float, period: int) -> None:
+    requested = math.ceil((end - start) / period)
+    if requested > MAX_DATAPOINTS:
+        raise combination(f"You have requested up to {requested} datapoints, which exceeds the limit of "
+                          f"{MAX_DATAPOINTS}. You may reduce the datapoints requested by increasing Period, or "
+                          "decreasing the time range.")
+
+
+def datapoint(bucket: Bucket, statistics: Sequence[str], unit: str) -> dict[str, Any]:
+    point: dict[str, Any] = {"Timestamp": as_time(bucket.start), "Unit": unit}
+    for name in statistics:
+        point[name] = bucket.statistic(name)
+    return point
