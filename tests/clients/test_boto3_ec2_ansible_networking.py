@@ -1,8 +1,9 @@
 """boto3 over real HTTP: what Ansible's amazon.aws network modules ask of the gateway beyond the plain
 actions, on the embedded default's OVN network provider: tags on network interfaces (ec2_eni keeps its `Name`
 and tags with CreateTags/DeleteTags/DescribeTags), the interface filters it finds an interface by, the VPC
-filter ec2_vpc_net finds a VPC by, and an instance launched into a subnet showing that subnet and its groups
-at once (ec2_instance compares the groups right after RunInstances and changes them if they differ).
+filter ec2_vpc_net finds a VPC by, an instance launched into a subnet showing that subnet and its groups
+at once (ec2_instance compares the groups right after RunInstances and changes them if they differ), and
+secondary addresses (ec2_eni's secondary_private_ip_addresses) refused in words, as the provider refuses them.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 import requests
 
 from tests.clients.ec2_helpers import ec2_client, expect
+from tests.clients.test_boto3_ec2_vpc_networking import neutron
 
 CENTOS = "ami-7e000000000040008000000000000011"
 
@@ -25,12 +27,11 @@ def ec2(net_gateway: Any) -> Any:
 @pytest.fixture()
 def frozen_engine(net_gateway: Any) -> Iterator[None]:
     """The simulator's clock stopped: a new VM stays image_locked, so its launch has not placed its NIC yet."""
-    clock = f"{net_gateway.simulator_url}/__simulator__/clock"
-    requests.post(clock, json={"frozen": True}, timeout=10).raise_for_status()
+    net_gateway.simulator_control("clock", frozen=True).raise_for_status()
     try:
         yield
     finally:
-        requests.post(clock, json={"frozen": False}, timeout=10).raise_for_status()
+        net_gateway.simulator_control("clock", frozen=False).raise_for_status()
 
 
 def tags_of(ec2: Any, resource_id: str) -> dict[str, str]:
@@ -74,7 +75,8 @@ def test_network_interfaces_take_tags_after_creation(ec2: Any) -> None:
 
     expect("InvalidNetworkInterfaceID.NotFound", ec2.create_tags, Resources=["eni-" + "0" * 32],
            Tags=[{"Key": "a", "Value": "b"}])
-    expect("InvalidNetworkInterfaceID.Malformed", ec2.create_tags, Resources=["eni-zz"], Tags=[{"Key": "a", "Value": "b"}])
+    expect("InvalidNetworkInterfaceID.Malformed", ec2.create_tags, Resources=["eni-zz"],
+           Tags=[{"Key": "a", "Value": "b"}])
     ec2.terminate_instances(InstanceIds=[instance_id])
     ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1, "MaxAttempts": 90})
 
@@ -122,3 +124,43 @@ def test_an_instance_launched_into_a_subnet_shows_it_and_its_groups_before_it_is
     assert ec2.describe_instance_attribute(InstanceId=plain, Attribute="groupSet")["Groups"] == [
         {"GroupId": default["GroupId"], "GroupName": "default"}]
     ec2.terminate_instances(InstanceIds=[instance_id, plain])
+
+
+def test_secondary_addresses_are_refused_as_the_provider_refuses_a_second_fixed_ip(net_gateway: Any, ec2: Any) -> None:
+    vpc_id = ec2.create_vpc(CidrBlock="10.94.0.0/16")["Vpc"]["VpcId"]
+    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.94.1.0/24")["Subnet"]["SubnetId"]
+    made = ec2.create_network_interface(SubnetId=subnet_id, PrivateIpAddress="10.94.1.10")["NetworkInterface"]
+    eni_id = made["NetworkInterfaceId"]
+    refused = expect("UnsupportedOperation", ec2.assign_private_ip_addresses, NetworkInterfaceId=eni_id,
+                     PrivateIpAddresses=["10.94.1.11"])
+    assert "one private IPv4 address" in refused.response["Error"]["Message"]
+    expect("UnsupportedOperation", ec2.assign_private_ip_addresses, NetworkInterfaceId=eni_id,
+           SecondaryPrivateIpAddressCount=1)
+    expect("MissingParameter", ec2.assign_private_ip_addresses, NetworkInterfaceId=eni_id)
+    expect("InvalidParameterValue", ec2.unassign_private_ip_addresses, NetworkInterfaceId=eni_id,
+           PrivateIpAddresses=["10.94.1.10"])
+    for call in (ec2.assign_private_ip_addresses, ec2.unassign_private_ip_addresses):
+        expect("InvalidNetworkInterfaceID.NotFound", call, NetworkInterfaceId="eni-" + "0" * 32,
+               PrivateIpAddresses=["10.94.1.11"])
+        expect("InvalidNetworkInterfaceID.Malformed", call, NetworkInterfaceId="eni-zz",
+               PrivateIpAddresses=["10.94.1.11"])
+    (listed,) = ec2.describe_network_interfaces(NetworkInterfaceIds=[eni_id])["NetworkInterfaces"]
+    assert [a["PrivateIpAddress"] for a in listed["PrivateIpAddresses"]] == ["10.94.1.10"]
+
+    # the simulated provider refuses a port with two fixed IPs, as ovirt-provider-ovn's port mapper does
+    base = f"{net_gateway.simulator_url}/ovirt-provider-ovn"
+    token = requests.post(f"{base}/keystone/v2.0/tokens", timeout=10, json={
+        "auth": {"passwordCredentials": {"username": "admin@internal", "password": "admin"}}}).json()
+    headers = {"X-Auth-Token": token["access"]["token"]["id"]}
+    port = next(p for p in neutron(net_gateway, "ports") if p["mac_address"] == made["MacAddress"])
+    subnet = port["fixed_ips"][0]["subnet_id"]
+    two = [{"subnet_id": subnet, "ip_address": "10.94.1.20"}, {"subnet_id": subnet, "ip_address": "10.94.1.21"}]
+    created = requests.post(f"{base}/neutron/v2.0/ports", headers=headers, timeout=10,
+                            json={"port": {"network_id": port["network_id"], "fixed_ips": two}})
+    updated = requests.put(f"{base}/neutron/v2.0/ports/{port['id']}", headers=headers, timeout=10,
+                           json={"port": {"fixed_ips": two}})
+    for answer in (created, updated):
+        assert answer.status_code == 400
+        assert answer.json()["error"]["message"] == "Specifying more then one fixed_ips value is not allowed"
+    assert [p["fixed_ips"] for p in neutron(net_gateway, "ports") if p["id"] == port["id"]] == [port["fixed_ips"]]
+    ec2.delete_network_interface(NetworkInterfaceId=eni_id)

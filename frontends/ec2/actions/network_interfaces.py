@@ -76,6 +76,17 @@ def describe_network_interfaces(call: Call) -> dict[str, Any]:
     return {"NetworkInterfaces": page, "NextToken": token}
 
 
+def listed_interface_ids(call: Call, provided: ProviderNetworks) -> list[str]:
+    """The backend ids behind the `eni-` ids this action lists: an instance's own NIC's UUID, and for one made on
+    its own (attached or not) its provider port's."""
+    if not call.driver.can("interfaces"):
+        return []
+    attached = call.driver.attached_interfaces(call.scope) if provided.subnets else {}
+    found = [n.id for n in call.driver.interfaces(call.scope) if n.id not in attached]
+    found += [r.id for r in attached.values()]
+    return found + ([r.id for r in call.driver.reserved_interfaces(call.scope)] if provided.subnets else [])
+
+
 def _reserved_items(call: Call, provided: ProviderNetworks) -> list[dict[str, Any]]:
     """The interfaces of their own that are available, with their tags."""
     if not provided.subnets:

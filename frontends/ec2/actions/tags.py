@@ -17,6 +17,7 @@ from ..errors import Ec2Error, invalid_value
 from ..filters import apply_filters, page_size, paginate
 from ..provider_networks import ProviderNetworks
 from . import action
+from .network_interfaces import listed_interface_ids
 
 RESOURCE_TYPES = {"i": "instance", "ami": "image", "vol": "volume", "snap": "snapshot", "vpc": "vpc",
                   "subnet": "subnet", "sg": "security-group", "eni": "network-interface"}
@@ -82,15 +83,8 @@ def network_objects(call: Call) -> dict[str, tuple[str, str]]:
 
 
 def interface_objects(call: Call, provided: ProviderNetworks) -> dict[str, tuple[str, str]]:
-    """Tag key -> ("network-interface", EC2 id) of every interface DescribeNetworkInterfaces lists: an instance's
-    own NIC under its UUID, one made on its own (attached or not) under its port's."""
-    if not call.driver.can("interfaces"):
-        return {}
-    attached = call.driver.attached_interfaces(call.scope) if provided.subnets else {}
-    keys = [n.id for n in call.driver.interfaces(call.scope) if n.id not in attached]
-    keys += [r.id for r in attached.values()]
-    keys += [r.id for r in call.driver.reserved_interfaces(call.scope)] if provided.subnets else []
-    return {key: ("network-interface", ids.encode("eni", key)) for key in keys}
+    """Tag key -> ("network-interface", EC2 id) of every interface DescribeNetworkInterfaces lists."""
+    return {key: ("network-interface", ids.encode("eni", key)) for key in listed_interface_ids(call, provided)}
 
 
 def _check_exist(call: Call, grouped: dict[str, list[str]]) -> None:
