@@ -249,6 +249,10 @@ class Instance:
     tags: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     root_device: str | None = None  # the boot disk's device name (known before its disks are listed)
+    # Until its launch puts its interface there (just before the first start): the provider subnet and groups
+    # the launch asked for, which clients read back at once (Ansible compares the groups right after launching)
+    launch_subnet_id: str | None = None
+    launch_group_ids: list[str] = field(default_factory=list)
 
     def addresses_of(self, kind: str) -> list[str]:
         """The instance's addresses of one kind (ipv4, ipv6, mac, hostname), in reported order."""

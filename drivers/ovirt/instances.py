@@ -197,6 +197,9 @@ class InstancesMixin(InventoryMixin):
                         a.volume_id in locked_disks for a in inst.attachments) else "capture"
             if op is None:
                 continue
+            if op.kind == RUN and op.data.get("subnet"):
+                inst.launch_subnet_id = op.data["subnet"]["id"]
+                inst.launch_group_ids = list(op.data["subnet"].get("groups") or [])
             if op.kind == TERMINATE:
                 inst.state, inst.state_reason = InstanceState.SHUTTING_DOWN, "Terminating"
             elif op.data.get("start") and inst.state in (InstanceState.STOPPED, InstanceState.PENDING):
@@ -339,6 +342,7 @@ class InstancesMixin(InventoryMixin):
         inst.tags = {"Name": inst.name, **tags}
         show_requested_name(inst, tags)
         inst.key_name = spec.key_name
+        inst.launch_subnet_id, inst.launch_group_ids = spec.subnet_id, list(spec.security_group_ids)
         if spec.start or inst.state is InstanceState.PENDING:
             inst.state, inst.state_reason = InstanceState.PENDING, "Creating"
         if spec.start:

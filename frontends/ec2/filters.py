@@ -1,7 +1,7 @@
 """Filters and pagination, written once and used by every Describe action.
 
 A resource declares its filters as {name: function(item) -> values}; `tag:KEY`, `tag-key` and
-`tag-value` come for free for items with `Tags`. Semantics as EC2: AND across filters, OR across a
+`tag-value` come for free for items with `Tags` (or `TagSet`). Semantics as EC2: AND across filters, OR across a
 filter's values, `*` and `?` wildcards (backslash escapes them); an unknown filter name is refused.
 Pages are cut from a stable order; the token names the last item given, so items created or removed
 between pages never shift the next page.
@@ -46,7 +46,7 @@ def as_text(value: Any) -> str:
 
 
 def tag_values(item: dict[str, Any], key: str | None = None, field: str = "Value") -> list[str]:
-    tags = item.get("Tags") or []
+    tags = item.get("Tags") or item.get("TagSet") or []  # network interfaces name them TagSet
     return [t[field] for t in tags if key is None or t["Key"] == key]
 
 

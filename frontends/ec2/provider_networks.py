@@ -330,9 +330,26 @@ class Placements:
         return [{"GroupId": ids.encode("sg", g), "GroupName": self.groups[g].name}
                 for g in self.interface_groups.get(nic_id, []) if g in self.groups]
 
+    def _launching(self, instance: Instance) -> tuple[Subnet, list[dict[str, str]]] | None:
+        """The subnet and groups a launch asked for while the instance's interface is not there yet (the
+        launch places it just before the first start); None once it is, or for a launch into no subnet."""
+        subnet = next((s for s in self.subnets.values() if s.id == instance.launch_subnet_id), None)
+        if subnet is None or any(n.network_id == subnet.network_id for n in instance.interfaces):
+            return None
+        group_ids = instance.launch_group_ids or [g.id for g in self.groups.values()
+                                                  if g.vpc_id == subnet.vpc_id and g.name == "default"]
+        return subnet, [{"GroupId": ids.encode("sg", g), "GroupName": self.groups[g].name}
+                        for g in group_ids if g in self.groups]
+
     def instance(self, instance: Instance) -> dict[str, Any]:
-        """VpcId, SubnetId and SecurityGroups of an instance item (its first NIC on a network decides)."""
+        """VpcId, SubnetId and SecurityGroups of an instance item (its first NIC on a network decides; while
+        its launch has not placed it, the subnet and groups the launch asked for)."""
         self._load()
+        launching = self._launching(instance) if instance.launch_subnet_id else None
+        if launching is not None:
+            subnet, groups = launching
+            return {"VpcId": ids.encode("vpc", subnet.vpc_id), "SubnetId": ids.encode("subnet", subnet.id),
+                    "SecurityGroups": groups}
         for nic in instance.interfaces:
             if nic.network_id in self.subnets:
                 subnet = self.subnets[nic.network_id]
@@ -344,8 +361,14 @@ class Placements:
         return networks.instance_placement(instance)
 
     def interface(self, instance: Instance, nic: NetworkInterface) -> dict[str, Any]:
-        """VpcId, SubnetId and Groups of one interface item."""
+        """VpcId, SubnetId and Groups of one interface item (the image's interface that a launch into a subnet
+        replaces: that subnet's and groups)."""
         self._load()
+        launching = self._launching(instance) if instance.launch_subnet_id else None
+        if launching is not None:
+            subnet, groups = launching
+            return {"VpcId": ids.encode("vpc", subnet.vpc_id), "SubnetId": ids.encode("subnet", subnet.id),
+                    "Groups": groups}
         self._check_reachable(nic.network_id)
         subnet = self.subnets.get(nic.network_id or "")
         if subnet is not None:

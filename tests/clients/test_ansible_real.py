@@ -9,20 +9,17 @@ directory.
 from __future__ import annotations
 
 import json
-import re
-import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from tests.clients.ec2_helpers import REGION, ec2_client
-from tests.clients.real_tools import Run, isolated_env, run, tool
+from tests.clients.ansible_runs import Ansible, changed_tasks, plain, recap
 
 PLAYBOOK = """
 - hosts: localhost
@@ -179,71 +176,13 @@ PLAYBOOK = """
         state: absent
       tags: [down]
 """
-RECAP = re.compile(r"localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
-TIMINGS: dict[str, float] = {}
-
-
-class Ansible:
-    """ansible-playbook and ansible-inventory in one directory, configured only by its environment."""
-
-    def __init__(self, workdir: Path, variables: dict[str, str]) -> None:
-        self.playbook, self.inventory = tool("ansible-playbook"), tool("ansible-inventory")
-        self.workdir = workdir
-        home = workdir / "home"
-        self.env = isolated_env(
-            home, ANSIBLE_HOME=str(home / ".ansible"), ANSIBLE_LOCAL_TEMP=str(home / "tmp"),
-            ANSIBLE_REMOTE_TEMP=str(home / "remote-tmp"), ANSIBLE_CONFIG=str(workdir / "ansible.cfg"),
-            ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-            ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-            ANSIBLE_GALAXY_DISABLE_GPG_VERIFY="1", ANSIBLE_CACHE_PLUGIN="memory", ANSIBLE_FORKS="1")
-        (workdir / "ansible.cfg").write_text("[defaults]\n")
-        (workdir / "playbook.yml").write_text(PLAYBOOK)
-        (workdir / "variables.json").write_text(json.dumps(variables))
-
-    def play(self, step: str, *tags: str) -> Run:
-        result = run([self.playbook, "playbook.yml", "-e", "@variables.json", "--tags", ",".join(tags)],
-                     self.workdir, self.env, timeout=400)
-        TIMINGS[step] = result.seconds
-        return result.ok()
-
-    def inventory_list(self, config: dict[str, Any]) -> dict[str, Any]:
-        (self.workdir / "cloud.aws_ec2.yml").write_text(yaml.safe_dump(config))
-        result = run([self.inventory, "-i", "cloud.aws_ec2.yml", "--list"], self.workdir, self.env, timeout=200)
-        TIMINGS["inventory"] = result.seconds
-        return json.loads(result.ok().output[result.output.index("{"):])
-
-
-def recap(result: Run) -> tuple[int, int]:
-    """(ok, changed) from the PLAY RECAP; failed and unreachable must be 0."""
-    match = RECAP.search(result.output)
-    assert match, result.output[-3000:]
-    assert (match[3], match[4]) == ("0", "0"), result.output[-3000:]
-    return int(match[1]), int(match[2])
-
-
-def plain(value: Any) -> Any:
-    """A value of `ansible-inventory --list`, which marks text from the cloud as unsafe (not templated)."""
-    return value["__ansible_unsafe"] if isinstance(value, dict) and "__ansible_unsafe" in value else value
-
-
-def changed_tasks(output: str) -> list[str]:
-    """The TASK lines followed by `changed:`, for a readable failure."""
-    found, task = [], ""
-    for line in output.splitlines():
-        if line.startswith("TASK ["):
-            task = line
-        elif line.startswith("changed:"):
-            found.append(task)
-    return found
-
-
 @pytest.fixture()
 def ansible(gateway: Any, tmp_path: Path) -> Ansible:
     public_key = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
         serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
-    return Ansible(tmp_path, {"endpoint": gateway.url + "/", "access_key": gateway.access_key,
-                              "secret_key": gateway.secret_key, "region": REGION, "suffix": uuid.uuid4().hex[:8],
-                              "public_key": public_key})
+    return Ansible(tmp_path, PLAYBOOK, {
+        "endpoint": gateway.url + "/", "access_key": gateway.access_key, "secret_key": gateway.secret_key,
+        "region": REGION, "suffix": uuid.uuid4().hex[:8], "public_key": public_key})
 
 
 @pytest.mark.timeout(900)  # the tools' own fixed waits make ~200 s on a quiet machine; CI machines are not
@@ -271,8 +210,8 @@ def test_playbook_is_idempotent_and_inventory_groups_by_tag(gateway: Any, ansibl
 
     _, changed = recap(ansible.play("down", "down"))
     assert changed >= 6
-    TIMINGS["total"] = time.monotonic() - started
-    print("ansible wall times (s):", {k: round(v, 1) for k, v in TIMINGS.items()})
+    ansible.timings["total"] = time.monotonic() - started
+    print("ansible wall times (s):", {k: round(v, 1) for k, v in ansible.timings.items()})
     ec2.get_waiter("instance_terminated").wait(InstanceIds=running, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
     assert not ec2.describe_volumes(Filters=[{"Name": "tag:Name", "Values": [f"ansible-data-{suffix}"]}])["Volumes"]
     assert not ec2.describe_snapshots(Filters=[{"Name": "tag:suite", "Values": [suffix]}])["Snapshots"]

@@ -2,9 +2,10 @@
 
 Shapes and rules follow the provider (oVirt/ovirt-provider-ovn) and the Neutron API reference: one IPv4
 subnet per network (an OVN logical switch has one `subnet` option), a port's address from its subnet's
-allocation pool (gateway first, then the pool in order), a new security group with Neutron's two egress
-rules (IPv4 and IPv6, any protocol), 409 for a duplicate rule, a network with ports, a subnet with a router
-interface, a router with interfaces, and a group used by a port or named by another group's rule.
+allocation pool (gateway first, then the pool in order), one fixed IP per port (400 for more), a new security
+group with Neutron's two egress rules (IPv4 and IPv6, any protocol), 409 for a duplicate rule, a network with
+ports, a subnet with a router interface, a router with interfaces, and a group used by a port or named by
+another group's rule.
 """
 from __future__ import annotations
 
@@ -138,8 +139,15 @@ class OvnState:
         raise NeutronError(409, f"No more IP addresses available on network {subnet['network_id']}.")
 
     # -- ports ------------------------------------------------------------------------------------------
+    @staticmethod
+    def _one_fixed_ip(body: dict[str, Any]) -> None:
+        """The provider's port mapper takes one fixed IP per port (OVN could hold more; the provider does not)."""
+        if len(body.get("fixed_ips") or []) > 1:
+            raise NeutronError(400, "Specifying more then one fixed_ips value is not allowed")
+
     def add_port(self, body: dict[str, Any]) -> dict[str, Any]:
         network = self.get("networks", str(body.get("network_id", "")))
+        self._one_fixed_ip(body)
         fixed = body.get("fixed_ips") or [{}]
         subnet_id = fixed[0].get("subnet_id") or (network["subnets"][0] if network["subnets"] else None)
         fixed_ips = []
@@ -160,6 +168,7 @@ class OvnState:
 
     def update_port(self, port_id: str, body: dict[str, Any]) -> dict[str, Any]:
         port = self.get("ports", port_id)
+        self._one_fixed_ip(body)
         if "security_groups" in body:
             for group_id in body["security_groups"] or []:
                 self.get("groups", group_id)

@@ -2,7 +2,7 @@
 the NIC's UUID), attached to its instance, in its subnet and groups (see ..provider_networks.Placements).
 
 NICs are the VMs' own in oVirt, so every NIC is an attached interface; interfaces made on their own
-(..interface_changes) are listed too, `available`, with the tags clients gave them.
+(..interface_changes) are listed too, `available`. Each has the tags clients gave it (see .tags).
 """
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ INTERFACE_FILTERS = {
     "subnet-id": lambda n: [n.get("SubnetId")],
     "vpc-id": lambda n: [n.get("VpcId")],
     "availability-zone": lambda n: [n["AvailabilityZone"]],
-    "attachment.instance-id": lambda n: [n["Attachment"]["InstanceId"]],
-    "attachment.attachment-id": lambda n: [n["Attachment"]["AttachmentId"]],
-    "attachment.status": lambda n: [n["Attachment"]["Status"]],
+    "attachment.instance-id": lambda n: [n.get("Attachment", {}).get("InstanceId")],  # none while available
+    "attachment.attachment-id": lambda n: [n.get("Attachment", {}).get("AttachmentId")],
+    "attachment.status": lambda n: [n.get("Attachment", {}).get("Status")],
+    "attachment.device-index": lambda n: [n.get("Attachment", {}).get("DeviceIndex")],
     "group-id": lambda n: [g["GroupId"] for g in n["Groups"]],
     "group-name": lambda n: [g["GroupName"] for g in n["Groups"]],
     "mac-address": lambda n: [n["MacAddress"]],
@@ -46,8 +47,10 @@ def describe_network_interfaces(call: Call) -> dict[str, Any]:
     items = []
     provided = ProviderNetworks.of(call, groups=True)  # none without a provider that admits the user
     attached = call.driver.attached_interfaces(call.scope) if provided.subnets else {}
-    attached_tags = call.driver.tags(call.scope, [a.id for a in attached.values()]) if attached else {}
-    for instance in call.driver.instances(call.scope):
+    instances = call.driver.instances(call.scope)
+    tag_keys = [attached[n.id].id if n.id in attached else n.id for i in instances for n in i.interfaces]
+    tags = call.driver.tags(call.scope, tag_keys) if tag_keys else {}
+    for instance in instances:
         for index, nic in enumerate(instance.interfaces):
             item = interface_item(instance, nic, owner, index=index, placements=placements)
             own = attached.get(nic.id)
@@ -58,7 +61,7 @@ def describe_network_interfaces(call: Call) -> dict[str, Any]:
                                   "InstanceOwnerId": owner}
             item.update(AvailabilityZone=zones.get(instance.realm_id or "", ""), RequesterManaged=False,
                         TagSet=[{"Key": k, "Value": v} for k, v in
-                                sorted(attached_tags.get(own.id, {}).items())] if own is not None else [])
+                                sorted(tags.get(nic.id if own is None else own.id, {}).items())])
             items.append(item)
     items.extend(_reserved_items(call, provided))
     if wanted is not None:
@@ -71,6 +74,17 @@ def describe_network_interfaces(call: Call) -> dict[str, Any]:
     items = apply_filters(items, call.get("Filters"), INTERFACE_FILTERS)
     page, token = paginate(items, lambda n: n["NetworkInterfaceId"], size, call.get("NextToken"))
     return {"NetworkInterfaces": page, "NextToken": token}
+
+
+def listed_interface_ids(call: Call, provided: ProviderNetworks) -> list[str]:
+    """The backend ids behind the `eni-` ids this action lists: an instance's own NIC's UUID, and for one made on
+    its own (attached or not) its provider port's."""
+    if not call.driver.can("interfaces"):
+        return []
+    attached = call.driver.attached_interfaces(call.scope) if provided.subnets else {}
+    found = [n.id for n in call.driver.interfaces(call.scope) if n.id not in attached]
+    found += [r.id for r in attached.values()]
+    return found + ([r.id for r in call.driver.reserved_interfaces(call.scope)] if provided.subnets else [])
 
 
 def _reserved_items(call: Call, provided: ProviderNetworks) -> list[dict[str, Any]]:

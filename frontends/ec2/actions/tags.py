@@ -1,10 +1,11 @@
 """CreateTags, DeleteTags, DescribeTags on every taggable id the gateway hands out: instances, images,
-volumes, snapshots, VPCs, subnets, security groups (and key pairs).
+volumes, snapshots, VPCs, subnets, security groups, network interfaces (and key pairs).
 
 The driver keeps tags where the backend can hold them and in the store otherwise (an instance's `Name`
 renames its VM where oVirt's naming rules allow); key pairs are the gateway's own, so are their tags.
 Network objects (see ..networks) are tagged under their UUIDs: a VPC under its network's, a subnet
-under its named (network, cluster) UUID, a security group under one named from its network's.
+under its named (network, cluster) UUID, a security group under one named from its network's; a network
+interface under the UUID of its `eni-` id (an instance's own NIC's, or the provider port of one made on its own).
 """
 from __future__ import annotations
 
@@ -16,11 +17,15 @@ from ..errors import Ec2Error, invalid_value
 from ..filters import apply_filters, page_size, paginate
 from ..provider_networks import ProviderNetworks
 from . import action
+from .network_interfaces import listed_interface_ids
 
 RESOURCE_TYPES = {"i": "instance", "ami": "image", "vol": "volume", "snap": "snapshot", "vpc": "vpc",
-                  "subnet": "subnet", "sg": "security-group"}
-NETWORK_KINDS = ("vpc", "subnet", "security-group")
-MALFORMED_KINDS = {"vpc": "VpcID", "subnet": "SubnetID", "security-group": "GroupId"}
+                  "subnet": "subnet", "sg": "security-group", "eni": "network-interface"}
+NETWORK_KINDS = ("vpc", "subnet", "security-group", "network-interface")
+MALFORMED_KINDS = {"vpc": "VpcID", "subnet": "SubnetID", "security-group": "GroupId",
+                   "network-interface": "NetworkInterfaceID"}
+NOT_FOUND = {"vpc": "InvalidVpcID.NotFound", "subnet": "InvalidSubnetID.NotFound",
+             "security-group": "InvalidGroup.NotFound", "network-interface": "InvalidNetworkInterfaceID.NotFound"}
 PREFIXES = {kind: prefix for prefix, kind in RESOURCE_TYPES.items()}
 KEY_PAIR_PREFIX = "key-"
 TAG_FILTERS = {
@@ -73,7 +78,13 @@ def network_objects(call: Call) -> dict[str, tuple[str, str]]:
     objects.update({v.id: ("vpc", ids.encode("vpc", v.id)) for v in provided.vpcs})
     objects.update({s.id: ("subnet", ids.encode("subnet", s.id)) for s in provided.subnets})
     objects.update({networks.group_tag_key(g.id): ("security-group", ids.encode("sg", g.id)) for g in provided.groups})
+    objects.update(interface_objects(call, provided))
     return objects
+
+
+def interface_objects(call: Call, provided: ProviderNetworks) -> dict[str, tuple[str, str]]:
+    """Tag key -> ("network-interface", EC2 id) of every interface DescribeNetworkInterfaces lists."""
+    return {key: ("network-interface", ids.encode("eni", key)) for key in listed_interface_ids(call, provided)}
 
 
 def _check_exist(call: Call, grouped: dict[str, list[str]]) -> None:
@@ -89,9 +100,7 @@ def _check_exist(call: Call, grouped: dict[str, list[str]]) -> None:
         known = network_objects(call)
         for kind, key in asked:
             if known.get(key, ("",))[0] != kind:
-                code = {"vpc": "InvalidVpcID.NotFound", "subnet": "InvalidSubnetID.NotFound",
-                        "security-group": "InvalidGroup.NotFound"}[kind]
-                raise Ec2Error(code, f"The {kind} '{_ec2_id_of(call, kind, key)}' does not exist")
+                raise Ec2Error(NOT_FOUND[kind], f"The {kind} '{_ec2_id_of(call, kind, key)}' does not exist")
     if "key-pair" in grouped:
         known = {p.id for p in call.gateway.key_pairs.list(call.owner)}
         missing = [k for k in grouped["key-pair"] if k not in known]

@@ -18,6 +18,8 @@ VPC_FILTERS = {
     "isDefault": lambda v: [v["IsDefault"]],
     "state": lambda v: [v["State"]],
     "cidr": lambda v: [v["CidrBlock"]],
+    "cidr-block": lambda v: [v["CidrBlock"]],  # not in EC2's documentation, but EC2 takes it and Ansible sends it
+    "cidrBlock": lambda v: [v["CidrBlock"]],
     "cidr-block-association.cidr-block": lambda v: [a["CidrBlock"] for a in v["CidrBlockAssociationSet"]],
     "cidr-block-association.association-id": lambda v: [a["AssociationId"] for a in v["CidrBlockAssociationSet"]],
     "cidr-block-association.state": lambda v: [a["CidrBlockState"]["State"] for a in v["CidrBlockAssociationSet"]],
@@ -136,6 +138,5 @@ def _refuse(what: str) -> Any:
 
 NETWORK_ADMIN = ("oVirt logical networks are created by the engine's administrator (hosts must carry the "
                  "network), so VPCs and subnets are read-only here")
-for _name in ("ModifyVpcAttribute",
-              "ModifySubnetAttribute", "CreateDefaultVpc", "CreateDefaultSubnet"):
+for _name in ("ModifySubnetAttribute", "CreateDefaultVpc", "CreateDefaultSubnet"):
     action(_name, mutating=True)(_refuse(NETWORK_ADMIN))
