@@ -122,7 +122,8 @@ def _banner(cfg: Config, base: str, frontends: list[str], simulator: Any | None)
         lines.append(f"  oVirt simulator (embedded default): {simulator.api_url}")
     endpoints = {"ec2": f"EC2 Query API:   {base}/ec2/ and {base}/",
                  "cimi": f"DMTF CIMI:       {base}/cimi/cloudEntryPoint",
-                 "deltacloud": f"Deltacloud REST: {base}/api"}
+                 "deltacloud": f"Deltacloud REST: {base}/api",
+                 "console": f"web console:     {base}/console"}
     lines += [f"  {endpoints[name]}" for name in frontends]
     lines.append(f"  health:          {base}/healthz  {base}/readyz")
     if cfg.metrics_enabled:
@@ -130,7 +131,7 @@ def _banner(cfg: Config, base: str, frontends: list[str], simulator: Any | None)
     if simulator is not None:
         lines += [
             "Demo credentials:",
-            f"  oVirt user (CIMI, Deltacloud, HTTP Basic): {DEMO_USER} / {DEMO_PASSWORD}",
+            f"  oVirt user (CIMI, Deltacloud, HTTP Basic, the console): {DEMO_USER} / {DEMO_PASSWORD}",
             f"  EC2 access key: {DEMO_ACCESS_KEY}   secret: {DEMO_SECRET_KEY}   region: us-east-1 (= Default)",
             "Try:",
             f"  curl -u {DEMO_USER}:{DEMO_PASSWORD} {base}/api/instances?format=json",
