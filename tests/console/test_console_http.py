@@ -151,7 +151,7 @@ def test_administrator_pages_show_operations_and_the_engines_checks(gateway) -> 
     operations = session.get(f"{gateway.url}/console/admin/operations", timeout=30)
     assert operations.status_code == 200 and "ovirt.run" in operations.text
     engines = session.get(f"{gateway.url}/console/admin/engines", timeout=60)
-    assert engines.status_code == 200 and "credentials of admin@internal (--user)" in engines.text
+    assert engines.status_code == 200 and "credentials of admin@internal (you): accepted" in engines.text
     assert 'id="metrics"' in engines.text
 
 
