@@ -9,7 +9,16 @@ import re
 import uuid
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+import pytest
+
+from tests.clients.real_tools import in_ci
+
+try:
+    from playwright.sync_api import Page, expect
+except ImportError:  # outside CI a missing Playwright skips these tests; in CI it fails them
+    if in_ci():
+        raise
+    pytest.skip("Playwright's Python package is not installed (pip install -e '.[test]')", allow_module_level=True)
 
 STATE_TIMEOUT = 60_000  # ms; the simulator runs at 50x, a launch takes a second or two
 
