@@ -2,17 +2,21 @@
 // Everything works without it (a reload shows the same); it only saves the reloads.
 (function () {
   "use strict";
-  var POLL_MS = 2000;
+  var POLL_MS = 2000;   // while an instance is between states
+  var IDLE_MS = 10000;  // otherwise: changes made elsewhere (another client, the engine) still show
 
   document.addEventListener("submit", function (event) {
     var message = event.target.getAttribute("data-confirm");
     if (message && !window.confirm(message)) { event.preventDefault(); }
   });
 
+  function nextPoll(table, rows) {
+    var busy = rows.some(function (row) { return row.dataset.settled !== "yes"; });
+    window.setTimeout(function () { poll(table); }, busy ? POLL_MS : IDLE_MS);
+  }
+
   function poll(table) {
-    var rows = table.querySelectorAll("tbody tr[data-id]");
-    var waiting = [];
-    rows.forEach(function (row) { if (row.dataset.settled !== "yes") { waiting.push(row); } });
+    var waiting = Array.prototype.slice.call(table.querySelectorAll("tbody tr[data-id]"));
     if (!waiting.length) { return; }
     var query = waiting.map(function (row) { return "id=" + encodeURIComponent(row.dataset.id); }).join("&");
     fetch(table.dataset.poll + "?" + query, {credentials: "same-origin", headers: {"Accept": "application/json"}})
@@ -31,11 +35,13 @@
         });
       })
       .catch(function () { /* the next turn tries again */ })
-      .finally(function () { window.setTimeout(function () { poll(table); }, POLL_MS); });
+      .finally(function () { nextPoll(table, waiting); });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
     var table = document.getElementById("instances");
-    if (table && table.dataset.poll) { window.setTimeout(function () { poll(table); }, POLL_MS); }
+    if (table && table.dataset.poll) {
+      nextPoll(table, Array.prototype.slice.call(table.querySelectorAll("tbody tr[data-id]")));
+    }
   });
 })();
