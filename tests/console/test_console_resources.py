@@ -113,3 +113,32 @@ def test_key_pairs_import_and_delete_and_signing_out(gateway) -> None:
     out = form_post(session, f"{base}/sign-out", f"{base}/instances")
     assert out.status_code == 302
     assert session.get(f"{base}/instances", allow_redirects=False, timeout=30).status_code == 302
+
+
+def test_an_administrator_cancels_and_retries_an_operation(gateway) -> None:
+    """With the engine's clock frozen a launch waits for its disks: cancelled, then retried, it completes."""
+    session = signed_in(gateway.url)
+    base = f"{gateway.url}/console"
+    gateway.simulator_control("clock", frozen=True)
+    try:
+        page = session.get(f"{base}/launch", timeout=30).text
+        image = re.search(r'<option value="([^"]+)">centos-stream-9', page).group(1)
+        name = f"op-{uuid.uuid4().hex[:6]}"
+        assert form_post(session, f"{base}/launch", f"{base}/launch", image_id=image, name=name).status_code == 302
+        instance_id = row_id(session.get(f"{base}/instances", timeout=30).text, name)
+        operations = session.get(f"{base}/admin/operations", timeout=30).text
+        operation_id = re.search(r'ovirt\.run<br><code class="id">([0-9a-f]+)</code>(?:(?!</tr>).)*'
+                                 + re.escape(instance_id), operations, re.S).group(1)
+        done_refused = form_post(session, f"{base}/admin/operations/{operation_id}/retry", f"{base}/admin/operations")
+        assert done_refused.status_code == 409 and "only a failed operation can be retried" in done_refused.text
+        cancelled = form_post(session, f"{base}/admin/operations/{operation_id}/cancel", f"{base}/admin/operations")
+        assert cancelled.status_code == 302
+        failed = session.get(f"{base}/admin/operations", params={"state": "failed"}, timeout=30).text
+        assert operation_id in failed and "cancelled by an operator" in failed
+        retried = form_post(session, f"{base}/admin/operations/{operation_id}/retry", f"{base}/admin/operations")
+        assert retried.status_code == 302
+    finally:
+        gateway.simulator_control("clock", frozen=False)
+    eventually(lambda: session.get(f"{base}/instances/states", params={"id": instance_id}, timeout=30)
+               .json()[instance_id]["state"] == "running", f"{name} running after the retry")
+    assert form_post(session, f"{base}/instances/{instance_id}/terminate", f"{base}/instances").status_code == 302
