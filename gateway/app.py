@@ -32,7 +32,7 @@ from .store import Store
 log = logging.getLogger("cloudgw")
 
 FRONTEND_MODULES = {"ec2": "frontends.ec2", "cimi": "frontends.cimi", "deltacloud": "frontends.deltacloud",
-                    "cloudwatch": "frontends.cloudwatch"}
+                    "cloudwatch": "frontends.cloudwatch", "console": "frontends.console"}
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 

@@ -124,7 +124,8 @@ def _banner(cfg: Config, base: str, frontends: list[str], simulator: Any | None)
     endpoints = {"ec2": f"EC2 Query API:   {base}/ec2/ and {base}/",
                  "cimi": f"DMTF CIMI:       {base}/cimi/cloudEntryPoint",
                  "deltacloud": f"Deltacloud REST: {base}/api",
-                 "cloudwatch": f"CloudWatch:      {base}/ (SigV4 service monitoring)"}
+                 "cloudwatch": f"CloudWatch:      {base}/ (SigV4 service monitoring)",
+                 "console": f"web console:     {base}/console"}
     lines += [f"  {endpoints[name]}" for name in frontends]
     lines.append(f"  health:          {base}/healthz  {base}/readyz")
     if cfg.metrics_enabled:
@@ -132,7 +133,7 @@ def _banner(cfg: Config, base: str, frontends: list[str], simulator: Any | None)
     if simulator is not None:
         lines += [
             "Demo credentials:",
-            f"  oVirt user (CIMI, Deltacloud, HTTP Basic): {DEMO_USER} / {DEMO_PASSWORD}",
+            f"  oVirt user (CIMI, Deltacloud, HTTP Basic, the console): {DEMO_USER} / {DEMO_PASSWORD}",
             f"  EC2 access key: {DEMO_ACCESS_KEY}   secret: {DEMO_SECRET_KEY}   region: us-east-1 (= Default)",
             "Try:",
             f"  curl -u {DEMO_USER}:{DEMO_PASSWORD} {base}/api/instances?format=json",

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
-FRONTENDS = ("ec2", "cimi", "deltacloud", "cloudwatch")
+FRONTENDS = ("ec2", "cimi", "deltacloud", "cloudwatch", "console")
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, redirect, request
 from werkzeug.exceptions import HTTPException
 
-from gateway.app import methods_routed_elsewhere
+from gateway.app import current_gateway, methods_routed_elsewhere
 from gateway.errors import GatewayError, echo
 from gateway.routing import use_any_path
 
 from . import context, respond
 from .errors import DeltacloudError, error_response, from_gateway_error, from_http_exception, from_unexpected
-from .negotiation import NotAcceptable
+from .negotiation import NotAcceptable, wants_html
 
 bp = Blueprint("deltacloud", __name__, url_prefix="/api")
 use_any_path(bp)
@@ -25,11 +25,22 @@ CATCH_ALL = "deltacloud.unknown_path"
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 
 
+# Where a browser asking a collection for HTML goes in the web console.
+CONSOLE_PAGES = {"instances": "/console/instances", "images": "/console/images", "keys": "/console/keys",
+                 "storage_volumes": "/console/volumes", "storage_snapshots": "/console/volumes"}
+
+
 @bp.before_request
-def settle_format_and_provider() -> None:
-    """406 and a refused provider are answered before any view (nothing is contacted)."""
+def settle_format_and_provider() -> Response | None:
+    """A browser goes to the console; 406 and a refused provider are answered before any view (nothing is
+    contacted)."""
+    if (request.method in ("GET", "HEAD") and "console" in current_gateway().frontends
+            and wants_html(request.args.get("format"), request.accept_mimetypes)):
+        collection = request.path.removeprefix("/api").strip("/").split("/")[0].split(";")[0]
+        return redirect(CONSOLE_PAGES.get(collection, "/console"))
     respond.current_format()
     context.choice()
+    return None
 
 
 @bp.after_request

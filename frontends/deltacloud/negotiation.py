@@ -1,8 +1,10 @@
 """Which format a request wants: `?format=` first, then `Accept`, XML when neither says.
 
 Deltacloud's rule (server/lib/sinatra/rack_accept.rb): the `format` query parameter wins; otherwise the
-Accept header's media types by quality; no Accept at all means XML. This gateway serves XML and JSON
-only (no HTML UI), so `*/*` and `application/*` get XML and anything else is 406.
+Accept header's media types by quality; no Accept at all means XML. This API serves XML and JSON, so
+`*/*` and `application/*` get XML and anything else is 406. A browser (`format=html`, or HTML preferred to
+XML and JSON) is sent to the web console instead where it is enabled (`wants_html`), as 1.1.3 answered
+browsers with its HTML interface.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ XML, JSON = "xml", "json"
 CONTENT_TYPES = {XML: "application/xml", JSON: "application/json"}
 MEDIA_TYPES = {"application/xml": XML, "text/xml": XML, "application/json": JSON}
 WILDCARDS = ("*/*", "application/*")
+HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
 class NotAcceptable(Exception):
@@ -44,3 +47,15 @@ def choose_format(format_param: str | None, accept: MIMEAccept | None, accept_te
     if best is None:
         raise NotAcceptable(accept_text)
     return best[2]
+
+
+def wants_html(format_param: str | None, accept: MIMEAccept | None) -> bool:
+    """Whether the request asks for HTML: `format=html`, or an Accept header ranking an HTML type above every
+    XML and JSON type it names (a browser's); a tie goes to the API's own formats."""
+    if format_param:
+        return format_param.strip().lower() == "html"
+    if accept is None:
+        return False
+    html = max((q for media_type, q in accept if media_type.lower() in HTML_TYPES), default=0.0)
+    api = max((q for media_type, q in accept if media_type.lower() in MEDIA_TYPES), default=0.0)
+    return html > 0 and html > api

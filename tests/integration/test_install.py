@@ -105,6 +105,10 @@ def test_the_installed_gateway_answers_ec2_cimi_and_deltacloud(served: GatewayPr
     assert deltacloud.status_code == 200, deltacloud.text
     assert "centos-stream-9" in [i["name"] for i in deltacloud.json()["images"]]
 
+    console = requests.get(f"{served.url}/console/sign-in", timeout=10)  # templates and static files shipped
+    assert console.status_code == 200 and 'name="csrf_token"' in console.text
+    assert requests.get(f"{served.url}/console/static/console.css", timeout=10).status_code == 200
+
 
 def test_the_installed_package_holds_the_gunicorn_settings_and_the_documented_config(installed: Path) -> None:
     """Configured engines run serve under gunicorn with the packaged settings; the template loads as is."""

@@ -45,6 +45,11 @@ def check_deltacloud(response: requests.Response, what: str) -> None:
     status = response.status_code
     if status in (204, 304) or (not response.content and status < 400):
         return
+    first = response.history[0] if response.history else None
+    if first is not None and first.status_code == 302 and first.request.method in ("GET", "HEAD"):
+        # a browser (HTML preferred), sent to the web console
+        assert first.headers["Location"].startswith("/console"), f"{what}: 302 to {first.headers['Location']}"
+        return
     media = _media(response)
     assert media in ("application/xml", "application/json"), f"{what}: {status} as {media!r}: {response.text[:300]}"
     if media == "application/json":

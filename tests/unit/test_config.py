@@ -35,7 +35,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_defaults_without_a_file() -> None:
     config = load(None, environ={})
     assert (config.host, config.port, config.frontends) == ("127.0.0.1", 3001,
-                                                            ("ec2", "cimi", "deltacloud", "cloudwatch"))
+                                                            ("ec2", "cimi", "deltacloud", "cloudwatch", "console"))
     assert config.providers == () and config.default_provider is None
     assert config.effective_store_url.startswith("sqlite:///") and config.effective_store_url.endswith("cloudgw.db")
 

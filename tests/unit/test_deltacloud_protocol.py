@@ -8,7 +8,7 @@ from werkzeug.http import parse_accept_header
 
 from frontends.deltacloud.hardware_profiles import FLEXIBLE, all_profiles, resolve
 from frontends.deltacloud.matrix import MatrixParams, raw_path_of, split_matrix
-from frontends.deltacloud.negotiation import NotAcceptable, choose_format
+from frontends.deltacloud.negotiation import NotAcceptable, choose_format, wants_html
 from frontends.deltacloud.states import (action_allowed, actions_for, canonical_states, machine, state_name)
 from gateway.engine_states import GATEWAY_GIVEN
 from gateway.errors import InvalidParameter
@@ -157,3 +157,18 @@ def test_sizing_resolves_against_the_advertised_profiles() -> None:
 def test_sizing_refuses_what_the_profiles_do_not_allow(hwp_id, overrides, fragment) -> None:
     with pytest.raises(InvalidParameter, match=fragment):
         resolve(CATALOGUE, hwp_id, overrides)
+
+
+@pytest.mark.parametrize("fmt, header, html", [
+    ("html", "", True),
+    ("HTML", "application/json", True),
+    ("json", "text/html", False),
+    (None, "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", True),  # a browser
+    (None, "text/html, application/json;q=0.9", True),
+    (None, "application/json, text/html", False),  # a tie goes to the API's formats
+    (None, "application/xml", False),
+    (None, "*/*", False),
+    (None, "", False),
+])
+def test_browsers_are_told_apart(fmt, header, html) -> None:
+    assert wants_html(fmt, accept(header)) is html
