@@ -15,7 +15,7 @@ ACTIONS: dict[str, Action] = {}
 MUTATING: set[str] = set()
 MODULES = ("regions", "images", "instance_types", "instances", "instance_state", "instance_status",
            "instance_attributes", "key_pairs", "tags", "account", "addresses", "vpcs", "security_groups",
-           "volumes", "snapshots", "vpc_parts", "platform_defaults", "instance_console",
+           "volumes", "snapshots", "vpc_parts", "vpc_attributes", "platform_defaults", "instance_console",
            "volume_modifications", "image_making", "image_attributes", "vpc_changes", "group_changes",
            "network_interfaces", "interface_changes", "interface_attachments")
 

@@ -1,7 +1,7 @@
 """What every VPC has and what none has here, as the tools probe for them.
 
-Each VPC (a logical network, see ..networks) has, as on EC2, its DNS attributes, a main route table
-with its local route, a default network ACL allowing all traffic (oVirt filters nothing between VMs
+Each VPC (a logical network, see ..networks) has, as on EC2, its DNS attributes (.vpc_attributes), a main
+route table with its local route, a default network ACL allowing all traffic (oVirt filters nothing between VMs
 by rule) associated with each of its subnets, and a DHCP options set. That set is empty: DHCP on an
 oVirt network is whoever serves the VLAN, not the engine, so the gateway knows no options to claim.
 The engine runs no DNS for guests either, so both DNS attributes are false. There are no internet
@@ -13,13 +13,11 @@ from typing import Any
 
 from .. import ids, inventory, networks
 from ..call import Call
-from ..errors import Ec2Error, invalid_value
+from ..errors import Ec2Error
 from ..filters import apply_filters, page_size, paginate
 from . import action
 from .vpcs import learned_cidrs
 
-VPC_ATTRIBUTES = {"enableDnsSupport": "EnableDnsSupport", "enableDnsHostnames": "EnableDnsHostnames",
-                  "enableNetworkAddressUsageMetrics": "EnableNetworkAddressUsageMetrics"}
 ALLOW_ALL, DENY_ALL = 100, 32767  # the rule numbers of a default ACL's two entries per direction
 ROUTE_TABLE_FILTERS = {
     "route-table-id": lambda t: [t["RouteTableId"]],
@@ -73,18 +71,6 @@ def _listing(call: Call, items: list[dict[str, Any]], key: str, filters: dict[st
     items = apply_filters(items, call.get("Filters"), filters)
     page, token = paginate(items, lambda i: i[key], size, call.get("NextToken"))
     return {name: page, "NextToken": token}
-
-
-@action("DescribeVpcAttribute")
-def describe_vpc_attribute(call: Call) -> dict[str, Any]:
-    attribute = call.need("Attribute")
-    if attribute not in VPC_ATTRIBUTES:
-        raise invalid_value(f"Value ({attribute[:100]}) for parameter attribute is invalid. Unknown attribute.")
-    (network_id,) = networks.decode_ids("vpc", [call.need("VpcId")], "VpcID") or [""]
-    call.check_dry_run()
-    if not any(n.id == network_id for n in call.driver.networks(call.scope)):
-        raise Ec2Error("InvalidVpcID.NotFound", f"The vpc ID '{call.need('VpcId')[:100]}' does not exist")
-    return {"VpcId": networks.vpc_id(network_id), VPC_ATTRIBUTES[attribute]: {"Value": False}}
 
 
 def route_table_item(network: Any, cidr: str, owner_id: str) -> dict[str, Any]:

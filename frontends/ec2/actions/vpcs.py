@@ -136,6 +136,5 @@ def _refuse(what: str) -> Any:
 
 NETWORK_ADMIN = ("oVirt logical networks are created by the engine's administrator (hosts must carry the "
                  "network), so VPCs and subnets are read-only here")
-for _name in ("ModifyVpcAttribute",
-              "ModifySubnetAttribute", "CreateDefaultVpc", "CreateDefaultSubnet"):
+for _name in ("ModifySubnetAttribute", "CreateDefaultVpc", "CreateDefaultSubnet"):
     action(_name, mutating=True)(_refuse(NETWORK_ADMIN))
