@@ -59,3 +59,15 @@ def test_a_rule_without_description_has_none(ec2: Any, subnet_id: str) -> None:
         Filters=[{"Name": "group-id", "Values": [group]}])["SecurityGroupRules"] if not r["IsEgress"]}
     assert "Description" not in rules[443] and rules[22]["Description"] == "ssh"
     ec2.delete_security_group(GroupId=group)
+
+
+def test_attachment_filters_pass_over_available_interfaces(ec2: Any, subnet_id: str) -> None:
+    # aws_network_interface's destroy waits for the detachment by this filter; an available interface beside
+    # the one asked for made every such call a 500
+    available = ec2.create_network_interface(SubnetId=subnet_id)["NetworkInterface"]["NetworkInterfaceId"]
+    for name in ("attachment.attachment-id", "attachment.instance-id", "attachment.status"):
+        assert ec2.describe_network_interfaces(Filters=[{"Name": name, "Values": ["eni-attach-" + "1" * 32]}])[
+            "NetworkInterfaces"] == []
+    listed = ec2.describe_network_interfaces(Filters=[{"Name": "status", "Values": ["available"]}])["NetworkInterfaces"]
+    assert available in [i["NetworkInterfaceId"] for i in listed]
+    ec2.delete_network_interface(NetworkInterfaceId=available)
