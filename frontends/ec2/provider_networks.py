@@ -151,7 +151,9 @@ def rule_item(rule: SecurityRule, owner_id: str) -> dict[str, Any]:
     item: dict[str, Any] = {"SecurityGroupRuleId": ids.encode("sgr", rule.id), "GroupId": ids.encode("sg", rule.group_id),
                             "GroupOwnerId": owner_id, "IsEgress": rule.direction == "egress",
                             "IpProtocol": rule.protocol or "-1", "FromPort": -1 if low is None else low,
-                            "ToPort": -1 if high is None else high, "Description": rule.description, "Tags": []}
+                            "ToPort": -1 if high is None else high, "Tags": []}
+    if rule.description:  # absent when empty, as AWS answers: Terraform reads "" as a change from no description
+        item["Description"] = rule.description
     if rule.remote_group_id:
         item["ReferencedGroupInfo"] = {"GroupId": ids.encode("sg", rule.remote_group_id), "UserId": owner_id}
     elif rule.ethertype == "IPv6":

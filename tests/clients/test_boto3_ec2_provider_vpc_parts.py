@@ -68,3 +68,42 @@ def test_unknown_vpcs_and_the_logical_networks_keep_their_answers(net_gateway: A
     for network in imported:
         expect("InvalidVpcID.NotFound", ec2.describe_vpc_attribute, VpcId="vpc-" + network["id"].replace("-", ""),
                Attribute="enableDnsSupport")
+
+
+def test_a_provider_vpc_has_its_main_route_table_default_acl_and_dhcp_options(ec2: Any) -> None:
+    vpc = ec2.create_vpc(CidrBlock="10.61.0.0/16")["Vpc"]
+    vpc_id = vpc["VpcId"]
+    first = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.61.1.0/24")["Subnet"]["SubnetId"]
+    second = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.61.2.0/24")["Subnet"]["SubnetId"]
+    # as Terraform's aws_vpc finds them
+    (main,) = ec2.describe_route_tables(Filters=[{"Name": "association.main", "Values": ["true"]},
+                                                 {"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
+    assert main["Routes"] == [{"DestinationCidrBlock": "10.61.0.0/16", "GatewayId": "local",
+                               "Origin": "CreateRouteTable", "State": "active"}]
+    assert [(a["Main"], a["RouteTableId"]) for a in main["Associations"]] == [(True, main["RouteTableId"])]
+    assert ec2.describe_route_tables(RouteTableIds=[main["RouteTableId"]])["RouteTables"][0]["VpcId"] == vpc_id
+    (acl,) = ec2.describe_network_acls(Filters=[{"Name": "default", "Values": ["true"]},
+                                                {"Name": "vpc-id", "Values": [vpc_id]}])["NetworkAcls"]
+    assert {a["SubnetId"] for a in acl["Associations"]} == {first, second}
+    assert {(e["RuleNumber"], e["RuleAction"], e["Egress"]) for e in acl["Entries"]} == {
+        (100, "allow", False), (32767, "deny", False), (100, "allow", True), (32767, "deny", True)}
+    by_subnet = ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": [second]}])
+    assert [a["NetworkAclId"] for a in by_subnet["NetworkAcls"]] == [acl["NetworkAclId"]]
+    (options,) = ec2.describe_dhcp_options(DhcpOptionsIds=[vpc["DhcpOptionsId"]])["DhcpOptions"]
+    assert options["DhcpConfigurations"] == []
+    # a subnet's imported logical network has no route table of its own: it is not a VPC
+    vpc_ids = {t["VpcId"] for t in ec2.describe_route_tables()["RouteTables"]}
+    assert vpc_ids == {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
+
+
+def test_route_acl_dhcp_and_gateway_writes_are_refused_in_words(ec2: Any, vpc: dict[str, Any]) -> None:
+    table = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["RouteTables"][0]
+    for call, kwargs, word in (
+            (ec2.create_route_table, {"VpcId": vpc["VpcId"]}, "route tables"),
+            (ec2.create_route, {"RouteTableId": table["RouteTableId"], "DestinationCidrBlock": "0.0.0.0/0",
+                                "GatewayId": "igw-1"}, "route tables"),
+            (ec2.create_network_acl, {"VpcId": vpc["VpcId"]}, "network ACLs"),
+            (ec2.create_dhcp_options, {"DhcpConfigurations": [{"Key": "domain-name", "Values": ["lab"]}]}, "DHCP"),
+            (ec2.create_internet_gateway, {}, "internet gateways"),
+            (ec2.attach_internet_gateway, {"InternetGatewayId": "igw-1", "VpcId": vpc["VpcId"]}, "internet gateways")):
+        assert word in expect("UnsupportedOperation", call, **kwargs).response["Error"]["Message"]

@@ -151,10 +151,10 @@ class Terraform:
                                 CHECKPOINT_DISABLE="1")
         self.variables = dict(variables)
 
-    def __call__(self, command: str, *args: str) -> Run:
+    def __call__(self, command: str, *args: str, timeout: float = 400) -> Run:
         """`terraform <command> <args>`, the variables in terraform.tfvars.json (read by every command)."""
         (self.workdir / "terraform.tfvars.json").write_text(json.dumps(self.variables))
-        result = run([self.binary, command, "-no-color", *args], self.workdir, self.env, timeout=400)
+        result = run([self.binary, command, "-no-color", *args], self.workdir, self.env, timeout=timeout)
         TIMINGS[command] = TIMINGS.get(command, 0.0) + result.seconds
         return result
 

@@ -21,7 +21,7 @@ from ..provider_networks import ProviderNetworks
 from . import action
 from .vpc_changes import _tags
 
-UNSUPPORTED = ("PrivateIpAddresses", "SecondaryPrivateIpAddressCount", "Ipv6Addresses", "Ipv6AddressCount",
+UNSUPPORTED = ("SecondaryPrivateIpAddressCount", "Ipv6Addresses", "Ipv6AddressCount",
                "Ipv4Prefixes", "Ipv4PrefixCount", "Ipv6Prefixes", "Ipv6PrefixCount")
 
 
@@ -45,13 +45,26 @@ def reserved_item(call: Call, reserved: ReservedInterface, provided: ProviderNet
             "TagSet": [{"Key": k, "Value": v} for k, v in sorted((tags or {}).items())]}
 
 
+def _primary_address(call: Call) -> str | None:
+    """The one address asked for: `PrivateIpAddress`, or `PrivateIpAddresses` naming only the primary one (as
+    Terraform's `private_ips` does); secondary, IPv6 and prefix addresses are UnsupportedOperation."""
+    listed = call.get("PrivateIpAddresses") or []
+    if any(call.get(name) for name in UNSUPPORTED) or len(listed) > 1 or any(a.get("Primary") is False for a in listed):
+        raise Ec2Error("UnsupportedOperation", "Secondary, IPv6 and prefix addresses are not supported here: "
+                                               "an interface has one private IPv4 address")
+    address = call.get("PrivateIpAddress")
+    primary = listed[0].get("PrivateIpAddress") if listed else None
+    if address and primary and address != primary:
+        raise Ec2Error("InvalidParameterCombination", f"PrivateIpAddress {address[:50]} and the primary address "
+                                                      f"of PrivateIpAddresses {primary[:50]} differ")
+    return address or primary
+
+
 @action("CreateNetworkInterface", mutating=True)
 def create_network_interface(call: Call) -> dict[str, Any]:
     given = call.need("SubnetId")
     (subnet_id,) = networks.decode_ids("subnet", [given], "SubnetID") or [""]
-    if any(call.get(name) for name in UNSUPPORTED):
-        raise Ec2Error("UnsupportedOperation", "Secondary, IPv6 and prefix addresses are not supported here: "
-                                               "an interface has one private IPv4 address")
+    address = _primary_address(call)
     if (call.get("InterfaceType") or "interface") != "interface":
         raise Ec2Error("UnsupportedOperation", f"InterfaceType {str(call.get('InterfaceType'))[:30]} is not supported here")
     description = str(call.get("Description") or "")
@@ -72,7 +85,6 @@ def create_network_interface(call: Call) -> dict[str, Any]:
             raise Ec2Error("InvalidParameter", f"Security group {group_given[:100]} and subnet {given[:100]} "
                                                "belong to different networks.")
         groups.append(group.id)
-    address = call.get("PrivateIpAddress")
     if address:
         check_address(address, subnet.cidr, subnet.gateway_ip)
     call.check_dry_run()
