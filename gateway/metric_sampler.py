@@ -98,6 +98,10 @@ class MetricSampler:
 
     # --- the thread -----------------------------------------------------------------------------------
     def start(self) -> None:
+        for provider in self.config.providers:
+            if provider.monitor_username is None and not provider.monitor_with_ec2_credentials:
+                log.info("metric sampler: %s has no monitoring identity (monitor_username): its VM statistics are "
+                         "not sampled", provider.name)
         if self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._loop, name="cloudgw-metric-sampler", daemon=True)
@@ -127,6 +131,8 @@ class MetricSampler:
     def maybe_run(self) -> int:
         written = 0
         for provider in self.config.providers:
+            if provider.monitor_username is None and not provider.monitor_with_ec2_credentials:
+                continue  # no identity to sample as (said when the sampler starts): no lease taken, nothing read
             try:  # one provider's failure (or its store's) must neither stop the others nor the thread
                 written += self._turn(provider)
             except Exception:
