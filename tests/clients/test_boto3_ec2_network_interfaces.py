@@ -192,7 +192,8 @@ def test_a_detached_attachment_is_found_detached_by_its_id_until_attached_again(
                                     SubnetId=subnet_id)["Instances"][0]["InstanceId"]
     ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1, "MaxAttempts": 120})
     eni_id = ec2.create_network_interface(SubnetId=subnet_id)["NetworkInterface"]["NetworkInterfaceId"]
-    first = ec2.attach_network_interface(NetworkInterfaceId=eni_id, InstanceId=instance_id, DeviceIndex=2)["AttachmentId"]
+    first = ec2.attach_network_interface(NetworkInterfaceId=eni_id, InstanceId=instance_id,
+                                         DeviceIndex=2)["AttachmentId"]
     ec2.detach_network_interface(AttachmentId=first)
 
     def by_attachment(attachment_id: str) -> list[dict[str, Any]]:
@@ -217,7 +218,8 @@ def test_a_detached_attachment_is_found_detached_by_its_id_until_attached_again(
                                           DeviceIndex=1)["AttachmentId"]
     assert second != first and by_attachment(first) == []
     [found] = by_attachment(second)
-    assert (found["Status"], found["Attachment"]["Status"], found["Attachment"]["DeviceIndex"]) == ("in-use", "attached", 1)
+    assert (found["Status"], found["Attachment"]["Status"], found["Attachment"]["DeviceIndex"]) == (
+        "in-use", "attached", 1)
     ec2.detach_network_interface(AttachmentId=second)
     assert by_attachment(second)[0]["Attachment"]["Status"] == "detached"
     ec2.delete_network_interface(NetworkInterfaceId=eni_id)
