@@ -19,7 +19,7 @@ from .scope import Scope
 
 if TYPE_CHECKING:
     from .config import Config, ProviderConfig
-    from .network_model import ReservedInterface, SecurityGroup, SecurityRule, Subnet, Vpc
+    from .network_model import InterfaceDetachment, ReservedInterface, SecurityGroup, SecurityRule, Subnet, Vpc
     from .operations import OperationKind, OperationRunner
     from .store import Store
 
@@ -279,6 +279,11 @@ class Driver:
     def detach_interface(self, scope: Scope, attachment_id: str) -> None:
         """The interface becomes available again; NotFound unless it was attached by attach_interface."""
         raise _unsupported("detach network interfaces")
+
+    def interface_detachments(self, scope: Scope) -> list["InterfaceDetachment"]:
+        """The last attachment of each interface of its own detached recently (the driver says how long) and
+        not attached since, newest first; none from a driver that does not remember them."""
+        return []
 
     def update_interface(self, scope: Scope, interface_id: str, *, group_ids: Sequence[str] | None = None,
                          description: str | None = None, source_dest_check: bool | None = None) -> None:

@@ -79,3 +79,16 @@ class ReservedInterface:
     group_ids: list[str] = field(default_factory=list)
     description: str = ""
     source_dest_check: bool = True
+
+
+@dataclass
+class InterfaceDetachment:
+    """The last attachment of an interface of its own, detached a moment ago (EC2 shows it `detached` for a
+    while: clients wait for that status after DetachNetworkInterface). `attachment_id` is the attachment's
+    backend id (the VM NIC that held the interface, gone now)."""
+
+    attachment_id: str
+    interface_id: str
+    instance_id: str
+    device_index: int
+    detached_at: float

@@ -7,6 +7,10 @@ is `oVirt` and `device_id` the NIC's id (`locatePort`) and makes one only if the
 removing the NIC deletes that port. So attaching adds the NIC unplugged (with the port's MAC), names it in
 the port, then plugs it; detaching takes the NIC's name out of the port first, so the port (its address,
 groups and id) outlives the NIC, as a detached interface does on EC2.
+
+A detachment is remembered in the store (a tombstone of the NIC, kind `interface-attachment`, under the data
+center's place: durable and shared by every process) with the interface, instance and device index it had,
+for DETACHMENT_SECONDS or until the interface is attached again or deleted; see interface_detachments.
 """
 from __future__ import annotations
 
@@ -16,13 +20,15 @@ from typing import Any
 from lxml import etree
 
 from gateway.errors import GatewayError, InUse, InvalidParameter, NotFound
-from gateway.network_model import ReservedInterface
+from gateway.network_model import InterfaceDetachment, ReservedInterface
 from gateway.scope import Scope
 
 from .networking import NetworkingMixin
 
 NAME_PREFIX = "eni:"
 ENGINE_OWNER = "oVirt"  # the engine's device_owner for its NICs' ports
+DETACHMENT = "interface-attachment"  # tombstone kind: a NIC that held an interface of its own, detached
+DETACHMENT_SECONDS = 600  # clients ask for a detachment right after it (Terraform's wait, at most 10 min)
 
 
 def _reserved(port: dict[str, Any]) -> ReservedInterface:
@@ -31,6 +37,12 @@ def _reserved(port: dict[str, Any]) -> ReservedInterface:
                              str(port.get("mac_address", "")), list(port.get("security_groups") or []),
                              str(port.get("name", ""))[len(NAME_PREFIX):],
                              bool(port.get("port_security_enabled", True)))
+
+
+def _device_index(nic_name: str) -> int:
+    """The device index an attachment was made at: its NIC is `nic<index + 1>` (see attach_interface)."""
+    digits = nic_name[3:] if nic_name.startswith("nic") else ""
+    return int(digits) - 1 if digits.isdigit() and int(digits) > 0 else 0
 
 
 class InterfacePortsMixin(NetworkingMixin):
@@ -80,6 +92,7 @@ class InterfacePortsMixin(NetworkingMixin):
         if port.get("device_owner"):
             raise InUse(f"Interface: [{interface_id}] in use.")
         self._ovn(scope).delete(scope, "ports", interface_id)
+        self._forget_detachments(scope, interface_id)
 
     def attach_interface(self, scope: Scope, interface_id: str, vm_id: str, device_index: int) -> str:
         """A NIC `nic<index + 1>` of the VM on the subnet's vNIC profile, bound to the interface's port; returns
@@ -112,6 +125,7 @@ class InterfacePortsMixin(NetworkingMixin):
                                            {"port": {"device_owner": "", "device_id": ""}}),
                        lambda: self._call(scope, "DELETE", f"vms/{vm_id}/nics/{nic_id}", idempotent=True))
             raise
+        self._forget_detachments(scope, interface_id)
         return nic_id
 
     def detach_interface(self, scope: Scope, nic_id: str) -> None:
@@ -121,12 +135,33 @@ class InterfacePortsMixin(NetworkingMixin):
                      if p.get("device_owner") == ENGINE_OWNER and p.get("device_id") == nic_id), None)
         if port is None:
             raise NotFound("network interface attachment", nic_id)
-        vm_id = next((n.instance_id for n in self.interfaces(scope) if n.id == nic_id), None)
+        nic = next((n for n in self.interfaces(scope) if n.id == nic_id), None)
         ovn = self._ovn(scope)
         ovn.request(scope, "PUT", f"ports/{port['id']}", {"port": {"device_owner": "", "device_id": ""}})
-        if vm_id is not None:
-            self._plug(scope, vm_id, nic_id, False)
-            self._call(scope, "DELETE", f"vms/{vm_id}/nics/{nic_id}", idempotent=True)
+        if nic is not None:
+            self._plug(scope, nic.instance_id, nic_id, False)
+            self._call(scope, "DELETE", f"vms/{nic.instance_id}/nics/{nic_id}", idempotent=True)
+            self.store.add_tombstone(self._place(scope).key, nic_id, DETACHMENT, {
+                "interface_id": port["id"], "instance_id": nic.instance_id, "device_index": _device_index(nic.name)})
+
+    def interface_detachments(self, scope: Scope) -> list[InterfaceDetachment]:
+        """The last detachment of each interface of its own, newest first, for DETACHMENT_SECONDS (no longer
+        than the configured tombstone lifetime, after which housekeeping purges it)."""
+        window = min(DETACHMENT_SECONDS, self.config.tombstone_seconds)
+        found: dict[str, InterfaceDetachment] = {}
+        for stone in self.store.tombstones(self._place(scope).key, DETACHMENT, window):
+            data = stone["data"]
+            found.setdefault(data["interface_id"], InterfaceDetachment(
+                stone["resource_id"], data["interface_id"], data["instance_id"], int(data["device_index"]),
+                stone["deleted_at"]))
+        return list(found.values())
+
+    def _forget_detachments(self, scope: Scope, interface_id: str) -> None:
+        """An interface attached again or deleted has no detached attachment to show any more."""
+        place = self._place(scope).key
+        for stone in self.store.tombstones(place, DETACHMENT, self.config.tombstone_seconds):
+            if stone["data"].get("interface_id") == interface_id:
+                self.store.remove_tombstone(place, stone["resource_id"])
 
     def _plug(self, scope: Scope, vm_id: str, nic_id: str, plugged: bool) -> None:
         body = etree.Element("nic")

@@ -183,6 +183,53 @@ def test_an_interface_attached_is_a_nic_bound_to_its_port_and_outlives_it(net_ga
     ec2.delete_vpc(VpcId=vpc_id)
 
 
+def test_a_detached_attachment_is_found_detached_by_its_id_until_attached_again(ec2: Any) -> None:
+    """Terraform waits after DetachNetworkInterface for the attachment-id filter to find it `detached`; a plain
+    listing shows the interface available without an Attachment, as Ansible's ec2_eni expects."""
+    vpc_id = ec2.create_vpc(CidrBlock="10.64.0.0/16")["Vpc"]["VpcId"]
+    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.64.1.0/24")["Subnet"]["SubnetId"]
+    instance_id = ec2.run_instances(ImageId=CENTOS, MinCount=1, MaxCount=1, InstanceType="o1.small",
+                                    SubnetId=subnet_id)["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    eni_id = ec2.create_network_interface(SubnetId=subnet_id)["NetworkInterface"]["NetworkInterfaceId"]
+    first = ec2.attach_network_interface(NetworkInterfaceId=eni_id, InstanceId=instance_id,
+                                         DeviceIndex=2)["AttachmentId"]
+    ec2.detach_network_interface(AttachmentId=first)
+
+    def by_attachment(attachment_id: str) -> list[dict[str, Any]]:
+        return ec2.describe_network_interfaces(Filters=[{"Name": "attachment.attachment-id",
+                                                         "Values": [attachment_id]}])["NetworkInterfaces"]
+
+    [found] = by_attachment(first)
+    assert (found["NetworkInterfaceId"], found["Status"]) == (eni_id, "available")
+    assert {k: found["Attachment"][k] for k in ("AttachmentId", "InstanceId", "DeviceIndex", "Status")} == {
+        "AttachmentId": first, "InstanceId": instance_id, "DeviceIndex": 2, "Status": "detached"}
+    detached = ec2.describe_network_interfaces(Filters=[{"Name": "attachment.status", "Values": ["detached"]},
+                                                        {"Name": "subnet-id", "Values": [subnet_id]}])
+    assert [n["Attachment"]["AttachmentId"] for n in detached["NetworkInterfaces"]] == [first]
+    [plain] = ec2.describe_network_interfaces(NetworkInterfaceIds=[eni_id])["NetworkInterfaces"]
+    assert plain["Status"] == "available" and "Attachment" not in plain
+    assert ec2.describe_network_interfaces(Filters=[{"Name": "attachment.instance-id", "Values": [instance_id]},
+                                                    {"Name": "attachment.device-index", "Values": ["2"]}]
+                                           )["NetworkInterfaces"] == []
+    expect("InvalidAttachmentID.NotFound", ec2.detach_network_interface, AttachmentId=first)
+    # attached again: the new attachment is the one found; the old one is gone
+    second = ec2.attach_network_interface(NetworkInterfaceId=eni_id, InstanceId=instance_id,
+                                          DeviceIndex=1)["AttachmentId"]
+    assert second != first and by_attachment(first) == []
+    [found] = by_attachment(second)
+    assert (found["Status"], found["Attachment"]["Status"], found["Attachment"]["DeviceIndex"]) == (
+        "in-use", "attached", 1)
+    ec2.detach_network_interface(AttachmentId=second)
+    assert by_attachment(second)[0]["Attachment"]["Status"] == "detached"
+    ec2.delete_network_interface(NetworkInterfaceId=eni_id)
+    assert by_attachment(second) == []
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    ec2.delete_subnet(SubnetId=subnet_id)
+    ec2.delete_vpc(VpcId=vpc_id)
+
+
 def test_an_instance_gets_its_fixed_address_and_its_groups_change(net_gateway: Any, ec2: Any) -> None:
     vpc_id = ec2.create_vpc(CidrBlock="10.64.0.0/16")["Vpc"]["VpcId"]
     subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.64.1.0/24")["Subnet"]["SubnetId"]

@@ -271,3 +271,37 @@ def test_an_interface_the_engine_adds_without_naming_it_regroups_no_port(wired: 
     with pytest.raises(BackendError):
         wired.driver.place_on_subnet(scope, vm.get("id"), subnet.id, [])
     assert engine.simulator.ovn.ports[spare["id"]]["security_groups"] == [group.id]
+
+
+def test_a_detachment_is_remembered_by_every_process_for_ten_minutes(wired: Wired, engine: Engine,
+                                                                     tmp_path: Path) -> None:
+    """The last attachment of an interface detached is kept in the store (so another process, or this one
+    restarted, sees it) until it is attached again or DETACHMENT_SECONDS have passed."""
+    import requests
+    from lxml import etree
+    scope = wired.scope()
+    vpc = wired.driver.create_vpc(scope, "10.72.0.0/16")
+    subnet = wired.driver.create_subnet(scope, vpc.id, "10.72.3.0/24", DEFAULT_CLUSTER)
+    vm = etree.fromstring(requests.post(f"{engine.url}/vms", auth=("admin@internal", "admin"), timeout=10, data=(
+        f'<vm><name>detaching</name><cluster id="{DEFAULT_CLUSTER}"/><template id="{BLANK}"/></vm>')).content)
+    reserved = wired.driver.create_interface(scope, subnet.id, [], None, "second leg")
+    first = wired.driver.attach_interface(scope, reserved.id, vm.get("id"), 2)
+    assert wired.driver.interface_detachments(scope) == []
+    wired.driver.detach_interface(scope, first)
+    now = wired.store.clock()
+    other = Wired(engine, tmp_path)  # another process on the same database
+    try:
+        other.store.clock = lambda: now + 599
+        [seen] = other.driver.interface_detachments(other.scope())
+        assert (seen.attachment_id, seen.interface_id, seen.instance_id, seen.device_index) == (
+            first, reserved.id, vm.get("id"), 2)
+        other.store.clock = lambda: now + 601
+        assert other.driver.interface_detachments(other.scope()) == []
+    finally:
+        other.close()
+    second = wired.driver.attach_interface(scope, reserved.id, vm.get("id"), 1)
+    assert wired.driver.interface_detachments(scope) == []  # attached again: the old one is gone
+    wired.driver.detach_interface(scope, second)
+    assert [d.attachment_id for d in wired.driver.interface_detachments(scope)] == [second]
+    wired.driver.delete_interface(scope, reserved.id)
+    assert wired.driver.interface_detachments(scope) == []

@@ -3,10 +3,17 @@ the NIC's UUID), attached to its instance, in its subnet and groups (see ..provi
 
 NICs are the VMs' own in oVirt, so every NIC is an attached interface; interfaces made on their own
 (..interface_changes) are listed too, `available`. Each has the tags clients gave it (see .tags).
+
+An interface detached a moment ago (see the driver's interface_detachments) is `available` with no
+Attachment, as Ansible's ec2_eni expects of a detached one (it reads any Attachment as attached); a request
+that asks for attachments themselves, by `attachment.attachment-id` or `attachment.status`, finds its last
+one with Status `detached`, as Terraform's wait after DetachNetworkInterface does.
 """
 from __future__ import annotations
 
 from typing import Any
+
+from gateway.network_model import InterfaceDetachment
 
 from .. import ids, inventory
 from ..call import Call
@@ -37,6 +44,9 @@ INTERFACE_FILTERS = {
 }
 
 
+DETACHMENT_FILTERS = ("attachment.attachment-id", "attachment.status")  # they name attachments, not interfaces
+
+
 @action("DescribeNetworkInterfaces")
 def describe_network_interfaces(call: Call) -> dict[str, Any]:
     wanted = call.get("NetworkInterfaceIds")
@@ -63,7 +73,7 @@ def describe_network_interfaces(call: Call) -> dict[str, Any]:
                         TagSet=[{"Key": k, "Value": v} for k, v in
                                 sorted(tags.get(nic.id if own is None else own.id, {}).items())])
             items.append(item)
-    items.extend(_reserved_items(call, provided))
+    items.extend(_reserved_items(call, provided, with_detachments=_asks_for_attachments(call.get("Filters"))))
     if wanted is not None:
         known = {i["NetworkInterfaceId"]: i for i in items}
         absent = [w for w in wanted_ids if w not in known]
@@ -87,10 +97,30 @@ def listed_interface_ids(call: Call, provided: ProviderNetworks) -> list[str]:
     return found + ([r.id for r in call.driver.reserved_interfaces(call.scope)] if provided.subnets else [])
 
 
-def _reserved_items(call: Call, provided: ProviderNetworks) -> list[dict[str, Any]]:
-    """The interfaces of their own that are available, with their tags."""
+def _asks_for_attachments(filters: list[dict[str, Any]] | None) -> bool:
+    return any(f.get("Name") in DETACHMENT_FILTERS for f in filters or [])
+
+
+def _reserved_items(call: Call, provided: ProviderNetworks, *, with_detachments: bool) -> list[dict[str, Any]]:
+    """The interfaces of their own that are available, with their tags (and, `with_detachments`, the last
+    attachment of one detached a moment ago)."""
     if not provided.subnets:
         return []
     reserved = call.driver.reserved_interfaces(call.scope)
     tags = call.driver.tags(call.scope, [r.id for r in reserved]) if reserved else {}
-    return [reserved_item(call, r, provided, tags.get(r.id)) for r in reserved]
+    items = [reserved_item(call, r, provided, tags.get(r.id)) for r in reserved]
+    if with_detachments and reserved:
+        detached = {d.interface_id: d for d in call.driver.interface_detachments(call.scope)}
+        owner = inventory.account_id(call)
+        for r, item in zip(reserved, items):
+            if r.id in detached:
+                item["Attachment"] = detached_attachment(detached[r.id], owner)
+    return items
+
+
+def detached_attachment(detachment: InterfaceDetachment, owner: str) -> dict[str, Any]:
+    """An interface's last attachment as EC2 shows it once detached."""
+    return {"AttachmentId": ids.encode("eni-attach", detachment.attachment_id),
+            "InstanceId": ids.instance_id(detachment.instance_id), "InstanceOwnerId": owner,
+            "DeviceIndex": detachment.device_index, "NetworkCardIndex": 0, "Status": "detached",
+            "DeleteOnTermination": False}
