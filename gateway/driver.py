@@ -346,6 +346,11 @@ class Driver:
         """resource id -> {key: value} for instances, images and volumes (all of the scope's, or those given)."""
         raise _unsupported("list tags")
 
+    def stored_tags(self, scope: Scope, resource_ids: Iterable[str] | None = None) -> dict[str, dict[str, str]]:
+        """resource id -> {key: value} kept for resources that are not VMs (networks, groups, interfaces), the
+        given ones or all: the store's alone, without the engine requests `tags` makes for instances' names."""
+        raise _unsupported("list stored tags")
+
     def set_tags(self, scope: Scope, resource_type: str, resource_ids: Sequence[str], tags: dict[str, str]) -> None:
         """Create or overwrite tags (resource_type: instance, image, volume, snapshot). Never loses a tag:
         what the backend cannot hold is kept in the store; `Name` also renames the VM where allowed."""

@@ -8,6 +8,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 ANY_PROTOCOL = None  # a rule's protocol when it matches every protocol (EC2's "-1")
+ALL_PORTS = (0, 65535)
+
+
+def rule_ports(protocol: str | None, low: int | None, high: int | None) -> tuple[int | None, int | None]:
+    """A rule's ports as every frontend stores them: none for every protocol; for tcp and udp, 0-65535 is the
+    open range (None, None), as Neutron keeps it; for ICMP, -1 ("any type or code") is None. Two APIs naming
+    the same traffic differently would otherwise make duplicates that neither can revoke."""
+    if protocol is ANY_PROTOCOL:
+        return None, None
+    if protocol == "icmp":
+        return (None if low == -1 else low), (None if high == -1 else high)
+    if protocol in ("tcp", "udp") and (low, high) == ALL_PORTS:
+        return None, None
+    return low, high
 
 
 @dataclass
@@ -54,8 +68,10 @@ class SecurityRule:
 
     def same_traffic(self, other: "SecurityRule") -> bool:
         """Whether two rules allow the same traffic (what makes a second one a duplicate)."""
-        keys = ("direction", "protocol", "port_min", "port_max", "remote_cidr", "remote_group_id", "ethertype")
-        return all(getattr(self, k) == getattr(other, k) for k in keys)
+        keys = ("direction", "protocol", "remote_cidr", "remote_group_id", "ethertype")
+        return (all(getattr(self, k) == getattr(other, k) for k in keys)
+                and rule_ports(self.protocol, self.port_min, self.port_max)
+                == rule_ports(other.protocol, other.port_min, other.port_max))
 
 
 @dataclass

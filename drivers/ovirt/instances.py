@@ -506,6 +506,9 @@ class InstancesMixin(InventoryMixin):
             result.setdefault(rid, {}).update(tags)
         return result
 
+    def stored_tags(self, scope: Scope, resource_ids: Iterable[str] | None = None) -> dict[str, dict[str, str]]:
+        return self.store.tags(scope.provider.name, None if resource_ids is None else set(resource_ids))
+
     def set_tags(self, scope: Scope, resource_type: str, resource_ids: Sequence[str], tags: dict[str, str]) -> None:
         rest = dict(tags)
         owner = scope.provider.name

@@ -266,7 +266,13 @@ class NetworkingMixin(OvirtBase):
         return self._new_group(scope, vpc_id, name, description)
 
     def delete_security_group(self, scope: Scope, group_id: str) -> None:
-        """InUse while a port has it or another group's rule names it."""
+        """InUse while a port has it (the provider refuses) or another group's rule names it (checked here:
+        Neutron would drop such rules with the group, which EC2 refuses as a DependencyViolation)."""
+        users = [g for g in self.security_groups(scope)
+                 if g.id != group_id and any(r.remote_group_id == group_id for r in g.rules)]
+        if users:
+            raise InUse(f"The security group '{group_id}' has a dependent object (a rule of the group "
+                        f"'{users[0].name}', {users[0].id}) and cannot be deleted.")
         self._ovn(scope).delete(scope, "security-groups", group_id)
 
     def add_security_rules(self, scope: Scope, group_id: str, rules: Sequence[SecurityRule]) -> list[SecurityRule]:

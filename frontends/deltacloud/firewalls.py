@@ -19,7 +19,7 @@ from flask import Response
 from lxml import etree
 
 from gateway.errors import AlreadyExists, InvalidParameter, InvalidState, MissingParameter, NotFound, echo
-from gateway.network_model import SecurityGroup, SecurityRule
+from gateway.network_model import ALL_PORTS, SecurityGroup, SecurityRule, rule_ports
 
 from . import context, respond
 from .blueprint import bp
@@ -52,7 +52,10 @@ class Rules:
                 "prefix": str(network.prefixlen)}
 
     def _fields(self, rule: SecurityRule) -> dict[str, Any]:
-        return {"allow_protocol": rule.protocol or "all", "port_from": rule.port_min, "port_to": rule.port_max,
+        low, high = rule.port_min, rule.port_max
+        if rule.protocol in ("tcp", "udp") and low is None and high is None:
+            low, high = ALL_PORTS  # the open range, as the client gave it (EC2 shows it so too)
+        return {"allow_protocol": rule.protocol or "all", "port_from": low, "port_to": high,
                 "direction": rule.direction}
 
     def to_xml(self, parent: etree._Element) -> None:
@@ -196,6 +199,7 @@ def firewall_rule_create(firewall_id: str) -> Response:
     require_network_provider()
     parts = provider_parts(groups=True, changing=True)
     group = _group(parts, firewall_id)
+    low, high = rule_ports(protocol, low, high)  # tcp 0-65535 is EC2's open range
     rules = [SecurityRule(direction, protocol, low, high, **source) for source in _sources(values, group, parts)]
     for rule in rules:
         if any(rule.same_traffic(existing) for existing in group.rules):

@@ -17,6 +17,7 @@ from gateway.errors import AuthFailure, NotFound, NotSupported, echo
 from gateway.model import Network
 from gateway.network_blocks import ipv4_block
 from gateway.network_model import SecurityGroup, Subnet, Vpc
+from gateway.tag_rules import check_tag, tag_new
 
 from . import context, respond
 from .blueprint import bp
@@ -137,10 +138,10 @@ def network_create() -> Response:
     block = ipv4_block(context.required(values, "address_block"), "address_block")
     require_network_provider()
     driver, scope = context.driver(), context.scope()
-    vpc = driver.create_vpc(scope, str(block))
     name = context.param(values, "name")
-    if name and driver.can("set_tags"):
-        driver.set_tags(scope, "vpc", [vpc.id], {"Name": name})
+    check_tag("Name", name, "name")
+    vpc = driver.create_vpc(scope, str(block))
+    tag_new(driver, scope, "vpc", vpc.id, {"Name": name} if name else {}, lambda: driver.delete_vpc(scope, vpc.id))
     return respond.created(describe_vpc(vpc, ProviderParts([vpc], [], [], {vpc.id: name} if name else {})))
 
 

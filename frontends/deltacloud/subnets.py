@@ -8,6 +8,7 @@ from flask import Response
 from gateway.errors import InvalidParameter, NotFound, echo
 from gateway.network_blocks import subnet_block
 from gateway.network_model import Subnet
+from gateway.tag_rules import check_tag, tag_new
 
 from . import context, respond
 from .blueprint import bp
@@ -61,10 +62,11 @@ def subnet_create() -> Response:
     realm = next((r for r in realms if realm_id in (r.id, r.name)), None) if realm_id else (realms or [None])[0]
     if realm is None:
         raise InvalidParameter(f"There is no realm '{echo(realm_id or '')}'", parameter="realm_id")
-    subnet = driver.create_subnet(scope, vpc.id, str(block), realm.id)
     name = context.param(values, "name")
-    if name and driver.can("set_tags"):
-        driver.set_tags(scope, "subnet", [subnet.id], {"Name": name})
+    check_tag("Name", name, "name")
+    subnet = driver.create_subnet(scope, vpc.id, str(block), realm.id)
+    tag_new(driver, scope, "subnet", subnet.id, {"Name": name} if name else {},
+            lambda: driver.delete_subnet(scope, subnet.id))
     return respond.created(describe(subnet, ProviderParts([vpc], [subnet], [], {subnet.id: name} if name else {})))
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from gateway.errors import AuthFailure, BackendError, BackendUnavailable, NotSupported
 from gateway.model import Instance, NetworkInterface, Realm
-from gateway.network_model import SecurityGroup, SecurityRule, Subnet, Vpc
+from gateway.network_model import SecurityGroup, SecurityRule, Subnet, Vpc, rule_ports
 
 from . import ids, networks
 from .call import Call
@@ -202,8 +202,7 @@ def requested_rules(call: Call, direction: str, group: SecurityGroup,
                 raise invalid_value("Invalid ICMP type or code: give -1 or 0-255")
         else:
             low = high = None
-        if protocol in ("tcp", "udp") and (low, high) == (0, 65535):
-            low = high = None  # every port: Neutron's open range
+        low, high = rule_ports(protocol, low, high)
         sources: list[dict[str, Any]] = []
         for block in permission.get("IpRanges") or []:
             cidr = _cidr(block.get("CidrIp") or "", ipaddress.IPv4Network)

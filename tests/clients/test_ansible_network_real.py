@@ -199,8 +199,11 @@ def engine_nics(gateway: Any, vm_id: str) -> list[str]:
 
 
 def engine_profiles(gateway: Any) -> list[str]:
-    """The networks the engine's vNIC profiles are of."""
-    return [p.find("network").get("id") for p in engine_items(gateway, "vnicprofiles") or []]
+    """The networks the engine's vNIC profiles are of; the engine always has the collection, so a 404 here
+    is a broken path, not "no profiles" (which would let the clean-up check pass whatever is left)."""
+    profiles = engine_items(gateway, "vnicprofiles")
+    assert profiles is not None, "the engine did not answer GET vnicprofiles"
+    return [p.find("network").get("id") for p in profiles]
 
 
 @pytest.mark.timeout(900)  # the modules' start-up on a busy machine; CI machines are slower than a quiet one

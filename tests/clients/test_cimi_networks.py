@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 import requests
+from lxml import etree
 
 from tests.clients.ec2_helpers import addressed_instances, ec2_client
 from tests.integration.cimi_client import NS, CimiClient
+from tests.simulator_fixtures import ADMIN
 
 CENTOS = "ami-7e000000000040008000000000000011"
 
@@ -214,11 +216,47 @@ def test_a_machine_takes_and_gives_back_an_interface_on_a_network(net_gateway: A
 
     cimi.request("DELETE", nic["id"], expect=200)
     assert [n["id"] for n in cimi.get(interfaces_url)["machineNetworkInterfaces"]] == [own["id"]]
-    assert eni["NetworkInterfaceId"] not in {e["NetworkInterfaceId"]
-                                             for e in ec2.describe_network_interfaces()["NetworkInterfaces"]}
+    (left,) = [e for e in ec2.describe_network_interfaces()["NetworkInterfaces"]
+               if e["SubnetId"] == subnet["SubnetId"]]  # detached, as EC2's DetachNetworkInterface leaves it
+    assert left["Status"] == "available" and left["PrivateIpAddress"] == "10.67.1.40"
+    ec2.delete_network_interface(NetworkInterfaceId=left["NetworkInterfaceId"])
     ec2.terminate_instances(InstanceIds=[instance_id])
     cimi.request("DELETE", network["id"], expect=200)
     cimi.request("DELETE", group["id"], expect=200)
+
+
+def test_deleting_an_interface_attached_through_ec2_detaches_it_and_keeps_it(net_gateway: Any, ec2: Any) -> None:
+    """A Terraform aws_network_interface attached to an instance: CIMI's DELETE takes it off the machine as
+    EC2's DetachNetworkInterface would, and its address, groups, description and tags stay."""
+    cimi = CimiClient(net_gateway, "json")
+    vpc_id = ec2.create_vpc(CidrBlock="10.71.0.0/16")["Vpc"]["VpcId"]
+    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.71.1.0/24")["Subnet"]["SubnetId"]
+    web = ec2.create_security_group(VpcId=vpc_id, GroupName="web", Description="web")["GroupId"]
+    made = ec2.create_network_interface(SubnetId=subnet_id, Groups=[web], PrivateIpAddress="10.71.1.50",
+                                        Description="tf-managed", TagSpecifications=[{
+                                            "ResourceType": "network-interface",
+                                            "Tags": [{"Key": "Name", "Value": "db"}]}])["NetworkInterface"]
+    eni_id = made["NetworkInterfaceId"]
+    instance_id = ec2.run_instances(ImageId=CENTOS, MinCount=1, MaxCount=1,
+                                    InstanceType="o1.small")["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1})
+    ec2.attach_network_interface(NetworkInterfaceId=eni_id, InstanceId=instance_id, DeviceIndex=1)
+    interfaces_url = f"{cimi.collection_url('machines')}/{_uuid(instance_id)}/network_interfaces"
+    attached = [n for n in cimi.get(interfaces_url)["machineNetworkInterfaces"] if cimi.operation(n, "delete")]
+    assert len(attached) == 1 and "10.71.1.50" in [a["ip"] for a in attached[0]["addresses"]]
+
+    cimi.request("DELETE", attached[0]["id"], expect=200)
+    (kept,) = ec2.describe_network_interfaces(NetworkInterfaceIds=[eni_id])["NetworkInterfaces"]
+    assert kept["Status"] == "available" and kept["PrivateIpAddress"] == "10.71.1.50"
+    assert kept["Description"] == "tf-managed" and [g["GroupId"] for g in kept["Groups"]] == [web]
+    assert kept["TagSet"] == [{"Key": "Name", "Value": "db"}]
+    assert len(cimi.get(interfaces_url)["machineNetworkInterfaces"]) == 1
+    ec2.delete_network_interface(NetworkInterfaceId=eni_id)
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1})
+    ec2.delete_security_group(GroupId=web)
+    ec2.delete_subnet(SubnetId=subnet_id)
+    ec2.delete_vpc(VpcId=vpc_id)
 
 
 def _uuid(ec2_id: str) -> str:
@@ -277,3 +315,53 @@ def test_a_user_the_network_provider_refuses_lists_and_is_refused_for_changes(ne
         "networkConfig": {"cidr": "10.58.1.0/24"}, "forwardingGroup": {"href": group["id"]}}})
     assert error(refused)[0] == 401 and "network provider" in error(refused)[1]
     admin.request("DELETE", group["id"], expect=200)
+
+
+def test_an_added_interface_takes_the_first_free_device_index_whatever_the_nics_are_called(
+        net_gateway: Any, ec2: Any) -> None:
+    """A machine whose NIC the engine's user renamed (eth0, not nic1): the added one is the second (device
+    index 1, named nic2), never index 0, which is the primary interface's."""
+    cimi = CimiClient(net_gateway, "json")
+    vpc_id = ec2.create_vpc(CidrBlock="10.72.0.0/16")["Vpc"]["VpcId"]
+    subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.72.1.0/24")["Subnet"]["SubnetId"]
+    network = next(n for n in cimi.entries("networks") if n.get("cidr") == "10.72.1.0/24")
+    instance_id = ec2.run_instances(ImageId=CENTOS, MinCount=1, MaxCount=1,
+                                    InstanceType="o1.small")["Instances"][0]["InstanceId"]
+    ec2.get_waiter("instance_running").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1})
+    vm = f"{net_gateway.simulator_url}/ovirt-engine/api/vms/{_uuid(instance_id)}"
+    (own,) = etree.fromstring(requests.get(f"{vm}/nics", auth=ADMIN, timeout=10).content).findall("nic")
+    requests.put(f"{vm}/nics/{own.get('id')}", data="<nic><name>eth0</name></nic>", auth=ADMIN, timeout=10,
+                 headers={"Content-Type": "application/xml"}).raise_for_status()
+    interfaces_url = f"{cimi.collection_url('machines')}/{_uuid(instance_id)}/network_interfaces"
+
+    nic = cimi.parse(cimi.post(interfaces_url, {"network": {"href": network["id"]}}))
+    assert nic["name"] == "nic2"
+    (instance,) = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"]
+    assert sorted(i["Attachment"]["DeviceIndex"] for i in instance["NetworkInterfaces"]) == [0, 1]
+    cimi.request("DELETE", nic["id"], expect=200)
+    (left,) = [e for e in ec2.describe_network_interfaces()["NetworkInterfaces"] if e["SubnetId"] == subnet_id]
+    ec2.delete_network_interface(NetworkInterfaceId=left["NetworkInterfaceId"])
+    ec2.terminate_instances(InstanceIds=[instance_id])
+    ec2.get_waiter("instance_terminated").wait(InstanceIds=[instance_id], WaiterConfig={"Delay": 1})
+    ec2.delete_subnet(SubnetId=subnet_id)
+    ec2.delete_vpc(VpcId=vpc_id)
+
+
+def test_bad_properties_are_refused_before_anything_is_made(net_gateway: Any, ec2: Any) -> None:
+    """Properties become EC2 tags, so EC2's rules apply: a 300-character key, an empty one or an `aws:` one
+    is a 400, and no VPC or subnet is left behind for a retry to duplicate."""
+    cimi = CimiClient(net_gateway, "json")
+    groups_url, networks_url = cimi.collection_url("forwardingGroups"), cimi.collection_url("networks")
+    vpcs_before = {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
+    for bad in ({"k" * 300: "v"}, {"": "v"}, {"aws:owner": "me"}, {"tier": "v" * 300}):
+        refused = cimi.request("POST", groups_url, {"properties": bad,
+                                                    "forwardingGroupTemplate": {"cidr": "10.73.0.0/16"}})
+        assert error(refused)[0] == 400, bad
+    assert {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]} == vpcs_before
+    group = cimi.parse(cimi.post(groups_url, {"forwardingGroupTemplate": {"cidr": "10.73.0.0/16"}}))
+    for bad in ({"k" * 300: "v"}, {"aws:owner": "me"}):
+        refused = cimi.request("POST", networks_url, {"properties": bad, "networkTemplate": {
+            "networkConfig": {"cidr": "10.73.1.0/24"}, "forwardingGroup": {"href": group["id"]}}})
+        assert error(refused)[0] == 400, bad
+    assert not [s for s in ec2.describe_subnets()["Subnets"] if s["CidrBlock"] == "10.73.1.0/24"]
+    cimi.request("DELETE", group["id"], expect=200)

@@ -171,3 +171,56 @@ def test_a_user_the_network_provider_refuses_lists_and_is_refused_for_changes(ne
     assert user.list("networks") and user.list("firewalls") == []
     code, message = error_of(user.call("POST", user.href("networks"), data={"address_block": "10.59.0.0/16"}))
     assert code == 401 and "network provider" in message
+
+
+def test_a_firewall_another_firewalls_rule_names_stays(net_gateway: Any, ec2: Any) -> None:
+    """As EC2's DeleteSecurityGroup says DependencyViolation, Deltacloud says 409, and the rule keeps its group."""
+    api = Api(net_gateway.api_url, "json", net_gateway.admin)
+    network = api.create("networks", "network", {"address_block": "10.78.0.0/16"})
+    app = api.create("firewalls", "firewall", {"name": "app", "description": "x", "network_id": network.id})
+    web = api.create("firewalls", "firewall", {"name": "web", "description": "x", "network_id": network.id})
+    api.checked("POST", web.href + "/rules", 201, data={"protocol": "tcp", "port_from": "8080", "port_to": "8080",
+                                                        "group1": "app", "group1owner": "admin@internal"})
+    code, message = error_of(api.call("DELETE", app.href))
+    assert code == 409 and "web" in message
+    assert "sg-" + app.id.replace("-", "") in {g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]}
+    api.act(api.show(web.href, "firewall"), "destroy", 204)
+    api.act(api.show(app.href, "firewall"), "destroy", 204)
+    api.act(network, "destroy", 204)
+
+
+def test_an_all_ports_rule_is_the_same_rule_for_ec2(net_gateway: Any, ec2: Any) -> None:
+    """tcp 0-65535 made here is EC2's tcp 0-65535: a duplicate there, and EC2 revokes it."""
+    api = Api(net_gateway.api_url, "json", net_gateway.admin)
+    network = api.create("networks", "network", {"address_block": "10.79.0.0/16"})
+    web = api.create("firewalls", "firewall", {"name": "web", "description": "x", "network_id": network.id})
+    added = api.checked("POST", web.href + "/rules", 201, data={"protocol": "tcp", "port_from": "0",
+                                                                "port_to": "65535", "ip_address1": "10.0.0.0/8"})
+    assert [(r["port_from"], r["port_to"]) for r in rules(api.parse_one(added, "firewall"))
+            if r["direction"] == "ingress"] == [(0, 65535)]
+    group_id = "sg-" + web.id.replace("-", "")
+    everything = [{"IpProtocol": "tcp", "FromPort": 0, "ToPort": 65535, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}]
+    with pytest.raises(ec2.exceptions.ClientError) as refused:
+        ec2.authorize_security_group_ingress(GroupId=group_id, IpPermissions=everything)
+    assert refused.value.response["Error"]["Code"] == "InvalidPermission.Duplicate"
+    ec2.revoke_security_group_ingress(GroupId=group_id, IpPermissions=everything)
+    (group,) = ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"]
+    assert group["IpPermissions"] == []
+    api.act(api.show(web.href, "firewall"), "destroy", 204)
+    api.act(network, "destroy", 204)
+
+
+def test_a_name_ec2_would_refuse_is_refused_before_the_network_is_made(net_gateway: Any, ec2: Any) -> None:
+    """A name is the `Name` tag: over 256 characters is a 400, with no VPC or subnet left behind."""
+    api = Api(net_gateway.api_url, "json", net_gateway.admin)
+    vpcs_before = {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
+    code, message = error_of(api.call("POST", api.href("networks"), data={"address_block": "10.80.0.0/16",
+                                                                          "name": "n" * 300}))
+    assert code == 400 and "256" in message
+    assert {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]} == vpcs_before
+    network = api.create("networks", "network", {"address_block": "10.80.0.0/16"})
+    code, _ = error_of(api.call("POST", api.href("subnets"), data={"network_id": network.id, "name": "n" * 300,
+                                                                   "address_block": "10.80.1.0/24"}))
+    assert code == 400
+    assert not [s for s in ec2.describe_subnets()["Subnets"] if s["CidrBlock"] == "10.80.1.0/24"]
+    api.act(network, "destroy", 204)

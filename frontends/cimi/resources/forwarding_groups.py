@@ -14,6 +14,7 @@ from flask import Blueprint, Response
 from gateway.errors import InvalidParameter, MissingParameter, NotFound
 from gateway.network_blocks import ipv4_block
 from gateway.network_model import Vpc
+from gateway.tag_rules import check_tags, tag_new
 
 from ..context import Context, current
 from ..listing import created_response, register_collection, resource_response
@@ -59,12 +60,12 @@ def create_group() -> Response:
         raise InvalidParameter("A new forwarding group starts without networks: make them with a NetworkCreate "
                                "naming the group", parameter="networks")
     block = ipv4_block(template.get("cidr"), "forwardingGroupTemplate.cidr")
-    ctx.driver.vpcs(ctx.scope)  # 501 naming the provider, before anything is made, without a network provider
-    vpc = ctx.driver.create_vpc(ctx.scope, str(block))
     name = text(body, "name")
     tags = dict(properties(body) or {}, **({"Name": name} if name else {}))
-    if tags and ctx.driver.can("set_tags"):
-        ctx.driver.set_tags(ctx.scope, "vpc", [vpc.id], tags)
+    check_tags(tags, "properties")
+    ctx.driver.vpcs(ctx.scope)  # 501 naming the provider, before anything is made, without a network provider
+    vpc = ctx.driver.create_vpc(ctx.scope, str(block))
+    tag_new(ctx.driver, ctx.scope, "vpc", vpc.id, tags, lambda: ctx.driver.delete_vpc(ctx.scope, vpc.id))
     return created_response(ctx, "ForwardingGroup", group_entry(ctx, NetworkView(vpcs=[vpc], tags={vpc.id: tags}), vpc))
 
 

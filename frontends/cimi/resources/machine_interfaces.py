@@ -3,8 +3,12 @@
 Adding a MachineNetworkInterface puts a new NIC on a Network that is a subnet of the network provider,
 through the calls EC2's CreateNetworkInterface and AttachNetworkInterface make: a provider port on the subnet
 (with the first address of `addresses` if given, else the next free one; the VPC's default security group),
-then a NIC of the machine bound to it. Deleting it detaches the NIC and removes the port. A NIC the machine
-was made with is not removed here (409): it is the machine's own, as an instance's primary interface is.
+then a NIC of the machine bound to it. That port is an EC2 network interface (eni-) from then on, whichever API
+made it: deleting the machine's interface detaches it, as EC2's DetachNetworkInterface does, and the port lives
+on `available` (address, groups, description and tags kept) until EC2's DeleteNetworkInterface removes it. So
+the three APIs agree on what one DELETE does, and CIMI never removes an interface that Terraform or Ansible
+manage through EC2. A NIC the machine was made with is not removed here (409): it is the machine's own, as an
+instance's primary interface is.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from typing import Any
 from flask import Blueprint, Response
 
 from gateway.errors import GatewayError, InvalidParameter, InvalidState, MissingParameter, NotFound, NotSupported, echo
+from gateway.model import NetworkInterface
 from gateway.network_blocks import subnet_address
 from gateway.network_model import ReservedInterface
 
@@ -22,7 +27,7 @@ from ..listing import created_response, resource_response, sub_collection_respon
 from ..network_views import has_network_provider, network_view
 from ..protocol import respond
 from ..reading import nested, text
-from .machine_parts import interface_entries
+from .machine_parts import interface_entries, interface_entry
 
 NIC_NAME = re.compile(r"^nic(\d+)$")
 
@@ -37,9 +42,7 @@ def _added(ctx: Context) -> dict[str, ReservedInterface]:
         return {}
 
 
-def _entries(ctx: Context, machine_id: str) -> list[dict[str, Any]]:
-    entries = interface_entries(ctx, ctx.driver.instance(ctx.scope, machine_id))
-    added = _added(ctx)
+def _with_ports(entries: list[dict[str, Any]], added: dict[str, ReservedInterface]) -> list[dict[str, Any]]:
     for entry in entries:
         port = added.get(entry["id"].rsplit("/", 1)[-1])
         if port is None:
@@ -49,6 +52,17 @@ def _entries(ctx: Context, machine_id: str) -> list[dict[str, Any]]:
             known.insert(0, {"ip": port.ip, "allocation": "static", "protocol": "IPv4"})
         entry["operations"] = [{"rel": "delete", "href": entry["id"]}]
     return entries
+
+
+def _entries(ctx: Context, machine_id: str) -> list[dict[str, Any]]:
+    return _with_ports(interface_entries(ctx, ctx.driver.instance(ctx.scope, machine_id)), _added(ctx))
+
+
+def _free_device_index(nics: list[NetworkInterface]) -> int:
+    """The first device index from 1 (0 is the primary's) that no NIC has: EC2 counts a NIC's position among
+    the VM's NICs, and the driver names the NIC `nic<index + 1>`, so both must be free."""
+    taken = set(range(len(nics))) | {int(m.group(1)) - 1 for n in nics if (m := NIC_NAME.match(n.name))}
+    return next(i for i in range(1, len(taken) + 2) if i not in taken)
 
 
 def list_interfaces(machine_id: str) -> Response:
@@ -101,21 +115,26 @@ def add_interface(machine_id: str) -> Response:
     if ip:
         ip = subnet_address(ip, subnet, "addresses")
     instance = ctx.driver.instance(ctx.scope, machine_id)
-    taken = {int(m.group(1)) for n in ctx.driver.interfaces(ctx.scope, instance.id) if (m := NIC_NAME.match(n.name))}
-    index = next(i for i in range(1, len(taken) + 2) if i not in taken)
+    if subnet.realm_id and instance.realm_id and subnet.realm_id != instance.realm_id:
+        raise InvalidParameter(f"The network '{echo(network_id)}' is in another zone than the machine: a machine "
+                               "takes interfaces on networks of its own zone", parameter="network")
+    index = _free_device_index(ctx.driver.interfaces(ctx.scope, instance.id))
     port = ctx.driver.create_interface(ctx.scope, subnet.id, [], ip, text(body, "description") or "")
     try:
-        nic_id = ctx.driver.attach_interface(ctx.scope, port.id, instance.id, index - 1)
+        nic_id = ctx.driver.attach_interface(ctx.scope, port.id, instance.id, index)
     except GatewayError:
         try:
             ctx.driver.delete_interface(ctx.scope, port.id)
         except GatewayError:
             pass
         raise
-    for entry in _entries(ctx, instance.id):
-        if entry["id"].endswith("/" + nic_id):
-            return created_response(ctx, "MachineNetworkInterface", entry)
-    raise NotFound("network interface", nic_id)
+    nics = ctx.driver.interfaces(ctx.scope, instance.id)
+    nic = next((n for n in nics if n.id == nic_id), None)
+    if nic is None:  # attached, not listed yet: answer with what the attach made
+        nic = NetworkInterface(nic_id, instance.id, f"nic{index + 1}", port.mac, subnet.network_id,
+                               subnet.profile_id, [port.ip] if port.ip else [])
+    entry = _with_ports([interface_entry(ctx, nic)], {nic_id: port})[0]
+    return created_response(ctx, "MachineNetworkInterface", entry)
 
 
 def delete_interface(machine_id: str, nic_id: str) -> Response:
@@ -123,12 +142,10 @@ def delete_interface(machine_id: str, nic_id: str) -> Response:
     nics = ctx.driver.interfaces(ctx.scope, ctx.driver.instance(ctx.scope, machine_id).id)
     if not any(n.id == nic_id for n in nics):
         raise NotFound("network interface", nic_id)
-    port = _added(ctx).get(nic_id)
-    if port is None:
+    if nic_id not in _added(ctx):
         raise InvalidState(f"The network interface '{echo(nic_id)}' came with the machine and stays with it; "
                            "only interfaces added to the machine are deleted")
-    ctx.driver.detach_interface(ctx.scope, nic_id)
-    ctx.driver.delete_interface(ctx.scope, port.id)
+    ctx.driver.detach_interface(ctx.scope, nic_id)  # the port stays, an available EC2 interface (see above)
     return respond(None, ctx.fmt, 200)
 
 

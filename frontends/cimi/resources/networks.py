@@ -14,9 +14,10 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from gateway.errors import BackendError, InvalidParameter, MissingParameter, NotFound, NotSupported, echo
+from gateway.errors import BackendError, GatewayError, InvalidParameter, MissingParameter, NotFound, NotSupported, echo
 from gateway.model import Network, Realm
 from gateway.network_blocks import subnet_block
+from gateway.tag_rules import check_tags, tag_new
 
 from ..context import Context, current
 from ..listing import created_response, register_collection, resource_response
@@ -93,17 +94,28 @@ def create_network() -> Response:
     block = subnet_block(attributes["cidr"], "networkConfig.cidr", vpc, view.subnets)
     realm = _realm(ctx, attributes.get("realm"))
     name = text(body, "name")
-    tags = dict(properties(body) or {})
+    tags = dict(properties(body) or {}, **({"Name": name} if name else {}))
+    check_tags(tags, "properties")
     subnet = ctx.driver.create_subnet(ctx.scope, vpc.id, str(block), realm.id)
-    if name:
-        tags["Name"] = name
-    if tags and ctx.driver.can("set_tags"):
-        ctx.driver.set_tags(ctx.scope, "subnet", [subnet.id], tags)
+    tag_new(ctx.driver, ctx.scope, "subnet", subnet.id, tags, lambda: ctx.driver.delete_subnet(ctx.scope, subnet.id))
     view = NetworkView(ctx.driver.networks(ctx.scope), [vpc], [subnet], {subnet.id: tags})
     network = next((n for n in view.networks if n.id == subnet.network_id), None)
-    if network is None:
-        raise BackendError("The network provider made the network but the engine does not list it")
+    if network is None and subnet.network_id:  # made and imported, not listed by the engine yet
+        network = Network(subnet.network_id, name or "", region_id=vpc.region_id, external=True)
+    if network is None:  # the provider made it but the engine did not take it: nothing to name, so undo it
+        _undo_subnet(ctx, subnet.id)
+        raise BackendError("The network provider made the network but the engine did not import it; "
+                           "nothing was kept, try again")
     return created_response(ctx, "Network", network_entry(ctx, view, network))
+
+
+def _undo_subnet(ctx: Context, subnet_id: str) -> None:
+    try:
+        ctx.driver.delete_subnet(ctx.scope, subnet_id)
+        if ctx.driver.can("delete_tags"):
+            ctx.driver.delete_tags(ctx.scope, [subnet_id])
+    except GatewayError:
+        pass
 
 
 def delete_network(network_id: str) -> Response:

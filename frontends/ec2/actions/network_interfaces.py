@@ -59,7 +59,7 @@ def describe_network_interfaces(call: Call) -> dict[str, Any]:
     attached = call.driver.attached_interfaces(call.scope) if provided.subnets else {}
     instances = call.driver.instances(call.scope)
     tag_keys = [attached[n.id].id if n.id in attached else n.id for i in instances for n in i.interfaces]
-    tags = call.driver.tags(call.scope, tag_keys) if tag_keys else {}
+    tags = interface_tags(call, tag_keys)
     for instance in instances:
         for index, nic in enumerate(instance.interfaces):
             item = interface_item(instance, nic, owner, index=index, placements=placements)
@@ -86,6 +86,16 @@ def describe_network_interfaces(call: Call) -> dict[str, Any]:
     return {"NetworkInterfaces": page, "NextToken": token}
 
 
+def interface_tags(call: Call, keys: list[str]) -> dict[str, dict[str, str]]:
+    """The tags of interfaces (NIC or port ids): the store's alone where the driver says so, as no VM's name
+    is among them (the driver's `tags` lists every VM for those)."""
+    if not keys:
+        return {}
+    if call.driver.can("stored_tags"):
+        return call.driver.stored_tags(call.scope, keys)
+    return call.driver.tags(call.scope, keys)
+
+
 def listed_interface_ids(call: Call, provided: ProviderNetworks) -> list[str]:
     """The backend ids behind the `eni-` ids this action lists: an instance's own NIC's UUID, and for one made on
     its own (attached or not) its provider port's."""
@@ -107,7 +117,7 @@ def _reserved_items(call: Call, provided: ProviderNetworks, *, with_detachments:
     if not provided.subnets:
         return []
     reserved = call.driver.reserved_interfaces(call.scope)
-    tags = call.driver.tags(call.scope, [r.id for r in reserved]) if reserved else {}
+    tags = interface_tags(call, [r.id for r in reserved])
     items = [reserved_item(call, r, provided, tags.get(r.id)) for r in reserved]
     if with_detachments and reserved:
         detached = {d.interface_id: d for d in call.driver.interface_detachments(call.scope)}

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.errors import InvalidParameter
+from gateway.tag_rules import check_tag
+
 from .. import ids, inventory, networks
 from ..call import Call
 from ..errors import Ec2Error, invalid_value
 from ..filters import apply_filters, page_size, paginate
 from ..provider_networks import ProviderNetworks
 from . import action
-from .network_interfaces import listed_interface_ids
+from .network_interfaces import interface_tags, listed_interface_ids
 
 RESOURCE_TYPES = {"i": "instance", "ami": "image", "vol": "volume", "snap": "snapshot", "vpc": "vpc",
                   "subnet": "subnet", "sg": "security-group", "eni": "network-interface"}
@@ -67,8 +70,9 @@ def _resources(call: Call) -> dict[str, list[str]]:
     return grouped
 
 
-def network_objects(call: Call) -> dict[str, tuple[str, str]]:
-    """Tag key (see the module's docstring) -> (resource type, EC2 id) of every VPC, subnet and group."""
+def network_objects(call: Call, *, interfaces: bool = True) -> dict[str, tuple[str, str]]:
+    """Tag key (see the module's docstring) -> (resource type, EC2 id) of every VPC, subnet and group, and with
+    `interfaces` of every network interface (which lists every VM's NICs: only when an eni- id is involved)."""
     found = call.driver.networks(call.scope)
     objects = {n.id: ("vpc", networks.vpc_id(n.id)) for n in found}
     objects.update({networks.group_tag_key(n.id): ("security-group", networks.group_id(n.id)) for n in found})
@@ -78,7 +82,8 @@ def network_objects(call: Call) -> dict[str, tuple[str, str]]:
     objects.update({v.id: ("vpc", ids.encode("vpc", v.id)) for v in provided.vpcs})
     objects.update({s.id: ("subnet", ids.encode("subnet", s.id)) for s in provided.subnets})
     objects.update({networks.group_tag_key(g.id): ("security-group", ids.encode("sg", g.id)) for g in provided.groups})
-    objects.update(interface_objects(call, provided))
+    if interfaces:
+        objects.update(interface_objects(call, provided))
     return objects
 
 
@@ -97,7 +102,7 @@ def _check_exist(call: Call, grouped: dict[str, list[str]]) -> None:
             raise Ec2Error("InvalidAMIID.NotFound", f"The image id '[{ids.image_id(missing[0])}]' does not exist")
     asked = [(kind, key) for kind in NETWORK_KINDS for key in grouped.get(kind, [])]
     if asked:
-        known = network_objects(call)
+        known = network_objects(call, interfaces="network-interface" in grouped)
         for kind, key in asked:
             if known.get(key, ("",))[0] != kind:
                 raise Ec2Error(NOT_FOUND[kind], f"The {kind} '{_ec2_id_of(call, kind, key)}' does not exist")
@@ -106,6 +111,15 @@ def _check_exist(call: Call, grouped: dict[str, list[str]]) -> None:
         missing = [k for k in grouped["key-pair"] if k not in known]
         if missing:
             raise Ec2Error("InvalidKeyPair.NotFound", f"The key pair ID '{missing[0][:100]}' does not exist")
+
+
+def _tagged_network_objects(call: Call, kinds: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """network_objects, with the interfaces only if a stored tag is on none of the others or of `kinds` (the
+    instances, images, volumes and snapshots): then it may be an interface's."""
+    objects = network_objects(call, interfaces=False)
+    if call.driver.can("stored_tags") and not set(call.driver.stored_tags(call.scope)) - set(objects) - set(kinds):
+        return objects
+    return {**objects, **interface_objects(call, ProviderNetworks.of(call, groups=True))}
 
 
 def _ec2_id_of(call: Call, kind: str, key: str) -> str:
@@ -117,12 +131,11 @@ def _ec2_id_of(call: Call, kind: str, key: str) -> str:
 
 
 def _check_tag(key: str, value: str | None) -> None:
-    if not key or len(key) > 128:
-        raise invalid_value("Tag keys must be 1 to 128 characters long")
-    if key.lower().startswith("aws:"):
-        raise invalid_value("Tag keys starting with 'aws:' are reserved for internal use")
-    if value is not None and len(value) > 256:
-        raise invalid_value("Tag values must be at most 256 characters long")
+    """gateway.tag_rules' rules, shared with CIMI and Deltacloud, as EC2's InvalidParameterValue."""
+    try:
+        check_tag(key, value)
+    except InvalidParameter as exc:
+        raise invalid_value(exc.message) from None
 
 
 @action("CreateTags", mutating=True)
@@ -184,9 +197,9 @@ def describe_tags(call: Call) -> dict[str, Any]:
             continue
         ec2_id = ids.encode(PREFIXES[kind], resource_id)
         items += [{"ResourceId": ec2_id, "ResourceType": kind, "Key": k, "Value": v} for k, v in tags.items()]
-    objects = network_objects(call) if call.driver.can("networks") else {}
+    objects = _tagged_network_objects(call, kinds) if call.driver.can("networks") else {}
     if objects:
-        for key, tags in call.driver.tags(call.scope, list(objects)).items():
+        for key, tags in interface_tags(call, list(objects)).items():
             if key in objects:
                 kind, ec2_id = objects[key]
                 items += [{"ResourceId": ec2_id, "ResourceType": kind, "Key": k, "Value": v} for k, v in tags.items()]
