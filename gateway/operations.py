@@ -7,12 +7,12 @@ once), runs one step, and records the outcome before releasing the lease. A proc
 leaves its lease to expire; another (or the restarted) process then runs that step again, so a step
 must be safe to repeat: check the backend's state before acting.
 
-The lease measures how long a dead holder keeps an operation, not how long a step may take: while a
-step runs (or a request holds an operation), a heartbeat thread renews the lease every third of
-`lease_seconds`, so a step longer than the lease is not taken over and run twice, and an operation of a
-process that died is taken over `lease_seconds` after its last renewal (a host killed mid-request does
-not keep its launches for the engine's whole read timeout). A lease that has already lapsed is not
-revived by the heartbeat: another process may be taking it over.
+`lease_seconds` is how long a dead holder keeps an operation, not how long a step may take: while a step
+runs (or a request holds an operation), a heartbeat thread renews the lease every quarter of
+`lease_seconds` for three quarters of it, so a step longer than the lease is not taken over and run twice,
+and the operations of a process that died are taken over within `lease_seconds` of its death (a host
+killed mid-request does not keep its launches for the engine's whole read timeout). A lease that has
+already lapsed is not revived by the heartbeat: another process may be taking it over.
 
 A request that does work itself (creating a VM) can submit the operation already `held` by its process
 and run that first step in the request, renewing the lease before each side effect and recording the
@@ -141,6 +141,10 @@ class OperationRunner:
         self.store = store
         self.kinds: dict[str, OperationKind] = {}
         self.lease_seconds = lease_seconds
+        # Each claim, hold and renewal lasts three quarters of the lease, renewed every quarter while its holder
+        # lives: a dead holder's last grant runs out within 3/4 of lease_seconds after it died, leaving the
+        # last quarter for another process's poll and claim, so its operations are taken over within the lease.
+        self.lease_grant = lease_seconds * 0.75
         self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
         self.clock = clock
@@ -182,7 +186,7 @@ class OperationRunner:
                      target=target, step=step or self.kinds[kind].steps[0], state=RUNNING if held else PENDING,
                      data=json.dumps(data or {}), secret_enc=secret_enc, attempts=0, last_error=None,
                      lease_owner=self._new_lease_owner() if held else None,
-                     lease_until=now + self.lease_seconds if held else None, due_at=now + delay,
+                     lease_until=now + self.lease_grant if held else None, due_at=now + delay,
                      created=now, updated=now) for n in range(count)]
         if rows:
             with self.store.begin() as conn:
@@ -220,7 +224,7 @@ class OperationRunner:
             row = conn.execute(ops.select().where(mine)).first()
             if row is not None:
                 values: dict[str, Any] = dict(
-                    lease_until=now + min(self.lease_seconds, HELD_SECONDS if seconds is None else seconds),
+                    lease_until=now + min(self.lease_grant, HELD_SECONDS if seconds is None else seconds),
                     updated=now)
                 if data:
                     values["data"] = json.dumps({**json.loads(row.data), **data})
@@ -370,7 +374,7 @@ class OperationRunner:
             same_holder = ops.c.lease_owner.is_(None) if previous_owner is None else ops.c.lease_owner == previous_owner
             with self.store.begin() as conn:
                 taken = conn.execute(ops.update().where((ops.c.id == operation_id) & claimable & same_holder).values(
-                    lease_owner=self._new_lease_owner(), lease_until=now + self.lease_seconds, state=RUNNING))
+                    lease_owner=self._new_lease_owner(), lease_until=now + self.lease_grant, state=RUNNING))
                 if taken.rowcount == 1:
                     if previous_owner is not None:
                         log.warning("operation %s: took it over from %s, whose lease expired %.1f s ago (that "
@@ -464,10 +468,10 @@ class OperationRunner:
             self._alive.pop(operation_id, None)
 
     def _beat(self) -> None:
-        """Every third of the lease: renew each kept lease that is still this holder's and not yet lapsed, in
+        """Every quarter of the lease: renew each kept lease that is still this holder's and not yet lapsed, in
         one transaction; drop the others. Ends when nothing is kept (the next `_keep_alive` starts another)."""
         while True:
-            time.sleep(max(0.05, self.lease_seconds / 3))
+            time.sleep(max(0.05, self.lease_seconds / 4))
             now, real_now = self.clock(), time.monotonic()
             with self._holds_lock:
                 for operation_id in [i for i, (_, until) in self._alive.items() if until <= real_now]:
@@ -482,7 +486,7 @@ class OperationRunner:
                     for operation_id, (owner, _) in kept.items():
                         renewed = conn.execute(ops.update().where(
                             (ops.c.id == operation_id) & (ops.c.lease_owner == owner) & (ops.c.state == RUNNING)
-                            & (ops.c.lease_until >= now)).values(lease_until=now + self.lease_seconds))
+                            & (ops.c.lease_until >= now)).values(lease_until=now + self.lease_grant))
                         if renewed.rowcount != 1:
                             lost.append(operation_id)
             except Exception:  # the store is unreachable: the leases may lapse; their late records then fail
