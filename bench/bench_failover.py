@@ -10,7 +10,7 @@ whether every operation ended exactly once, and how the survivor took over the d
 Needs root, `ip`, `unshare` and `haproxy` (Debian's package); everything it makes (namespaces, veth pairs, the
 bridge, PostgreSQL, processes) is removed at the end, on an error or on Ctrl-C. The scenario and its checks are
 tests/failover_load.py, the cluster tests/two_host_cluster.py; tests/integration/test_two_host_failover.py runs
-a shorter one. Exit status 1 if a check failed.
+a shorter one. Exit status 1 if a check failed; where it cannot run (not root, no haproxy) it says so and exits 0.
 """
 from __future__ import annotations
 
@@ -47,9 +47,9 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, default=None, help="keep the hosts' logs and configuration here")
     opts = parser.parse_args()
     reason = missing()
-    if reason:
-        print(f"bench_failover: cannot run: {reason}", file=sys.stderr)
-        return 2
+    if reason:  # not a failure of `make bench` on a machine that cannot make hosts
+        print(f"bench_failover: skipped: {reason}")
+        return 0
     signal.signal(signal.SIGTERM, _interrupted)
     with tempfile.TemporaryDirectory(prefix="bench-failover-") as scratch:
         work = opts.keep or Path(scratch)
@@ -71,4 +71,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("bench_failover: interrupted; the hosts, their network and the database were removed", file=sys.stderr)
+        sys.exit(130)
