@@ -10,9 +10,9 @@ must be safe to repeat: check the backend's state before acting.
 `lease_seconds` is how long a dead holder keeps an operation, not how long a step may take: while a step
 runs (or a request holds an operation), a heartbeat thread renews the lease every quarter of
 `lease_seconds` for three quarters of it, so a step longer than the lease is not taken over and run twice,
-and the operations of a process that died are taken over within `lease_seconds` of its death (a host
-killed mid-request does not keep its launches for the engine's whole read timeout). A lease that has
-already lapsed is not revived by the heartbeat: another process may be taking it over.
+and the operations of a process that died are free to take over within 3/4 of `lease_seconds` of its
+death (a host killed mid-request does not keep its launches for the engine's whole read timeout). A
+lease that has already lapsed is not revived by the heartbeat: another process may be taking it over.
 
 A request that does work itself (creating a VM) can submit the operation already `held` by its process
 and run that first step in the request, renewing the lease before each side effect and recording the
@@ -143,7 +143,7 @@ class OperationRunner:
         self.lease_seconds = lease_seconds
         # Each claim, hold and renewal lasts three quarters of the lease, renewed every quarter while its holder
         # lives: a dead holder's last grant runs out within 3/4 of lease_seconds after it died, leaving the
-        # last quarter for another process's poll and claim, so its operations are taken over within the lease.
+        # last quarter for another process's poll and claim.
         self.lease_grant = lease_seconds * 0.75
         self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
