@@ -474,6 +474,8 @@ class OperationRunner:
             time.sleep(max(0.05, self.lease_seconds / 4))
             now, real_now = self.clock(), time.monotonic()
             with self._holds_lock:
+                if self._stop.is_set():
+                    self._alive.clear()
                 for operation_id in [i for i, (_, until) in self._alive.items() if until <= real_now]:
                     del self._alive[operation_id]
                 kept = dict(self._alive)
@@ -507,8 +509,11 @@ class OperationRunner:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop the worker loop and the heartbeat: the leases this process holds run out as if it had died."""
         self._stop.set()
         self._wake.set()
+        with self._holds_lock:
+            self._alive.clear()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
