@@ -306,7 +306,7 @@ time.sleep(600)
 def test_a_process_killed_while_holding_loses_the_operation_after_the_lease_not_its_budget(
         paths: dict[str, Path]) -> None:
     """A request holding a launch for its engine call's whole budget (a minute) keeps it while it lives, and a
-    host killed meanwhile frees it `lease_seconds` after its last renewal: the survivor need not wait a minute."""
+    host killed meanwhile frees it within `lease_seconds` of its death: the survivor need not wait a minute."""
     survivor = make_runner(paths, lease=2.0)
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, f"sqlite:///{paths['db']}", str(paths["key"]),
                                str(paths["journal"])], cwd=ROOT, stdout=subprocess.PIPE, text=True,
