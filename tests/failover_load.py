@@ -57,7 +57,7 @@ class Attempt:
     ended: float
     status: int  # 0: no answer (connection closed)
     host: str
-    error: str  # why there was no answer (status 0), else ""
+    error: str  # why it failed: the EC2 error code, or the client's exception when there was no answer
     instance_ids: list[str] = field(default_factory=list)  # VMs a RunInstances made, or a TerminateInstances asked
 
 
@@ -67,6 +67,12 @@ def _signed_post(session: requests.Session, url: str, params: dict[str, str]) ->
                          headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
     SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "ec2", "us-east-1").add_auth(request)
     return session.post(url, data=body, headers=dict(request.headers), timeout=60)
+
+
+def _error_code(content: bytes) -> str:
+    """The EC2 error code of a failed answer, or the start of a balancer's error page."""
+    code = re.search(rb"<Code>([^<]+)</Code>", content)
+    return (code.group(1) if code else content[:60]).decode(errors="replace").strip()
 
 
 def _client(url: str, seed: int, stop: threading.Event, attempts: list[Attempt]) -> None:
@@ -89,7 +95,7 @@ def _client(url: str, seed: int, stop: threading.Event, attempts: list[Attempt])
             try:
                 response = _signed_post(session, url, params)
                 status, content, host = response.status_code, response.content, response.headers.get("X-Host", "")
-                error = ""
+                error = "" if status == 200 else _error_code(content)
             except requests.RequestException as exc:
                 status, content, host, error = 0, b"", "", type(exc).__name__
             made = [vm_uuid(m.decode()) for m in INSTANCE_ID.findall(content)] if action == "RunInstances" else []
@@ -162,7 +168,7 @@ class Figures:
 
     def failure_lines(self) -> list[str]:
         """Each failed request: when it started and ended, relative to the kill."""
-        return [f"{a.action} {a.status or a.error} (host {a.host or '?'}): sent {a.started - self.killed_at:+.2f} s, "
+        return [f"{a.action} {a.status or ''} {a.error} (host {a.host or '?'}): sent {a.started - self.killed_at:+.2f} s, "
                 f"ended {a.ended - self.killed_at:+.2f} s from the kill"
                 for a in sorted(self.failed(False) + self.failed(True), key=lambda a: a.started)]
 
