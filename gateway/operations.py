@@ -367,8 +367,10 @@ class OperationRunner:
                      & (ops.c.kind.in_(list(self.kinds)))
                      & (ops.c.lease_until.is_(None) | (ops.c.lease_until < now)))
         with self.store.engine.connect() as conn:
+            # lapsed leases first: a process died mid-step there, and a client may be waiting on it (a launch
+            # retried with its ClientToken), while the other due operations are a backlog that can wait
             candidates = list(conn.execute(sa.select(ops.c.id, ops.c.lease_owner, ops.c.lease_until).where(
-                claimable).order_by(ops.c.due_at).limit(8)))
+                claimable).order_by(ops.c.lease_owner.is_(None), ops.c.due_at).limit(8)))
         for operation_id, previous_owner, previous_until in candidates:
             # the same holder as when it was seen: the takeover logged below names the lease this claim ended
             same_holder = ops.c.lease_owner.is_(None) if previous_owner is None else ops.c.lease_owner == previous_owner

@@ -161,6 +161,7 @@ def _network(prefix: str, tag: str, names: list[str]) -> Iterator[dict[str, tupl
             made.append(["ip", "netns", "del", namespace])  # takes the veth pair with it
             _run("ip", "netns", "exec", namespace, "ip", "link", "set", "lo", "up")
             _run("ip", "link", "add", outside, "type", "veth", "peer", "name", inside)
+            made.append(["ip", "link", "del", outside])  # the pair, should it not have reached the namespace
             _run("ip", "link", "set", inside, "netns", namespace)
             _run("ip", "link", "set", outside, "master", bridge)
             _run("ip", "link", "set", outside, "up")

@@ -109,6 +109,19 @@ def test_a_takeover_is_logged_naming_the_holder_whose_lease_expired(paths: dict[
                          "(that process stopped mid-step); running its step again"]
 
 
+def test_an_operation_whose_holder_died_is_taken_over_before_the_backlog(paths: dict[str, Path]) -> None:
+    """A survivor inherits the dead host's overdue operations too; the one the dead host was running (a client
+    may be waiting on it) comes first, not after the whole backlog in due order."""
+    clock = Clock()
+    dead, survivor = make_runner(paths, clock, lease=4), make_runner(paths, clock, lease=4)
+    backlog = [dead.submit("test.journal").id for _ in range(3)]  # due now, older than the held one
+    clock.now += 1
+    held = dead.submit("test.journal", held=True)
+    clock.now += 4  # its lease (3 s) has lapsed
+    assert survivor.claim().id == held.id
+    assert {survivor.claim().id for _ in backlog} == set(backlog)
+
+
 def test_a_request_whose_hold_ran_out_loses_it_to_its_own_process_worker(paths: dict[str, Path]) -> None:
     """The request thread and the worker thread of one process are different holders: once the worker took
     an expired hold over, the request's late renew and finish are refused and the worker's outcome stands."""

@@ -30,9 +30,6 @@ def test_the_survivor_serves_the_load_and_finishes_the_dead_hosts_operations(tmp
     with two_host_cluster(vms=50, lease_seconds=LEASE, workers=1, work=tmp_path / "cluster") as cluster:
         figures = run_failover(cluster, clients=20, kill_after=12, run_after=12, settle_timeout=60)
     print("\n".join(figures.lines() + figures.failure_lines()))
-    # A request failing before the kill says the machine was overloaded (the engine or a host answered an
-    # error), not how the failover went: it is printed with its code, and the failover is judged on the rest.
-    assert [p for p in figures.problems() if not p.endswith("failed before the kill")] == []
-    assert len(figures.failed(after_kill=False)) <= len(figures.attempts) // 50
+    assert figures.problems() == []
     assert len({a.host for a in figures.attempts if a.status == 200 and a.ended < figures.killed_at}) == 2
     assert figures.answered_before_kill("RunInstances")
