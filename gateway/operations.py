@@ -7,6 +7,13 @@ once), runs one step, and records the outcome before releasing the lease. A proc
 leaves its lease to expire; another (or the restarted) process then runs that step again, so a step
 must be safe to repeat: check the backend's state before acting.
 
+`lease_seconds` is how long a dead holder keeps an operation, not how long a step may take: while a step
+runs (or a request holds an operation), a heartbeat thread renews the lease every quarter of
+`lease_seconds` for three quarters of it, so a step longer than the lease is not taken over and run twice,
+and the operations of a process that died are free to take over within 3/4 of `lease_seconds` of its
+death (a host killed mid-request does not keep its launches for the engine's whole read timeout). A
+lease that has already lapsed is not revived by the heartbeat: another process may be taking it over.
+
 A request that does work itself (creating a VM) can submit the operation already `held` by its process
 and run that first step in the request, renewing the lease before each side effect and recording the
 step's outcome with `finish`; if the process dies meanwhile, the lease expires and a worker takes the
@@ -47,6 +54,8 @@ ACTIVE_STATES = (PENDING, RUNNING)
 STATES = (PENDING, RUNNING, DONE, FAILED)
 CANCELLED = "cancelled by an operator"
 UNREADABLE_DELAY = 60.0  # seconds an operation whose credentials this process cannot read is left to others
+MAX_STEP_SECONDS = 600.0  # the heartbeat keeps a worker's step alive at most this long (a hung step is let go)
+HELD_SECONDS = 120.0  # ... and a request's hold, from submission or from a renew without a longer budget
 
 
 @dataclass
@@ -132,6 +141,10 @@ class OperationRunner:
         self.store = store
         self.kinds: dict[str, OperationKind] = {}
         self.lease_seconds = lease_seconds
+        # Each claim, hold and renewal lasts three quarters of the lease, renewed every quarter while its holder
+        # lives: a dead holder's last grant runs out within 3/4 of lease_seconds after it died, leaving the
+        # last quarter for another process's poll and claim.
+        self.lease_grant = lease_seconds * 0.75
         self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
         self.clock = clock
@@ -141,6 +154,8 @@ class OperationRunner:
         self._thread: threading.Thread | None = None
         self._holds: dict[str, str] = {}  # held operation id -> the owner id of its hold
         self._holds_lock = threading.Lock()
+        self._alive: dict[str, tuple[str, float]] = {}  # id -> (lease owner, monotonic time to stop renewing)
+        self._heartbeat: threading.Thread | None = None  # running while _alive is not empty (under _holds_lock)
         # Called on every turn of the worker loop (the gateway's Housekeeping.maybe_run, which paces itself).
         self.periodic: Callable[[], Any] | None = None
 
@@ -171,7 +186,7 @@ class OperationRunner:
                      target=target, step=step or self.kinds[kind].steps[0], state=RUNNING if held else PENDING,
                      data=json.dumps(data or {}), secret_enc=secret_enc, attempts=0, last_error=None,
                      lease_owner=self._new_lease_owner() if held else None,
-                     lease_until=now + self.lease_seconds if held else None, due_at=now + delay,
+                     lease_until=now + self.lease_grant if held else None, due_at=now + delay,
                      created=now, updated=now) for n in range(count)]
         if rows:
             with self.store.begin() as conn:
@@ -179,6 +194,8 @@ class OperationRunner:
             if held:
                 with self._holds_lock:
                     self._holds.update((row["id"], row["lease_owner"]) for row in rows)
+                for row in rows:
+                    self._keep_alive(row["id"], row["lease_owner"], HELD_SECONDS)
         if not held:
             self._wake.set()
         return [self._operation(row) for row in rows]
@@ -194,9 +211,10 @@ class OperationRunner:
 
     def renew(self, operation_id: str, seconds: float | None = None,
               data: dict[str, Any] | None = None) -> Operation | None:
-        """Extend the lease of an operation this process holds (merging `data` into its data) before a side
-        effect; None if the lease was lost (expired and taken over, even by this process's own worker, or
-        the operation is finished)."""
+        """Renew the lease of an operation this process holds (merging `data` into its data) before a side
+        effect, and have the heartbeat keep renewing it for `seconds` (the time the side effect may take; by
+        default HELD_SECONDS) unless it is finished sooner; None if the lease was lost (expired and taken
+        over, even by this process's own worker, or the operation is finished)."""
         holder = self._hold(operation_id)
         if holder is None:
             return None
@@ -206,7 +224,8 @@ class OperationRunner:
             row = conn.execute(ops.select().where(mine)).first()
             if row is not None:
                 values: dict[str, Any] = dict(
-                    lease_until=now + (self.lease_seconds if seconds is None else seconds), updated=now)
+                    lease_until=now + min(self.lease_grant, HELD_SECONDS if seconds is None else seconds),
+                    updated=now)
                 if data:
                     values["data"] = json.dumps({**json.loads(row.data), **data})
                 if conn.execute(ops.update().where(mine).values(**values)).rowcount != 1:
@@ -215,7 +234,9 @@ class OperationRunner:
                     row = conn.execute(ops.select().where(ops.c.id == operation_id)).first()
         if row is None:
             self._hold(operation_id, release=True)
+            self._let_go(operation_id)
             return None
+        self._keep_alive(operation_id, holder, HELD_SECONDS if seconds is None else seconds)
         return self._operation(row._mapping)
 
     def finish(self, operation: Operation, outcome: Outcome) -> bool:
@@ -232,6 +253,8 @@ class OperationRunner:
         if not operation_ids:
             return
         holders = [holder for holder in (self._hold(i, release=True) for i in operation_ids) if holder]
+        for operation_id in operation_ids:
+            self._let_go(operation_id)
         if not holders:
             return
         first_steps = [kind.steps[0] for kind in self.kinds.values() if kind.steps]
@@ -344,13 +367,21 @@ class OperationRunner:
                      & (ops.c.kind.in_(list(self.kinds)))
                      & (ops.c.lease_until.is_(None) | (ops.c.lease_until < now)))
         with self.store.engine.connect() as conn:
-            candidates = [r[0] for r in conn.execute(
-                sa.select(ops.c.id).where(claimable).order_by(ops.c.due_at).limit(8))]
-        for operation_id in candidates:
+            # lapsed leases first: a process died mid-step there, and a client may be waiting on it (a launch
+            # retried with its ClientToken), while the other due operations are a backlog that can wait
+            candidates = list(conn.execute(sa.select(ops.c.id, ops.c.lease_owner, ops.c.lease_until).where(
+                claimable).order_by(ops.c.lease_owner.is_(None), ops.c.due_at).limit(8)))
+        for operation_id, previous_owner, previous_until in candidates:
+            # the same holder as when it was seen: the takeover logged below names the lease this claim ended
+            same_holder = ops.c.lease_owner.is_(None) if previous_owner is None else ops.c.lease_owner == previous_owner
             with self.store.begin() as conn:
-                taken = conn.execute(ops.update().where((ops.c.id == operation_id) & claimable).values(
-                    lease_owner=self._new_lease_owner(), lease_until=now + self.lease_seconds, state=RUNNING))
+                taken = conn.execute(ops.update().where((ops.c.id == operation_id) & claimable & same_holder).values(
+                    lease_owner=self._new_lease_owner(), lease_until=now + self.lease_grant, state=RUNNING))
                 if taken.rowcount == 1:
+                    if previous_owner is not None:
+                        log.warning("operation %s: took it over from %s, whose lease expired %.1f s ago (that "
+                                    "process stopped mid-step); running its step again", operation_id,
+                                    previous_owner, now - previous_until)
                     row = conn.execute(ops.select().where(ops.c.id == operation_id)).first()
                     try:
                         return self._operation(row._mapping)
@@ -368,6 +399,7 @@ class OperationRunner:
         if operation is None:
             return False
         kind = self.kinds[operation.kind]
+        self._keep_alive(operation.id, operation.lease_owner or "", MAX_STEP_SECONDS)
         try:
             outcome = kind.run_step(operation)
         except GatewayError as exc:
@@ -387,6 +419,7 @@ class OperationRunner:
         return Wait(delay=min(60.0, self.poll_seconds * 2 ** min(operation.attempts, 6)))
 
     def _record(self, operation: Operation, outcome: Outcome) -> bool:
+        self._let_go(operation.id)
         now = self.clock()
         data = dict(operation.data)
         values: dict[str, Any] = dict(lease_owner=None, lease_until=None, updated=now,
@@ -423,6 +456,51 @@ class OperationRunner:
             count += 1
         return count
 
+    # --- the heartbeat: leases renewed while their holder lives -------------------------------------------
+    def _keep_alive(self, operation_id: str, owner: str, seconds: float) -> None:
+        """Have the heartbeat renew this lease for `seconds` (real time), or until the operation is let go."""
+        with self._holds_lock:
+            self._alive[operation_id] = (owner, time.monotonic() + seconds)
+            if self._heartbeat is None:
+                self._heartbeat = threading.Thread(target=self._beat, name="cloudgw-lease-heartbeat", daemon=True)
+                self._heartbeat.start()
+
+    def _let_go(self, operation_id: str) -> None:
+        with self._holds_lock:
+            self._alive.pop(operation_id, None)
+
+    def _beat(self) -> None:
+        """Every quarter of the lease: renew each kept lease that is still this holder's and not yet lapsed, in
+        one transaction; drop the others. Ends when nothing is kept (the next `_keep_alive` starts another)."""
+        while True:
+            time.sleep(max(0.05, self.lease_seconds / 4))
+            now, real_now = self.clock(), time.monotonic()
+            with self._holds_lock:
+                if self._stop.is_set():
+                    self._alive.clear()
+                for operation_id in [i for i, (_, until) in self._alive.items() if until <= real_now]:
+                    del self._alive[operation_id]
+                kept = dict(self._alive)
+                if not kept:
+                    self._heartbeat = None
+                    return
+            lost = []
+            try:
+                with self.store.begin() as conn:
+                    for operation_id, (owner, _) in kept.items():
+                        renewed = conn.execute(ops.update().where(
+                            (ops.c.id == operation_id) & (ops.c.lease_owner == owner) & (ops.c.state == RUNNING)
+                            & (ops.c.lease_until >= now)).values(lease_until=now + self.lease_grant))
+                        if renewed.rowcount != 1:
+                            lost.append(operation_id)
+            except Exception:  # the store is unreachable: the leases may lapse; their late records then fail
+                log.exception("could not renew the leases of %d operations", len(kept))
+                continue
+            with self._holds_lock:
+                for operation_id in lost:
+                    if self._alive.get(operation_id, (None,))[0] == kept[operation_id][0]:
+                        del self._alive[operation_id]
+
     # --- the background worker ------------------------------------------------------------------------
     def start(self) -> None:
         """Start the worker loop in a daemon thread (once per process)."""
@@ -433,8 +511,11 @@ class OperationRunner:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop the worker loop and the heartbeat: the leases this process holds run out as if it had died."""
         self._stop.set()
         self._wake.set()
+        with self._holds_lock:
+            self._alive.clear()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None

@@ -21,6 +21,8 @@ from typing import Any, Callable
 
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -428,14 +430,18 @@ class Store:
 
     # --- gateway-only entities (CIMI machine templates, credentials, ...) -------------------------
     def put_entity(self, kind: str, owner: str, entity_id: str, data: dict[str, Any]) -> None:
+        """Create or replace an entity in one statement (INSERT ... ON CONFLICT DO UPDATE): two processes
+        putting the same one at once (two hosts recording a new disk) both succeed, the later one's data
+        standing; an UPDATE-then-INSERT lost that race on PostgreSQL with a duplicate key."""
         now = self.clock()
+        # the store runs on SQLite or PostgreSQL, whose INSERTs both take ON CONFLICT
+        insert = (postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert)(entities_table)
+        upsert = insert.values(kind=kind, owner=owner, id=entity_id, data=json.dumps(data), created=now,
+                               updated=now).on_conflict_do_update(
+            index_elements=[entities_table.c.kind, entities_table.c.owner, entities_table.c.id],
+            set_={"data": insert.excluded.data, "updated": insert.excluded.updated})
         with self.begin() as conn:
-            where = ((entities_table.c.kind == kind) & (entities_table.c.owner == owner)
-                     & (entities_table.c.id == entity_id))
-            if conn.execute(entities_table.update().where(where).values(data=json.dumps(data), updated=now)).rowcount:
-                return
-            conn.execute(entities_table.insert().values(kind=kind, owner=owner, id=entity_id,
-                                                        data=json.dumps(data), created=now, updated=now))
+            conn.execute(upsert)
 
     def entity(self, kind: str, owner: str, entity_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:

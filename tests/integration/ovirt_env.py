@@ -122,5 +122,6 @@ class Gateway:
         return Gateway(self.engine, self.data_dir, self.time)
 
     def close(self) -> None:
+        self.runner.stop()  # as a process that dies: its heartbeat stops renewing the leases it held
         self.driver.close()
         self.store.close()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -90,6 +91,35 @@ def test_a_runner_that_lost_its_lease_does_not_overwrite_progress(paths: dict[st
     slow._record(stale, slow.kinds["test.journal"].run_step(stale))  # the late answer of the old lease
     current = fast.get(op.id)
     assert current.step == "slow" and current.state == PENDING
+
+
+def test_a_takeover_is_logged_naming_the_holder_whose_lease_expired(paths: dict[str, Path],
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """An operator (and the two-host failover benchmark) learns from the survivor's log which process died
+    mid-step and which operations it took over; a claim of an operation nobody held logs nothing."""
+    clock = Clock()
+    dead, survivor = make_runner(paths, clock, lease=5), make_runner(paths, clock, lease=5)
+    held = dead.submit("test.journal", held=True)
+    idle = dead.submit("test.journal", delay=1)
+    clock.now += 4.75  # the holder died mid-step: its lease (3/4 of 5 s) ran out 1 s ago
+    with caplog.at_level("WARNING", logger="cloudgw.operations"):
+        assert {survivor.claim().id, survivor.claim().id} == {held.id, idle.id}
+    takeovers = [r.getMessage() for r in caplog.records if "took it over" in r.getMessage()]
+    assert takeovers == [f"operation {held.id}: took it over from {held.lease_owner}, whose lease expired 1.0 s ago "
+                         "(that process stopped mid-step); running its step again"]
+
+
+def test_an_operation_whose_holder_died_is_taken_over_before_the_backlog(paths: dict[str, Path]) -> None:
+    """A survivor inherits the dead host's overdue operations too; the one the dead host was running (a client
+    may be waiting on it) comes first, not after the whole backlog in due order."""
+    clock = Clock()
+    dead, survivor = make_runner(paths, clock, lease=4), make_runner(paths, clock, lease=4)
+    backlog = [dead.submit("test.journal").id for _ in range(3)]  # due now, older than the held one
+    clock.now += 1
+    held = dead.submit("test.journal", held=True)
+    clock.now += 4  # its lease (3 s) has lapsed
+    assert survivor.claim().id == held.id
+    assert {survivor.claim().id for _ in backlog} == set(backlog)
 
 
 def test_a_request_whose_hold_ran_out_loses_it_to_its_own_process_worker(paths: dict[str, Path]) -> None:
@@ -255,3 +285,58 @@ def test_a_worker_whose_key_cannot_read_an_operation_leaves_it_to_others(
     clock.now += 61
     taken = writer.claim()  # a process with the right key runs it
     assert taken is not None and taken.id == unreadable.id and taken.secret == {"password": "pw"}
+
+
+def test_a_step_longer_than_the_lease_is_not_taken_over_while_its_process_lives(paths: dict[str, Path]) -> None:
+    """The heartbeat renews a running step's lease: another process does not run the step a second time."""
+    busy, other = make_runner(paths, lease=0.6), make_runner(paths, lease=0.6)
+    op = busy.submit("test.journal", step="slow", data={"sleep": 2.0})
+    step = threading.Thread(target=busy.run_once)
+    step.start()
+    wait_for(lambda: any(s == "slow" for _, s, *_ in journal(paths)))
+    while step.is_alive():
+        assert other.claim() is None, "the step was taken over while its process was running it"
+        time.sleep(0.05)
+    assert busy.get(op.id).step == "finish"
+    assert [s for _, s, *_ in journal(paths)] == ["slow"]
+
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from gateway.operations import OperationRunner
+from gateway.store import Store, load_or_create_key
+from tests.integration.operation_worker import JournalKind
+runner = OperationRunner(Store(sys.argv[1], load_or_create_key(Path(sys.argv[2]))), lease_seconds=2.0)
+runner.register(JournalKind(Path(sys.argv[3])))
+held = runner.submit("test.journal", held=True)
+runner.renew(held.id, 60)  # a side effect that may take a minute, as a launch's create request to the engine
+print(held.id, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_process_killed_while_holding_loses_the_operation_after_the_lease_not_its_budget(
+        paths: dict[str, Path]) -> None:
+    """A request holding a launch for its engine call's whole budget (a minute) keeps it while it lives, and a
+    host killed meanwhile frees it within `lease_seconds` of its death: the survivor need not wait a minute."""
+    survivor = make_runner(paths, lease=2.0)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, f"sqlite:///{paths['db']}", str(paths["key"]),
+                               str(paths["journal"])], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                              env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    try:
+        held = holder.stdout.readline().strip()
+        deadline = time.monotonic() + 4.5  # more than two leases: its heartbeat keeps it
+        while time.monotonic() < deadline:
+            assert survivor.claim() is None
+            time.sleep(0.1)
+    finally:
+        holder.kill()
+        holder.wait()
+    killed = time.monotonic()
+    taken = None
+    while taken is None and time.monotonic() - killed < 5:
+        taken = survivor.claim()
+        time.sleep(0.05)
+    assert taken is not None and taken.id == held, "not taken over within 5 s of the kill"
+    assert time.monotonic() - killed < 2.0  # within the lease, the survivor's polling included

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -17,9 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from gateway.errors import AlreadyExists
 from gateway.operations import DONE, OperationRunner
+from gateway.schema import entities_table
 from gateway.store import Store, load_or_create_key
 
 from .operation_worker import JournalKind
@@ -93,3 +96,44 @@ def test_two_processes_run_each_step_of_each_operation_exactly_once(store_url: s
     runs = Counter((op, step) for op, step, _pid, *_ in (line.split() for line in journal.read_text().splitlines()))
     assert set(runs) == {(op, step) for op in submitted for step in JournalKind.steps}
     assert set(runs.values()) == {1}, [k for k, n in runs.items() if n > 1]
+
+
+def test_two_hosts_putting_the_same_entity_at_once_both_succeed(postgresql: tuple[object, Path],
+                                                                tmp_path: Path) -> None:
+    """Two hosts record the same new disk at once (its creation time, kept in an entity): the one whose INSERT
+    waited on the other's uncommitted row must not fail with a duplicate key (a 500 to its client, or a step
+    retried) but leave its own data. Deterministic: the other host's transaction is held open until this
+    one's statement is seen waiting on it."""
+    server, directory = postgresql
+    database = f"cloudgw_{uuid.uuid4().hex[:12]}"
+    server.psql(f"CREATE DATABASE {database};")
+    url = f"postgresql+psycopg://postgres:@/{database}?host={directory}"
+    store = Store(url, load_or_create_key(tmp_path / "secret.key"))
+    other_host, watcher = sa.create_engine(url), sa.create_engine(url)
+    errors: list[Exception] = []
+
+    def put() -> None:
+        try:
+            store.put_entity("ovirt.disk", "lab|Default", "disk-1", {"id": "disk-1", "by": "this host"})
+        except Exception as exc:  # noqa: BLE001  (what the test looks for)
+            errors.append(exc)
+
+    with other_host.begin() as conn:
+        conn.execute(entities_table.insert().values(kind="ovirt.disk", owner="lab|Default", id="disk-1",
+                                                    data='{"id": "disk-1", "by": "the other host"}', created=0,
+                                                    updated=0))
+        putting = threading.Thread(target=put)
+        putting.start()
+        deadline = time.monotonic() + 10
+        while True:
+            with watcher.connect() as watch:
+                if watch.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                         "AND wait_event_type = 'Lock'")).scalar():
+                    break
+            assert time.monotonic() < deadline and putting.is_alive(), "this host's statement never waited"
+            time.sleep(0.02)
+    putting.join(10)
+    other_host.dispose()
+    watcher.dispose()
+    assert errors == []
+    assert store.entity("ovirt.disk", "lab|Default", "disk-1") == {"id": "disk-1", "by": "this host"}
