@@ -95,6 +95,7 @@ class Config:
     simulator: bool = False
     simulator_port: int = 3002
     simulator_speed: float = 1.0
+    console_operators: tuple[str, ...] = ("admin@internal",)
 
     @property
     def data_path(self) -> Path:
@@ -198,6 +199,13 @@ def _parse_frontends(name: str, value: Any) -> tuple[str, ...]:
     return result
 
 
+def _parse_names(name: str, value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ConfigError(f"{name}: must be a list of engine user names (user@domain), got {value!r}")
+    return tuple(i.strip() for i in items if i.strip())
+
+
 SETTINGS: dict[tuple[str, str], tuple[str, Any]] = {
     ("server", "host"): ("host", _parse_str),
     ("server", "port"): ("port", _parse_int(1, 65535)),
@@ -228,6 +236,7 @@ SETTINGS: dict[tuple[str, str], tuple[str, Any]] = {
     ("simulator", "enabled"): ("simulator", _parse_bool),
     ("simulator", "port"): ("simulator_port", _parse_int(0, 65535)),
     ("simulator", "speed"): ("simulator_speed", _parse_float(0)),
+    ("console", "operators"): ("console_operators", _parse_names),
 }
 SECTIONS = {section for section, _ in SETTINGS} | {"providers"}
 
