@@ -23,6 +23,7 @@ from .blueprint import page_error
 from .session import SignedIn
 
 CONFIRMED_SECONDS = 60.0
+clock: Callable[[], float] = time.monotonic  # replaceable, so a test can let a minute pass
 _lock = threading.Lock()
 
 
@@ -38,7 +39,7 @@ def _engine_still_admits(user: SignedIn) -> bool:
     (a changed password) and BackendUnavailable go on to the blueprint's handlers and are shown as such."""
     scope = user.scope()
     confirmed: dict[str, float] = current_app.extensions.setdefault("console_operators_confirmed", {})
-    now = time.monotonic()
+    now = clock()
     with _lock:
         if confirmed.get(scope.cache_key, 0.0) > now:
             return True

@@ -1,100 +1,17 @@
 """The console's administrator pages against a gateway with two providers, over real HTTP.
 
-The gateway runs in this process (so a test can move its clocks) on a real port, over a simulator whose
-users' admin roles a test can revoke, next to a second configured "engine" that only records who calls it:
-an administrator of one provider must never reach, see or send a password to the other.
+An administrator of one provider must never reach, see or send a password to the other provider's engine,
+and only a configured operator whom the engine still accepts at its administrator level has the pages.
 """
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-
 import pytest
 import requests
-from werkzeug.serving import make_server
 
-from drivers.ovirt.simulator.server import Simulator
 from frontends.console import operators
-from gateway.app import create_app
-from gateway.config import load
-from tests.simulator_fixtures import running_simulator
 
+from .in_process import TwoProviders, recorder, two_providers  # noqa: F401  (fixtures)
 from .signing_in import form_post, signed_in
-
-
-@dataclass
-class Recorder:
-    """A configured provider's URL that answers 401 to everything and remembers each request."""
-
-    url: str
-    requests: list[str] = field(default_factory=list)
-
-
-@dataclass
-class TwoProviders:
-    url: str
-    app: object
-    sim: Simulator
-    sim_url: str
-    other: Recorder
-
-    def set_engine_admin(self, user_name: str, admin: bool) -> None:
-        for user in self.sim.store.users.values():
-            if user.user_name == user_name:
-                user.admin = admin
-
-
-@pytest.fixture(scope="module")
-def recorder() -> Iterator[Recorder]:
-    seen: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length).decode(errors="replace") if length else ""
-            seen.append(f"{self.command} {self.path} {self.headers.get('Authorization', '')} {body}")
-            self.send_response(401)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        do_GET = do_POST = _answer
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield Recorder(f"http://127.0.0.1:{server.server_port}/ovirt-engine/api", seen)
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def two_providers(tmp_path_factory: pytest.TempPathFactory, recorder: Recorder) -> Iterator[TwoProviders]:
-    with running_simulator(speed=20) as (sim, handle):
-        data_dir: Path = tmp_path_factory.mktemp("console-operators")
-        config_file = data_dir / "cloudgw.toml"
-        config_file.write_text(f"""
-default_provider = "simulator"
-[[providers]]
-name = "simulator"
-url = "{handle.url}/ovirt-engine/api"
-default_datacenter = "Default"
-[[providers]]
-name = "other"
-url = "{recorder.url}"
-default_datacenter = "Default"
-""")
-        app = create_app(load(config_file, environ={}, data_dir=str(data_dir)), start_workers=False)
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
-            yield TwoProviders(f"http://127.0.0.1:{server.server_port}", app, sim, handle.url, recorder)
-        finally:
-            server.shutdown()
-            app.extensions["cloudgw"].close()
 
 
 def test_the_engines_page_checks_only_the_signed_in_provider(two_providers: TwoProviders) -> None:
@@ -130,8 +47,8 @@ def test_a_revoked_admin_role_ends_the_operators_powers_within_a_minute(
     session = signed_in(two_providers.url)
     keys = f"{two_providers.url}/console/admin/access-keys"
     assert session.get(keys, timeout=30).status_code == 200
-    now = [operators.time.monotonic()]
-    monkeypatch.setattr(operators.time, "monotonic", lambda: now[0])
+    now = [operators.clock()]
+    monkeypatch.setattr(operators, "clock", lambda: now[0])
     two_providers.set_engine_admin("admin@internal", False)
     try:
         assert session.get(keys, timeout=30).status_code == 200  # the engine's answer holds for a minute
