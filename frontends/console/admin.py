@@ -17,7 +17,7 @@ from gateway.operations import STATES, Operation
 from gateway.scope import Credentials, ProviderChoice
 
 from .blueprint import bp
-from .forms import field
+from .forms import field, spend_once
 from .operators import operator_only
 
 
@@ -78,6 +78,9 @@ def admin_access_key_create() -> Any:
         gateway.driver_for(scope.provider).validate_credentials(checked)
     except AuthFailure:  # that user's, not the session's: the operator stays signed in
         raise InvalidParameter("The engine refused that user's password.", parameter="password") from None
+    if not spend_once():
+        flash("That form was sent before (a reload?): no second access key was created.")
+        return redirect(url_for("console.admin_access_keys"), 303)
     try:
         created = gateway.store.create_credential(username, password, provider=g.user.provider,
                                                   description=field("description", limit=200) or "")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from werkzeug.exceptions import HTTPException
 
 from gateway.app import current_gateway
 from gateway.errors import AuthFailure, Forbidden, GatewayError
@@ -86,12 +87,32 @@ def data_center() -> Any:
     names = [r.name for r in current_gateway().driver_for(scope.provider).regions(scope)]
     choose_datacenter(request.form.get("datacenter", ""), names)
     session["datacenters"] = names
-    return redirect(request.form.get("back") if _local(request.form.get("back")) else url_for("console.instances_page"))
+    back = request.form.get("back")
+    return redirect(back if _local(back) and _a_page(back) else _section_page(back))
 
 
 def _local(target: str | None) -> bool:
     """Only a path inside the console (never another site: no open redirect)."""
     return bool(target) and target.startswith("/console/") and not target.startswith("//")
+
+
+def _a_page(path: str) -> bool:
+    """Whether a GET of `path` is a console page (not a POST-only action such as .../stop, met after an
+    error page that followed a POST)."""
+    try:
+        endpoint, _ = current_app.url_map.bind("").match(path.split("?", 1)[0], method="GET")
+    except HTTPException:
+        return False
+    return endpoint != "console.unknown_page"
+
+
+def _section_page(back: str | None) -> str:
+    """The list page of `back`'s section (/console/volumes/<id>/attach -> /console/volumes), else instances."""
+    if _local(back):
+        section = "/console/" + (back or "").split("?", 1)[0].split("/")[2]
+        if _a_page(section):
+            return section
+    return url_for("console.instances_page")
 
 
 @bp.get("")

@@ -14,11 +14,13 @@ from werkzeug.exceptions import HTTPException
 
 from gateway.errors import AuthFailure, GatewayError
 
+from .forms import form_once
 from .session import csrf, sign_out, signed_in
 
 log = logging.getLogger("cloudgw.console")
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
+bp.add_app_template_global(form_once)
 OPEN_ENDPOINTS = ("console.sign_in", "console.sign_in_form", "console.static")
 BACKGROUND_ENDPOINTS = ("console.instance_states",)  # the page's own polling: not the user's activity
 
