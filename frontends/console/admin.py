@@ -107,7 +107,7 @@ def admin_engines() -> Any:
     behind that provider's EC2 keys: no password goes to another provider's engine, and no other provider's
     URL or users are shown."""
     config = current_gateway().config
-    store_findings, identities = doctor.check_store(config)
+    store_findings, identities = doctor.check_store(config, provider=g.user.provider)
     own = config.with_changes(providers=(g.user.provider_config(),), default_provider=g.user.provider)
     user = Credentials(g.user.username, g.user.password)
     engines = list(doctor.check_engines(own, user, {g.user.provider: identities.get(g.user.provider, [])}))

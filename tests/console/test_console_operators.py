@@ -22,6 +22,8 @@ def test_the_engines_page_checks_only_the_signed_in_provider(two_providers: TwoP
     assert page.status_code == 200 and "credentials of admin@internal (you): accepted" in page.text
     assert two_providers.other.requests == []  # never contacted: the admin's password stays with its engine
     assert two_providers.other.url not in page.text and "someone@other" not in page.text
+    own = [c for c in gateway.store.credentials() if (c.provider or "simulator") == "simulator"]
+    assert f"reads the {len(own)} stored EC2 keys" in page.text  # the other provider's are not even decrypted
 
 
 def test_an_engine_administrator_not_named_an_operator_gets_no_administrator_page(
