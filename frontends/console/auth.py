@@ -68,7 +68,7 @@ def sign_in() -> Any:
         return again(f"The engine could not be asked: {exc.message}", exc.status)
     names = [r.name for r in regions]
     datacenter = provider.default_datacenter if provider.default_datacenter in names else (names or [None])[0]
-    start_session(SignedIn(provider_name, username, password, user_level, datacenter, admin=not user_level))
+    start_session(SignedIn(provider_name, username, password, user_level, datacenter))
     session["datacenters"] = names
     return redirect(url_for("console.instances_page"))
 

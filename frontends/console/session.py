@@ -76,7 +76,6 @@ class SignedIn:
     password: str
     user_level: bool
     datacenter: str | None
-    admin: bool
 
     def provider_config(self) -> ProviderConfig:
         return current_gateway().config.provider(self.provider)
@@ -98,7 +97,7 @@ def start_session(user: SignedIn) -> None:
     now = clock()
     session.clear()
     session.update(provider=user.provider, username=user.username, password=store.encrypt(user.password),
-                   user_level=user.user_level, datacenter=user.datacenter, admin=user.admin,
+                   user_level=user.user_level, datacenter=user.datacenter,
                    session_id=session_id, started=now, seen=now)
 
 
@@ -133,7 +132,7 @@ def signed_in(activity: bool = True) -> SignedIn | None:
     if activity and now - float(session["seen"]) >= 10:  # not a new cookie for every poll of the instances page
         session["seen"] = now
     return SignedIn(session["provider"], session["username"], password, bool(session.get("user_level")),
-                    session.get("datacenter"), bool(session.get("admin")))
+                    session.get("datacenter"))
 
 
 def choose_datacenter(name: str, known: list[str]) -> None:
