@@ -113,6 +113,7 @@ class Config:
     cloudwatch_hour_days: float = 455.0
     cloudwatch_evaluation_seconds: float = 60.0
     cloudwatch_history_days: float = 14.0
+    console_operators: tuple[str, ...] = ("admin@internal",)
 
     @property
     def data_path(self) -> Path:
@@ -216,6 +217,13 @@ def _parse_frontends(name: str, value: Any) -> tuple[str, ...]:
     return result
 
 
+def _parse_names(name: str, value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ConfigError(f"{name}: must be a list of engine user names (user@domain), got {value!r}")
+    return tuple(i.strip() for i in items if i.strip())
+
+
 SETTINGS: dict[tuple[str, str], tuple[str, Any]] = {
     ("server", "host"): ("host", _parse_str),
     ("server", "port"): ("port", _parse_int(1, 65535)),
@@ -253,6 +261,7 @@ SETTINGS: dict[tuple[str, str], tuple[str, Any]] = {
     ("cloudwatch", "hour_retention_days"): ("cloudwatch_hour_days", _parse_float(0)),
     ("cloudwatch", "evaluation_seconds"): ("cloudwatch_evaluation_seconds", _parse_float(0)),
     ("cloudwatch", "history_retention_days"): ("cloudwatch_history_days", _parse_float(0)),
+    ("console", "operators"): ("console_operators", _parse_names),
 }
 SECTIONS = {section for section, _ in SETTINGS} | {"providers"}
 

@@ -120,8 +120,10 @@ def check_engines(config: Config, user: Credentials | None,
             driver.close()
 
 
-def check_store(config: Config) -> tuple[list[Finding], dict[str, list[tuple[str, Credentials]]]]:
-    """Findings about the store, and the oVirt identities of its EC2 keys by provider name (to check)."""
+def check_store(config: Config, provider: str | None = None) -> tuple[list[Finding],
+                                                                     dict[str, list[tuple[str, Credentials]]]]:
+    """Findings about the store, and the oVirt identities of its EC2 keys by provider name (to check); with
+    `provider`, only that provider's keys are decrypted and counted (the web console's engines page)."""
     url = config.effective_store_url
     shown = hide_password(url)
     try:
@@ -147,6 +149,8 @@ def check_store(config: Config) -> tuple[list[Finding], dict[str, list[tuple[str
     if version is not None and int(version) > SCHEMA_VERSION:
         findings.append(Finding("schema", False, f"the database's schema version {version} is newer than this "
                                                  f"cloudgw knows ({SCHEMA_VERSION}): upgrade cloudgw"))
+    if provider is not None:
+        rows = [r for r in rows if (r.provider or config.default_provider or "") == provider]
     key_findings, identities = _secrets(config, rows)
     return findings + key_findings, identities
 

@@ -59,6 +59,11 @@ class Driver:
         """Raise AuthFailure unless the scope's credentials are accepted by the engine."""
         raise _unsupported("validate_credentials")
 
+    def confirm_administrator(self, scope: Scope) -> None:
+        """Raise Forbidden unless the engine runs unfiltered (administrator) queries for the scope's credentials,
+        asked explicitly: an engine silently filters a non-administrator's answers when nothing is said."""
+        raise _unsupported("confirm_administrator")
+
     def engine_version(self, scope: Scope) -> str:
         """The backend's product and version as its API root reports them to the scope's credentials
         (`oVirt Engine 4.5.4-1.el8`); AuthFailure if they are refused. Read by `cloudgw doctor`."""

@@ -269,8 +269,10 @@ class OperationRunner:
         return None if row is None else self._operation(row._mapping)
 
     def find(self, *, owner: str | None = None, kind: str | None = None, target: str | None = None,
-             active_only: bool = False, state: str | None = None, limit: int | None = None) -> list[Operation]:
-        """Operations oldest first, narrowed by any of the filters; at most `limit` (the newest ones)."""
+             active_only: bool = False, state: str | None = None, limit: int | None = None,
+             owner_prefix: str | None = None) -> list[Operation]:
+        """Operations oldest first, narrowed by any of the filters (in SQL, so `limit` counts only matches);
+        at most `limit` (the newest ones). `owner_prefix` ("provider|") keeps one provider's."""
         query = ops.select().order_by(ops.c.created.desc())
         if state is not None:
             query = query.where(ops.c.state == state)
@@ -278,6 +280,8 @@ class OperationRunner:
             query = query.limit(limit)
         if owner is not None:
             query = query.where(ops.c.owner == owner)
+        if owner_prefix is not None:
+            query = query.where(ops.c.owner.startswith(owner_prefix, autoescape=True))
         if kind is not None:
             query = query.where(ops.c.kind == kind)
         if target is not None:

@@ -35,6 +35,11 @@ UNREADABLE_LOG_SECONDS = 60.0
 UNREADABLE_SECRETS = ("store.secret_key_file: {path} cannot decrypt the secrets stored in the store (was the key "
                       "file replaced?); every process sharing a store needs the same key")
 
+
+class SecretExpired(ValueError):
+    """A secret read with a time limit (`Store.decrypt(token, ttl)`) was written longer ago than that."""
+
+
 @dataclass(frozen=True)
 class StoredCredential:
     """An EC2 access key and the oVirt identity it acts as."""
@@ -166,11 +171,21 @@ class Store:
     def encrypt(self, text: str) -> str:
         return self._fernet.encrypt(text.encode()).decode()
 
-    def decrypt(self, token: str) -> str:
-        """The secret in `token`; SecretsUnreadable (a 503 to clients, one log line) when this key cannot."""
+    def decrypt(self, token: str, ttl: int | None = None) -> str:
+        """The secret in `token`; SecretsUnreadable (a 503 to clients, one log line) when this key cannot;
+        with `ttl`, SecretExpired for a token written more than `ttl` seconds ago (by the store's clock)."""
         try:
-            return self._fernet.decrypt(token.encode()).decode()
+            if ttl is None:
+                return self._fernet.decrypt(token.encode()).decode()
+            return self._fernet.decrypt_at_time(token.encode(), ttl, int(self.clock())).decode()
         except InvalidToken:
+            if ttl is not None:
+                try:
+                    self._fernet.decrypt(token.encode())
+                except InvalidToken:
+                    pass
+                else:
+                    raise SecretExpired(f"the secret is older than {ttl} s") from None
             if self.clock() - self._unreadable_logged >= UNREADABLE_LOG_SECONDS:  # not once per request
                 self._unreadable_logged = self.clock()
                 log.error("%s", UNREADABLE_SECRETS.format(path="this host's key"))

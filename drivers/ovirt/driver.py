@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from gateway.errors import NotFound, NotSupported
+from gateway.errors import Forbidden, InvalidParameter, NotFound, NotSupported
 from gateway.model import HardwareProfile, Image, Network, NetworkInterface, Realm, Region, ResourceState
 from gateway.scope import Scope
 
@@ -48,6 +48,14 @@ class OvirtDriver(InstancesMixin, ImagesMixin, StorageMixin, SnapshotCopiesMixin
     def validate_credentials(self, scope: Scope) -> None:
         """The engine's API root answers only to accepted credentials (AuthFailure otherwise)."""
         self._call(scope, "GET", "")
+
+    def confirm_administrator(self, scope: Scope) -> None:
+        """`filter=false` said outright (ENGINE_API_FILTER_BY_DEFAULT filters a non-admin's answers otherwise):
+        the engine refuses the query (400 "insufficient permissions") to anyone without an admin role."""
+        try:
+            self._get(scope, "datacenters", {"filter": "false", "max": "1"})
+        except (InvalidParameter, Forbidden):
+            raise Forbidden("The engine refuses this user's administrator-level (unfiltered) queries") from None
 
     def existing_resources(self, scope: Scope) -> dict[str, set[str]]:
         """Every VM (with its snapshots), disk and template of the engine, in three unfiltered requests: the

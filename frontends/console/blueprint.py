@@ -14,18 +14,21 @@ from werkzeug.exceptions import HTTPException
 
 from gateway.errors import AuthFailure, GatewayError
 
+from .forms import form_once
 from .session import csrf, sign_out, signed_in
 
 log = logging.getLogger("cloudgw.console")
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
+bp.add_app_template_global(form_once)
 OPEN_ENDPOINTS = ("console.sign_in", "console.sign_in_form", "console.static")
+BACKGROUND_ENDPOINTS = ("console.instance_states",)  # the page's own polling: not the user's activity
 
 
 @bp.before_request
 def require_sign_in_and_token() -> Any:
     """A page needs a signed-in user (GET: to the sign-in form; anything else: 401); a POST needs its token."""
-    g.user = signed_in()
+    g.user = signed_in(activity=request.endpoint not in BACKGROUND_ENDPOINTS)
     if g.user is None and request.endpoint not in OPEN_ENDPOINTS:
         if request.method in ("GET", "HEAD"):
             return redirect(url_for("console.sign_in_form"))

@@ -1,12 +1,33 @@
 """Reading the console's form fields: blanks are absent, text is checked before anything reaches the engine."""
 from __future__ import annotations
 
-from flask import request
+import secrets
+
+from flask import request, session
 
 from gateway.errors import InvalidParameter, MissingParameter
 from gateway.xmlsafe import require_writable
 
 MAX_FIELD = 4096
+ONCE_KEPT = 8  # forms open at once (several tabs) whose single-use values are still accepted
+
+
+def form_once() -> str:
+    """A single-use value for a form whose answer creates a secret (kept in the signed session)."""
+    value = secrets.token_urlsafe(16)
+    session["once"] = [*(session.get("once") or [])[-(ONCE_KEPT - 1):], value]
+    return value
+
+
+def spend_once() -> bool:
+    """Whether the form's single-use value is fresh, spending it: False for a form sent again (a reload)."""
+    value = request.form.get("once") or ""
+    kept = list(session.get("once") or [])
+    if value not in kept:
+        return False
+    kept.remove(value)
+    session["once"] = kept
+    return True
 
 
 def field(name: str, *, required: bool = False, label: str | None = None, limit: int = MAX_FIELD) -> str | None:

@@ -9,7 +9,7 @@ from gateway.app import current_gateway
 from gateway.errors import NotFound
 
 from .blueprint import bp
-from .forms import field
+from .forms import field, spend_once
 
 
 def _owner() -> str:
@@ -34,6 +34,9 @@ def key_create() -> Any:
         key_pairs.import_key(owner, name, public_key)
         flash(f"Imported key pair {name}.")
         return redirect(url_for("console.keys_page"))
+    if not spend_once():
+        flash("That form was sent before (a reload?): no second key pair was created.")
+        return redirect(url_for("console.keys_page"), 303)
     created = key_pairs.create(owner, name)
     # Answered here, not after a redirect: the private key exists only in this answer (never stored).
     return render_template("keys.html", keys=key_pairs.list(owner), created=created), 201

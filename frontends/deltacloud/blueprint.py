@@ -35,7 +35,9 @@ def settle_format_and_provider() -> Response | None:
     """A browser goes to the console; 406 and a refused provider are answered before any view (nothing is
     contacted)."""
     if (request.method in ("GET", "HEAD") and "console" in current_gateway().frontends
-            and wants_html(request.args.get("format"), request.accept_mimetypes)):
+            and wants_html(request.args.get("format"), request.accept_mimetypes,
+                           api_client="Authorization" in request.headers
+                           or "X-Deltacloud-Provider" in request.headers)):
         collection = request.path.removeprefix("/api").strip("/").split("/")[0].split(";")[0]
         return redirect(CONSOLE_PAGES.get(collection, "/console"))
     respond.current_format()

@@ -49,9 +49,13 @@ def choose_format(format_param: str | None, accept: MIMEAccept | None, accept_te
     return best[2]
 
 
-def wants_html(format_param: str | None, accept: MIMEAccept | None) -> bool:
+def wants_html(format_param: str | None, accept: MIMEAccept | None, *, api_client: bool = False) -> bool:
     """Whether the request asks for HTML: `format=html`, or an Accept header ranking an HTML type above every
-    XML and JSON type it names (a browser's); a tie goes to the API's own formats."""
+    XML and JSON type it names (a browser's); a tie goes to the API's own formats. Never for an `api_client`
+    (one sending credentials or X-Deltacloud-Provider): Java's default Accept, `text/html, image/gif,
+    image/jpeg, *; q=.2, */*; q=.2`, ranks HTML first, and such a client wants the API's XML."""
+    if api_client:
+        return False
     if format_param:
         return format_param.strip().lower() == "html"
     if accept is None:

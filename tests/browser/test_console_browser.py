@@ -135,3 +135,18 @@ def test_a_form_with_a_forged_token_is_refused(page: Page) -> None:
     expect(page.get_by_role("alert")).to_contain_text("could not be accepted")
     page.goto("/console/keys")
     expect(page.locator("main")).not_to_contain_text(name)
+
+
+def test_a_link_from_another_site_keeps_the_user_signed_in(page: Page) -> None:
+    """A link in mail or a chat (another site) opens the console signed in: the cookie is SameSite=Lax.
+    (With Strict the browser left the cookie out, and the sign-in form's fresh session replaced it.)"""
+    sign_in(page)
+    target = page.url.split("/console/")[0] + "/console/volumes"
+    # Another site, served by the browser's own interception: nothing leaves this machine.
+    page.route("http://mail.example/**", lambda route: route.fulfill(
+        content_type="text/html", body=f'<!doctype html><title>mail</title><a href="{target}">the volumes</a>'))
+    page.goto("http://mail.example/inbox")
+    page.get_by_role("link", name="the volumes").click()
+    expect(page.get_by_role("heading", name="Volumes")).to_be_visible()
+    page.goto("/console/instances")
+    expect(page.get_by_role("heading", name="Instances")).to_be_visible()  # still signed in afterwards

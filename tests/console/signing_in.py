@@ -6,6 +6,7 @@ import re
 import requests
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+ONCE = re.compile(r'name="once" value="([^"]+)"')
 
 
 def csrf_token(html: str) -> str:
@@ -15,9 +16,12 @@ def csrf_token(html: str) -> str:
 
 
 def form_post(session: requests.Session, url: str, page: str, **fields: str) -> requests.Response:
-    """POST a console form the way the browser would: with the token of `page` (a console URL it came from)."""
-    token = csrf_token(session.get(page, timeout=30).text)
-    return session.post(url, data={"csrf_token": token, **fields}, allow_redirects=False, timeout=60)
+    """POST a console form the way the browser would: with the token of `page` (a console URL it came from)
+    and its form's single-use value if it has one."""
+    html = session.get(page, timeout=30).text
+    once = ONCE.search(html)
+    data = {"csrf_token": csrf_token(html), **({"once": once.group(1)} if once else {}), **fields}
+    return session.post(url, data=data, allow_redirects=False, timeout=60)
 
 
 def signed_in(base_url: str, username: str = "admin@internal", password: str = "admin", *,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 import zlib
 
@@ -52,14 +53,14 @@ def test_a_wrong_password_is_refused_in_words(gateway) -> None:
         session.cookies["cloudgw_console"])
 
 
-def test_the_session_cookie_is_httponly_strict_and_hides_the_password(gateway) -> None:
+def test_the_session_cookie_is_httponly_lax_and_hides_the_password(gateway) -> None:
     session = requests.Session()
     token = csrf_token(session.get(f"{gateway.url}/console/sign-in", timeout=30).text)
     answer = session.post(f"{gateway.url}/console/sign-in", allow_redirects=False, timeout=30, data={
         "csrf_token": token, "provider": "simulator", "username": "admin@internal", "password": "admin"})
     assert answer.status_code == 302
     cookie_header = answer.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie_header and "SameSite=Strict" in cookie_header and "Path=/console" in cookie_header
+    assert "HttpOnly" in cookie_header and "SameSite=Lax" in cookie_header and "Path=/console" in cookie_header
     assert "Secure" not in cookie_header  # plain HTTP here; over HTTPS the cookie is Secure
     payload = session_payload(session.cookies["cloudgw_console"])
     assert payload["username"] == "admin@internal"
@@ -165,3 +166,52 @@ def test_deltacloud_sends_browsers_to_the_console(gateway, path, params, headers
     assert answer.status_code == 302 and answer.headers["Location"].endswith(target)
     api = requests.get(gateway.url + "/api", headers={"Accept": "application/xml"}, timeout=30)
     assert api.status_code == 200 and api.headers["Content-Type"] == "application/xml"
+
+
+def form_fields(session: requests.Session, page: str) -> dict[str, str]:
+    """The hidden fields of `page`'s create form, as the browser would send them (and send again on a reload)."""
+    html = session.get(page, timeout=30).text
+    once = re.search(r'name="once" value="([^"]+)"', html)
+    assert once, "the create form has no single-use field"
+    return {"csrf_token": csrf_token(html), "once": once.group(1)}
+
+
+def test_reloading_an_access_key_answer_creates_no_second_key(gateway) -> None:
+    session = signed_in(gateway.url)
+    base = f"{gateway.url}/console/admin/access-keys"
+    description = f"reload-{uuid.uuid4().hex[:6]}"
+    data = {**form_fields(session, base), "username": "admin@internal", "password": "admin",
+            "description": description}
+    created = session.post(base, data=data, allow_redirects=False, timeout=60)
+    assert created.status_code == 201 and created.headers["Cache-Control"] == "no-store"
+    again = session.post(base, data=data, allow_redirects=False, timeout=60)  # what a browser's reload sends
+    assert again.status_code == 303 and again.headers["Location"].endswith("/console/admin/access-keys")
+    listing = session.get(base, timeout=30).text
+    assert listing.count(description) == 1 and "no second access key" in listing
+
+
+def test_reloading_a_created_key_pair_creates_nothing_more(gateway) -> None:
+    session = signed_in(gateway.url)
+    base = f"{gateway.url}/console/keys"
+    data = {**form_fields(session, base), "name": f"once-{uuid.uuid4().hex[:6]}"}
+    created = session.post(base, data=data, allow_redirects=False, timeout=60)
+    assert created.status_code == 201 and created.headers["Cache-Control"] == "no-store"
+    assert "BEGIN OPENSSH PRIVATE KEY" in created.text or "PRIVATE KEY" in created.text
+    again = session.post(base, data=data, allow_redirects=False, timeout=60)
+    assert again.status_code == 303 and "PRIVATE KEY" not in again.text
+    assert "no second key pair" in session.get(base, timeout=30).text
+
+
+@pytest.mark.parametrize("back, target", [
+    ("//evil.example/console/", "/console/instances"),
+    ("https://evil.example/console/instances", "/console/instances"),
+    ("/\\evil.example/console/", "/console/instances"),
+    ("/console/instances/00000000-0000-0000-0000-000000000001/stop", "/console/instances"),  # a POST-only action
+    ("/console/volumes/00000000-0000-0000-0000-000000000001/attach", "/console/volumes"),
+    ("/console/volumes", "/console/volumes"),
+])
+def test_the_data_center_switch_goes_back_only_to_a_console_page(gateway, back: str, target: str) -> None:
+    session = signed_in(gateway.url)
+    base = f"{gateway.url}/console"
+    answer = form_post(session, f"{base}/data-center", f"{base}/instances", datacenter="Default", back=back)
+    assert answer.status_code == 302 and answer.headers["Location"] == target

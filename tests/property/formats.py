@@ -41,14 +41,30 @@ def check_cimi(response: requests.Response, what: str) -> None:
         assert root.nsmap.get(None) == CIMI_NS, f"{what}: {response.text[:300]}"
 
 
+CONSOLE_PAGES = ("/console", "/console/instances", "/console/images", "/console/keys", "/console/volumes")
+
+
+def _sent_to_the_console(response: requests.Response, what: str) -> bool:
+    """Whether this was the one exception to Deltacloud's formats: an anonymous GET preferring HTML (a browser's,
+    without credentials or a provider header) sent with a 302 to a console page, which answers in HTML."""
+    first = response.history[0] if response.history else None
+    if first is None or first.status_code != 302 or first.request.method not in ("GET", "HEAD"):
+        return False
+    headers = first.request.headers
+    accept = headers.get("Accept", "").lower()
+    asked_html = "format=html" in (first.request.url or "").lower() or "html" in accept
+    assert asked_html and "Authorization" not in headers and "X-Deltacloud-Provider" not in headers, (
+        f"{what}: an API request sent to {first.headers.get('Location')}")
+    assert first.headers["Location"] in CONSOLE_PAGES, f"{what}: 302 to {first.headers['Location']}"
+    assert response.status_code == 200 and _media(response) == "text/html", f"{what}: the console answered {response.status_code}"
+    return True
+
+
 def check_deltacloud(response: requests.Response, what: str) -> None:
     status = response.status_code
     if status in (204, 304) or (not response.content and status < 400):
         return
-    first = response.history[0] if response.history else None
-    if first is not None and first.status_code == 302 and first.request.method in ("GET", "HEAD"):
-        # a browser (HTML preferred), sent to the web console
-        assert first.headers["Location"].startswith("/console"), f"{what}: 302 to {first.headers['Location']}"
+    if _sent_to_the_console(response, what):
         return
     media = _media(response)
     assert media in ("application/xml", "application/json"), f"{what}: {status} as {media!r}: {response.text[:300]}"

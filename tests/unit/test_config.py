@@ -138,3 +138,13 @@ def test_config_check_accepts_a_good_file_and_reports_a_bad_one(tmp_path: Path) 
     bad = run_cli("config", "check", "--config", str(write(tmp_path, "[server]\nport = 'abc'\n")))
     assert bad.returncode == 1
     assert bad.stderr.strip() == "Error: configuration: server.port: must be an integer from 1 to 65535, got 'abc'"
+
+
+def test_console_operators_come_from_the_file_or_the_environment(tmp_path: Path) -> None:
+    assert load(None, environ={}).console_operators == ("admin@internal",)
+    config = load(write(tmp_path, '[console]\noperators = ["ops@example.com", "admin@internal"]\n'), environ={})
+    assert config.console_operators == ("ops@example.com", "admin@internal")
+    from_env = load(None, environ={"CLOUDGW_CONSOLE_OPERATORS": "ops@example.com, root@internal"})
+    assert from_env.console_operators == ("ops@example.com", "root@internal")
+    with pytest.raises(ConfigError, match="console.operators"):
+        load(write(tmp_path, "[console]\noperators = 3\n"), environ={})

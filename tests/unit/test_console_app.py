@@ -12,12 +12,12 @@ def make_app(tmp_path: Path, **overrides: object):
     return create_app(load(None, environ={}, data_dir=str(tmp_path), **overrides), start_workers=False)
 
 
-def test_the_sign_in_form_sets_a_strict_httponly_cookie_secure_over_https(tmp_path: Path) -> None:
+def test_the_sign_in_form_sets_a_lax_httponly_cookie_secure_over_https(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     plain = app.test_client().get("/console/sign-in")
     assert plain.status_code == 200 and b'name="csrf_token"' in plain.data
     cookie = plain.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/console" in cookie
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/console" in cookie
     assert "Secure" not in cookie
     secure = app.test_client().get("/console/sign-in", base_url="https://gateway.example")
     assert "; Secure" in secure.headers["Set-Cookie"]

@@ -172,3 +172,12 @@ def test_sizing_refuses_what_the_profiles_do_not_allow(hwp_id, overrides, fragme
 ])
 def test_browsers_are_told_apart(fmt, header, html) -> None:
     assert wants_html(fmt, accept(header)) is html
+
+
+JAVA_ACCEPT = "text/html, image/gif, image/jpeg, *; q=.2, */*; q=.2"  # HttpURLConnection's default
+
+
+def test_an_api_client_is_never_taken_for_a_browser() -> None:
+    assert wants_html(None, accept(JAVA_ACCEPT)) is True  # anonymous: it looks like a browser
+    assert wants_html(None, accept(JAVA_ACCEPT), api_client=True) is False
+    assert wants_html("html", accept(""), api_client=True) is False
