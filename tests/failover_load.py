@@ -201,7 +201,7 @@ class Figures:
             f"the last {self.failure_window:.2f} s after the kill; by status: "
             + ", ".join(f"{k} {n}" for k, n in sorted(Counter(
                 (a.action, a.status) for a in self.failed(True) + self.failed(False)).items())),
-            f"operations: " + ", ".join(f"{k.split('.')[-1]} {s} {n}" for (k, s), n in sorted(states.items()))
+            "operations: " + ", ".join(f"{k.split('.')[-1]} {s} {n}" for (k, s), n in sorted(states.items()))
             + (f"; failed because: {dict(failed_ops)}" if failed_ops else ""),
             f"answered 200 before the kill: {len(self.answered_before_kill('RunInstances'))} launches, "
             f"{len(self.answered_before_kill('TerminateInstances'))} terminations; all done: "

@@ -62,11 +62,12 @@ class OvirtDriver(InstancesMixin, ImagesMixin, StorageMixin, SnapshotCopiesMixin
         engine refuses them to a non-administrator, so an answer is never a partial view."""
         if scope.user_level:
             raise NotSupported("Housekeeping needs the engine's administrator API")
-        vms = self._get(scope, "vms", {"follow": "snapshots"})
-        disks = {d.get("id", "") for d in self._get(scope, "disks")}
+        unfiltered = {"filter": "false"}  # said outright: the engine filters a non-administrator's answers otherwise
+        vms = self._get(scope, "vms", {"follow": "snapshots", **unfiltered})
+        disks = {d.get("id", "") for d in self._get(scope, "disks", unfiltered)}
         return {"instance": {vm.get("id", "") for vm in vms},  # a snapshot may also be a disk copy (disk_snapshots)
                 "snapshot": {s.get("id", "") for vm in vms for s in vm.iterfind("snapshots/snapshot")} | disks,
-                "image": {t.get("id", "") for t in self._get(scope, "templates")},
+                "image": {t.get("id", "") for t in self._get(scope, "templates", unfiltered)},
                 "volume": disks}
 
     def engine_version(self, scope: Scope) -> str:

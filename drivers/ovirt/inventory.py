@@ -1,7 +1,7 @@
 """Instance listings from the process's inventory view (gateway/inventory.py), fed by the engine's events.
 
-Off unless `[inventory] enabled = true`. Only administrator-level scopes read the view (it holds what an
-administrator sees; a user-level caller's answer stays the engine's own filtered listing). A read:
+Off unless `[inventory] enabled = true`. Only confirmed administrators read the view (it holds what an
+administrator sees; anyone else's answer stays the engine's own filtered listing). A read:
 
 1. cold, or every `resync_seconds`, or when the feed went backwards (an engine restored): the newest event
    index is read *before* the full listing, so changes made during the listing replay afterwards;
@@ -30,6 +30,7 @@ from .base import VM_FOLLOW, Element, OvirtBase, Place, is_helper
 CHUNK = 50  # VMs refetched by id in one search
 FRESH_BY_ID = 100  # a request naming at most this many instances gets them from the engine, not the view
 WATCH_MAX = 200
+ADMINISTRATOR_SECONDS = 60.0  # how long a confirmed administrator is not asked again
 TRANSITIONAL = frozenset({"image_locked", "wait_for_launch", "powering_up", "powering_down", "reboot_in_progress",
                           "saving_state", "restoring_state", "migrating", "unassigned", "unknown", "not_responding"})
 
@@ -48,6 +49,7 @@ def watched(instances: Iterable[Instance]) -> set[str]:
 class InventoryMixin(OvirtBase):
     _inventory_state: Inventory | None = None
     _without_events: set[str]
+    _administrators: dict[str, float]  # Scope.cache_key -> confirmed administrator until (inventory clock)
 
     def _inventory(self) -> Inventory | None:
         if not self.config.inventory_enabled:
@@ -57,7 +59,26 @@ class InventoryMixin(OvirtBase):
                 self._inventory_state = Inventory(self.config.inventory_poll_seconds,
                                                   self.config.inventory_resync_seconds)
                 self._without_events = set()
+                self._administrators = {}
             return self._inventory_state
+
+    def _administrator(self, scope: Scope, inventory: Inventory) -> bool:
+        """Whether the engine runs the caller's unfiltered queries (asked at most once a minute per identity).
+
+        Without `;user` a request is not at user level, yet the engine silently filters a non-administrator's
+        answers: only a confirmed administrator may read the view, which holds every VM of the data center."""
+        now = inventory.clock()
+        with self._lock:
+            until = self._administrators.get(scope.cache_key)
+        if until is not None and until > now:
+            return True
+        try:
+            self.confirm_administrator(scope)  # type: ignore[attr-defined]  # the driver's, see driver.py
+        except GatewayError:
+            return False
+        with self._lock:
+            self._administrators[scope.cache_key] = now + ADMINISTRATOR_SECONDS
+        return True
 
     # --- reading ------------------------------------------------------------------------------------
     def _view_instances(self, scope: Scope, place: Place, wanted: set[str] | None = None) -> list[Instance] | None:
@@ -67,7 +88,8 @@ class InventoryMixin(OvirtBase):
         action's state check sees the engine's state now, and one made a moment ago through another gateway
         process is found. Only listings of the whole data center, the costly ones, are served from the view."""
         inventory = self._inventory()
-        if inventory is None or scope.user_level or scope.provider.name in self._without_events:
+        if inventory is None or scope.user_level or scope.provider.name in self._without_events \
+                or not self._administrator(scope, inventory):
             return None
         view = inventory.view(place.key)
         try:

@@ -196,7 +196,7 @@ def test_an_older_refresh_never_overwrites_an_instance_read_afresh(gw: Gateway, 
     views.append(viewing(gw, poll_seconds=1))
     view_driver, clock = views[0], FakeClock()
     view_driver._inventory_state = Inventory(1, 3600, clock=clock)
-    view_driver._without_events = set()
+    view_driver._without_events, view_driver._administrators = set(), {}
     view_driver.instances(gw.scope())
     stats = f"{gw.engine.handle.url}/__simulator__/stats"
     requests.delete(stats, timeout=10).raise_for_status()
@@ -210,3 +210,16 @@ def test_an_older_refresh_never_overwrites_an_instance_read_afresh(gw: Gateway, 
     assert view_driver.instance(gw.scope(), made).addresses_of("ipv4")
     polling.join()
     assert by_id(view_driver.instances(gw.scope()))[made].addresses_of("ipv4")  # not due: from the view
+
+
+def test_a_user_who_is_not_an_administrator_never_reads_the_view(gw: Gateway, views: list) -> None:
+    """Without `;user` a request is not at user level, but the engine filters a non-administrator's answers:
+    the view (every VM of the data center) must not answer such a caller."""
+    views.append(viewing(gw, poll_seconds=3600))
+    view_driver = views[0]
+    theirs = engine_vm(gw.engine, "not-the-users")
+    assert theirs in by_id(view_driver.instances(gw.scope()))  # an administrator's listing fills the view
+    user = gw.scope(USER)
+    assert not user.user_level
+    assert theirs not in by_id(view_driver.instances(user))
+    assert by_id(view_driver.instances(user)).keys() == by_id(gw.driver.instances(user)).keys()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.errors import InvalidParameter, InvalidState, NotFound
+from gateway.errors import GatewayError, InvalidParameter, InvalidState, NotFound
 from gateway.model import InstanceSpec, InstanceState, ResourceState, VolumeSpec
 
-from .ovirt_env import CENTOS, DEBIAN, DEFAULT_CLUSTER, DEFAULT_DC, TINY, Gateway
+from .ovirt_env import CENTOS, DEBIAN, DEFAULT_CLUSTER, DEFAULT_DC, TINY, USER, Gateway
 
 GiB = 1024 ** 3
 
@@ -307,3 +307,11 @@ def test_a_boot_disk_moves_between_stopped_instances(gw: Gateway) -> None:
     gw.settle(10)
     with pytest.raises(NotFound):
         gw.driver.volume(scope, boot.volume_id)
+
+
+def test_housekeeping_reads_every_resource_only_as_an_administrator(gw: Gateway) -> None:
+    """The engine filters a non-administrator's listings unless told `filter=false`: orphan housekeeping must
+    be refused such a partial view, or it would take every VM the user cannot see for one the engine lost."""
+    assert gw.driver.existing_resources(gw.scope())["image"]  # the seed's templates
+    with pytest.raises(GatewayError):
+        gw.driver.existing_resources(gw.scope(USER))
