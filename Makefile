@@ -22,10 +22,11 @@ serve: $(VENV)/.installed
 	$(BIN)/cloudgw serve $(ARGS)
 
 # Each test file runs whole in one of TEST_WORKERS processes (each with its own gateway); TEST_WORKERS=0 runs serially.
+# Files start longest first (tests/conftest.py orders them; xdist would otherwise put the one-test real-tool files last).
 TEST_WORKERS ?= 3
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(ARGS)
 
 bench: $(VENV)/.installed-test
 	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done

@@ -149,3 +149,14 @@ def gateway(tmp_path_factory: pytest.TempPathFactory):
     handle = start_gateway(tmp_path_factory.mktemp("gateway-data"))
     yield handle
     handle.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest tests first (those given a longer timeout: the real Terraform and Ansible runs, the
+    two-host failover), so under `make test` (--dist loadfile --no-loadscope-reorder) each starts while
+    other workers take the many short files, instead of all starting last and running on alone."""
+    def allowed(item: pytest.Item) -> float:
+        marker = item.get_closest_marker("timeout")
+        return float(marker.args[0]) if marker and marker.args else 0.0
+
+    items.sort(key=lambda item: -allowed(item))  # stable: every other test keeps its order

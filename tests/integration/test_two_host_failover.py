@@ -21,6 +21,7 @@ from tests.two_host_cluster import missing, two_host_cluster
 LEASE = 5.0  # operations.lease_seconds in this run: the longest a request may fail after the kill
 
 
+@pytest.mark.timeout(600)  # two hosts, PostgreSQL, HAProxy and a load run: about 70 s on a quiet machine
 def test_the_survivor_serves_the_load_and_finishes_the_dead_hosts_operations(tmp_path: Path) -> None:
     reason = missing()
     if reason:
