@@ -29,6 +29,8 @@ def test_a_certificate_that_does_not_verify_is_named_to_clients_and_logged_with_
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
+        while line and not line.startswith("listening "):  # what the gateway logs as it starts comes first
+            line = process.stdout.readline()
         assert line.startswith("listening "), line
         gateway = line.split()[1]
         output = drain(process)
