@@ -20,7 +20,7 @@ from .. import alarm_store
 from ..alarm_store import STATES, Alarm
 from ..call import Call
 from ..errors import CloudWatchError, combination, invalid_value, not_found
-from ..series import STATISTICS, dimensions_of
+from ..series import STATISTICS, caller_instance_ids, dimensions_of
 from . import action
 from .alarm_tags import save_tags
 from .metric_listing import page_start
@@ -113,6 +113,10 @@ def put_metric_alarm(call: Call) -> dict[str, Any]:
     if len(name) > 255:
         raise invalid_value("The parameter AlarmName must be at most 255 characters.")
     _check_definition(call.params)
+    instance = dict(dimensions_of(call.params.get("Dimensions"))).get("InstanceId")
+    if instance is not None and instance not in caller_instance_ids(call):
+        raise invalid_value(f"The instance {instance[:64]} of the InstanceId dimension does not exist or you may not "
+                            "see it.")
     definition = {key: call.params[key] for key in DEFINITION if call.params.get(key) is not None}
     now = time.time()
     created = alarm_store.put(call.gateway.store, call.owner, name, access_key=call.access_key, region=call.region,
