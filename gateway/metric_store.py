@@ -14,6 +14,7 @@ row only one of them deleted is only one of them merged.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from collections.abc import Iterable, Sequence
@@ -26,6 +27,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from .metric_points import DataPoint
 from .schema import metric_points_table as points, metric_series_table as series_table
 from .store import Store
+
+log = logging.getLogger("cloudgw.metrics")
 
 DAY = 86400
 MINUTE, FIVE_MINUTES, HOUR = 60, 300, 3600
@@ -94,6 +97,11 @@ def dimensions_text(dimensions: Iterable[tuple[str, str]]) -> str:
     return json.dumps(sorted([name, value] for name, value in dimensions), separators=(",", ":"))
 
 
+def _finite(*numbers: float) -> bool:
+    """SQLite stores NaN as NULL (a NOT NULL error) and inf + -inf is NaN: only finite numbers are stored."""
+    return all(math.isfinite(number) for number in numbers)
+
+
 def _dimensions(text: str) -> tuple[tuple[str, str], ...]:
     return tuple((name, value) for name, value in json.loads(text))
 
@@ -119,6 +127,9 @@ class MetricStore:
         merged: dict[tuple[Identity, int], list[float]] = {}
         newest: dict[Identity, float] = {}
         for item in aggregates:
+            if not _finite(item.count, item.sum, item.minimum, item.maximum):
+                log.warning("dropped a non-finite data point of %s %s", item.namespace, item.metric)
+                continue
             identity = (item.scope, item.namespace, item.metric, dimensions_text(item.dimensions), item.unit)
             start = int(item.timestamp // MINUTE * MINUTE)
             row = merged.get((identity, start))
@@ -135,7 +146,7 @@ class MetricStore:
         with self.store.begin() as conn:
             ids = self._ensure_series(conn, newest)
             rows = [dict(series_id=ids[identity], resolution=MINUTE, start=start, count=v[0], sum=v[1], min=v[2],
-                         max=v[3]) for (identity, start), v in merged.items()]
+                         max=v[3]) for (identity, start), v in merged.items() if _finite(*v)]
             for first in range(0, len(rows), CHUNK):
                 self._merge_rows(conn, rows[first:first + CHUNK])
 
@@ -288,7 +299,9 @@ class MetricStore:
                         into[2] = min(into[2], low)
                         into[3] = max(into[3], high)
                 rows = [dict(series_id=sid, resolution=coarse, start=start, count=v[0], sum=v[1], min=v[2], max=v[3])
-                        for (sid, start), v in merged.items()]
+                        for (sid, start), v in merged.items() if _finite(*v)]
+                if len(rows) < len(merged):  # rows stored before values were bounded: dropped, not retried forever
+                    log.warning("roll-up dropped %d non-finite rows", len(merged) - len(rows))
                 for first in range(0, len(rows), CHUNK):
                     self._merge_rows(conn, rows[first:first + CHUNK])
                 taken += len(gone)

@@ -122,7 +122,9 @@ def _document_answer(protocol: str, document: Any, status: int, headers: dict[st
         headers = {**headers, "smithy-protocol": "rpc-v2-cbor"}
         return Answer(cbor2.dumps(document, datetime_as_timestamp=True, timezone=timezone.utc), status,
                       CONTENT_TYPES[CBOR], headers)
-    return Answer(json.dumps(document, separators=(",", ":")).encode(), status, CONTENT_TYPES[JSON], headers)
+    # allow_nan=False: Infinity and NaN are not JSON, and no client parses them; a non-finite answer is a bug
+    return Answer(json.dumps(document, separators=(",", ":"), allow_nan=False).encode(), status,
+                  CONTENT_TYPES[JSON], headers)
 
 
 # --- awsQuery XML -----------------------------------------------------------------------------------

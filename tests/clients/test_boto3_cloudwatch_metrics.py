@@ -91,6 +91,9 @@ def test_mistakes_get_cloudwatch_codes_in_each_protocol(gateway: Any, protocol: 
         "InvalidParameterCombination", 400)
     assert code_of(cloudwatch.put_metric_data, Namespace=namespace(),
                    MetricData=[{"MetricName": "m", "Value": 1e300}]) == ("InvalidParameterValue", 400)
+    assert code_of(cloudwatch.put_metric_data, Namespace=namespace(),  # 2^360 x 1e300 = inf
+                   MetricData=[{"MetricName": "m", "Values": [2.0 ** 360], "Counts": [1e300]}]) == (
+        "InvalidParameterValue", 400)
     query = dict(Namespace=namespace(), MetricName="m", StartTime=base, EndTime=base + timedelta(minutes=20))
     assert code_of(cloudwatch.get_metric_statistics, Period=90, Statistics=["Sum"], **query) == (
         "InvalidParameterValue", 400)

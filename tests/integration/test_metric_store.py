@@ -103,3 +103,18 @@ def test_a_series_purged_by_another_process_is_made_anew_on_its_next_point(store
     writer.put_points([point(5.0, NOW - 60)])  # the writer still remembers the series' old id
     [series] = writer.series(["lab|alice"])
     assert [(r.start, r.sum) for r in writer.rows([series.id], NOW - 120, NOW)] == [(NOW - 60, 5.0)]
+
+
+def test_a_roll_up_that_would_overflow_drops_that_row_and_goes_on(tmp_path: Path) -> None:
+    """Minutes that SQLite merged to inf and to -inf (values stored before they were bounded) roll up to
+    inf + -inf = NaN, which SQLite cannot store: that row is dropped and roll-ups go on, not retried forever."""
+    old = NOW - 2 * DAY
+    metrics = metric_store(f"sqlite:///{tmp_path / 'metrics.db'}", tmp_path)
+    for minute, value in ((0, 1.5e308), (0, 1.5e308), (1, -1.5e308), (1, -1.5e308)):
+        metrics.put_points([point(value, old + minute * 60, "Huge")])  # each put finite, their sums not
+    metrics.put_points(point(2.0, old + m * 60) for m in range(4))
+    later = metric_store(f"sqlite:///{tmp_path / 'metrics.db'}", tmp_path, NOW + 16 * DAY)
+    assert later.roll_up_and_purge() == 6
+    assert later.roll_up_and_purge() == 0  # nothing left to retry
+    [load] = later.series(["lab|alice"], metric="Load")
+    assert [(r.resolution, r.count, r.sum) for r in later.rows([load.id], old, old + 300)] == [(300, 4, 8.0)]
