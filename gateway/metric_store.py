@@ -245,6 +245,7 @@ class MetricStore:
         with self.store.engine.connect() as conn:
             for first in range(0, len(series_ids), CHUNK):
                 query = sa.select(points).where(points.c.series_id.in_(list(series_ids[first:first + CHUNK]))
+                                                & points.c.resolution.in_(RESOLUTIONS)  # a key range, not a scan
                                                 & (points.c.start >= math.floor(start))
                                                 & (points.c.start < math.ceil(end))).order_by(points.c.start)
                 found.extend(Row(r.series_id, r.resolution, r.start, r.count, r.sum,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from gateway.metric_points import DataPoint
 from gateway.metric_store import DAY, Aggregate, MetricStore, Retention
@@ -78,7 +80,8 @@ def test_recent_rows_stay_at_one_minute(store_url: str, tmp_path: Path) -> None:
 
 def test_a_vm_day_of_ten_sampled_metrics_costs_about_400_kib_in_sqlite(tmp_path: Path) -> None:
     """1 VM x 1 day x 10 metrics = 14,400 one-minute rows: measured 404 KiB (28.7 bytes a row) with
-    SQLite's dbstat, so 1,000 VMs x 15 days of one-minute data is about 6 GB."""
+    SQLite's dbstat, plus 208 KiB (14.8 bytes a row) of the roll-ups' (resolution, start) index, so
+    1,000 VMs x 15 days of one-minute data is about 9 GB."""
     path = tmp_path / "size.db"
     metrics = metric_store(f"sqlite:///{path}", tmp_path)
     day = NOW - DAY
@@ -91,9 +94,11 @@ def test_a_vm_day_of_ten_sampled_metrics_costs_about_400_kib_in_sqlite(tmp_path:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         rows = db.execute("SELECT count(*) FROM metric_points").fetchone()[0]
         size = db.execute("SELECT sum(pgsize) FROM dbstat WHERE name = 'metric_points'").fetchone()[0]
-    print(f"1 VM x 1 day x 10 metrics: {rows} rows, {size} bytes ({size / rows:.1f} a row), written in {elapsed:.2f} s")
+        index = db.execute("SELECT sum(pgsize) FROM dbstat WHERE name = 'metric_points_age'").fetchone()[0]
+    print(f"1 VM x 1 day x 10 metrics: {rows} rows, {size} bytes ({size / rows:.1f} a row) and {index} bytes of "
+          f"index ({index / rows:.1f} a row), written in {elapsed:.2f} s")
     assert rows == 14_400
-    assert size < 450 * 1024
+    assert size < 450 * 1024 and index < 250 * 1024
 
 
 def test_a_series_purged_by_another_process_is_made_anew_on_its_next_point(store_url: str, tmp_path: Path) -> None:
@@ -118,3 +123,28 @@ def test_a_roll_up_that_would_overflow_drops_that_row_and_goes_on(tmp_path: Path
     assert later.roll_up_and_purge() == 0  # nothing left to retry
     [load] = later.series(["lab|alice"], metric="Load")
     assert [(r.resolution, r.count, r.sum) for r in later.rows([load.id], old, old + 300)] == [(300, 4, 8.0)]
+
+
+def test_roll_ups_and_reads_search_the_points_by_key_never_scan_them(tmp_path: Path) -> None:
+    """Every statement roll-ups, the purge and reads run on metric_points, explained by SQLite itself, uses an
+    index or the primary key: a scan of the whole table per roll-up step is what they must not do."""
+    url = f"sqlite:///{tmp_path / 'plans.db'}"
+    metric_store(url, tmp_path).put_points(point(1.0, NOW - 2 * DAY + m * 60) for m in range(20))
+    later = metric_store(url, tmp_path, NOW + 16 * DAY)
+    statements: list[tuple[str, Any]] = []
+
+    def note(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if "metric_points" in statement and not executemany and statement.lstrip().upper().startswith(
+                ("SELECT", "DELETE")):
+            statements.append((statement, parameters))
+
+    sa.event.listen(later.store.engine, "before_cursor_execute", note)
+    assert later.roll_up_and_purge() == 20
+    [series] = later.series(["lab|alice"])
+    assert len(later.rows([series.id], NOW - 3 * DAY, NOW)) == 4
+    sa.event.remove(later.store.engine, "before_cursor_execute", note)
+    assert len(statements) >= 4
+    with later.store.engine.connect() as conn:
+        for statement, parameters in statements:
+            plan = [row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+            assert all(step.startswith("SEARCH") for step in plan if "metric_points" in step), (statement, plan)
