@@ -84,7 +84,7 @@ def decode_input(protocol: str, name: str, body: bytes, params: Mapping[str, str
         document: Any = {}
     elif protocol == JSON:
         try:
-            document = json.loads(body)
+            document = json.loads(body, parse_constant=_not_json)
         except (ValueError, UnicodeDecodeError, RecursionError):
             raise CloudWatchError("SerializationException", "The request body is not valid JSON") from None
     else:
@@ -93,6 +93,11 @@ def decode_input(protocol: str, name: str, body: bytes, params: Mapping[str, str
         except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError):
             raise CloudWatchError("SerializationException", "The request body is not valid CBOR") from None
     return from_document(shape, document) if shape is not None else {}
+
+
+def _not_json(word: str) -> Any:
+    """Python's json reads Infinity and NaN, which JSON has not: a request carrying them is malformed."""
+    raise ValueError(f"{word} is not JSON")
 
 
 def encode_output(protocol: str, name: str, result: dict[str, Any], request_id: str) -> Answer:
