@@ -30,6 +30,7 @@ from .errors import CloudWatchError, from_gateway
 
 log = logging.getLogger("cloudgw.cloudwatch")
 AWS_PATHS = ("/", "/ec2", "/ec2/")
+MAX_REGION = 255  # what an alarm's region column holds
 
 
 def intercept() -> Response | None:
@@ -56,6 +57,9 @@ def handle() -> Response:
         verified = signing.verify(signed_request(params, signed_body), gateway.store.credential,
                                   skew=gateway.config.signature_skew_seconds, service="monitoring")
         request_stats.note_identity(verified.credential.access_key)
+        if len(verified.region or "") > MAX_REGION:
+            raise CloudWatchError("InvalidParameterValue", f"The region of the signature's scope must have at most "
+                                  f"{MAX_REGION} characters.")
         name = wire.operation_name(protocol, request.path, request.headers, params)
         wire.known_operation(name)
         action = ACTIONS.get(name)

@@ -124,6 +124,12 @@ def test_alarms_refuse_what_they_cannot_do(cloudwatch: Any) -> None:
         with pytest.raises(ClientError) as caught:
             cloudwatch.put_metric_alarm(**arguments)
         assert caught.value.response["Error"]["Code"] == code, change
+    for name, tags in ((f"dup-{uuid.uuid4().hex[:8]}", [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}]),
+                       ("long-" + "x" * 200, [{"Key": "a", "Value": "1"}])):  # tags keyed by 128 characters at most
+        with pytest.raises(ClientError) as caught:
+            cloudwatch.put_metric_alarm(**{**base, "AlarmName": name, "Tags": tags})
+        assert caught.value.response["Error"]["Code"] == "InvalidParameterValue"
+        assert cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"] == []  # refused means not stored
 
 
 @pytest.mark.parametrize("verb, waiter", [("stop", "instance_stopped"), ("terminate", "instance_terminated")])

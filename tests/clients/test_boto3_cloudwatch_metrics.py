@@ -163,9 +163,10 @@ def test_get_metric_data_pages_with_next_token_oldest_first(gateway: Any) -> Non
                                                                                       "Complete"]
 
 
-def signed(gateway: Any, body: bytes, headers: dict[str, str], path: str = "/") -> requests.Response:
+def signed(gateway: Any, body: bytes, headers: dict[str, str], path: str = "/",
+           region: str = REGION) -> requests.Response:
     request = AWSRequest(method="POST", url=f"{gateway.url}{path}", data=body, headers=headers)
-    SigV4Auth(Credentials(gateway.access_key, gateway.secret_key), "monitoring", REGION).add_auth(request)
+    SigV4Auth(Credentials(gateway.access_key, gateway.secret_key), "monitoring", region).add_auth(request)
     prepared = request.prepare()
     return requests.post(prepared.url, data=prepared.body, headers=dict(prepared.headers), timeout=30)
 
@@ -190,6 +191,14 @@ def test_garbage_bodies_are_client_errors_in_the_protocol_spoken(gateway: Any) -
                              headers={"smithy-protocol": "rpc-v2-cbor"}, timeout=30)
     assert unsigned.status_code == 401 and unsigned.headers["x-amzn-query-error"].startswith(
         "MissingAuthenticationToken;")
+
+
+def test_a_region_longer_than_the_store_keeps_is_refused(gateway: Any) -> None:
+    """An alarm keeps its signature's region (255 characters at most): a longer one is the client's error, not
+    a PostgreSQL DataError."""
+    answer = signed(gateway, b"Action=ListMetrics&Version=2010-08-01", {
+        "Content-Type": "application/x-www-form-urlencoded"}, region="r" * 256)
+    assert answer.status_code == 400 and b"<Code>InvalidParameterValue</Code>" in answer.content
 
 
 def test_ec2_still_answers_beside_cloudwatch(gateway: Any) -> None:

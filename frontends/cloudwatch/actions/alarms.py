@@ -22,7 +22,7 @@ from ..call import Call
 from ..errors import CloudWatchError, combination, invalid_value, not_found
 from ..series import STATISTICS, caller_instance_ids, dimensions_of
 from . import action
-from .alarm_tags import save_tags
+from .alarm_tags import check_tags, save_tags
 from .metric_listing import page_start
 
 COMPARISONS = ("GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold",
@@ -117,6 +117,8 @@ def put_metric_alarm(call: Call) -> dict[str, Any]:
     if instance is not None and instance not in caller_instance_ids(call):
         raise invalid_value(f"The instance {instance[:64]} of the InstanceId dimension does not exist or you may not "
                             "see it.")
+    if call.get("Tags"):
+        check_tags(call, name, call.params["Tags"])  # before the alarm is stored: a refusal leaves no alarm
     definition = {key: call.params[key] for key in DEFINITION if call.params.get(key) is not None}
     now = time.time()
     created = alarm_store.put(call.gateway.store, call.owner, name, access_key=call.access_key, region=call.region,
