@@ -193,6 +193,18 @@ def test_garbage_bodies_are_client_errors_in_the_protocol_spoken(gateway: Any) -
         "MissingAuthenticationToken;")
 
 
+def test_get_metric_data_asking_for_too_many_periods_is_refused(gateway: Any) -> None:
+    """8 queries x 15 days at one minute are 172,800 periods, beyond CloudWatch's 100,800 a call; 4 are not."""
+    cloudwatch = cloudwatch_client(gateway)
+    end = minute_ago(0)
+    queries = [{"Id": f"q{i}", "MetricStat": {"Metric": {"Namespace": namespace(), "MetricName": "m"}, "Period": 60,
+                                              "Stat": "Sum"}} for i in range(8)]
+    window = dict(StartTime=end - timedelta(days=15), EndTime=end)
+    assert code_of(cloudwatch.get_metric_data, MetricDataQueries=queries, **window) == (
+        "InvalidParameterCombination", 400)
+    assert len(cloudwatch.get_metric_data(MetricDataQueries=queries[:4], **window)["MetricDataResults"]) == 4
+
+
 def test_a_region_longer_than_the_store_keeps_is_refused(gateway: Any) -> None:
     """An alarm keeps its signature's region (255 characters at most): a longer one is the client's error, not
     a PostgreSQL DataError."""
