@@ -31,6 +31,9 @@ from .errors import CloudWatchError, from_gateway
 log = logging.getLogger("cloudgw.cloudwatch")
 AWS_PATHS = ("/", "/ec2", "/ec2/")
 MAX_REGION = 255  # what an alarm's region column holds
+# Headers that choose the operation or how the body is read: botocore signs them whenever it sends them, and
+# an unsigned one would let a captured request be replayed as another operation within the clock skew.
+MUST_BE_SIGNED = ("x-amz-target", "smithy-protocol", "content-encoding")
 
 
 def intercept() -> Response | None:
@@ -57,6 +60,7 @@ def handle() -> Response:
         verified = signing.verify(signed_request(params, signed_body), gateway.store.credential,
                                   skew=gateway.config.signature_skew_seconds, service="monitoring")
         request_stats.note_identity(verified.credential.access_key)
+        _require_signed(verified)
         if len(verified.region or "") > MAX_REGION:
             raise CloudWatchError("InvalidParameterValue", f"The region of the signature's scope must have at most "
                                   f"{MAX_REGION} characters.")
@@ -84,6 +88,25 @@ def handle() -> Response:
     except Exception:
         log.exception("CloudWatch request failed", extra={"request_id": request_id})
         return _error(protocol, CloudWatchError("InternalFailure", "An internal error has occurred", 500))
+
+
+def _require_signed(verified: signing.Verified) -> None:
+    """IncompleteSignature if a header that selects the operation or decodes the body is not signed."""
+    present = [name for name in MUST_BE_SIGNED if name in request.headers]
+    if not present:
+        return
+    signed: set[str] = set()
+    if verified.version == "4":
+        listed = request.args.get("X-Amz-SignedHeaders")
+        if listed is None:
+            fields = request.headers.get("Authorization", "").partition(" ")[2]
+            listed = next((part.strip().partition("=")[2] for part in fields.split(",")
+                           if part.strip().startswith("SignedHeaders=")), "")
+        signed = {name.strip().lower() for name in listed.split(";")}
+    unsigned = [name for name in present if name not in signed]
+    if unsigned:
+        raise CloudWatchError("IncompleteSignature", f"The header(s) {', '.join(unsigned)} must be signed "
+                              "(listed in SignedHeaders).", 403)
 
 
 def _decompressed(body: bytes, limit: int) -> bytes:

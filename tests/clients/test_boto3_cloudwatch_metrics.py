@@ -205,6 +205,22 @@ def test_get_metric_data_asking_for_too_many_periods_is_refused(gateway: Any) ->
     assert len(cloudwatch.get_metric_data(MetricDataQueries=queries[:4], **window)["MetricDataResults"]) == 4
 
 
+def test_a_header_choosing_the_operation_must_be_signed(gateway: Any) -> None:
+    """A captured request replayed with another, unsigned X-Amz-Target (or Content-Encoding) is refused: the
+    signature must cover what chooses the operation and how the body is read, as botocore signs them."""
+    request = AWSRequest(method="POST", url=f"{gateway.url}/", data=b"{}",
+                         headers={"Content-Type": "application/x-amz-json-1.0"})
+    SigV4Auth(Credentials(gateway.access_key, gateway.secret_key), "monitoring", REGION).add_auth(request)
+    prepared = request.prepare()
+    for extra in ({"X-Amz-Target": "GraniteServiceVersion20100801.DescribeAlarms"},
+                  {"X-Amz-Target": "GraniteServiceVersion20100801.ListMetrics", "Content-Encoding": "identity"}):
+        answer = requests.post(prepared.url, data=prepared.body, headers={**prepared.headers, **extra}, timeout=30)
+        assert answer.status_code == 403 and answer.json()["__type"].endswith("IncompleteSignature"), extra
+    signed_too = signed(gateway, b"{}", {"Content-Type": "application/x-amz-json-1.0",
+                                         "X-Amz-Target": "GraniteServiceVersion20100801.DescribeAlarms"})
+    assert signed_too.status_code == 200
+
+
 def test_a_region_longer_than_the_store_keeps_is_refused(gateway: Any) -> None:
     """An alarm keeps its signature's region (255 characters at most): a longer one is the client's error, not
     a PostgreSQL DataError."""
