@@ -41,9 +41,21 @@ def intercept() -> Response | None:
     path = request.path
     if path not in AWS_PATHS and not wire.CBOR_PATH.match(path):
         return None
-    if not wire.addressed_here(path, request.headers, request.args, sts.scope_service(request.headers, request.args)):
+    service = sts.scope_service(request.headers, request.args)
+    if not wire.addressed_here(path, request.headers, _routing_params(service), service):
         return None
     return handle()
+
+
+def _routing_params(signed_service: str | None) -> dict[str, str]:
+    """What tells an unsigned or SigV2 Query request's service: the query string and, for a POSTed form, the
+    form (cached raw, so the signature still reads the body as sent)."""
+    params = dict(request.args.items())
+    if (signed_service is None and request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded"
+            and not request.headers.get("Content-Encoding")):
+        form = parse_qsl(request.get_data(cache=True).decode("utf-8", errors="replace"), keep_blank_values=True)
+        params = {**dict(form), **params}
+    return params
 
 
 def handle() -> Response:
@@ -121,6 +133,8 @@ def _decompressed(body: bytes, limit: int) -> bytes:
         raise CloudWatchError("SerializationException", "The gzip-encoded request body is corrupt") from None
     if len(plain) > limit or inflater.unconsumed_tail:
         raise CloudWatchError("RequestEntityTooLarge", f"The request body inflates to more than {limit} bytes", 413)
+    if not inflater.eof:  # cut short: the missing part (and the checksum) might change what was meant
+        raise CloudWatchError("SerializationException", "The gzip-encoded request body is truncated")
     return plain
 
 

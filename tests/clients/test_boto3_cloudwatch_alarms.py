@@ -124,6 +124,11 @@ def test_alarms_refuse_what_they_cannot_do(cloudwatch: Any) -> None:
         with pytest.raises(ClientError) as caught:
             cloudwatch.put_metric_alarm(**arguments)
         assert caught.value.response["Error"]["Code"] == code, change
+    hourly = f"hourly-{uuid.uuid4().hex[:8]}"  # an hour's period may look back 7 days, as CloudWatch allows
+    cloudwatch.put_metric_alarm(**{**base, "AlarmName": hourly, "Period": 3600, "EvaluationPeriods": 48})
+    cloudwatch.delete_alarms(AlarmNames=[hourly])
+    with pytest.raises(ClientError):
+        cloudwatch.put_metric_alarm(**{**base, "AlarmName": hourly, "Period": 3600, "EvaluationPeriods": 169})
     for name, tags in ((f"dup-{uuid.uuid4().hex[:8]}", [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}]),
                        ("long-" + "x" * 200, [{"Key": "a", "Value": "1"}])):  # tags keyed by 128 characters at most
         with pytest.raises(ClientError) as caught:

@@ -3,6 +3,7 @@ ListMetrics, GetMetricStatistics and GetMetricData answer what was put, over the
 get CloudWatch's error codes in the protocol the client spoke."""
 from __future__ import annotations
 
+import gzip
 import math
 import time
 import uuid
@@ -219,6 +220,23 @@ def test_a_header_choosing_the_operation_must_be_signed(gateway: Any) -> None:
     signed_too = signed(gateway, b"{}", {"Content-Type": "application/x-amz-json-1.0",
                                          "X-Amz-Target": "GraniteServiceVersion20100801.DescribeAlarms"})
     assert signed_too.status_code == 200
+
+
+def test_a_truncated_gzip_body_is_refused(gateway: Any) -> None:
+    """A gzip body cut before its checksum was read as far as it went; it is malformed."""
+    headers = {"Content-Type": "application/x-amz-json-1.0", "Content-Encoding": "gzip",
+               "X-Amz-Target": "GraniteServiceVersion20100801.ListMetrics"}
+    assert signed(gateway, gzip.compress(b"{}"), headers).status_code == 200
+    cut = signed(gateway, gzip.compress(b"{}")[:-8], headers)
+    assert cut.status_code == 400 and cut.json()["__type"].endswith("SerializationException")
+
+
+def test_an_unsigned_query_form_is_told_cloudwatch_by_its_version(gateway: Any) -> None:
+    """Version=2010-08-01 in a POSTed form (not the query string) is CloudWatch's, so the refusal is CloudWatch's
+    own, not EC2's."""
+    answer = requests.post(f"{gateway.url}/", data={"Action": "ListMetrics", "Version": "2010-08-01"}, timeout=30)
+    assert answer.status_code == 401 and b"<ErrorResponse" in answer.content
+    assert b"<Code>MissingAuthenticationToken</Code>" in answer.content
 
 
 def test_a_region_longer_than_the_store_keeps_is_refused(gateway: Any) -> None:

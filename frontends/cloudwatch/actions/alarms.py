@@ -93,8 +93,10 @@ def _check_definition(params: dict[str, Any]) -> None:
         raise invalid_value("The parameter Period must be a multiple of 60 (no high-resolution alarms here).")
     if periods < 1:
         raise invalid_value("The parameter EvaluationPeriods must be at least 1.")
-    if period * periods > 86400:
-        raise invalid_value("The product of EvaluationPeriods and Period must not exceed 86400 seconds (1 day).")
+    longest = 7 * 86400 if period >= 3600 else 86400  # CloudWatch: 7 days for periods of an hour or more
+    if period * periods > longest:
+        raise invalid_value(f"The product of EvaluationPeriods and Period must not exceed {longest} seconds "
+                            f"({longest // 86400} day{'s' if longest > 86400 else ''}).")
     to_alarm = params.get("DatapointsToAlarm")
     if to_alarm is not None and not 1 <= to_alarm <= periods:
         raise invalid_value("The parameter DatapointsToAlarm must be from 1 to EvaluationPeriods.")
