@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from frontends.cloudwatch import alarm_store
 from gateway.metric_points import DataPoint
 from gateway.metric_store import DAY, Aggregate, MetricStore, Retention
 from gateway.store import Store, load_or_create_key
@@ -166,3 +168,27 @@ def test_two_roll_ups_at_once_count_every_row_once(store_url: str, tmp_path: Pat
     rows = stores[0].rows([s.id for s in series], old, old + 600 * 60)
     assert {r.resolution for r in rows} == {300} and len(rows) == 3 * 120
     assert (sum(r.count for r in rows), sum(r.sum for r in rows)) == (1800, 3 * 2700.0)
+
+
+def test_two_creates_of_one_alarm_at_once_both_succeed(postgresql: Any, tmp_path: Path) -> None:  # noqa: F811
+    """PostgreSQL: another request inserts the alarm between this one's UPDATE (no row yet) and INSERT; the
+    INSERT's unique violation becomes an update of the alarm, not an IntegrityError 500."""
+    server, directory = postgresql
+    database = f"cloudgw_{uuid.uuid4().hex[:12]}"
+    server.psql(f"CREATE DATABASE {database};")
+    url = f"postgresql+psycopg://postgres:@/{database}?host={directory}"
+    mine, other = (Store(url, load_or_create_key(tmp_path / "secret.key")) for _ in range(2))
+    definition = {"Namespace": "App", "MetricName": "m", "Period": 60, "EvaluationPeriods": 1}
+    raced: list[bool] = []
+
+    def create_first(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("INSERT INTO metric_alarms") and not raced:
+            raced.append(alarm_store.put(other, "lab|alice", "twin", access_key="AK2", region="r",
+                                         definition=definition, actions_enabled=True, now=1.0))
+
+    sa.event.listen(mine.engine, "before_cursor_execute", create_first)
+    assert alarm_store.put(mine, "lab|alice", "twin", access_key="AK1", region="r", definition=definition,
+                           actions_enabled=False, now=2.0) is False
+    assert raced == [True]
+    [stored] = alarm_store.find(mine, "lab|alice", ["twin"])
+    assert (stored.access_key, stored.actions_enabled) == ("AK1", False)  # the later request's definition
