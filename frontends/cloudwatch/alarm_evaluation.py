@@ -33,7 +33,7 @@ from gateway.scope import Credentials, Scope
 from . import alarm_store
 from .actions.alarms import EC2_ACTION
 from .alarm_store import ALARM, INSUFFICIENT_DATA, OK, Alarm
-from .series import Bucket, dimensions_of, guarded, visible_instance_ids
+from .series import dimensions_of, guarded, merged_periods, visible_instance_ids
 
 log = logging.getLogger("cloudgw.cloudwatch")
 
@@ -85,10 +85,8 @@ class AlarmEvaluator:
         if any(guarded(s, provider) for s in found):
             allowed = self._creator_instance_ids(alarm)
             found = [s for s in found if not guarded(s, provider) or dict(s.dimensions)["InstanceId"] in allowed]
-        merged: dict[int, Bucket] = {}
-        for row in self.gateway.metric_store.rows([s.id for s in found], start, end) if found else []:
-            index = int((row.start - start) // period)
-            merged.setdefault(index, Bucket(start + index * period)).add(row)
+        rows = self.gateway.metric_store.rows([s.id for s in found], start, end) if found else []
+        merged = merged_periods(rows, start, period)
         statistic = definition["Statistic"]
         return [(start + i * period, merged[i].statistic(statistic) if i in merged else None) for i in range(count)]
 

@@ -96,12 +96,6 @@ def transition(store: Store, alarm: Alarm, state: str, reason: str, reason_data:
             state=state, reason=reason, reason_data=reason_data, state_updated=now, evaluated=now)).rowcount == 1
 
 
-def mark_evaluated(store: Store, alarm: Alarm, now: float) -> None:
-    with store.begin() as conn:
-        conn.execute(alarms.update().where((alarms.c.owner == alarm.owner) & (alarms.c.name == alarm.name))
-                     .values(evaluated=now))
-
-
 # --- history ------------------------------------------------------------------------------------------
 def record(store: Store, owner: str, alarm: str, kind: str, summary: str, data: dict[str, Any], now: float) -> None:
     with store.begin() as conn:

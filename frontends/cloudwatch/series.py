@@ -157,14 +157,20 @@ def buckets(call: Call, series_ids: Sequence[int], start: float, end: float, per
     start = math.floor(start / resolution) * resolution  # CloudWatch rounds StartTime down likewise
     if period % resolution:
         return []  # CloudWatch returns no data for a period finer than what it keeps for that age
+    found = merged_periods(call.gateway.metric_store.rows(series_ids, start, end), start, period)
+    return [found[index] for index in sorted(found)]
+
+
+def merged_periods(rows: Iterable[Row], start: float, period: int) -> dict[int, Bucket]:
+    """Rows merged into the periods of `period` seconds from `start`, by index (0: the period at `start`)."""
     found: dict[int, Bucket] = {}
-    for row in call.gateway.metric_store.rows(series_ids, start, end):
+    for row in rows:
         index = int((row.start - start) // period)
         bucket = found.get(index)
         if bucket is None:
             bucket = found[index] = Bucket(start + index * period)
         bucket.add(row)
-    return [found[index] for index in sorted(found)]
+    return found
 
 
 def check_datapoints(start: float, end: float, period: int) -> None:

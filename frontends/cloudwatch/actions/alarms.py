@@ -20,10 +20,10 @@ from .. import alarm_store
 from ..alarm_store import STATES, Alarm
 from ..call import Call
 from ..errors import CloudWatchError, combination, invalid_value, not_found
+from ..paging import page
 from ..series import STATISTICS, caller_instance_ids, dimensions_of
 from . import action
 from .alarm_tags import check_tags, save_tags
-from .metric_listing import page_start
 
 COMPARISONS = ("GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold",
                "LessThanOrEqualToThreshold")
@@ -153,11 +153,10 @@ def describe_alarms(call: Call) -> dict[str, Any]:
     found = [a for a in found if (prefix is None or a.name.startswith(prefix)) and (state is None or a.state == state)
              and (action_prefix is None or any(arn.startswith(action_prefix) for key in ACTION_LISTS
                                                for arn in a.definition.get(key, [])))]
-    start = page_start(call.get("NextToken"))
-    result: dict[str, Any] = {"MetricAlarms": [metric_alarm(a) for a in found[start:start + limit]],
-                              "CompositeAlarms": []}
-    if start + limit < len(found):
-        result["NextToken"] = str(start + limit)
+    shown, next_token = page(found, call.get("NextToken"), limit)
+    result: dict[str, Any] = {"MetricAlarms": [metric_alarm(a) for a in shown], "CompositeAlarms": []}
+    if next_token is not None:
+        result["NextToken"] = next_token
     return result
 
 

@@ -15,9 +15,9 @@ from typing import Any
 from ..call import Call
 from ..errors import CloudWatchError, combination, invalid_value
 from ..metric_math import Evaluator, Series
+from ..paging import page_start
 from ..series import STATISTICS, as_time, buckets, check_period, check_range, dimensions_of, series_of
 from . import action
-from .metric_listing import page_start
 
 QUERY_ID = re.compile(r"^[a-z][a-zA-Z0-9_]{0,254}$")
 MAX_QUERIES = 500
