@@ -7,13 +7,16 @@ series is (scope, namespace, metric, dimensions, unit). As CloudWatch documents,
 15 days, then rolled up into five-minute rows kept 63 days, then into one-hour rows kept 455 days (the
 three numbers are `[cloudwatch]` settings); `roll_up_and_purge` (a housekeeping task) does both.
 
-A roll-up first DELETEs the fine rows it takes (RETURNING them), then merges them into the coarse rows
-with an upsert, in one transaction: two processes rolling up at once never count a row twice, since a
-row only one of them deleted is only one of them merged.
+A roll-up reads the fine rows of its window, DELETEs them and merges them into the coarse rows with an
+upsert, in one transaction that it abandons if the DELETE took fewer rows than it read: two processes
+rolling up at once never count a row twice, since rows only one of them deleted are only one of them
+merged (no row enters a window that old meanwhile). `DELETE ... RETURNING` would say the same in one
+statement, but needs SQLite 3.35, newer than some supported systems have (Debian 11: 3.34).
 """
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from collections.abc import Iterable, Sequence
@@ -27,11 +30,14 @@ from .metric_points import DataPoint
 from .schema import metric_points_table as points, metric_series_table as series_table
 from .store import Store
 
+log = logging.getLogger("cloudgw.metrics")
+
 DAY = 86400
 MINUTE, FIVE_MINUTES, HOUR = 60, 300, 3600
 RESOLUTIONS = (MINUTE, FIVE_MINUTES, HOUR)
 CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
 Identity = tuple[str, str, str, str, str]  # scope, namespace, metric, dimensions text, unit
+MAX_RACES = 100  # windows a roll-up leaves to another process rolling up at once before it stops
 SEEN_STEP = 600.0  # seconds a series' last_seen may lag behind its newest point
 
 
@@ -94,6 +100,11 @@ def dimensions_text(dimensions: Iterable[tuple[str, str]]) -> str:
     return json.dumps(sorted([name, value] for name, value in dimensions), separators=(",", ":"))
 
 
+def _finite(*numbers: float) -> bool:
+    """SQLite stores NaN as NULL (a NOT NULL error) and inf + -inf is NaN: only finite numbers are stored."""
+    return all(math.isfinite(number) for number in numbers)
+
+
 def _dimensions(text: str) -> tuple[tuple[str, str], ...]:
     return tuple((name, value) for name, value in json.loads(text))
 
@@ -119,6 +130,9 @@ class MetricStore:
         merged: dict[tuple[Identity, int], list[float]] = {}
         newest: dict[Identity, float] = {}
         for item in aggregates:
+            if not _finite(item.count, item.sum, item.minimum, item.maximum):
+                log.warning("dropped a non-finite data point of %s %s", item.namespace, item.metric)
+                continue
             identity = (item.scope, item.namespace, item.metric, dimensions_text(item.dimensions), item.unit)
             start = int(item.timestamp // MINUTE * MINUTE)
             row = merged.get((identity, start))
@@ -135,7 +149,7 @@ class MetricStore:
         with self.store.begin() as conn:
             ids = self._ensure_series(conn, newest)
             rows = [dict(series_id=ids[identity], resolution=MINUTE, start=start, count=v[0], sum=v[1], min=v[2],
-                         max=v[3]) for (identity, start), v in merged.items()]
+                         max=v[3]) for (identity, start), v in merged.items() if _finite(*v)]
             for first in range(0, len(rows), CHUNK):
                 self._merge_rows(conn, rows[first:first + CHUNK])
 
@@ -234,6 +248,7 @@ class MetricStore:
         with self.store.engine.connect() as conn:
             for first in range(0, len(series_ids), CHUNK):
                 query = sa.select(points).where(points.c.series_id.in_(list(series_ids[first:first + CHUNK]))
+                                                & points.c.resolution.in_(RESOLUTIONS)  # a key range, not a scan
                                                 & (points.c.start >= math.floor(start))
                                                 & (points.c.start < math.ceil(end))).order_by(points.c.start)
                 found.extend(Row(r.series_id, r.resolution, r.start, r.count, r.sum,
@@ -263,32 +278,53 @@ class MetricStore:
         """Move rows of resolution `fine` older than `before` into `coarse` rows, one whole coarse period
         (of every series) per transaction, oldest first."""
         cutoff = int(before // coarse * coarse)
-        taken = 0
+        taken = races = 0
         while True:
-            with self.store.begin() as conn:
-                oldest = conn.execute(sa.select(sa.func.min(points.c.start)).where(
-                    (points.c.resolution == fine) & (points.c.start < cutoff))).scalar()
-                if oldest is None:
+            try:
+                with self.store.begin() as conn:
+                    done = self._roll_up_window(conn, fine, coarse, cutoff)
+            except _Raced:
+                races += 1  # another process rolled that window up: its merge stands, go on to the next
+                if races > MAX_RACES:  # it is rolling up too: leave it the rest
                     return taken
-                window = (points.c.resolution == fine) & (points.c.start < int(oldest // coarse * coarse) + coarse)
-                gone = conn.execute(points.delete().where(window).returning(
-                    points.c.series_id, points.c.start, points.c.count, points.c.sum, points.c.min,
-                    points.c.max)).all()
-                merged: dict[tuple[int, int], list[float]] = {}
-                for row in gone:
-                    key = (row.series_id, row.start // coarse * coarse)
-                    low = row.sum if row.min is None else row.min
-                    high = row.sum if row.max is None else row.max
-                    into = merged.get(key)
-                    if into is None:
-                        merged[key] = [row.count, row.sum, low, high]
-                    else:
-                        into[0] += row.count
-                        into[1] += row.sum
-                        into[2] = min(into[2], low)
-                        into[3] = max(into[3], high)
-                rows = [dict(series_id=sid, resolution=coarse, start=start, count=v[0], sum=v[1], min=v[2], max=v[3])
-                        for (sid, start), v in merged.items()]
-                for first in range(0, len(rows), CHUNK):
-                    self._merge_rows(conn, rows[first:first + CHUNK])
-                taken += len(gone)
+                continue
+            if done is None:
+                return taken
+            taken += done
+
+    def _roll_up_window(self, conn: sa.Connection, fine: int, coarse: int, cutoff: int) -> int | None:
+        """Roll up the oldest coarse period before `cutoff` (of every series); how many rows it took, None
+        if there was none. Raises _Raced (the transaction is abandoned) if another process took them first."""
+        oldest = conn.execute(sa.select(sa.func.min(points.c.start)).where(
+            (points.c.resolution == fine) & (points.c.start < cutoff))).scalar()
+        if oldest is None:
+            return None
+        window = (points.c.resolution == fine) & (points.c.start < int(oldest // coarse * coarse) + coarse)
+        gone = conn.execute(sa.select(points.c.series_id, points.c.start, points.c.count, points.c.sum, points.c.min,
+                                      points.c.max).where(window)).all()
+        if conn.execute(points.delete().where(window)).rowcount != len(gone):
+            raise _Raced()
+        merged: dict[tuple[int, int], list[float]] = {}
+        for row in gone:
+            key = (row.series_id, row.start // coarse * coarse)
+            low = row.sum if row.min is None else row.min
+            high = row.sum if row.max is None else row.max
+            into = merged.get(key)
+            if into is None:
+                merged[key] = [row.count, row.sum, low, high]
+            else:
+                into[0] += row.count
+                into[1] += row.sum
+                into[2] = min(into[2], low)
+                into[3] = max(into[3], high)
+        rows = [dict(series_id=sid, resolution=coarse, start=start, count=v[0], sum=v[1], min=v[2], max=v[3])
+                for (sid, start), v in merged.items() if _finite(*v)]
+        if len(rows) < len(merged):  # rows stored before values were bounded: dropped, not retried forever
+            log.warning("roll-up dropped %d non-finite rows", len(merged) - len(rows))
+        for first in range(0, len(rows), CHUNK):
+            self._merge_rows(conn, rows[first:first + CHUNK])
+        return len(gone)
+
+
+class _Raced(Exception):
+    """A roll-up's DELETE found fewer rows than it read: another process is rolling up the same window."""

@@ -119,6 +119,9 @@ metric_points_table = sa.Table(
     sa.Column("sum", sa.Float, nullable=False),
     sa.Column("min", sa.Float),  # NULL: the row holds one value, its sum (no bytes spent on a copy)
     sa.Column("max", sa.Float),
+    # Roll-ups and the purge look for the oldest rows of one resolution across every series: without this
+    # index each step scanned the whole table (the primary key leads with series_id).
+    sa.Index("metric_points_age", "resolution", "start"),
     sqlite_with_rowid=False,
 )
 

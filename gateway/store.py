@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .errors import AlreadyExists, ConfigError, SecretsUnreadable
 from .schema import (SCHEMA_VERSION, credentials_table, entities_table, key_pairs_table, meta_table, metadata,
-                     operations_table, tags_table, tokens_table, tombstones_table)
+                     metric_points_table, operations_table, tags_table, tokens_table, tombstones_table)
 
 log = logging.getLogger("cloudgw.store")
 UNREADABLE_LOG_SECONDS = 60.0
@@ -145,6 +145,8 @@ class Store:
     def _create_or_check(self) -> None:
         with self.begin() as conn:
             metadata.create_all(conn)
+            for index in metric_points_table.indexes:  # create_all adds no index to a table made before it
+                index.create(conn, checkfirst=True)
             row = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")).first()
             if row is None:
                 try:

@@ -27,13 +27,13 @@ from typing import Any
 from frontends.ec2 import ids
 from frontends.ec2.errors import Ec2Error
 from gateway.engine_states import instance_accepts, instance_already
-from gateway.errors import ConfigError, GatewayError
+from gateway.errors import AuthFailure, ConfigError, Forbidden, GatewayError
 from gateway.scope import Credentials, Scope
 
 from . import alarm_store
 from .actions.alarms import EC2_ACTION
 from .alarm_store import ALARM, INSUFFICIENT_DATA, OK, Alarm
-from .series import Bucket, dimensions_of
+from .series import dimensions_of, guarded, merged_periods, visible_instance_ids
 
 log = logging.getLogger("cloudgw.cloudwatch")
 
@@ -82,12 +82,39 @@ class AlarmEvaluator:
                                                  metric=definition["MetricName"],
                                                  dimensions=dimensions_of(definition.get("Dimensions")),
                                                  unit=definition.get("Unit"))
-        merged: dict[int, Bucket] = {}
-        for row in self.gateway.metric_store.rows([s.id for s in found], start, end) if found else []:
-            index = int((row.start - start) // period)
-            merged.setdefault(index, Bucket(start + index * period)).add(row)
+        if any(guarded(s, provider) for s in found):
+            allowed = self._creator_instance_ids(alarm)
+            found = [s for s in found if not guarded(s, provider) or dict(s.dimensions)["InstanceId"] in allowed]
+        rows = self.gateway.metric_store.rows([s.id for s in found], start, end) if found else []
+        merged = merged_periods(rows, start, period)
         statistic = definition["Statistic"]
         return [(start + i * period, merged[i].statistic(statistic) if i in merged else None) for i in range(count)]
+
+    def _creator_instance_ids(self, alarm: Alarm) -> set[str]:
+        """The instances the alarm's creator may see now; none if its key is gone, names someone else now or
+        is refused by the engine (the alarm then reads no sampled series: missing data)."""
+        try:
+            scope = self.creator_scope(alarm)
+            return visible_instance_ids(self.gateway.driver_for(scope.provider), scope)
+        except (ConfigError, AuthFailure, Forbidden) as exc:
+            log.info("alarm %s of %s reads no instance series: %s", alarm.name, alarm.owner, _message(exc))
+            return set()
+
+    def creator_scope(self, alarm: Alarm) -> Scope:
+        """The scope of the identity that put the alarm, on the alarm owner's provider; ConfigError when the
+        access key that put it is gone or now belongs to another user."""
+        credential = self.gateway.store.credential(alarm.access_key)
+        provider_name, _, username = alarm.owner.partition("|")
+        if credential is None:
+            raise ConfigError(f"the access key {alarm.access_key} that put the alarm no longer exists")
+        if credential.username != username:
+            raise ConfigError(f"the access key {alarm.access_key} that put the alarm now belongs to another user")
+        provider = self.gateway.config.provider(provider_name)
+        region = alarm.region
+        datacenter = provider.region_aliases.get(region, region) if region else provider.default_datacenter
+        return Scope(provider=provider, datacenter=datacenter,
+                     credentials=Credentials(credential.username, credential.password),
+                     request_id=f"alarm:{alarm.name}"[:64])
 
     def evaluate(self, alarm: Alarm) -> bool:
         """Evaluate one alarm now; True if it changed state."""
@@ -154,15 +181,8 @@ class AlarmEvaluator:
         """Stop, reboot or terminate the alarm's instance as its creator; what was not done, if anything."""
         if verb == "recover":
             return "recover is not performed: oVirt restarts its highly available VMs itself"
-        credential = self.gateway.store.credential(alarm.access_key)
-        if credential is None:
-            raise ConfigError(f"the access key {alarm.access_key} that put the alarm no longer exists")
-        provider = self.gateway.config.provider(credential.provider or alarm.owner.partition("|")[0])
-        region = alarm.region
-        datacenter = provider.region_aliases.get(region, region) if region else provider.default_datacenter
-        scope = Scope(provider=provider, datacenter=datacenter,
-                      credentials=Credentials(credential.username, credential.password),
-                      request_id=f"alarm:{alarm.name}"[:64])
+        scope = self.creator_scope(alarm)
+        provider = scope.provider
         instance_id = ids.decode("i", dict(dimensions_of(alarm.definition.get("Dimensions")))["InstanceId"])
         driver = self.gateway.driver_for(provider)
         instance = driver.instance(scope, instance_id)

@@ -47,13 +47,19 @@ def put(store: Store, owner: str, name: str, *, access_key: str, region: str, de
     where = (alarms.c.owner == owner) & (alarms.c.name == name)
     values = dict(access_key=access_key, region=region, definition=json.dumps(definition),
                   actions_enabled=actions_enabled, config_updated=now)
-    with store.begin() as conn:
-        if conn.execute(alarms.update().where(where).values(**values)).rowcount:
-            return False
-        conn.execute(alarms.insert().values(owner=owner, name=name, state=INSUFFICIENT_DATA,
-                                            reason="Unchecked: Initial alarm creation", reason_data="",
-                                            state_updated=now, evaluated=0.0, **values))
-    return True
+    for attempt in range(2):
+        try:
+            with store.begin() as conn:
+                if conn.execute(alarms.update().where(where).values(**values)).rowcount:
+                    return False
+                conn.execute(alarms.insert().values(owner=owner, name=name, state=INSUFFICIENT_DATA,
+                                                    reason="Unchecked: Initial alarm creation", reason_data="",
+                                                    state_updated=now, evaluated=0.0, **values))
+            return True
+        except sa.exc.IntegrityError:  # another request created it between our UPDATE and INSERT: update it
+            if attempt:
+                raise
+    return False
 
 
 def find(store: Store, owner: str | None = None, names: list[str] | None = None) -> list[Alarm]:
@@ -88,12 +94,6 @@ def transition(store: Store, alarm: Alarm, state: str, reason: str, reason_data:
     with store.begin() as conn:
         return conn.execute(alarms.update().where(where).values(
             state=state, reason=reason, reason_data=reason_data, state_updated=now, evaluated=now)).rowcount == 1
-
-
-def mark_evaluated(store: Store, alarm: Alarm, now: float) -> None:
-    with store.begin() as conn:
-        conn.execute(alarms.update().where((alarms.c.owner == alarm.owner) & (alarms.c.name == alarm.name))
-                     .values(evaluated=now))
 
 
 # --- history ------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """One CloudWatch call as actions see it: who asks (scope, access key), the parsed parameters, the gateway."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.driver import Driver
@@ -20,6 +20,7 @@ class Call:
     region: str
     access_key: str
     request_id: str = ""
+    visible_instances: set[str] | None = field(default=None, repr=False)  # series.caller_instance_ids' cache
 
     @property
     def owner(self) -> str:

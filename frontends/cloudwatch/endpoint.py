@@ -30,6 +30,10 @@ from .errors import CloudWatchError, from_gateway
 
 log = logging.getLogger("cloudgw.cloudwatch")
 AWS_PATHS = ("/", "/ec2", "/ec2/")
+MAX_REGION = 255  # what an alarm's region column holds
+# Headers that choose the operation or how the body is read: botocore signs them whenever it sends them, and
+# an unsigned one would let a captured request be replayed as another operation within the clock skew.
+MUST_BE_SIGNED = ("x-amz-target", "smithy-protocol", "content-encoding")
 
 
 def intercept() -> Response | None:
@@ -37,9 +41,21 @@ def intercept() -> Response | None:
     path = request.path
     if path not in AWS_PATHS and not wire.CBOR_PATH.match(path):
         return None
-    if not wire.addressed_here(path, request.headers, request.args, sts.scope_service(request.headers, request.args)):
+    service = sts.scope_service(request.headers, request.args)
+    if not wire.addressed_here(path, request.headers, _routing_params(service), service):
         return None
     return handle()
+
+
+def _routing_params(signed_service: str | None) -> dict[str, str]:
+    """What tells an unsigned or SigV2 Query request's service: the query string and, for a POSTed form, the
+    form (cached raw, so the signature still reads the body as sent)."""
+    params = dict(request.args.items())
+    if (signed_service is None and request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded"
+            and not request.headers.get("Content-Encoding")):
+        form = parse_qsl(request.get_data(cache=True).decode("utf-8", errors="replace"), keep_blank_values=True)
+        params = {**dict(form), **params}
+    return params
 
 
 def handle() -> Response:
@@ -56,6 +72,10 @@ def handle() -> Response:
         verified = signing.verify(signed_request(params, signed_body), gateway.store.credential,
                                   skew=gateway.config.signature_skew_seconds, service="monitoring")
         request_stats.note_identity(verified.credential.access_key)
+        _require_signed(verified)
+        if len(verified.region or "") > MAX_REGION:
+            raise CloudWatchError("InvalidParameterValue", f"The region of the signature's scope must have at most "
+                                  f"{MAX_REGION} characters.")
         name = wire.operation_name(protocol, request.path, request.headers, params)
         wire.known_operation(name)
         action = ACTIONS.get(name)
@@ -82,6 +102,25 @@ def handle() -> Response:
         return _error(protocol, CloudWatchError("InternalFailure", "An internal error has occurred", 500))
 
 
+def _require_signed(verified: signing.Verified) -> None:
+    """IncompleteSignature if a header that selects the operation or decodes the body is not signed."""
+    present = [name for name in MUST_BE_SIGNED if name in request.headers]
+    if not present:
+        return
+    signed: set[str] = set()
+    if verified.version == "4":
+        listed = request.args.get("X-Amz-SignedHeaders")
+        if listed is None:
+            fields = request.headers.get("Authorization", "").partition(" ")[2]
+            listed = next((part.strip().partition("=")[2] for part in fields.split(",")
+                           if part.strip().startswith("SignedHeaders=")), "")
+        signed = {name.strip().lower() for name in listed.split(";")}
+    unsigned = [name for name in present if name not in signed]
+    if unsigned:
+        raise CloudWatchError("IncompleteSignature", f"The header(s) {', '.join(unsigned)} must be signed "
+                              "(listed in SignedHeaders).", 403)
+
+
 def _decompressed(body: bytes, limit: int) -> bytes:
     """The body as sent before compression: botocore gzips PutMetricData bodies over 10 KB
     (`Content-Encoding: gzip`, the model's requestcompression trait); inflated at most to `limit` bytes."""
@@ -94,6 +133,8 @@ def _decompressed(body: bytes, limit: int) -> bytes:
         raise CloudWatchError("SerializationException", "The gzip-encoded request body is corrupt") from None
     if len(plain) > limit or inflater.unconsumed_tail:
         raise CloudWatchError("RequestEntityTooLarge", f"The request body inflates to more than {limit} bytes", 413)
+    if not inflater.eof:  # cut short: the missing part (and the checksum) might change what was meant
+        raise CloudWatchError("SerializationException", "The gzip-encoded request body is truncated")
     return plain
 
 

@@ -22,7 +22,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from frontends.ec2 import ids
+from gateway.driver import Driver
 from gateway.metric_store import DAY, FIVE_MINUTES, HOUR, MINUTE, Row, Series
+from gateway.scope import Scope
 
 from .call import Call
 from .errors import combination, invalid_value
@@ -47,25 +49,37 @@ def dimensions_out(dimensions: Dimensions) -> list[dict[str, str]]:
     return [{"Name": name, "Value": value} for name, value in dimensions]
 
 
-def _visible_instance_ids(call: Call) -> set[str]:
-    """Both spellings (EC2 id and UUID) of every instance the caller may see, terminated ones still shown
+def visible_instance_ids(driver: Driver, scope: Scope) -> set[str]:
+    """Both spellings (EC2 id and UUID) of every instance this scope may see, terminated ones still shown
     included."""
     found: set[str] = set()
-    shown = call.driver.terminated_instances(call.scope) if call.driver.can("terminated_instances") else []
-    for instance in [*call.driver.instances(call.scope), *shown]:
+    shown = driver.terminated_instances(scope) if driver.can("terminated_instances") else []
+    for instance in [*driver.instances(scope), *shown]:
         found.update((instance.id, ids.instance_id(instance.id)))
     return found
+
+
+def caller_instance_ids(call: Call) -> set[str]:
+    """`visible_instance_ids` of the caller, listed from the engine once per call (GetMetricData asks once
+    per query)."""
+    if call.visible_instances is None:
+        call.visible_instances = visible_instance_ids(call.driver, call.scope)
+    return call.visible_instances
+
+
+def guarded(series: Series, provider: str) -> bool:
+    """True for a sampled series of one instance: shown only to those who may see that instance."""
+    return series.scope == provider and any(name == "InstanceId" for name, _ in series.dimensions)
 
 
 def visible(call: Call, found: Sequence[Series]) -> list[Series]:
     """Drop sampled series of instances the caller may not see (one instance listing, only when there are
     such series to check)."""
     provider = call.scope.provider.name
-    guarded = [s for s in found if s.scope == provider and any(n == "InstanceId" for n, _ in s.dimensions)]
-    if not guarded:
+    if not any(guarded(s, provider) for s in found):
         return list(found)
-    allowed = _visible_instance_ids(call)
-    return [s for s in found if s not in guarded or dict(s.dimensions)["InstanceId"] in allowed]
+    allowed = caller_instance_ids(call)
+    return [s for s in found if not guarded(s, provider) or dict(s.dimensions)["InstanceId"] in allowed]
 
 
 def series_of(call: Call, namespace: str, metric: str, dimensions: Dimensions, unit: str | None = None) -> list[Series]:
@@ -143,14 +157,20 @@ def buckets(call: Call, series_ids: Sequence[int], start: float, end: float, per
     start = math.floor(start / resolution) * resolution  # CloudWatch rounds StartTime down likewise
     if period % resolution:
         return []  # CloudWatch returns no data for a period finer than what it keeps for that age
+    found = merged_periods(call.gateway.metric_store.rows(series_ids, start, end), start, period)
+    return [found[index] for index in sorted(found)]
+
+
+def merged_periods(rows: Iterable[Row], start: float, period: int) -> dict[int, Bucket]:
+    """Rows merged into the periods of `period` seconds from `start`, by index (0: the period at `start`)."""
     found: dict[int, Bucket] = {}
-    for row in call.gateway.metric_store.rows(series_ids, start, end):
+    for row in rows:
         index = int((row.start - start) // period)
         bucket = found.get(index)
         if bucket is None:
             bucket = found[index] = Bucket(start + index * period)
         bucket.add(row)
-    return [found[index] for index in sorted(found)]
+    return found
 
 
 def check_datapoints(start: float, end: float, period: int) -> None:

@@ -32,6 +32,30 @@ def _name(prefix: str, member: str) -> str:
     return f"{prefix}.{member}" if prefix else member
 
 
+INTEGER_RANGES = {"integer": (-2 ** 31, 2 ** 31 - 1), "long": (-2 ** 63, 2 ** 63 - 1)}  # Smithy's int32, int64
+
+
+def _constrained(shape: Shape, value: Any, name: str) -> Any:
+    """`value` if it keeps the model's constraints (length or size min/max, enum, integer range), as AWS
+    validates them before any action runs; the store's columns are sized by the same numbers."""
+    meta = shape.metadata
+    if isinstance(value, str | list):
+        what = "length" if isinstance(value, str) else "number of members"
+        if "min" in meta and len(value) < meta["min"]:
+            raise invalid_value(f"The parameter {name} must have a {what} of at least {meta['min']}.")
+        if "max" in meta and len(value) > meta["max"]:
+            raise invalid_value(f"The parameter {name} must have a {what} of at most {meta['max']}.")
+        if isinstance(value, str) and meta.get("enum") and value not in meta["enum"]:
+            raise invalid_value(f"The value {value[:100]} for parameter {name} is invalid: it must be one of "
+                                f"{', '.join(meta['enum'])[:1000]}.")
+    elif isinstance(value, int) and not isinstance(value, bool) and shape.type_name in INTEGER_RANGES:
+        low, high = INTEGER_RANGES[shape.type_name]
+        low, high = max(low, meta.get("min", low)), min(high, meta.get("max", high))
+        if not low <= value <= high:
+            raise invalid_value(f"The parameter {name} must be from {low} to {high}.")
+    return value
+
+
 def _check_required(shape: Shape, found: Mapping[str, Any], prefix: str) -> None:
     for required in shape.required_members:
         if found.get(required) is None:
@@ -55,13 +79,14 @@ def from_document(shape: Shape | None, value: Any, prefix: str = "") -> Any:
     if kind == "list":
         if not isinstance(value, list):
             raise invalid_value(f"{shown} must be a list")
-        return [from_document(shape.member, item, f"{prefix}.{index}") for index, item in enumerate(value, 1)]
+        return _constrained(shape, [from_document(shape.member, item, f"{prefix}.{index}")
+                                    for index, item in enumerate(value, 1)], shown)
     if kind == "map":
         if not isinstance(value, dict):
             raise invalid_value(f"{shown} must be a map")
         return {from_document(shape.key, key, prefix): from_document(shape.value, item, f"{prefix}.{key}")
                 for key, item in value.items()}
-    return _document_scalar(kind, value, shown)
+    return _constrained(shape, _document_scalar(kind, value, shown), shown)
 
 
 def _document_scalar(kind: str, value: Any, name: str) -> Any:
@@ -73,14 +98,19 @@ def _document_scalar(kind: str, value: Any, name: str) -> Any:
         if not isinstance(value, bool):
             raise invalid_value(f"{name} must be true or false")
         return value
-    if kind in ("integer", "long"):
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+    if kind in ("integer", "long"):  # a float that is infinite or NaN, or a CBOR bignum, is no int here
+        if isinstance(value, bool) or not isinstance(value, int | float) or (
+                isinstance(value, float) and (not math.isfinite(value) or value != int(value))):
             raise invalid_value(f"{name} must be an integer")
         return int(value)
     if kind in ("float", "double"):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        try:
+            number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+        except OverflowError:  # an integer of hundreds of digits (JSON, a CBOR bignum)
+            number = math.nan
+        if not math.isfinite(number):
             raise invalid_value(f"{name} must be a finite number")
-        return float(value)
+        return number
     if kind == "timestamp":
         return _timestamp(value, name)
     if kind == "blob":
@@ -165,7 +195,8 @@ def from_query(shape: Shape | None, node: Tree, prefix: str = "") -> Any:
                 raise invalid_value(f"Parameter {prefix[:100]} is a list: name its entries {prefix[:100]}.{inner}.N")
             node = node.get(inner, {})
             prefix = f"{prefix}.{inner}"
-        return [from_query(shape.member, child, f"{prefix}.{index}") for index, child in _indexed(node, prefix)]
+        return _constrained(shape, [from_query(shape.member, child, f"{prefix}.{index}")
+                                    for index, child in _indexed(node, prefix)], prefix)
     if kind == "map":
         if not shape.serialization.get("flattened"):
             node, prefix = node.get("entry", {}), f"{prefix}.entry"
@@ -180,7 +211,7 @@ def from_query(shape: Shape | None, node: Tree, prefix: str = "") -> Any:
         return result_map
     if "" not in node:
         raise invalid_value(f"Parameter {prefix[:100]} needs a value, not sub-parameters")
-    return _query_scalar(kind, node[""], prefix)
+    return _constrained(shape, _query_scalar(kind, node[""], prefix), prefix)
 
 
 def _query_scalar(kind: str, text: str, name: str) -> Any:

@@ -84,7 +84,7 @@ def decode_input(protocol: str, name: str, body: bytes, params: Mapping[str, str
         document: Any = {}
     elif protocol == JSON:
         try:
-            document = json.loads(body)
+            document = json.loads(body, parse_constant=_not_json)
         except (ValueError, UnicodeDecodeError, RecursionError):
             raise CloudWatchError("SerializationException", "The request body is not valid JSON") from None
     else:
@@ -93,6 +93,11 @@ def decode_input(protocol: str, name: str, body: bytes, params: Mapping[str, str
         except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError):
             raise CloudWatchError("SerializationException", "The request body is not valid CBOR") from None
     return from_document(shape, document) if shape is not None else {}
+
+
+def _not_json(word: str) -> Any:
+    """Python's json reads Infinity and NaN, which JSON has not: a request carrying them is malformed."""
+    raise ValueError(f"{word} is not JSON")
 
 
 def encode_output(protocol: str, name: str, result: dict[str, Any], request_id: str) -> Answer:
@@ -122,7 +127,9 @@ def _document_answer(protocol: str, document: Any, status: int, headers: dict[st
         headers = {**headers, "smithy-protocol": "rpc-v2-cbor"}
         return Answer(cbor2.dumps(document, datetime_as_timestamp=True, timezone=timezone.utc), status,
                       CONTENT_TYPES[CBOR], headers)
-    return Answer(json.dumps(document, separators=(",", ":")).encode(), status, CONTENT_TYPES[JSON], headers)
+    # allow_nan=False: Infinity and NaN are not JSON, and no client parses them; a non-finite answer is a bug
+    return Answer(json.dumps(document, separators=(",", ":"), allow_nan=False).encode(), status,
+                  CONTENT_TYPES[JSON], headers)
 
 
 # --- awsQuery XML -----------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 CPUUtilization stops that VM through the gateway's own lifecycle call, as the identity that put it."""
 from __future__ import annotations
 
+import dataclasses
 import os
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -11,13 +13,14 @@ from typing import Any, Callable
 
 import pytest
 
+from frontends.cloudwatch import alarm_store
 from gateway.cli import EMBEDDED_PROVIDER
 from gateway.metric_points import DataPoint
 from gateway.metric_store import MetricStore
 from gateway.store import Store, load_or_create_key
 from tests.clients.cloudwatch_helpers import cloudwatch_client
 from tests.clients.ec2_helpers import ec2_client
-from tests.conftest import start_gateway
+from tests.conftest import CLOUDGW, ROOT, start_gateway
 
 SNS = "arn:aws:sns:us-east-1:123456789012:ops"
 
@@ -118,6 +121,17 @@ def test_alarms_refuse_what_they_cannot_do(cloudwatch: Any) -> None:
         with pytest.raises(ClientError) as caught:
             cloudwatch.put_metric_alarm(**arguments)
         assert caught.value.response["Error"]["Code"] == code, change
+    hourly = f"hourly-{uuid.uuid4().hex[:8]}"  # an hour's period may look back 7 days, as CloudWatch allows
+    cloudwatch.put_metric_alarm(**{**base, "AlarmName": hourly, "Period": 3600, "EvaluationPeriods": 48})
+    cloudwatch.delete_alarms(AlarmNames=[hourly])
+    with pytest.raises(ClientError):
+        cloudwatch.put_metric_alarm(**{**base, "AlarmName": hourly, "Period": 3600, "EvaluationPeriods": 169})
+    for name, tags in ((f"dup-{uuid.uuid4().hex[:8]}", [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}]),
+                       ("long-" + "x" * 200, [{"Key": "a", "Value": "1"}])):  # tags keyed by 128 characters at most
+        with pytest.raises(ClientError) as caught:
+            cloudwatch.put_metric_alarm(**{**base, "AlarmName": name, "Tags": tags})
+        assert caught.value.response["Error"]["Code"] == "InvalidParameterValue"
+        assert cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"] == []  # refused means not stored
 
 
 @pytest.mark.parametrize("verb, waiter", [("stop", "instance_stopped"), ("terminate", "instance_terminated")])
@@ -145,3 +159,40 @@ def test_an_alarm_on_cpu_stops_or_terminates_the_instance(alarm_gateway: Any, cl
     actions = cloudwatch.describe_alarm_history(AlarmName=name, HistoryItemType="Action")["AlarmHistoryItems"]
     assert [item["HistorySummary"] for item in actions] == [f"Successfully executed action {stop}"]
     ec2.terminate_instances(InstanceIds=[instance_id])
+
+
+def test_an_alarm_of_a_user_reads_nothing_of_a_vm_it_cannot_see(alarm_gateway: Any, cloudwatch: Any) -> None:
+    """An alarm put before its VM left the user's sight (stored directly: PutMetricAlarm now refuses it) reads
+    the VM's series as missing data, so neither its state nor its StateReason shows another user's values."""
+    key, secret = "AKALARMUSER0000001", "alarm-user-secret"
+    created = subprocess.run(
+        [*CLOUDGW, "credentials", "create", "--data-dir", str(alarm_gateway.data_dir), "--user", "user@internal",
+         "--password", "user", "--access-key", key, "--secret-key", secret],
+        cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert created.returncode == 0, created.stderr
+    user = cloudwatch_client(dataclasses.replace(alarm_gateway, access_key=key, secret_key=secret))
+    ec2 = ec2_client(alarm_gateway, url=alarm_gateway.ec2_url)  # the administrator's VM: invisible to the user
+    image = ec2.describe_images(Filters=[{"Name": "name", "Values": ["centos-stream-9"]}])["Images"][0]["ImageId"]
+    instance_id = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    data = alarm_gateway.data_dir
+    store = Store(f"sqlite:///{data / 'cloudgw.db'}", load_or_create_key(data / "secret.key"))
+    MetricStore(store).put_points(
+        DataPoint(EMBEDDED_PROVIDER, "AWS/EC2", "CPUUtilization", (("InstanceId", instance_id),),
+                  minutes_ago(m).timestamp() + 5, 97.0, "Percent") for m in range(6))
+    definition = dict(Namespace="AWS/EC2", MetricName="CPUUtilization", Statistic="Maximum", Period=60,
+                      Dimensions=[{"Name": "InstanceId", "Value": instance_id}], EvaluationPeriods=2,
+                      Threshold=90.0, ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching")
+    name = f"peek-{uuid.uuid4().hex[:8]}"
+    alarm_store.put(store, f"{EMBEDDED_PROVIDER}|user@internal", name, access_key=key, region="us-east-1",
+                    definition=definition, actions_enabled=True, now=time.time())
+    store.close()
+    cloudwatch.put_metric_alarm(AlarmName=name, **definition)  # the owner's twin alarm reads the data
+    try:
+        assert eventually(in_state(cloudwatch, name, "ALARM"))
+        assert eventually(in_state(user, name, "OK"))
+        seen = alarm(user, name)
+        assert "97" not in seen["StateReason"] and "97" not in seen.get("StateReasonData", "")
+    finally:
+        user.delete_alarms(AlarmNames=[name])
+        cloudwatch.delete_alarms(AlarmNames=[name])
+        ec2.terminate_instances(InstanceIds=[instance_id])

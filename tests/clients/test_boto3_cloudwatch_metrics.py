@@ -3,6 +3,7 @@ ListMetrics, GetMetricStatistics and GetMetricData answer what was put, over the
 get CloudWatch's error codes in the protocol the client spoke."""
 from __future__ import annotations
 
+import gzip
 import math
 import time
 import uuid
@@ -91,6 +92,9 @@ def test_mistakes_get_cloudwatch_codes_in_each_protocol(gateway: Any, protocol: 
         "InvalidParameterCombination", 400)
     assert code_of(cloudwatch.put_metric_data, Namespace=namespace(),
                    MetricData=[{"MetricName": "m", "Value": 1e300}]) == ("InvalidParameterValue", 400)
+    assert code_of(cloudwatch.put_metric_data, Namespace=namespace(),  # 2^360 x 1e300 = inf
+                   MetricData=[{"MetricName": "m", "Values": [2.0 ** 360], "Counts": [1e300]}]) == (
+        "InvalidParameterValue", 400)
     query = dict(Namespace=namespace(), MetricName="m", StartTime=base, EndTime=base + timedelta(minutes=20))
     assert code_of(cloudwatch.get_metric_statistics, Period=90, Statistics=["Sum"], **query) == (
         "InvalidParameterValue", 400)
@@ -160,9 +164,10 @@ def test_get_metric_data_pages_with_next_token_oldest_first(gateway: Any) -> Non
                                                                                       "Complete"]
 
 
-def signed(gateway: Any, body: bytes, headers: dict[str, str], path: str = "/") -> requests.Response:
+def signed(gateway: Any, body: bytes, headers: dict[str, str], path: str = "/",
+           region: str = REGION) -> requests.Response:
     request = AWSRequest(method="POST", url=f"{gateway.url}{path}", data=body, headers=headers)
-    SigV4Auth(Credentials(gateway.access_key, gateway.secret_key), "monitoring", REGION).add_auth(request)
+    SigV4Auth(Credentials(gateway.access_key, gateway.secret_key), "monitoring", region).add_auth(request)
     prepared = request.prepare()
     return requests.post(prepared.url, data=prepared.body, headers=dict(prepared.headers), timeout=30)
 
@@ -187,6 +192,59 @@ def test_garbage_bodies_are_client_errors_in_the_protocol_spoken(gateway: Any) -
                              headers={"smithy-protocol": "rpc-v2-cbor"}, timeout=30)
     assert unsigned.status_code == 401 and unsigned.headers["x-amzn-query-error"].startswith(
         "MissingAuthenticationToken;")
+
+
+def test_get_metric_data_asking_for_too_many_periods_is_refused(gateway: Any) -> None:
+    """8 queries x 15 days at one minute are 172,800 periods, beyond CloudWatch's 100,800 a call; 4 are not."""
+    cloudwatch = cloudwatch_client(gateway)
+    end = minute_ago(0)
+    queries = [{"Id": f"q{i}", "MetricStat": {"Metric": {"Namespace": namespace(), "MetricName": "m"}, "Period": 60,
+                                              "Stat": "Sum"}} for i in range(8)]
+    window = dict(StartTime=end - timedelta(days=15), EndTime=end)
+    assert code_of(cloudwatch.get_metric_data, MetricDataQueries=queries, **window) == (
+        "InvalidParameterCombination", 400)
+    assert len(cloudwatch.get_metric_data(MetricDataQueries=queries[:4], **window)["MetricDataResults"]) == 4
+
+
+def test_a_header_choosing_the_operation_must_be_signed(gateway: Any) -> None:
+    """A captured request replayed with another, unsigned X-Amz-Target (or Content-Encoding) is refused: the
+    signature must cover what chooses the operation and how the body is read, as botocore signs them."""
+    request = AWSRequest(method="POST", url=f"{gateway.url}/", data=b"{}",
+                         headers={"Content-Type": "application/x-amz-json-1.0"})
+    SigV4Auth(Credentials(gateway.access_key, gateway.secret_key), "monitoring", REGION).add_auth(request)
+    prepared = request.prepare()
+    for extra in ({"X-Amz-Target": "GraniteServiceVersion20100801.DescribeAlarms"},
+                  {"X-Amz-Target": "GraniteServiceVersion20100801.ListMetrics", "Content-Encoding": "identity"}):
+        answer = requests.post(prepared.url, data=prepared.body, headers={**prepared.headers, **extra}, timeout=30)
+        assert answer.status_code == 403 and answer.json()["__type"].endswith("IncompleteSignature"), extra
+    signed_too = signed(gateway, b"{}", {"Content-Type": "application/x-amz-json-1.0",
+                                         "X-Amz-Target": "GraniteServiceVersion20100801.DescribeAlarms"})
+    assert signed_too.status_code == 200
+
+
+def test_a_truncated_gzip_body_is_refused(gateway: Any) -> None:
+    """A gzip body cut before its checksum was read as far as it went; it is malformed."""
+    headers = {"Content-Type": "application/x-amz-json-1.0", "Content-Encoding": "gzip",
+               "X-Amz-Target": "GraniteServiceVersion20100801.ListMetrics"}
+    assert signed(gateway, gzip.compress(b"{}"), headers).status_code == 200
+    cut = signed(gateway, gzip.compress(b"{}")[:-8], headers)
+    assert cut.status_code == 400 and cut.json()["__type"].endswith("SerializationException")
+
+
+def test_an_unsigned_query_form_is_told_cloudwatch_by_its_version(gateway: Any) -> None:
+    """Version=2010-08-01 in a POSTed form (not the query string) is CloudWatch's, so the refusal is CloudWatch's
+    own, not EC2's."""
+    answer = requests.post(f"{gateway.url}/", data={"Action": "ListMetrics", "Version": "2010-08-01"}, timeout=30)
+    assert answer.status_code == 401 and b"<ErrorResponse" in answer.content
+    assert b"<Code>MissingAuthenticationToken</Code>" in answer.content
+
+
+def test_a_region_longer_than_the_store_keeps_is_refused(gateway: Any) -> None:
+    """An alarm keeps its signature's region (255 characters at most): a longer one is the client's error, not
+    a PostgreSQL DataError."""
+    answer = signed(gateway, b"Action=ListMetrics&Version=2010-08-01", {
+        "Content-Type": "application/x-www-form-urlencoded"}, region="r" * 256)
+    assert answer.status_code == 400 and b"<Code>InvalidParameterValue</Code>" in answer.content
 
 
 def test_ec2_still_answers_beside_cloudwatch(gateway: Any) -> None:

@@ -59,3 +59,23 @@ def test_a_user_does_not_read_the_sampled_series_of_a_vm_it_cannot_see(gateway: 
     assert user_cloudwatch.list_metrics(Namespace="AWS/EC2", Dimensions=dims)["Metrics"] == []
     assert user_cloudwatch.get_metric_statistics(**query)["Datapoints"] == []
     ec2.terminate_instances(InstanceIds=[instance])
+
+
+def test_a_user_cannot_put_an_alarm_on_a_vm_it_cannot_see(gateway: Any, user_cloudwatch: Any) -> None:
+    """An alarm's StateReason would show the metric's values: an alarm on another user's VM is refused."""
+    ec2 = ec2_client(gateway)  # the administrator's VM: invisible to user@internal
+    image = ec2.describe_images(Filters=[{"Name": "name", "Values": ["centos-stream-9"]}])["Images"][0]["ImageId"]
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    alarm = dict(AlarmName=f"peek-{uuid.uuid4().hex[:8]}", Namespace="AWS/EC2", MetricName="CPUUtilization",
+                 Dimensions=[{"Name": "InstanceId", "Value": instance}], Statistic="Maximum", Period=60,
+                 EvaluationPeriods=1, Threshold=0.0, ComparisonOperator="GreaterThanThreshold")
+    try:
+        with pytest.raises(user_cloudwatch.exceptions.ClientError) as refused:
+            user_cloudwatch.put_metric_alarm(**alarm)
+        assert refused.value.response["Error"]["Code"] == "InvalidParameterValue"
+        assert user_cloudwatch.describe_alarms(AlarmNames=[alarm["AlarmName"]])["MetricAlarms"] == []
+        admin = cloudwatch_client(gateway)
+        admin.put_metric_alarm(**alarm)  # its owner may
+        admin.delete_alarms(AlarmNames=[alarm["AlarmName"]])
+    finally:
+        ec2.terminate_instances(InstanceIds=[instance])

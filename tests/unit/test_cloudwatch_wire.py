@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import botocore.parsers
+import cbor2
 import pytest
 
 from frontends.cloudwatch import wire
@@ -79,3 +80,32 @@ def test_metric_math_refuses_clearly(expression: str) -> None:
         evaluate(expression)
     assert caught.value.code == "InvalidParameterValue" and expression[:4] in caught.value.message
     assert "supported" in caught.value.message or "Id" in caught.value.message or "zero" in caught.value.message
+
+
+STATS = b'"Namespace":"A","MetricName":"m","StartTime":1,"EndTime":61,"Statistics":["Sum"]'
+
+
+@pytest.mark.parametrize("protocol, name, body, params, code", [
+    (wire.JSON, "GetMetricStatistics", b'{%s,"Period":Infinity}' % STATS, {}, "SerializationException"),
+    (wire.JSON, "GetMetricStatistics", b'{%s,"Period":NaN}' % STATS, {}, "SerializationException"),
+    (wire.JSON, "PutMetricData", b'{"Namespace":"A","MetricData":[{"MetricName":"m","Value":1%s}]}' % (b"0" * 400),
+     {}, "InvalidParameterValue"),
+    (wire.CBOR, "GetMetricStatistics", None, {}, "InvalidParameterValue"),  # Period 60 x 10^400, a CBOR bignum
+    (wire.JSON, "GetMetricStatistics", b'{%s,"Period":4294967356}' % STATS, {}, "InvalidParameterValue"),
+    (wire.JSON, "PutMetricData", b'{"Namespace":"A","MetricData":[{"MetricName":"%s","Value":1}]}' % (b"m" * 256),
+     {}, "InvalidParameterValue"),
+    (wire.JSON, "PutMetricData", b'{"Namespace":"A","MetricData":[{"MetricName":"m","Value":1,"Unit":"Parsecs"}]}',
+     {}, "InvalidParameterValue"),
+    (wire.QUERY, "ListMetrics", b"", {"Namespace": "n" * 256}, "InvalidParameterValue"),
+    (wire.QUERY, "DescribeAlarms", b"", {"MaxRecords": "9999999999"}, "InvalidParameterValue"),
+])
+def test_out_of_range_input_is_a_client_error_never_an_exception(protocol: str, name: str, body: bytes | None,
+                                                                 params: dict, code: str) -> None:
+    """Non-JSON constants, numbers no double or int32 holds and values beyond the model's lengths and enums
+    are refused as the client's mistake (they were OverflowError or ValueError 500s, or DataErrors later)."""
+    if body is None:
+        body = cbor2.dumps({"Namespace": "A", "MetricName": "m", "StartTime": 1, "EndTime": 61,
+                            "Statistics": ["Sum"], "Period": 60 * 10 ** 400})
+    with pytest.raises(CloudWatchError) as caught:
+        wire.decode_input(protocol, name, body, params)
+    assert caught.value.code == code

@@ -6,8 +6,8 @@ from typing import Any
 from .. import alarm_store
 from ..call import Call
 from ..errors import invalid_value
+from ..paging import page
 from . import action
-from .metric_listing import page_start
 
 KINDS = ("ConfigurationUpdate", "StateUpdate", "Action")
 
@@ -27,9 +27,8 @@ def describe_alarm_history(call: Call) -> dict[str, Any]:
                                       newest_first=call.get("ScanBy", "TimestampDescending") != "TimestampAscending")
     if "MetricAlarm" not in (call.get("AlarmTypes") or ["MetricAlarm"]):
         items = []
-    first = page_start(call.get("NextToken"))
-    result: dict[str, Any] = {"AlarmHistoryItems": [{**item, "AlarmType": "MetricAlarm"}
-                                                    for item in items[first:first + limit]]}
-    if first + limit < len(items):
-        result["NextToken"] = str(first + limit)
+    shown, next_token = page(items, call.get("NextToken"), limit)
+    result: dict[str, Any] = {"AlarmHistoryItems": [{**item, "AlarmType": "MetricAlarm"} for item in shown]}
+    if next_token is not None:
+        result["NextToken"] = next_token
     return result

@@ -16,6 +16,7 @@ from . import action
 ALARM_ARN = re.compile(r"^arn:aws[a-z-]*:cloudwatch:[^:]*:[0-9]*:alarm:(.+)$")
 RESOURCE_TYPE = "cloudwatch-alarm"
 MAX_TAGS = 50
+MAX_TAGGED_NAME = 128  # the store's tags table keys resources by at most 128 characters
 
 
 def alarm_named_by(call: Call, arn: str) -> str:
@@ -29,12 +30,19 @@ def alarm_named_by(call: Call, arn: str) -> str:
     return name
 
 
-def save_tags(call: Call, name: str, tags: list[dict[str, str]]) -> None:
+def check_tags(call: Call, name: str, tags: list[dict[str, str]]) -> None:
+    """Refuse tags the alarm cannot take, before anything is stored."""
+    if len(name) > MAX_TAGGED_NAME:
+        raise invalid_value(f"Tags are kept only on alarms whose names have at most {MAX_TAGGED_NAME} characters.")
     keys = [tag["Key"] for tag in tags]
     if len(set(keys)) != len(keys):
         raise invalid_value("A tag key may be given only once.")
     if len(call.gateway.store.tags(call.owner, [name]).get(name, {}).keys() | set(keys)) > MAX_TAGS:
         raise invalid_value(f"An alarm may have at most {MAX_TAGS} tags.")
+
+
+def save_tags(call: Call, name: str, tags: list[dict[str, str]]) -> None:
+    check_tags(call, name, tags)
     call.gateway.store.set_tags(call.owner, RESOURCE_TYPE, [name], {tag["Key"]: tag["Value"] for tag in tags})
 
 

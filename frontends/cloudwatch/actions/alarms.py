@@ -20,10 +20,10 @@ from .. import alarm_store
 from ..alarm_store import STATES, Alarm
 from ..call import Call
 from ..errors import CloudWatchError, combination, invalid_value, not_found
-from ..series import STATISTICS, dimensions_of
+from ..paging import page
+from ..series import STATISTICS, caller_instance_ids, dimensions_of
 from . import action
-from .alarm_tags import save_tags
-from .metric_listing import page_start
+from .alarm_tags import check_tags, save_tags
 
 COMPARISONS = ("GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold",
                "LessThanOrEqualToThreshold")
@@ -93,8 +93,10 @@ def _check_definition(params: dict[str, Any]) -> None:
         raise invalid_value("The parameter Period must be a multiple of 60 (no high-resolution alarms here).")
     if periods < 1:
         raise invalid_value("The parameter EvaluationPeriods must be at least 1.")
-    if period * periods > 86400:
-        raise invalid_value("The product of EvaluationPeriods and Period must not exceed 86400 seconds (1 day).")
+    longest = 7 * 86400 if period >= 3600 else 86400  # CloudWatch: 7 days for periods of an hour or more
+    if period * periods > longest:
+        raise invalid_value(f"The product of EvaluationPeriods and Period must not exceed {longest} seconds "
+                            f"({longest // 86400} day{'s' if longest > 86400 else ''}).")
     to_alarm = params.get("DatapointsToAlarm")
     if to_alarm is not None and not 1 <= to_alarm <= periods:
         raise invalid_value("The parameter DatapointsToAlarm must be from 1 to EvaluationPeriods.")
@@ -113,6 +115,12 @@ def put_metric_alarm(call: Call) -> dict[str, Any]:
     if len(name) > 255:
         raise invalid_value("The parameter AlarmName must be at most 255 characters.")
     _check_definition(call.params)
+    instance = dict(dimensions_of(call.params.get("Dimensions"))).get("InstanceId")
+    if instance is not None and instance not in caller_instance_ids(call):
+        raise invalid_value(f"The instance {instance[:64]} of the InstanceId dimension does not exist or you may not "
+                            "see it.")
+    if call.get("Tags"):
+        check_tags(call, name, call.params["Tags"])  # before the alarm is stored: a refusal leaves no alarm
     definition = {key: call.params[key] for key in DEFINITION if call.params.get(key) is not None}
     now = time.time()
     created = alarm_store.put(call.gateway.store, call.owner, name, access_key=call.access_key, region=call.region,
@@ -145,11 +153,10 @@ def describe_alarms(call: Call) -> dict[str, Any]:
     found = [a for a in found if (prefix is None or a.name.startswith(prefix)) and (state is None or a.state == state)
              and (action_prefix is None or any(arn.startswith(action_prefix) for key in ACTION_LISTS
                                                for arn in a.definition.get(key, [])))]
-    start = page_start(call.get("NextToken"))
-    result: dict[str, Any] = {"MetricAlarms": [metric_alarm(a) for a in found[start:start + limit]],
-                              "CompositeAlarms": []}
-    if start + limit < len(found):
-        result["NextToken"] = str(start + limit)
+    shown, next_token = page(found, call.get("NextToken"), limit)
+    result: dict[str, Any] = {"MetricAlarms": [metric_alarm(a) for a in shown], "CompositeAlarms": []}
+    if next_token is not None:
+        result["NextToken"] = next_token
     return result
 
 

@@ -8,19 +8,21 @@ cut short says `PartialData`.
 """
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
 from ..call import Call
 from ..errors import CloudWatchError, combination, invalid_value
 from ..metric_math import Evaluator, Series
+from ..paging import page_start
 from ..series import STATISTICS, as_time, buckets, check_period, check_range, dimensions_of, series_of
 from . import action
-from .metric_listing import page_start
 
 QUERY_ID = re.compile(r"^[a-z][a-zA-Z0-9_]{0,254}$")
 MAX_QUERIES = 500
 DEFAULT_MAX_DATAPOINTS = 100_800
+MAX_PERIODS = 100_800  # CloudWatch's limit of datapoints one GetMetricData call may ask for, over all its queries
 
 
 def _stat_series(call: Call, query: dict[str, Any], start: float, end: float) -> Series:
@@ -58,6 +60,19 @@ def _check_queries(queries: list[dict[str, Any]]) -> None:
         raise invalid_value("At least one query must have ReturnData set to true.")
 
 
+def _check_periods(queries: list[dict[str, Any]], start: float, end: float) -> None:
+    """Refuse a call whose MetricStat queries ask for more periods than CloudWatch allows, before any is read
+    (each period is a bucket built anew on every NextToken page)."""
+    requested = 0
+    for query in queries:
+        if "MetricStat" in query:
+            check_period(query["MetricStat"]["Period"], f"MetricStat.Period of query {query['Id']}")
+            requested += math.ceil((end - start) / query["MetricStat"]["Period"])
+    if requested > MAX_PERIODS:
+        raise combination(f"You have requested up to {requested} datapoints, which exceeds the limit of {MAX_PERIODS} "
+                          "for one GetMetricData call. Reduce the queries or the time range, or increase Period.")
+
+
 @action("GetMetricData")
 def get_metric_data(call: Call) -> dict[str, Any]:
     queries = call.get("MetricDataQueries", [])
@@ -70,6 +85,7 @@ def get_metric_data(call: Call) -> dict[str, Any]:
     limit = call.get("MaxDatapoints", DEFAULT_MAX_DATAPOINTS)
     if limit < 1:
         raise invalid_value("The parameter MaxDatapoints must be greater than 0.")
+    _check_periods(queries, start, end)
     values: dict[str, Series] = {}
     labels: dict[str, str] = {}
     stat_ids = [query["Id"] for query in queries if "MetricStat" in query]

@@ -9,19 +9,12 @@ import time
 from typing import Any
 
 from ..call import Call
-from ..errors import CloudWatchError, invalid_value
+from ..errors import invalid_value
+from ..paging import page, page_start  # noqa: F401  (page_start: imported from here by other actions before)
 from ..series import dimensions_out, visible
 from . import action
 
 PAGE = 500
-
-
-def page_start(token: str | None) -> int:
-    if token is None:
-        return 0
-    if not token.isdigit() or len(token) > 9:
-        raise CloudWatchError("InvalidNextToken", "The NextToken is not one this operation returned.")
-    return int(token)
 
 
 @action("ListMetrics")
@@ -37,12 +30,11 @@ def list_metrics(call: Call) -> dict[str, Any]:
                                              seen_since=time.time() - 3 * 3600 if recently else None)
     metrics = sorted({(s.namespace, s.metric, s.dimensions) for s in visible(call, found)
                       if all(_matches(dict(s.dimensions), wanted) for wanted in filters)})
-    start = page_start(call.get("NextToken"))
-    shown = metrics[start:start + PAGE]
+    shown, next_token = page(metrics, call.get("NextToken"), PAGE)
     result: dict[str, Any] = {"Metrics": [{"Namespace": namespace, "MetricName": metric,
                                            "Dimensions": dimensions_out(dims)} for namespace, metric, dims in shown]}
-    if start + PAGE < len(metrics):
-        result["NextToken"] = str(start + PAGE)
+    if next_token is not None:
+        result["NextToken"] = next_token
     return result
 
 

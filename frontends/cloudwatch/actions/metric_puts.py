@@ -22,6 +22,7 @@ from . import action
 MAX_DATA = 1000
 MAX_VALUES = 150
 LIMIT = 2.0 ** 360  # CloudWatch refuses values beyond this magnitude (sums of them stay finite)
+MAX_COUNT = 2.0 ** 53  # a Count or SampleCount beyond the doubles' exact integers: value x count stays < 2^413
 PAST_SECONDS = 14 * 86400
 FUTURE_SECONDS = 2 * 3600
 
@@ -50,8 +51,9 @@ def _aggregates(call: Call, namespace: str, index: int, datum: dict[str, Any], n
         return [Aggregate.of(replace(point, value=datum["Value"]))]
     if "StatisticValues" in kinds:
         stats = datum["StatisticValues"]
-        if stats["SampleCount"] <= 0:
-            raise invalid_value(f"The parameter {where}.StatisticValues.SampleCount must be greater than 0.")
+        if not 0 < stats["SampleCount"] <= MAX_COUNT:
+            raise invalid_value(f"The parameter {where}.StatisticValues.SampleCount must be greater than 0 and at "
+                                "most 2^53.")
         if stats["Minimum"] > stats["Maximum"]:
             raise invalid_value(f"The parameter {where}.StatisticValues.Minimum must not exceed its Maximum.")
         return [Aggregate(point.scope, namespace, point.metric, dims, when, stats["SampleCount"], stats["Sum"],
@@ -61,8 +63,8 @@ def _aggregates(call: Call, namespace: str, index: int, datum: dict[str, Any], n
         raise invalid_value(f"The collection {where}.Values must not have a size greater than {MAX_VALUES}.")
     if counts is not None and len(counts) != len(values):
         raise combination(f"The parameters {where}.Values and {where}.Counts must be of the same size.")
-    if counts is not None and any(count < 0 for count in counts):
-        raise invalid_value(f"The parameter {where}.Counts must not hold negative numbers.")
+    if counts is not None and any(not 0 <= count <= MAX_COUNT for count in counts):
+        raise invalid_value(f"The parameter {where}.Counts must hold numbers from 0 to 2^53.")
     return [Aggregate.of(DataPoint(point.scope, namespace, point.metric, dims, when, value, unit), count)
             for value, count in zip(values, counts or [1.0] * len(values)) if count]
 
