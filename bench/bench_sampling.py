@@ -3,12 +3,15 @@
 The simulator runs apart (`cloudgw simulator --vms 1.5N --control`: two in three seeded VMs run, so N run);
 its clock is frozen and moved a minute per period, as is the sampler's (no real minute passes). A real
 MetricSampler reads it through a real OvirtDriver as a monitoring identity and writes into the real MetricStore
-on a real Store (SQLite in a temporary directory). Per scale it prints the engine requests of a period (the
-simulator's own counters; the first period, which signs in and learns the data centers, apart from the others),
-the median wall seconds of a period split into the engine read+parse (the rest of the turn, its lease included)
-and the store write, the data points written, and the store's growth per period (SQLite pages in use, the first
-two periods' series left out) as bytes a row and a VM-day, with 15 days of one-minute rows at 1,000 VMs. Then
-the largest scale again with `--list-cost-ms` (what each listed VM costs a real engine). Judged by: engine
+on a real Store (SQLite in a temporary directory). Per scale it prints:
+- the engine requests of a period (the simulator's own counters), the first (which signs in and learns the data
+  centers) apart from the others;
+- the median wall seconds of a period: the engine read+parse (the turn less the store write, so the lease too),
+  of which the engine's own share (the last period's requests sent again with plain requests), and the store
+  write;
+- the data points written a period, and the store's growth a period (SQLite pages in use, from the second
+  period on, when every series exists) as bytes a row, a VM-day, and 15 days of one-minute rows at 1,000 VMs.
+Then the largest scale again with `--list-cost-ms` (what each listed VM costs a real engine). Judged by: engine
 requests of a warm period at the largest scale / at the smallest (constant in the number of VMs: 1.0).
 
 Run: python bench/bench_sampling.py [--vms 100,1000] [--periods 10] [--list-cost-ms 0.5]
@@ -43,6 +46,14 @@ from gateway.store import Store, load_or_create_key  # noqa: E402
 PERIOD = 60.0
 DAY_PERIODS = 1440
 RETENTION_DAYS = 15
+
+
+@dataclass
+class Replay:
+    """A warm period's engine requests sent again with plain requests: the engine's own share of the turn."""
+
+    seconds: float
+    bytes: int
 
 
 @dataclass
@@ -102,8 +113,16 @@ def store_bytes(store: Store) -> int:
     return (pages - free) * size
 
 
-def sample(base: str, periods: int) -> list[Period]:
-    """`periods` sampling turns of a fresh store against the simulator at `base`, a simulated minute apart."""
+def replay(sent: list[tuple[str, dict[str, str]]]) -> Replay:
+    """Send these GETs (URL, headers: the driver's token included) again, reading each body whole."""
+    seconds, sizes = timed(lambda: [len(requests.get(url, headers=headers, timeout=120).content)
+                                    for url, headers in sent])
+    return Replay(seconds, sum(sizes))
+
+
+def sample(base: str, periods: int) -> tuple[list[Period], Replay]:
+    """`periods` sampling turns of a fresh store against the simulator at `base`, a simulated minute apart;
+    and the last turn's engine requests replayed."""
     with tempfile.TemporaryDirectory(prefix="bench-sampling-") as data:
         secret = Path(data) / "monitor.password"
         secret.write_text("admin\n")
@@ -115,6 +134,9 @@ def sample(base: str, periods: int) -> list[Period]:
         sink = TimedSink(MetricStore(store))
         clock = Clock((math.floor(time.time() / PERIOD) + 1) * PERIOD + 1.0)
         sampler = MetricSampler(config, store, lambda _: driver, sink, clock=clock)
+        sent: list[tuple[str, dict[str, str]]] = []
+        driver.client_for(provider).session.hooks["response"].append(
+            lambda r, *a, **k: sent.append((r.url, dict(r.request.headers))) if r.request.method == "GET" else None)
         found: list[Period] = []
         try:
             for turn in range(periods):
@@ -123,21 +145,24 @@ def sample(base: str, periods: int) -> list[Period]:
                     requests.post(f"{base}/__simulator__/clock/advance", json={"seconds": PERIOD}, timeout=60)
                 requests.delete(f"{base}/__simulator__/stats", timeout=10).raise_for_status()
                 sink.seconds = 0.0
+                sent.clear()
                 seconds, points = timed(sampler.maybe_run)
                 counted = requests.get(f"{base}/__simulator__/stats", timeout=10).json()
                 if not points:
                     raise RuntimeError(f"period {turn + 1} wrote no data points (see the gateway's log)")
                 found.append(Period(counted["total"], counted["requests"], seconds, sink.seconds, points,
                                     sink.instances, store_bytes(store)))
+            engine_share = replay(sent)
         finally:
             sampler.close()
             driver.close()
             store.close()
-    return found
+    return found, engine_share
 
 
-def report(label: str, periods: list[Period]) -> dict[str, float]:
+def report(label: str, measured: tuple[list[Period], Replay]) -> dict[str, float]:
     """Print one scale's figures; return those the summary compares."""
+    periods, engine_share = measured
     cold, warm = periods[0], periods[1:]
     seconds = statistics.median(p.seconds for p in warm)
     write = statistics.median(p.write_seconds for p in warm)
@@ -152,6 +177,9 @@ def report(label: str, periods: list[Period]) -> dict[str, float]:
           f"then {statistics.median(p.requests for p in warm):g} ({_breakdown(warm[-1])})")
     print(f"  wall seconds a period (median of {len(warm)}): {seconds:.3f} = engine read+parse {seconds - write:.3f} "
           f"+ store write {write:.3f}; first period {cold.seconds:.3f} (store write {cold.write_seconds:.3f})")
+    print(f"  of the read+parse, the engine's answers alone (the last period's {engine_share.bytes / 1e6:.1f} MB, "
+          f"replayed): {engine_share.seconds:.3f}; the rest (the driver's parsing and mapping, the lease): "
+          f"{seconds - write - engine_share.seconds:.3f}")
     print(f"  data points a period: {points:g} ({points / instances:.1f} a VM; first period {cold.points})")
     print(f"  store: {grown / 1024:.1f} KiB a period = {per_row:.1f} bytes a row, {per_vm_day / 1024:.0f} KiB a VM-day;"
           f" 1,000 VMs x {RETENTION_DAYS} days of one-minute rows: "
