@@ -173,7 +173,8 @@ def report(label: str, measured: tuple[list[Period], Replay]) -> dict[str, float
     per_row = grown / points
     per_vm_day = grown * DAY_PERIODS / instances
     print(f"{label}: {instances} running VMs, {len(periods)} periods")
-    later = "; ".join(f"{n} in {len(alike)} periods ({_breakdown(alike[0])})" for n, alike in _by_requests(warm).items())
+    later = "; ".join(f"{n} in {len(alike)} periods ({_breakdown(alike[0])})"
+                      for n, alike in _by_requests(warm).items())
     print(f"  engine requests a period: first {cold.requests} ({_breakdown(cold)}); then {later}")
     print(f"  wall seconds a period (median of {len(warm)}): {seconds:.3f} = engine read+parse {seconds - write:.3f} "
           f"+ store write {write:.3f}; first period {cold.seconds:.3f} (store write {cold.write_seconds:.3f})")
