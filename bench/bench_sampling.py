@@ -142,7 +142,8 @@ def sample(base: str, periods: int) -> tuple[list[Period], Replay]:
             for turn in range(periods):
                 if turn:
                     clock.now += PERIOD
-                    requests.post(f"{base}/__simulator__/clock/advance", json={"seconds": PERIOD}, timeout=60)
+                    requests.post(f"{base}/__simulator__/clock/advance", json={"seconds": PERIOD},
+                                  timeout=60).raise_for_status()
                 requests.delete(f"{base}/__simulator__/stats", timeout=10).raise_for_status()
                 sink.seconds = 0.0
                 sent.clear()
