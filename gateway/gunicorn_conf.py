@@ -48,3 +48,13 @@ def child_exit(server, worker):
 def on_exit(server):
     if _OWN_METRICS_DIR:
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+def worker_exit(server, worker):
+    """A worker that stops (a restart, max_requests, shutdown) closes its gateway in its own process: its metric
+    sampler gives its lease back, so another worker samples the next slot instead of waiting the lease out."""
+    import sys
+
+    wsgi = sys.modules.get("gateway.wsgi")
+    if wsgi is not None:  # the app was loaded in this worker
+        wsgi.app.extensions["cloudgw"].close()
