@@ -71,6 +71,7 @@ class Gateway:
             self.driver_for(provider)
         self.frontends: list[str] = []
         self.metric_sampler: MetricSampler | None = None
+        self.alarm_evaluator: Any = None  # the cloudwatch frontend's, set when it is served (it changes alarm states)
         self._workers_started = False
         if "cloudwatch" in config.frontends and config.cloudwatch_sampling:
             self.attach_metric_sink(self.metric_store)

@@ -253,15 +253,15 @@ SETTINGS: dict[tuple[str, str], tuple[str, Any]] = {
     ("inventory", "resync_seconds"): ("inventory_resync_seconds", _parse_float(0)),
     ("cloudwatch", "sampling"): ("cloudwatch_sampling", _parse_bool),
     ("cloudwatch", "sample_seconds"): ("cloudwatch_sample_seconds", _parse_float(0)),
-    ("simulator", "enabled"): ("simulator", _parse_bool),
-    ("simulator", "port"): ("simulator_port", _parse_int(0, 65535)),
-    ("simulator", "speed"): ("simulator_speed", _parse_float(0)),
     ("cloudwatch", "minute_retention_days"): ("cloudwatch_minute_days", _parse_float(0)),
     ("cloudwatch", "five_minute_retention_days"): ("cloudwatch_five_minute_days", _parse_float(0)),
     ("cloudwatch", "hour_retention_days"): ("cloudwatch_hour_days", _parse_float(0)),
     ("cloudwatch", "evaluation_seconds"): ("cloudwatch_evaluation_seconds", _parse_float(0)),
     ("cloudwatch", "history_retention_days"): ("cloudwatch_history_days", _parse_float(0)),
     ("console", "operators"): ("console_operators", _parse_names),
+    ("simulator", "enabled"): ("simulator", _parse_bool),
+    ("simulator", "port"): ("simulator_port", _parse_int(0, 65535)),
+    ("simulator", "speed"): ("simulator_speed", _parse_float(0)),
 }
 SECTIONS = {section for section, _ in SETTINGS} | {"providers"}
 

@@ -69,6 +69,10 @@ def describe(instance: Instance, stats: InstanceStatistics | None = None) -> Ent
 
 
 def _running() -> list[Instance]:
+    """The running instances, each a metric; a driver that reads no statistics has no metrics collection (the
+    entry point lists none)."""
+    if not context.driver().can("instance_statistics"):
+        raise NotFound("collection", "metrics")
     return [i for i in context.driver().instances(context.scope()) if i.state is InstanceState.RUNNING]
 
 
@@ -80,6 +84,8 @@ def metrics_index() -> Response:
 
 @bp.route("/metrics/<metric_id>", methods=["GET"])
 def metric_show(metric_id: str) -> Response:
+    if not context.driver().can("instance_with_statistics"):
+        raise NotFound("metric", metric_id)
     instance, stats = context.driver().instance_with_statistics(context.scope(), metric_id)
     if stats is None:  # not running: no metric, as the index lists none for it
         raise NotFound("metric", metric_id)

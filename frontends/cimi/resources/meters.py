@@ -120,6 +120,8 @@ def _not_measured(machine_id: str, aspect: Aspect) -> NotFound:
 
 def get_meter(machine_id: str, aspect_key: str) -> Response:
     ctx = current()
+    if not metered(ctx):
+        raise NotFound("meter", f"{machine_id}/{aspect_key}"[:200])
     aspect = _aspect(aspect_key)
     return resource_response(ctx, "Meter", meter_entry(ctx, _running_machine(ctx, machine_id, aspect), aspect))
 
@@ -127,6 +129,8 @@ def get_meter(machine_id: str, aspect_key: str) -> Response:
 def list_samples(machine_id: str, aspect_key: str) -> Response:
     """The Meter's one sample: the machine and its statistics read together (one engine request)."""
     ctx = current()
+    if not metered(ctx):
+        raise NotFound("meter", f"{machine_id}/{aspect_key}"[:200])
     aspect = _aspect(aspect_key)
     instance, stats = ctx.driver.instance_with_statistics(ctx.scope, machine_id)
     if stats is None or instance.state is not InstanceState.RUNNING:
@@ -137,7 +141,8 @@ def list_samples(machine_id: str, aspect_key: str) -> Response:
 
 def list_machine_meters(machine_id: str) -> Response:
     ctx = current()
-    entries = machine_meters(ctx, ctx.driver.instance(ctx.scope, machine_id))
+    machine = ctx.driver.instance(ctx.scope, machine_id)  # NotFound for an unknown machine, metered or not
+    entries = machine_meters(ctx, machine) if metered(ctx) else []
     wanted = names(query_values("$expand"))
     entries = [expand(ctx, "Meter", e, wanted) for e in entries]
     return sub_collection_response(ctx, "Meter", ctx.href("machines", machine_id) + "/meters", entries, add=False)
