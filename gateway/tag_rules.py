@@ -6,7 +6,7 @@ after, and a tag write that still fails removes what was made, so a retry does n
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from .errors import InvalidParameter
@@ -32,6 +32,17 @@ def check_tag(key: str, value: str | None, parameter: str | None = None) -> None
 def check_tags(tags: Mapping[str, str | None], parameter: str | None = None) -> None:
     for key, value in tags.items():
         check_tag(key, value, parameter)
+
+
+def non_vm_tags(driver: Driver, scope: Scope, resource_ids: Sequence[str]) -> dict[str, dict[str, str]]:
+    """resource id -> tags of objects that are never VMs (networks, subnets, security groups): the store's
+    alone (`stored_tags`) where the driver keeps them apart, so that no VM is listed for a VM's `Name` (the
+    only thing `tags` adds, and only for VM ids); `tags` otherwise; {} if the driver keeps no tags."""
+    if not resource_ids:
+        return {}
+    if driver.can("stored_tags"):
+        return driver.stored_tags(scope, resource_ids)
+    return driver.tags(scope, resource_ids) if driver.can("tags") else {}
 
 
 def tag_new(driver: Driver, scope: Scope, kind: str, resource_id: str, tags: Mapping[str, str],

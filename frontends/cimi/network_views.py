@@ -16,6 +16,7 @@ from gateway.errors import AuthFailure, InUse, InvalidParameter, MissingParamete
 from gateway.network_blocks import subnet_address
 from gateway.model import Network
 from gateway.network_model import Subnet, Vpc
+from gateway.tag_rules import non_vm_tags
 
 from .context import Context
 
@@ -61,7 +62,7 @@ def network_view(ctx: Context, *, logical: bool = True, changing: bool = False) 
     vpcs, subnets = provider_parts(ctx, changing=changing)
     networks = ctx.driver.networks(ctx.scope) if logical else []
     ids = [v.id for v in vpcs] + [s.id for s in subnets]
-    tags = ctx.driver.tags(ctx.scope, ids) if ids and ctx.driver.can("tags") else {}
+    tags = non_vm_tags(ctx.driver, ctx.scope, ids)
     return NetworkView(networks, vpcs, subnets, tags)
 
 

@@ -17,7 +17,7 @@ from gateway.errors import AuthFailure, NotFound, NotSupported, echo
 from gateway.model import Network
 from gateway.network_blocks import ipv4_block
 from gateway.network_model import SecurityGroup, Subnet, Vpc
-from gateway.tag_rules import check_tag, tag_new
+from gateway.tag_rules import check_tag, non_vm_tags, tag_new
 
 from . import context, respond
 from .blueprint import bp
@@ -53,7 +53,7 @@ def provider_parts(*, groups: bool = False, changing: bool = False) -> ProviderP
             raise
         return ProviderParts([], [], [], {})
     ids = [v.id for v in vpcs] + [s.id for s in subnets]
-    tags = driver.tags(scope, ids) if ids and driver.can("tags") else {}
+    tags = non_vm_tags(driver, scope, ids)
     return ProviderParts(vpcs, subnets, found, {rid: t["Name"] for rid, t in tags.items() if t.get("Name")})
 
 

@@ -32,6 +32,7 @@ from .call import Call
 from .errors import Ec2Error, invalid_value
 from .present import instance_item, reservation_id
 from .private_addresses import fixed_address
+from .tag_specifications import tags_by_type
 
 log = logging.getLogger("cloudgw.ec2")
 MAX_INSTANCES = 1000
@@ -102,13 +103,7 @@ class LaunchRequest:
         user_data = call.get("UserData")
         if user_data:
             spec.user_data = user_data_from(user_data)
-        tags: dict[str, dict[str, str]] = {}
-        for spec_item in call.get("TagSpecifications", []):
-            kind = spec_item.get("ResourceType") or "instance"
-            for tag in spec_item.get("Tags") or []:
-                if not tag.get("Key"):
-                    raise invalid_value("A tag key must not be empty")
-                tags.setdefault(kind, {})[tag["Key"]] = tag.get("Value") or ""
+        tags = tags_by_type(call, None, "instance")
         spec.tags = tags.pop("instance", {})
         spec.volume_tags = tags.pop("volume", {})  # the driver tags the disks once they exist (durably)
         if call.get("BlockDeviceMappings"):

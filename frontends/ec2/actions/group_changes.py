@@ -18,9 +18,9 @@ from ..call import Call
 from ..errors import Ec2Error, invalid_value
 from ..filters import apply_filters, page_size, paginate
 from ..provider_networks import ProviderNetworks, requested_rules, rule_item
+from ..tag_specifications import tags_for
 from . import action
 from .security_groups import NO_GROUPS
-from .vpc_changes import _tags
 
 DEFAULT_GROUP = "default"
 RULE_FILTERS = {
@@ -58,7 +58,7 @@ def create_security_group(call: Call) -> dict[str, Any]:
     if name.lower() == DEFAULT_GROUP or name.startswith("sg-"):
         raise invalid_value(f"Value ({name[:100]}) for parameter GroupName is invalid. Group names may not be "
                             "'default' nor start with 'sg-'.")
-    tags = _tags(call, "security-group")
+    tags = tags_for(call, "security-group")
     call.driver.vpcs(call.scope)  # UnsupportedOperation, naming the provider, without a network provider
     provided = ProviderNetworks.of(call, groups=True)
     given = call.get("VpcId")

@@ -16,6 +16,7 @@ from gateway.errors import AlreadyExists, InvalidState, NotFound
 from .. import devices, ids, inventory
 from ..call import Call
 from ..errors import Ec2Error, invalid_value
+from ..tag_specifications import tags_by_type
 from . import action
 
 NAME_RULE = re.compile(r"^[A-Za-z0-9()\[\] ./\-'@_]{3,128}$")
@@ -36,22 +37,6 @@ def checked_description(call: Call) -> str:
     if len(description) > MAX_DESCRIPTION:
         raise invalid_value(f"The description may be at most {MAX_DESCRIPTION} characters long")
     return description
-
-
-def tags_by_type(call: Call) -> dict[str, dict[str, str]]:
-    """TagSpecifications by resource type (image or snapshot, as CreateImage allows)."""
-    found: dict[str, dict[str, str]] = {}
-    for spec in call.get("TagSpecifications", []):
-        kind = spec.get("ResourceType") or ""
-        if kind not in TAGGABLE:
-            raise invalid_value(f"'{kind[:50]}' is not a valid taggable resource type for this operation; "
-                                "CreateImage tags an image and its snapshots")
-        for tag in spec.get("Tags") or []:
-            key = tag.get("Key") or ""
-            if not key or key.lower().startswith("aws:"):
-                raise invalid_value(f"The tag key '{key[:128]}' is not allowed")
-            found.setdefault(kind, {})[key] = tag.get("Value") or ""
-    return found
 
 
 def excluded_volumes(call: Call, instance_id: str) -> list[str]:
@@ -91,7 +76,7 @@ def create_image(call: Call) -> dict[str, Any]:
     instance_id = ids.decode("i", call.need("InstanceId"))
     name = checked_name(call.need("Name"))
     description = checked_description(call)
-    tags = tags_by_type(call)
+    tags = tags_by_type(call, TAGGABLE, None)
     left_out = excluded_volumes(call, instance_id)
     call.check_dry_run()
     try:
@@ -158,7 +143,7 @@ def register_image(call: Call) -> dict[str, Any]:
     if call.get("Architecture") not in (None, "x86_64"):
         raise invalid_value(f"The architecture '{str(call.get('Architecture'))[:20]}' is not offered here")
     snapshot_id = root_snapshot(call)
-    tags = tags_by_type(call)
+    tags = tags_by_type(call, TAGGABLE, None)
     if "snapshot" in tags:
         raise invalid_value("RegisterImage tags only the image")
     call.check_dry_run()

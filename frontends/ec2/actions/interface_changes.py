@@ -18,8 +18,8 @@ from ..call import Call
 from ..errors import Ec2Error, invalid_value
 from ..private_addresses import check_address
 from ..provider_networks import ProviderNetworks
+from ..tag_specifications import tags_for
 from . import action
-from .vpc_changes import _tags
 
 UNSUPPORTED = ("SecondaryPrivateIpAddressCount", "Ipv6Addresses", "Ipv6AddressCount",
                "Ipv4Prefixes", "Ipv4PrefixCount", "Ipv6Prefixes", "Ipv6PrefixCount")
@@ -70,7 +70,7 @@ def create_network_interface(call: Call) -> dict[str, Any]:
     description = str(call.get("Description") or "")
     if len(description) > 255:
         raise invalid_value("Description is at most 255 characters long")
-    tags = _tags(call, "network-interface")
+    tags = tags_for(call, "network-interface")
     provided = ProviderNetworks.of(call, groups=True, changing=True)
     subnet = next((s for s in provided.subnets if s.id == subnet_id), None)
     if subnet is None:

@@ -7,9 +7,10 @@ from gateway.errors import InvalidParameter, NotFound
 from gateway.model import KeyPair
 
 from ..call import Call
-from ..errors import Ec2Error, invalid_value
+from ..errors import Ec2Error
 from ..filters import apply_filters
 from ..present import tag_list
+from ..tag_specifications import tags_for
 from . import action
 
 KEY_FILTERS = {
@@ -19,15 +20,6 @@ KEY_FILTERS = {
     "key-type": lambda k: [k["KeyType"]],
 }
 RESOURCE_TYPE = "key-pair"
-
-
-def _tags(call: Call) -> dict[str, str]:
-    tags = {}
-    for spec in call.get("TagSpecifications", []):
-        if spec.get("ResourceType") not in (None, RESOURCE_TYPE):
-            raise invalid_value(f"A key pair cannot carry tags for '{spec.get('ResourceType')}'")
-        tags.update({t["Key"]: t.get("Value") or "" for t in spec.get("Tags") or [] if t.get("Key")})
-    return tags
 
 
 def _keep_tags(call: Call, pair: KeyPair, tags: dict[str, str]) -> None:
@@ -51,7 +43,7 @@ def create_key_pair(call: Call) -> dict[str, Any]:
     key_type = call.get("KeyType", "rsa")
     if call.get("KeyFormat", "pem") != "pem":
         raise Ec2Error("UnsupportedOperation", "Only the pem key format is supported")
-    tags = _tags(call)
+    tags = tags_for(call, RESOURCE_TYPE)
     _duplicate(call, name)
     call.check_dry_run()
     pair = call.gateway.key_pairs.create(call.owner, name, key_type)
@@ -64,7 +56,7 @@ def create_key_pair(call: Call) -> dict[str, Any]:
 def import_key_pair(call: Call) -> dict[str, Any]:
     name = call.need("KeyName")
     material: bytes = call.need("PublicKeyMaterial")
-    tags = _tags(call)
+    tags = tags_for(call, RESOURCE_TYPE)
     _duplicate(call, name)
     try:
         text = material.decode("utf-8")

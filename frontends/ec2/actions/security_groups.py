@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.tag_rules import non_vm_tags
+
 from .. import inventory, networks
 from ..call import Call
 from ..errors import Ec2Error
@@ -54,7 +56,7 @@ def describe_security_groups(call: Call) -> dict[str, Any]:
     provided = ProviderNetworks.of(call, groups=True)
     found = logical_networks(call, provided)
     keys = [networks.group_tag_key(n.id) for n in found] + [networks.group_tag_key(g.id) for g in provided.groups]
-    tags = call.driver.tags(call.scope, keys) if keys else {}
+    tags = non_vm_tags(call.driver, call.scope, keys)
     groups = [networks.security_group_item(n, owner_id=owner, tags=tags.get(networks.group_tag_key(n.id)))
               for n in found]
     groups += [group_item(g, owner, tags.get(networks.group_tag_key(g.id))) for g in provided.groups]

@@ -14,9 +14,10 @@ from gateway.model import ResourceState
 
 from .. import ids, inventory, storage
 from ..call import Call
-from ..errors import Ec2Error, invalid_value
+from ..errors import Ec2Error
 from ..filters import apply_filters, page_size, paginate
 from ..render import timestamp
+from ..tag_specifications import tags_for
 from . import action
 
 SNAPSHOT_FILTERS = {
@@ -69,11 +70,7 @@ def describe_snapshots(call: Call) -> dict[str, Any]:
 def create_snapshot(call: Call) -> dict[str, Any]:
     volume = storage.one_volume(call, ids.decode("vol", call.need("VolumeId")))
     vol_id = ids.encode("vol", volume.id)
-    tags: dict[str, str] = {}
-    for spec in call.get("TagSpecifications", []):
-        if (spec.get("ResourceType") or "snapshot") != "snapshot":
-            raise invalid_value(f"Tags of resource type '{spec.get('ResourceType')}' cannot be given to a snapshot")
-        tags.update({t["Key"]: t.get("Value") or "" for t in spec.get("Tags") or [] if t.get("Key")})
+    tags = tags_for(call, "snapshot")
     if volume.state not in (ResourceState.AVAILABLE, ResourceState.IN_USE, ResourceState.PENDING):
         # PENDING (a locked disk) is left to the driver: a snapshot in progress locks the disk too, and
         # EC2 takes several snapshots of a volume at once; the driver waits such a lock out
@@ -130,11 +127,7 @@ def copy_snapshot(call: Call) -> dict[str, Any]:
     if aliases.get(source_region, source_region) != aliases.get(call.region, call.region):
         raise Ec2Error("UnsupportedOperation", f"Copying a snapshot from region '{source_region[:40]}' is not "
                                                "supported: only copies within this region (data center) are")
-    tags: dict[str, str] = {}
-    for spec in call.get("TagSpecifications", []):
-        if (spec.get("ResourceType") or "snapshot") != "snapshot":
-            raise invalid_value(f"Tags of resource type '{spec.get('ResourceType')}' cannot be given to a snapshot")
-        tags.update({t["Key"]: t.get("Value") or "" for t in spec.get("Tags") or [] if t.get("Key")})
+    tags = tags_for(call, "snapshot")
     source = storage.snapshot_records(call).get(snapshot_id, {})
     call.check_dry_run()
     description = call.get("Description") or source.get("description") or found[0].description

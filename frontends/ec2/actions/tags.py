@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.errors import InvalidParameter
-from gateway.tag_rules import check_tag
-
 from .. import ids, inventory, networks
 from ..call import Call
-from ..errors import Ec2Error, invalid_value
+from ..errors import Ec2Error
 from ..filters import apply_filters, page_size, paginate
 from ..provider_networks import ProviderNetworks
+from ..tag_specifications import checked_tag
 from . import action
 from .network_interfaces import interface_tags, listed_interface_ids
 
@@ -130,20 +128,12 @@ def _ec2_id_of(call: Call, kind: str, key: str) -> str:
     return key
 
 
-def _check_tag(key: str, value: str | None) -> None:
-    """gateway.tag_rules' rules, shared with CIMI and Deltacloud, as EC2's InvalidParameterValue."""
-    try:
-        check_tag(key, value)
-    except InvalidParameter as exc:
-        raise invalid_value(exc.message) from None
-
-
 @action("CreateTags", mutating=True)
 def create_tags(call: Call) -> dict[str, Any]:
     grouped = _resources(call)
     tags = {}
     for tag in call.need("Tags"):
-        _check_tag(tag.get("Key", ""), tag.get("Value"))
+        checked_tag(tag.get("Key", ""), tag.get("Value"))
         tags[tag["Key"]] = tag.get("Value") or ""
     _check_exist(call, grouped)
     call.check_dry_run()
@@ -163,7 +153,7 @@ def delete_tags(call: Call) -> dict[str, Any]:
     if given:
         tags = {}
         for tag in given:
-            _check_tag(tag.get("Key", ""), None)
+            checked_tag(tag.get("Key", ""), None)
             tags[tag["Key"]] = tag.get("Value")
     call.check_dry_run()
     for kind, resource_ids in grouped.items():

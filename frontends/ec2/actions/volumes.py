@@ -21,6 +21,7 @@ from ..call import Call
 from ..errors import Ec2Error, invalid_value, missing
 from ..filters import apply_filters, page_size, paginate
 from ..render import timestamp
+from ..tag_specifications import tags_for
 from . import action
 
 MAX_SIZE_GIB = 16384  # EBS's limit for general-purpose volumes
@@ -104,11 +105,7 @@ def _volume_spec(call: Call) -> VolumeSpec:
     block_devices.check_performance(call.get("VolumeType"), call.get("Iops"), call.get("Throughput"))
     if call.get("Encrypted") or call.get("MultiAttachEnabled"):
         raise Ec2Error("UnsupportedOperation", "oVirt disks here are neither encrypted nor multi-attach")
-    tags: dict[str, str] = {}
-    for spec in call.get("TagSpecifications", []):
-        if (spec.get("ResourceType") or "volume") != "volume":
-            raise invalid_value(f"Tags of resource type '{spec.get('ResourceType')}' cannot be given to a volume")
-        tags.update({t["Key"]: t.get("Value") or "" for t in spec.get("Tags") or [] if t.get("Key")})
+    tags = tags_for(call, "volume")
     return VolumeSpec(size_bytes=size * storage.GIB, name=tags.get("Name"), tags=tags, snapshot_id=snapshot_id)
 
 

@@ -15,17 +15,9 @@ from .. import inventory, networks
 from ..call import Call
 from ..errors import Ec2Error, invalid_value
 from ..provider_networks import ProviderNetworks, cidr_block, subnet_item, vpc_item
+from ..tag_specifications import tags_for
 from . import action
 from .vpcs import NETWORK_ADMIN
-
-
-def _tags(call: Call, resource_type: str) -> dict[str, str]:
-    tags: dict[str, str] = {}
-    for spec in call.get("TagSpecifications", []):
-        if (spec.get("ResourceType") or resource_type) != resource_type:
-            raise invalid_value(f"Tags of resource type '{spec.get('ResourceType')}' cannot be given to a {resource_type}")
-        tags.update({t["Key"]: t.get("Value") or "" for t in spec.get("Tags") or [] if t.get("Key")})
-    return tags
 
 
 def _read_only(call: Call, kind: str, backend_id: str) -> bool:
@@ -41,7 +33,7 @@ def create_vpc(call: Call) -> dict[str, Any]:
     block = cidr_block(call.need("CidrBlock"), "InvalidVpc.Range")
     if call.get("AmazonProvidedIpv6CidrBlock") or call.get("Ipv6CidrBlock") or call.get("Ipv4IpamPoolId"):
         raise Ec2Error("UnsupportedOperation", "IPv6 blocks and IPAM pools are not supported here")
-    tags = _tags(call, "vpc")
+    tags = tags_for(call, "vpc")
     call.driver.vpcs(call.scope)  # UnsupportedOperation now, naming the provider, if it has no network provider
     call.check_dry_run()
     vpc = call.driver.create_vpc(call.scope, str(block))
@@ -86,7 +78,7 @@ def create_subnet(call: Call) -> dict[str, Any]:
     block = cidr_block(call.need("CidrBlock"), "InvalidSubnet.Range")
     if call.get("Ipv6CidrBlock") or call.get("Ipv6Native"):
         raise Ec2Error("UnsupportedOperation", "IPv6 subnets are not supported here")
-    tags = _tags(call, "subnet")
+    tags = tags_for(call, "subnet")
     realm = _realm(call)
     call.driver.vpcs(call.scope)  # UnsupportedOperation, naming the provider, without a network provider
     found = ProviderNetworks.of(call, changing=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.tag_rules import non_vm_tags
+
 from .. import cidrs, ids, inventory, networks, provider_networks
 from ..call import Call
 from ..errors import Ec2Error
@@ -45,11 +47,6 @@ SUBNET_FILTERS = {
 }
 
 
-def stored_tags(call: Call, backend_ids: list[str]) -> dict[str, dict[str, str]]:
-    """The tags clients put on network objects (kept by the gateway: oVirt has no home for them)."""
-    return call.driver.tags(call.scope, backend_ids) if backend_ids else {}
-
-
 def learned_cidrs(call: Call) -> cidrs.LearnedCidrs:
     return cidrs.LearnedCidrs(call.driver.instances(call.scope))
 
@@ -66,7 +63,7 @@ def _vpcs(call: Call) -> list[dict[str, Any]]:
     default = networks.default_network(found)
     owner = inventory.account_id(call)
     learned = learned_cidrs(call)
-    tags = stored_tags(call, [n.id for n in found] + [v.id for v in provided.vpcs])
+    tags = non_vm_tags(call.driver, call.scope, [n.id for n in found] + [v.id for v in provided.vpcs])
     return ([networks.vpc_item(n, default=n is default, owner_id=owner, cidr=learned.vpc(n.id), tags=tags.get(n.id))
              for n in found]
             + [provider_networks.vpc_item(v, owner, tags.get(v.id)) for v in provided.vpcs])
@@ -80,7 +77,7 @@ def _subnets(call: Call) -> list[dict[str, Any]]:
     learned = learned_cidrs(call)
     realms = call.driver.realms(call.scope)
     every = networks.subnets(found, realms)
-    tags = stored_tags(call, [s.id for s in every] + [s.id for s in provided.subnets])
+    tags = non_vm_tags(call.driver, call.scope, [s.id for s in every] + [s.id for s in provided.subnets])
     by_id = {r.id: r for r in realms}
     return ([networks.subnet_item(s, default=s.network is default, owner_id=owner, region=call.region,
                                   cidr=subnet_cidr(learned, s), tags=tags.get(s.id)) for s in every]
