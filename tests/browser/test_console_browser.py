@@ -128,6 +128,9 @@ def test_main_pages_on_a_desktop_and_a_phone(page: Page, tmp_path: Path, console
         page.goto(path)
         expect(page.locator("h1")).to_be_visible()
         page.screenshot(path=tmp_path / f"desktop-{shot}.png", full_page=True)
+    expect(page.get_by_role("img", name=re.compile("^CPU utilization of"))).to_be_visible()  # the chart's <title>
+    page.get_by_text("The points (52)").click()  # the CPU table: 57 minutes less the 5-minute gap
+    expect(page.get_by_role("table").first).to_be_visible()
     page.set_viewport_size({"width": 390, "height": 844})
     for path, shot in [("/console/instances", "instances"), ("/console/launch", "launch"),
                        (f"/console/instances/{charted}/metrics", "metrics")]:
