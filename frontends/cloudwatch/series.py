@@ -8,22 +8,19 @@ caller see, or shows as terminated (tombstones). The gateway cannot tell an engi
 user cheaply, so this holds for administrators too: the series of a VM removed over an hour ago stays
 stored until its retention ends but is no longer shown (an alarm on it still reads it).
 
-Statistics come from the stored rows: each row holds count, sum, minimum and maximum of its period, so
-a period of the answer merges the rows that begin in it. Periods are aligned to the start time, as
-CloudWatch aligns them. Only Period values that fit the resolution kept for the start time's age give
-data, as CloudWatch documents: multiples of 60 s within 15 days, of 300 s within 63 days, of 3600 s beyond.
+Statistics per period come from gateway.metric_periods (shared with the console's charts).
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from frontends.ec2 import ids
 from gateway.driver import Driver
-from gateway.metric_store import DAY, FIVE_MINUTES, HOUR, MINUTE, Row, Series
+from gateway.metric_periods import Bucket, kept_resolution, merged_periods, periods_with_data  # noqa: F401 (shared)
+from gateway.metric_store import Series
 from gateway.scope import Scope
 
 from .call import Call
@@ -96,16 +93,6 @@ def as_time(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, timezone.utc)
 
 
-def kept_resolution(start: float, now: float, minute_days: float, five_minute_days: float) -> int:
-    """The resolution CloudWatch keeps for data as old as `start`."""
-    age = now - start
-    if age <= minute_days * DAY:
-        return MINUTE
-    if age <= five_minute_days * DAY:
-        return FIVE_MINUTES
-    return HOUR
-
-
 def check_period(period: int, name: str = "Period") -> None:
     if period < 1:
         raise invalid_value(f"The parameter {name} must be greater than 0.")
@@ -119,58 +106,11 @@ def check_range(start: float, end: float) -> None:
         raise invalid_value("The parameter StartTime must be less than the parameter EndTime.")
 
 
-@dataclass
-class Bucket:
-    """One period of an answer: the merged rows that began in it."""
-
-    start: float
-    count: float = 0.0
-    total: float = 0.0
-    minimum: float = math.inf
-    maximum: float = -math.inf
-
-    def add(self, row: Row) -> None:
-        self.count += row.count
-        self.total += row.sum
-        self.minimum = min(self.minimum, row.minimum)
-        self.maximum = max(self.maximum, row.maximum)
-
-    def statistic(self, name: str) -> float:
-        if name == "SampleCount":
-            return self.count
-        if name == "Sum":
-            return self.total
-        if name == "Minimum":
-            return self.minimum
-        if name == "Maximum":
-            return self.maximum
-        return self.total / self.count if self.count else 0.0
-
-
 def buckets(call: Call, series_ids: Sequence[int], start: float, end: float, period: int) -> list[Bucket]:
     """The periods of [start, end) that have data, oldest first, merged over the given series."""
-    if not series_ids:
-        return []
     config = call.gateway.config
-    resolution = kept_resolution(start, call.gateway.metric_store.clock(), config.cloudwatch_minute_days,
-                                 config.cloudwatch_five_minute_days)
-    start = math.floor(start / resolution) * resolution  # CloudWatch rounds StartTime down likewise
-    if period % resolution:
-        return []  # CloudWatch returns no data for a period finer than what it keeps for that age
-    found = merged_periods(call.gateway.metric_store.rows(series_ids, start, end), start, period)
-    return [found[index] for index in sorted(found)]
-
-
-def merged_periods(rows: Iterable[Row], start: float, period: int) -> dict[int, Bucket]:
-    """Rows merged into the periods of `period` seconds from `start`, by index (0: the period at `start`)."""
-    found: dict[int, Bucket] = {}
-    for row in rows:
-        index = int((row.start - start) // period)
-        bucket = found.get(index)
-        if bucket is None:
-            bucket = found[index] = Bucket(start + index * period)
-        bucket.add(row)
-    return found
+    return periods_with_data(call.gateway.metric_store, series_ids, start, end, period, config.cloudwatch_minute_days,
+                             config.cloudwatch_five_minute_days)
 
 
 def check_datapoints(start: float, end: float, period: int) -> None:

@@ -10,7 +10,7 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from . import admin, auth, images, instances, keys, storage  # noqa: F401  (each adds its routes to bp)
+    from . import admin, auth, images, instances, keys, metrics, storage  # noqa: F401  (each adds its routes to bp)
     from .blueprint import bp
     from .session import install_sessions
 

@@ -5,13 +5,17 @@ Screenshots of the main pages go to the test's temporary folder (docs/console-*.
 """
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from pathlib import Path
 
+import boto3
 import pytest
 
 from tests.clients.real_tools import in_ci
+from tests.conftest import GatewayProcess
+from tests.console.sampled_points import sampled
 
 try:
     from playwright.sync_api import Page, expect
@@ -100,16 +104,36 @@ def test_an_instance_from_launch_to_termination(page: Page, tmp_path: Path) -> N
     expect(row.locator(".state")).to_have_text(re.compile("shutting-down|terminated"), timeout=STATE_TIMEOUT)
 
 
-def test_main_pages_on_a_desktop_and_a_phone(page: Page, tmp_path: Path) -> None:
+def charted_instance(gateway: GatewayProcess) -> str:
+    """A launched instance with an hour of sampled points (a gap in its CPU line) in the metric store: its UUID."""
+    ec2 = boto3.client("ec2", endpoint_url=gateway.ec2_url, region_name="us-east-1",
+                       aws_access_key_id=gateway.access_key, aws_secret_access_key=gateway.secret_key)
+    image = ec2.describe_images(Filters=[{"Name": "name", "Values": ["centos-stream-9"]}])["Images"][0]["ImageId"]
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    wave = {ago: 40 + 30 * math.sin(ago / 6) for ago in range(1, 58) if not 20 <= ago < 25}
+    sampled(gateway, instance, "CPUUtilization", wave, "Percent")
+    sampled(gateway, instance, "NetworkIn", {ago: 5e5 + 1e5 * (ago % 7) for ago in range(1, 58)}, "Bytes")
+    sampled(gateway, instance, "NetworkOut", {ago: 2e5 + 5e4 * (ago % 5) for ago in range(1, 58)}, "Bytes")
+    sampled(gateway, instance, "mem_used_percent", {ago: 55 + ago / 4 for ago in range(1, 58)}, "Percent", "CWAgent")
+    return str(uuid.UUID(instance.removeprefix("i-")))
+
+
+def test_main_pages_on_a_desktop_and_a_phone(page: Page, tmp_path: Path, console_gateway: GatewayProcess) -> None:
+    charted = charted_instance(console_gateway)
     sign_in(page)
     for path, shot in [("/console/instances", "instances"), ("/console/launch", "launch"),
                        ("/console/images", "images"), ("/console/volumes", "volumes"),
-                       ("/console/admin/operations", "operations"), ("/console/admin/engines", "engines")]:
+                       ("/console/admin/operations", "operations"), ("/console/admin/engines", "engines"),
+                       (f"/console/instances/{charted}/metrics", "metrics")]:
         page.goto(path)
         expect(page.locator("h1")).to_be_visible()
         page.screenshot(path=tmp_path / f"desktop-{shot}.png", full_page=True)
+    expect(page.get_by_role("img", name=re.compile("^CPU utilization of"))).to_be_visible()  # the chart's <title>
+    page.get_by_text("The points (52)").click()  # the CPU table: 57 minutes less the 5-minute gap
+    expect(page.get_by_role("table").first).to_be_visible()
     page.set_viewport_size({"width": 390, "height": 844})
-    for path, shot in [("/console/instances", "instances"), ("/console/launch", "launch")]:
+    for path, shot in [("/console/instances", "instances"), ("/console/launch", "launch"),
+                       (f"/console/instances/{charted}/metrics", "metrics")]:
         page.goto(path)
         page.screenshot(path=tmp_path / f"phone-{shot}.png", full_page=True)
     page.keyboard.press("Tab")  # the first stop is the skip link, then the page can be used by keyboard
