@@ -23,7 +23,7 @@ serve: $(VENV)/.installed
 
 # Each test file runs whole in one of TEST_WORKERS processes (each with its own gateway); TEST_WORKERS=0 runs serially.
 # Files start longest first (tests/conftest.py orders them; xdist would otherwise put the one-test real-tool files last).
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 4
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(ARGS)
