@@ -14,22 +14,55 @@ per-request path, slower but never wrong.
 """
 from __future__ import annotations
 
-import copy
+import itertools
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from .model import Instance
 
 Clock = Callable[[], float]
+T = TypeVar("T")
+_versions = itertools.count(1)  # process-wide: a version is never reused, whichever view stored it
+
+
+def _shallow(obj: T) -> T:
+    """A shallow copy of a plain dataclass instance: copy.copy and dataclasses.replace cost several times as
+    much (reduce protocol, __init__), and a listing copies a thousand instances."""
+    made = object.__new__(obj.__class__)
+    made.__dict__.update(obj.__dict__)
+    return made
 
 
 def instance_copy(instance: Instance) -> Instance:
     """A copy a request may change (tags, device names, state overlays) without touching the view's."""
-    return replace(instance, attachments=[replace(a) for a in instance.attachments], tags=dict(instance.tags),
-                   extra=copy.copy(instance.extra), addresses=list(instance.addresses),
-                   interfaces=list(instance.interfaces))
+    made = _shallow(instance)
+    made.attachments = [_shallow(a) for a in instance.attachments]
+    made.tags, made.extra = dict(instance.tags), dict(instance.extra)
+    made.addresses, made.interfaces = list(instance.addresses), list(instance.interfaces)
+    made.launch_group_ids = list(instance.launch_group_ids)
+    return made
+
+
+def content_key(instance: Instance) -> Hashable | None:
+    """Equal for two copies of the view only if they are equal: the stored version they copy, and what a
+    request may have changed on its copy since (what drivers decorate a listing with: names, tags, key names,
+    device names, state overlays, interfaces' networks). None for an instance not from a view (or a value
+    that cannot be hashed): nothing may be cached for it."""
+    if instance.revision is None:
+        return None
+    key = (instance.revision, instance.owner, instance.name, instance.state, instance.state_reason,
+           instance.key_name, instance.root_device, instance.image_id, instance.realm_id, instance.launch_subnet_id,
+           tuple(instance.launch_group_ids), tuple(instance.tags.items()), tuple(instance.extra.items()),
+           tuple((a.volume_id, a.device, a.delete_on_termination, a.active) for a in instance.attachments),
+           tuple((n.id, n.network_id) for n in instance.interfaces))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 @dataclass
@@ -38,6 +71,7 @@ class InventoryView:
 
     key: str
     instances: dict[str, Instance] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)  # instance id -> version of the stored object
     cursor: int | None = None
     ready: bool = False
     polled_at: float = 0.0
@@ -49,7 +83,10 @@ class InventoryView:
     def fill(self, instances: Iterable[Instance], cursor: int, now: float) -> None:
         """A full listing, current to `cursor`, replaces everything."""
         with self.lock:
-            self.instances = {i.id: i for i in instances}
+            old, old_versions = self.instances, self.versions
+            self.instances, self.versions = {}, {}
+            for instance in instances:
+                self._store(instance, old.get(instance.id), old_versions.get(instance.id))
             self.cursor, self.ready, self.polled_at, self.resynced_at = cursor, True, now, now
 
     def apply(self, fetched: dict[str, Instance | None], cursor: int | None, now: float) -> None:
@@ -58,11 +95,19 @@ class InventoryView:
             for instance_id, instance in fetched.items():
                 if instance is None:
                     self.instances.pop(instance_id, None)
+                    self.versions.pop(instance_id, None)
                 else:
-                    self.instances[instance_id] = instance
+                    self._store(instance, self.instances.get(instance_id), self.versions.get(instance_id))
             if cursor is not None:
                 self.cursor = cursor
             self.polled_at = now
+
+    def _store(self, instance: Instance, previous: Instance | None, version: int | None) -> None:
+        """Keep an unchanged instance's stored object and version, so what was made of it stays valid."""
+        if previous is not None and version is not None and previous == instance:
+            self.instances[instance.id], self.versions[instance.id] = previous, version
+        else:
+            self.instances[instance.id], self.versions[instance.id] = instance, next(_versions)
 
     def note_write(self, instance_id: str) -> None:
         with self.lock:
@@ -79,9 +124,15 @@ class InventoryView:
             self.ready = False
 
     def snapshot(self) -> list[Instance]:
+        """Copies, each with the version of the object it copies as its `revision`."""
         with self.lock:
-            held = list(self.instances.values())
-        return [instance_copy(i) for i in held]
+            held = [(i, self.versions[i.id]) for i in self.instances.values()]
+        found = []
+        for instance, version in held:
+            made = instance_copy(instance)
+            made.revision = version
+            found.append(made)
+        return found
 
 
 class Inventory:

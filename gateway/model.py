@@ -253,6 +253,9 @@ class Instance:
     # the launch asked for, which clients read back at once (Ansible compares the groups right after launching)
     launch_subnet_id: str | None = None
     launch_group_ids: list[str] = field(default_factory=list)
+    # Which stored version of the instance this is a copy of (the inventory view's); None where the driver
+    # read it afresh. Caches of what a frontend makes of an instance key on it (gateway/inventory.py).
+    revision: int | None = field(default=None, compare=False, repr=False, metadata={"transient": True})
 
     def addresses_of(self, kind: str) -> list[str]:
         """The instance's addresses of one kind (ipv4, ipv6, mac, hostname), in reported order."""
@@ -332,7 +335,8 @@ class VolumeSpec:
 def to_json(obj: Any) -> Any:
     """A model object as plain JSON data: datetimes as ISO 8601, enums by value, bytes as base64."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.name: to_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                if not f.metadata.get("transient")}  # a process's own bookkeeping, meaningless elsewhere
     if isinstance(obj, enum.Enum):
         return obj.value
     if isinstance(obj, datetime):
@@ -347,7 +351,8 @@ def to_json(obj: Any) -> Any:
 
 
 def from_json(cls: type[T], data: dict[str, Any]) -> T:
-    """Rebuild a model dataclass from `to_json` output; unknown keys are ignored (older/newer writers)."""
+    """Rebuild a model dataclass from `to_json` output; unknown keys (older/newer writers) and transient fields
+    are ignored."""
     values: dict[str, Any] = {}
     for name, hint in _field_hints(cls):
         if name in data:
@@ -359,7 +364,7 @@ def from_json(cls: type[T], data: dict[str, Any]) -> T:
 def _field_hints(cls: type) -> tuple[tuple[str, Any], ...]:
     """Each field's resolved type; resolving the string annotations is the slow part, so once per class."""
     hints = typing.get_type_hints(cls)
-    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls) if not f.metadata.get("transient"))
 
 
 def _from_json_value(hint: Any, value: Any) -> Any:

@@ -323,6 +323,14 @@ class Placements:
             self.unavailable = exc
             self.external = {n.id for n in driver.networks(scope) if n.external}
 
+    def fingerprint(self) -> str | None:
+        """Equal for two requests whose instances this renders alike; None while the provider is unreachable
+        (rendering may then refuse an instance, which must never be cached)."""
+        self._load()
+        if self.unavailable is not None:
+            return None
+        return repr((sorted(self.subnets.items()), sorted(self.groups.items()), sorted(self.interface_groups.items())))
+
     def _check_reachable(self, network_id: str | None) -> None:
         if self.unavailable is not None and network_id in self.external:
             raise self.unavailable

@@ -35,6 +35,17 @@ _plans: dict[str, Emit] = {}  # shape name -> complete plan; read without a lock
 _building = threading.Lock()  # one build at a time, so two never publish different plans for a shape
 
 
+class Rendered(dict):
+    """A structure value whose XML content is already written (`xml`): a list of them is rendered by
+    appending each as it is. Still a dict with the same members, for filters and paging to read."""
+
+    __slots__ = ("xml",)
+
+    def __init__(self, value: dict[str, Any], xml: str) -> None:
+        super().__init__(value)
+        self.xml = xml
+
+
 def text(value: str) -> str:
     """XML character data: escaped, and without the control characters XML 1.0 cannot carry."""
     if NEEDS_CARE.search(value) is None:  # the common case: nothing to do
@@ -171,12 +182,22 @@ def _list_emitter(shape: Shape, built: dict[str, Emit]) -> Emit:
         append = out.append
         for item in value:
             append(open_item)
-            emit(out, item)
+            if item.__class__ is Rendered:
+                append(item.xml)
+            else:
+                emit(out, item)
             append(close_item)
 
     built[shape.name] = emit_list
     emit_member.append(_build(member_shape, built))
     return emit_list
+
+
+def render_value(shape: Shape, value: Any) -> str:
+    """The XML content of one value of `shape` (without its own element), as a response would carry it."""
+    out: list[str] = []
+    emitter(shape)(out, value)
+    return "".join(out)
 
 
 def namespace(version: str | None) -> str:

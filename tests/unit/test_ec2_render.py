@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from botocore.parsers import create_parser
 
-from frontends.ec2.render import render_error, render_response
+from frontends.ec2.render import Rendered, render_error, render_response, render_value
 from frontends.ec2.service import operation
 
 from .ec2_roundtrip import parsed
@@ -26,6 +26,14 @@ def test_describe_instances_round_trip() -> None:
     expected = {k: v for k, v in INSTANCE.items() if v is not None}
     assert instance == expected
     assert "NextToken" not in out
+
+
+def test_an_item_rendered_earlier_is_written_as_the_renderer_would_write_it() -> None:
+    shape = operation("DescribeInstances").output_shape.members["Reservations"].member.members["Instances"].member
+    kept = Rendered(INSTANCE, render_value(shape, INSTANCE))
+    plain, reused = ({"Reservations": [{"ReservationId": "r-1", "Instances": [item]}]} for item in (INSTANCE, kept))
+    assert render_response("DescribeInstances", reused, "r", None) == render_response("DescribeInstances", plain, "r", None)
+    assert kept == INSTANCE  # filters and paging read it as the dict it was made from
 
 
 def test_top_level_lists_are_present_even_when_empty() -> None:

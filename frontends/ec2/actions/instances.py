@@ -5,10 +5,10 @@ from typing import Any
 
 from gateway.model import Instance
 
-from .. import ids, inventory, launch
+from .. import ids, inventory, item_cache, launch
 from ..call import Call
 from ..filters import apply_filters, page_size, paginate
-from ..present import Catalog, instance_item, reservation_id
+from ..present import Catalog, reservation_id
 from . import action
 
 
@@ -65,7 +65,7 @@ def describe_instances(call: Call) -> dict[str, Any]:
     found: list[Instance] = inventory.instances(call, wanted)
     catalog = inventory.catalog(call)
     reservations = reservation_ids(found, catalog)
-    items = apply_filters((instance_item(i, catalog) for i in found), call.get("Filters"),
+    items = apply_filters(item_cache.instance_items(found, catalog), call.get("Filters"),
                           instance_filters(catalog, reservations))
     if wanted is None:
         page, token = paginate(items, lambda i: i["InstanceId"], size, call.get("NextToken"))
