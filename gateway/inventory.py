@@ -21,6 +21,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from .inventory_marks import MarksRead
 from .model import Instance
 
 Clock = Callable[[], float]
@@ -77,6 +78,7 @@ class InventoryView:
     polled_at: float = 0.0
     resynced_at: float = 0.0
     dirty: set[str] = field(default_factory=set)
+    marks: MarksRead = field(default_factory=MarksRead)  # the gateway's writes read from the store
     lock: threading.Lock = field(default_factory=threading.Lock)  # guards the fields above
     refreshing: threading.Lock = field(default_factory=threading.Lock)  # one refresher at a time
 

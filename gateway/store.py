@@ -474,6 +474,14 @@ class Store:
                 .order_by(entities_table.c.created)).all()
         return [json.loads(r[0]) for r in rows]
 
+    def changed_since(self, kind: str, owner: str, since: float) -> dict[str, float]:
+        """id -> when it was last written, of the entities of `kind` written at or after `since`."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(entities_table.c.id, entities_table.c.updated).where(
+                (entities_table.c.kind == kind) & (entities_table.c.owner == owner)
+                & (entities_table.c.updated >= since))).all()
+        return {r.id: r.updated for r in rows}
+
     def purge_entities(self, kind: str, max_age: float, expired: Callable[[dict[str, Any]], bool]) -> int:
         """Remove the entities of `kind` unchanged for max_age seconds that `expired(data)` says are done.
 

@@ -9,8 +9,9 @@ administrator sees; anyone else's answer stays the engine's own filtered listing
    `GET events?from=<cursor>` (strictly newer), and the VMs its events link refetched by id, with the
    `watched` ones that events miss: transitional states, and running VMs whose guest has not yet reported
    an address (guest-agent reports log no event on a real engine);
-3. the gateway's own writes (any non-GET request on `vms/...`) mark the VM, which the next read refetches
-   before answering, waiting for a refresh under way: a client reads its own writes.
+3. the gateway's own writes (any non-GET request on `vms/...`) mark the VM, in the process and in the store
+   (gateway/inventory_marks.py), and the next read of any process refetches it before answering, waiting for
+   a refresh under way: a client reads its own writes whichever process or host serves it.
 Any engine error makes the view unready, so the request takes the per-request listing and reports the
 error in its client's terms. An engine without an event log (404) is never asked again.
 """
@@ -21,6 +22,7 @@ from collections.abc import Iterable
 
 from gateway.errors import GatewayError, NotFound
 from gateway.inventory import Inventory, InventoryView
+from gateway.inventory_marks import WriteMarks
 from gateway.model import Instance, InstanceState
 from gateway.scope import Scope
 
@@ -48,6 +50,7 @@ def watched(instances: Iterable[Instance]) -> set[str]:
 
 class InventoryMixin(OvirtBase):
     _inventory_state: Inventory | None = None
+    _write_marks: WriteMarks | None = None
     _without_events: set[str]
     _administrators: dict[str, float]  # Scope.cache_key -> confirmed administrator until (inventory clock)
 
@@ -61,6 +64,12 @@ class InventoryMixin(OvirtBase):
                 self._without_events = set()
                 self._administrators = {}
             return self._inventory_state
+
+    def _marks(self) -> WriteMarks:
+        with self._lock:
+            if self._write_marks is None:
+                self._write_marks = WriteMarks(self.store)
+            return self._write_marks
 
     def _administrator(self, scope: Scope, inventory: Inventory) -> bool:
         """Whether the engine runs the caller's unfiltered queries (asked at most once a minute per identity).
@@ -115,7 +124,7 @@ class InventoryMixin(OvirtBase):
 
     def _refresh(self, scope: Scope, place: Place, inventory: Inventory, view: InventoryView) -> None:
         poll, resync = inventory.due(view)
-        dirty = view.take_dirty()
+        dirty = view.take_dirty() | self._marks().new(scope.provider.name, view.marks)
         if not (poll or resync or dirty):
             return
         if not view.refreshing.acquire(blocking=resync or bool(dirty)):
@@ -182,12 +191,15 @@ class InventoryMixin(OvirtBase):
 
     # --- read-your-writes ---------------------------------------------------------------------------
     def _note_write(self, scope: Scope, method: str, path: str, answer: Element | None) -> None:
-        inventory = self._inventory_state
-        if inventory is None or method == "GET":
+        if not self.config.inventory_enabled or method == "GET":
             return
         parts = path.strip("/").split("/")
         if parts[0] != "vms":
             return
         vm_id = parts[1] if len(parts) > 1 else (answer.get("id") if answer is not None else None)
-        if vm_id:
-            inventory.note_write(f"{scope.provider.name}|", vm_id)
+        if not vm_id:
+            return
+        inventory = self._inventory_state
+        if inventory is not None:
+            inventory.note_write(f"{scope.provider.name}|", vm_id)  # at once here, whatever the store says
+        self._marks().mark(scope.provider.name, vm_id)

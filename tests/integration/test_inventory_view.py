@@ -116,6 +116,21 @@ def test_the_gateways_own_changes_show_at_once(gw: Gateway, views: list) -> None
     assert by_id(view_driver.instances(gw.scope()))[made].state is InstanceState.PENDING
 
 
+def test_a_change_made_through_another_process_shows_at_once_there_too(gw: Gateway, views: list) -> None:
+    """Each gunicorn worker (or host) keeps its own view: the write is marked in the store they share, so the
+    client's next listing shows it whichever process serves it, without waiting for that one's poll."""
+    made = engine_vm(gw.engine, "view-other-process")
+    advance(gw.engine, 60)
+    views.extend([viewing(gw, poll_seconds=3600), viewing(gw, poll_seconds=3600)])
+    writer, reader = views
+    assert by_id(reader.instances(gw.scope()))[made].state is InstanceState.STOPPED
+    writer.start_instance(gw.scope(), made)
+    assert by_id(reader.instances(gw.scope()))[made].state is InstanceState.PENDING
+    gw.forget_requests()
+    reader.instances(gw.scope())
+    assert not gw.requests, "a mark is refetched once"
+
+
 def test_a_guests_addresses_show_though_no_event_says_so(gw: Gateway, views: list) -> None:
     made = engine_vm(gw.engine, "view-guest")
     advance(gw.engine, 60)
