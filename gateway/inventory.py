@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -47,23 +47,18 @@ def instance_copy(instance: Instance) -> Instance:
     return made
 
 
-def content_key(instance: Instance) -> Hashable | None:
+def content_key(instance: Instance) -> tuple | None:
     """Equal for two copies of the view only if they are equal: the stored version they copy, and what a
     request may have changed on its copy since (what drivers decorate a listing with: names, tags, key names,
-    device names, state overlays, interfaces' networks). None for an instance not from a view (or a value
-    that cannot be hashed): nothing may be cached for it."""
+    device names, state overlays, interfaces' networks). None for an instance not from a view: nothing may
+    be kept for it."""
     if instance.revision is None:
         return None
-    key = (instance.revision, instance.owner, instance.name, instance.state, instance.state_reason,
-           instance.key_name, instance.root_device, instance.image_id, instance.realm_id, instance.launch_subnet_id,
-           tuple(instance.launch_group_ids), tuple(instance.tags.items()), tuple(instance.extra.items()),
-           tuple((a.volume_id, a.device, a.delete_on_termination, a.active) for a in instance.attachments),
-           tuple((n.id, n.network_id) for n in instance.interfaces))
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
+    return (instance.revision, instance.owner, instance.name, instance.state, instance.state_reason,
+            instance.key_name, instance.root_device, instance.image_id, instance.realm_id, instance.launch_subnet_id,
+            tuple(instance.launch_group_ids), tuple(instance.tags.items()), tuple(instance.extra.items()),
+            tuple((a.volume_id, a.device, a.delete_on_termination, a.active) for a in instance.attachments),
+            tuple((n.id, n.network_id) for n in instance.interfaces))
 
 
 @dataclass

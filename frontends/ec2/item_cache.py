@@ -4,8 +4,9 @@ Presenting and rendering an instance costs about a quarter of a millisecond, thr
 served from the inventory view: twenty clients polling a thousand instances would spend two cores on it. An
 item depends only on the instance (its `content_key`: the view's stored version and what the request's
 driver decorated its copy with), its EC2 record, and the request's catalog (zones, types, owner, the
-provider's subnets and groups). Keyed on all of them, an entry is never stale: a change makes a new key and
-the old entry ages out. Instances not from a view (no key) are presented afresh, as before.
+provider's subnets and groups). Keyed on all of them, an entry is never stale. Each instance (per owner) has
+one slot, replaced when its key changes, so churn does not grow the cache: it holds at most what the
+instances listed are, bounded by LIMIT slots. Instances not from a view (no key) are presented afresh.
 """
 from __future__ import annotations
 
@@ -21,32 +22,35 @@ from .present import Catalog, instance_item
 from .render import Rendered, render_value
 from .service import operation
 
-LIMIT = 25_000  # entries (about 6 KB each): a 10,000-instance data center and its churn
+LIMIT = 25_000  # slots (about 6 KB each): instances of every data center listed, per owner
 
 
 class ItemCache:
-    """A bounded map (least recently used out first) from an item's inputs to the item, rendered."""
+    """Slots (least recently used out first), each the last item made for one instance and owner, with the
+    key of the inputs it was made from."""
 
     def __init__(self, limit: int = LIMIT) -> None:
         self.limit = limit
-        self._items: OrderedDict[Hashable, Rendered] = OrderedDict()
+        self._slots: OrderedDict[Hashable, tuple[Hashable, Rendered]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable) -> Rendered | None:
+    def get(self, slot: Hashable, key: Hashable) -> Rendered | None:
         with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
+            found = self._slots.get(slot)
+            if found is None or found[0] != key:
+                return None
+            self._slots.move_to_end(slot)
+            return found[1]
 
-    def put(self, key: Hashable, item: Rendered) -> None:
+    def put(self, slot: Hashable, key: Hashable, item: Rendered) -> None:
         with self._lock:
-            self._items[key] = item
-            while len(self._items) > self.limit:
-                self._items.popitem(last=False)
+            self._slots[slot] = (key, item)
+            self._slots.move_to_end(slot)
+            while len(self._slots) > self.limit:
+                self._slots.popitem(last=False)
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._slots)
 
 
 _cache = ItemCache()
@@ -75,13 +79,10 @@ def instance_items(found: Iterable[Instance], catalog: Catalog, cache: ItemCache
         record = catalog.records.get(instance.id)
         tags = catalog.tags.get(instance.id)
         key = (content, shared, tuple(record.items()) if record else None, tuple(tags.items()) if tags else None)
-        try:
-            item = cache.get(key)
-        except TypeError:  # a record value that cannot be hashed: present it afresh
-            yield instance_item(instance, catalog)
-            continue
+        slot = (instance.id, instance.owner)
+        item = cache.get(slot, key)
         if item is None:
             presented = instance_item(instance, catalog)
             item = Rendered(presented, render_value(shape, presented))
-            cache.put(key, item)
+            cache.put(slot, key, item)
         yield item
