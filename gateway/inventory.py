@@ -106,14 +106,19 @@ class InventoryView:
         else:
             self.instances[instance.id], self.versions[instance.id] = instance, next(_versions)
 
-    def note_write(self, instance_id: str) -> None:
+    def note_writes(self, instance_ids: Iterable[str]) -> None:
         with self.lock:
-            self.dirty.add(instance_id)
+            self.dirty.update(instance_ids)
 
-    def take_dirty(self) -> set[str]:
+    def written(self) -> set[str]:
+        """Written instances not yet refetched. They stay here until refetched (`refetched`), so that a request
+        arriving meanwhile waits for the refresh under way instead of answering without them."""
         with self.lock:
-            dirty, self.dirty = self.dirty, set()
-            return dirty
+            return set(self.dirty)
+
+    def refetched(self, instance_ids: Iterable[str]) -> None:
+        with self.lock:
+            self.dirty.difference_update(instance_ids)
 
     def invalidate(self) -> None:
         """Not to be read until filled again (a refresh failed, or the feed went backwards)."""
@@ -154,7 +159,7 @@ class Inventory:
         with self._lock:
             views = [v for k, v in self._views.items() if k.startswith(key_prefix)]
         for v in views:
-            v.note_write(instance_id)
+            v.note_writes([instance_id])
 
     def due(self, view: InventoryView) -> tuple[bool, bool]:
         """(poll now, resync now) for this view."""

@@ -123,30 +123,29 @@ class InventoryMixin(OvirtBase):
         return found
 
     def _refresh(self, scope: Scope, place: Place, inventory: Inventory, view: InventoryView) -> None:
+        view.note_writes(self._marks().new(scope.provider.name, view.marks))
         poll, resync = inventory.due(view)
-        dirty = view.take_dirty() | self._marks().new(scope.provider.name, view.marks)
-        if not (poll or resync or dirty):
+        if not (poll or resync or view.written()):
             return
-        if not view.refreshing.acquire(blocking=resync or bool(dirty)):
+        if not view.refreshing.acquire(blocking=resync or bool(view.written())):
             return  # another request refreshes; the view as it is now is fresh enough for this one
         try:
             poll, resync = inventory.due(view)  # maybe done meanwhile by the request we waited for
+            dirty = view.written()  # what that request left (written since it began)
             if resync:
                 self._resync(scope, place, view)
-                return
-            targets, cursor = set(dirty), None
-            if poll:
-                cursor, changed, gap = self._changes_since(scope, view.cursor or 0)
-                if gap:
-                    self._resync(scope, place, view)
-                    return
-                with view.lock:
-                    targets |= changed | watched(view.instances.values())
-            view.apply(self._fetch(scope, place, targets), cursor, inventory.clock() if poll else view.polled_at)
-        except BaseException:
-            for instance_id in dirty:  # not read yet: the next request refetches them
-                view.note_write(instance_id)
-            raise
+            elif poll or dirty:
+                targets, cursor = set(dirty), None
+                if poll:
+                    cursor, changed, gap = self._changes_since(scope, view.cursor or 0)
+                    if gap:
+                        self._resync(scope, place, view)
+                        view.refetched(dirty)
+                        return
+                    with view.lock:
+                        targets |= changed | watched(view.instances.values())
+                view.apply(self._fetch(scope, place, targets), cursor, inventory.clock() if poll else view.polled_at)
+            view.refetched(dirty)  # only now: a request meanwhile waited for this refresh (a failure keeps them)
         finally:
             view.refreshing.release()
 

@@ -227,6 +227,26 @@ def test_an_older_refresh_never_overwrites_an_instance_read_afresh(gw: Gateway, 
     assert by_id(view_driver.instances(gw.scope()))[made].addresses_of("ipv4")  # not due: from the view
 
 
+def test_a_listing_during_the_refetch_of_a_write_waits_for_it(gw: Gateway, views: list) -> None:
+    """Two listings after a write: the first refetches the written VM (its answer held back by the engine), the
+    second, arriving meanwhile, must not answer from the view without the write: it waits for that refetch."""
+    made = engine_vm(gw.engine, "view-written")
+    advance(gw.engine, 60)
+    views.extend([viewing(gw, poll_seconds=3600), viewing(gw, poll_seconds=3600)])
+    writer, reader = views
+    reader.instances(gw.scope())
+    writer.start_instance(gw.scope(), made)
+    stats = f"{gw.engine.handle.url}/__simulator__/stats"
+    requests.delete(stats, timeout=10).raise_for_status()
+    gw.engine.control("faults", hold={"path": "/vms$", "method": "GET", "seconds": 2, "count": 1})
+    first = threading.Thread(target=reader.instances, args=(gw.scope(),))
+    first.start()
+    while requests.get(stats, timeout=10).json()["requests"].get("GET /vms", 0) < 1:
+        time.sleep(0.01)
+    assert by_id(reader.instances(gw.scope()))[made].state is InstanceState.PENDING
+    first.join()
+
+
 def test_a_user_who_is_not_an_administrator_never_reads_the_view(gw: Gateway, views: list) -> None:
     """Without `;user` a request is not at user level, but the engine filters a non-administrator's answers:
     the view (every VM of the data center) must not answer such a caller."""
