@@ -8,6 +8,10 @@ and by a full relisting every `resync_seconds` or whenever the feed has a gap. T
 mark what they touched (`note_write`) so that the next read refetches it first: a client reads its own
 writes at once.
 
+Beside the instances, a view holds `listings` of other kinds (volumes, images), read by the same poll of
+the same feed: their events need not name what changed (a real engine's disk events do not), so a change
+only marks the kind `stale` and the next read of that kind lists it again in full, once.
+
 Driver-neutral: it stores model objects and hands out copies, which each request may decorate freely. A
 view that is not `ready` (never filled, or its last refresh failed) is not used: reads take the
 per-request path, slower but never wrong.
@@ -19,8 +23,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from .model import Instance
+from .model import Image, Instance, Volume
 
 Clock = Callable[[], float]
 
@@ -30,6 +35,26 @@ def instance_copy(instance: Instance) -> Instance:
     return replace(instance, attachments=[replace(a) for a in instance.attachments], tags=dict(instance.tags),
                    extra=copy.copy(instance.extra), addresses=list(instance.addresses),
                    interfaces=list(instance.interfaces))
+
+
+def volume_copy(volume: Volume) -> Volume:
+    """A copy a request may attach, tag and mark without touching the view's."""
+    return replace(volume, attachments=[replace(a) for a in volume.attachments], tags=dict(volume.tags))
+
+
+def image_copy(image: Image) -> Image:
+    """A copy a request may name, tag and mark without touching the view's."""
+    return replace(image, tags=dict(image.tags), extra=copy.deepcopy(image.extra),
+                   volumes=[replace(v) for v in image.volumes])
+
+
+@dataclass
+class Listing:
+    """One kind of a data center's resources as last listed in full, in the engine's order (the driver's
+    rows, never changed once stored: a request copies what it serves)."""
+
+    rows: list[Any] = field(default_factory=list)
+    ready: bool = False
 
 
 @dataclass
@@ -43,6 +68,8 @@ class InventoryView:
     polled_at: float = 0.0
     resynced_at: float = 0.0
     dirty: set[str] = field(default_factory=set)
+    listings: dict[str, Listing] = field(default_factory=dict)
+    stale: set[str] = field(default_factory=set)  # kinds to list again before their next read
     lock: threading.Lock = field(default_factory=threading.Lock)  # guards the fields above
     refreshing: threading.Lock = field(default_factory=threading.Lock)  # one refresher at a time
 
@@ -51,6 +78,7 @@ class InventoryView:
         with self.lock:
             self.instances = {i.id: i for i in instances}
             self.cursor, self.ready, self.polled_at, self.resynced_at = cursor, True, now, now
+            self.stale |= self.listings.keys()  # a resync relists every kind too, each at its next read
 
     def apply(self, fetched: dict[str, Instance | None], cursor: int | None, now: float) -> None:
         """Refetched instances (None: gone); the feed's new position."""
@@ -73,15 +101,47 @@ class InventoryView:
             dirty, self.dirty = self.dirty, set()
             return dirty
 
+    def mark_stale(self, kinds: Iterable[str]) -> None:
+        with self.lock:
+            self.stale.update(kinds)
+
+    def needs(self, kinds: Iterable[str]) -> set[str]:
+        """The kinds among `kinds` to list before they are read: stale, or never listed."""
+        with self.lock:
+            return {k for k in kinds if k in self.stale or not self.listings.get(k, Listing()).ready}
+
+    def take_stale(self, kinds: Iterable[str]) -> set[str]:
+        """`needs(kinds)`, no longer marked: the caller lists them now (and marks them again if it fails)."""
+        with self.lock:
+            taken = {k for k in kinds if k in self.stale or not self.listings.get(k, Listing()).ready}
+            self.stale -= taken
+            return taken
+
+    def fill_listing(self, kind: str, rows: Iterable[Any]) -> None:
+        with self.lock:
+            self.listings[kind] = Listing(list(rows), ready=True)
+
+    def rows(self, kind: str) -> list[Any] | None:
+        """The kind's rows as last listed, or None when the view may not be read (not ready, never listed)."""
+        with self.lock:
+            found = self.listings.get(kind)
+            return list(found.rows) if self.ready and found is not None and found.ready else None
+
     def invalidate(self) -> None:
         """Not to be read until filled again (a refresh failed, or the feed went backwards)."""
         with self.lock:
             self.ready = False
 
-    def snapshot(self) -> list[Instance]:
+    def snapshot(self, keep: Callable[[Instance], bool] | None = None) -> list[Instance]:
+        """Copies of the instances (those `keep` accepts)."""
         with self.lock:
             held = list(self.instances.values())
-        return [instance_copy(i) for i in held]
+        return [instance_copy(i) for i in held if keep is None or keep(i)]
+
+    def held(self) -> list[Instance]:
+        """The view's own instances, to read and never change (a refresh replaces them, never edits them)."""
+        with self.lock:
+            return list(self.instances.values())
 
 
 class Inventory:
@@ -107,6 +167,13 @@ class Inventory:
             views = [v for k, v in self._views.items() if k.startswith(key_prefix)]
         for v in views:
             v.note_write(instance_id)
+
+    def note_stale(self, key_prefix: str, kinds: Iterable[str]) -> None:
+        """The gateway changed resources of these kinds: every view of the engine lists them before their next read."""
+        with self._lock:
+            views = [v for k, v in self._views.items() if k.startswith(key_prefix)]
+        for v in views:
+            v.mark_stale(kinds)
 
     def due(self, view: InventoryView) -> tuple[bool, bool]:
         """(poll now, resync now) for this view."""

@@ -11,50 +11,64 @@ tombstone is shown as DELETING (one store query, made only when a listing holds 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from lxml.builder import E
 
 from gateway import engine_states
 from gateway.errors import InvalidParameter, InvalidState, NotFound
-from gateway.model import Image, ResourceState, Snapshot, Volume, VolumeAttachment, VolumeSpec
+from gateway.inventory import volume_copy
+from gateway.model import Image, Instance, ResourceState, Snapshot, Volume, VolumeAttachment, VolumeSpec
 from gateway.scope import Scope
 
-from . import after_lock, device_names, disk_records, disk_snapshots, mapping, snapshot_locks
-from .base import OvirtBase, Place, is_helper
+from . import after_lock, device_names, disk_records, disk_snapshots, event_kinds, mapping, snapshot_locks, storage_rows
+from .base import Place, is_helper
+from .inventory import HELPER, InventoryMixin
 from .snapshot_copies import VOLUME_FROM_SNAPSHOT
 from .snapshot_removal import DELETE_SNAPSHOT, SNAPSHOT_TOMBSTONE
 
 
-class StorageMixin(OvirtBase):
+class StorageMixin(InventoryMixin):
     # --- volumes --------------------------------------------------------------------------------------
     def volumes(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Volume]:
+        """Three data-center-wide answers joined (disks, VMs' attachments, templates' disks), from the inventory
+        view where it serves the scope (inventory.py), else from the engine."""
         place = self._place(scope)
         wanted = None if ids is None else set(ids)
-        disks = self._get(scope, "disks", {"search": place.disk_search})
         requested = disk_records.requested_devices(self.store, place.key)
-        attachments, helpers = self._attachments(scope, place, requested)
+        viewed = self._view_rows(scope, place, (event_kinds.DISKS, event_kinds.TEMPLATES))
+        rows: list[storage_rows.DiskRow]
+        if viewed is not None and (wanted is None or wanted <= {r.id for r in viewed[1][event_kinds.DISKS]}):
+            view, listed = viewed
+            rows = [r for r in listed[event_kinds.DISKS] if wanted is None or r.id in wanted]
+            every_disk = {r.id for r in listed[event_kinds.DISKS]}
+            attachments, helpers = self._viewed_attachments(view.held(), requested)
+            template_disks = set().union(*(r.disk_ids for r in listed[event_kinds.TEMPLATES]))
+        else:  # a volume the view has not seen yet (made a moment ago through another process) is found too
+            disks = self._get(scope, "disks", {"search": place.disk_search})
+            rows = [storage_rows.disk_row(d) for d in disks if wanted is None or d.get("id") in wanted]
+            every_disk = {d.get("id", "") for d in disks}
+            attachments, helpers = self._attachments(scope, place, requested)
+            template_disks = {a.get("id", "") for t in self._templates(scope, place)
+                              for a in t.iterfind("disk_attachments/disk_attachment")}
         choices = disk_records.termination_choices(self.store, place.key)
         every_attachment = [a for held in attachments.values() for a in held if a.instance_id not in helpers]
         disk_records.mark_termination(every_attachment, choices)
-        template_disks = {a.get("id") for t in self._templates(scope, place)
-                          for a in t.iterfind("disk_attachments/disk_attachment")}
         template_disks |= set(disk_snapshots.records(self.store, place))  # snapshots that are disk copies
         asked = disk_snapshots.pending(self.store, place)  # and copies that will be, by alias
         found = []
-        for disk in disks:
-            disk_id = disk.get("id")
-            if disk_id in template_disks or disk.findtext("alias") in asked or not mapping.is_user_volume(disk):
+        for row in rows:
+            if row.id in template_disks or row.alias in asked or not row.user_volume:
                 continue
-            if wanted is None or disk_id in wanted:
-                held = attachments.get(disk_id or "", [])
-                found.append(mapping.volume(disk, [a for a in held if a.instance_id not in helpers]))
-                if len(found[-1].attachments) < len(held) or (disk.findtext("alias") or "").startswith(
-                        disk_snapshots.COPY_ALIAS):  # a copy in the making (snapshot_copies): not usable yet
-                    found[-1].state = ResourceState.PENDING
+            held = attachments.get(row.id, [])
+            found.append(mapping.with_attachments(volume_copy(row.volume),
+                                                  [a for a in held if a.instance_id not in helpers]))
+            if len(found[-1].attachments) < len(held) or (row.alias or "").startswith(
+                    disk_snapshots.COPY_ALIAS):  # a copy in the making (snapshot_copies): not usable yet
+                found[-1].state = ResourceState.PENDING
         complete = wanted is None and not scope.user_level  # saw every disk: records of vanished ones may go
-        disk_records.fill_created(self.store, place.key, found,
-                                  every_disk={d.get("id", "") for d in disks} if complete else None)
+        disk_records.fill_created(self.store, place.key, found, every_disk=every_disk if complete else None)
         if complete:
             disk_records.prune_devices(self.store, place.key, requested, every_attachment)
             disk_records.prune_termination(self.store, place.key, choices, every_attachment)
@@ -77,6 +91,22 @@ class StorageMixin(OvirtBase):
             of_vm = [mapping.attachment(e, vm.get("id", "")) for e in vm.iterfind("disk_attachments/disk_attachment")]
             for a in of_vm:  # the volume's zone: the frontends need not list the VMs again
                 a.realm_id = mapping.link_id(vm, "cluster")
+            disk_records.name_attachments(of_vm, requested)
+            device_names.name_all(of_vm)
+            for a in of_vm:
+                result.setdefault(a.volume_id, []).append(a)
+        return result, helpers
+
+    @staticmethod
+    def _viewed_attachments(instances: Sequence[Instance], requested: dict[str, str]
+                            ) -> tuple[dict[str, list[VolumeAttachment]], set[str]]:
+        """`_attachments` from the inventory view's instances (what the VM listing gave them), copied."""
+        result: dict[str, list[VolumeAttachment]] = {}
+        helpers: set[str] = set()
+        for instance in instances:
+            if HELPER in instance.extra:
+                helpers.add(instance.id)
+            of_vm = [replace(a, realm_id=instance.realm_id) for a in instance.attachments]
             disk_records.name_attachments(of_vm, requested)
             device_names.name_all(of_vm)
             for a in of_vm:
