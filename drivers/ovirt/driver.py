@@ -92,9 +92,12 @@ class OvirtDriver(InstancesMixin, ImagesMixin, StorageMixin, SnapshotCopiesMixin
     def images(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Image]:
         """The data center's templates, from the inventory view where it serves the scope (inventory.py); an image
         the view has not seen yet (made a moment ago through another process) is read from the engine."""
+        return self._images(scope, ids, from_view=True)
+
+    def _images(self, scope: Scope, ids: Iterable[str] | None, *, from_view: bool) -> list[Image]:
         place = self._place(scope)
         wanted = None if ids is None else set(ids)
-        viewed = self._view_rows(scope, place, (event_kinds.TEMPLATES,))
+        viewed = self._view_rows(scope, place, (event_kinds.TEMPLATES,)) if from_view else None
         rows = None if viewed is None else viewed[1][event_kinds.TEMPLATES]
         if rows is not None and (wanted is None or wanted <= {r.image.id for r in rows}):
             found = [replace(image_copy(r.image), owner=scope.credentials.username)
@@ -112,7 +115,8 @@ class OvirtDriver(InstancesMixin, ImagesMixin, StorageMixin, SnapshotCopiesMixin
         return found
 
     def image(self, scope: Scope, image_id: str) -> Image:
-        found = self.images(scope, [image_id])
+        """The image as the engine has it now, never the inventory view's (what actions check)."""
+        found = self._images(scope, [image_id], from_view=False)
         if not found:
             raise NotFound("image", image_id)
         return found[0]

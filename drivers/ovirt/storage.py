@@ -34,10 +34,13 @@ class StorageMixin(InventoryMixin):
     def volumes(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Volume]:
         """Three data-center-wide answers joined (disks, VMs' attachments, templates' disks), from the inventory
         view where it serves the scope (inventory.py), else from the engine."""
+        return self._volumes(scope, ids, from_view=True)
+
+    def _volumes(self, scope: Scope, ids: Iterable[str] | None, *, from_view: bool) -> list[Volume]:
         place = self._place(scope)
         wanted = None if ids is None else set(ids)
         requested = disk_records.requested_devices(self.store, place.key)
-        viewed = self._view_rows(scope, place, (event_kinds.DISKS, event_kinds.TEMPLATES))
+        viewed = self._view_rows(scope, place, (event_kinds.DISKS, event_kinds.TEMPLATES)) if from_view else None
         rows: list[storage_rows.DiskRow]
         if viewed is not None and (wanted is None or wanted <= {r.id for r in viewed[1][event_kinds.DISKS]}):
             view, listed = viewed
@@ -114,7 +117,9 @@ class StorageMixin(InventoryMixin):
         return result, helpers
 
     def volume(self, scope: Scope, volume_id: str) -> Volume:
-        found = self.volumes(scope, [volume_id])
+        """The volume as the engine has it now, never the inventory view's: what every action's state check
+        reads (a moment-old state would queue an attachment, or refuse a removal, for nothing)."""
+        found = self._volumes(scope, [volume_id], from_view=False)
         if not found:
             raise NotFound("volume", volume_id)
         return found[0]
