@@ -11,14 +11,13 @@ tombstone is shown as DELETING (one store query, made only when a listing holds 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime, timezone
 
 from lxml.builder import E
 
 from gateway import engine_states
 from gateway.errors import InvalidParameter, InvalidState, NotFound
-from gateway.inventory import volume_copy
+from gateway.inventory import shallow_copy, volume_copy
 from gateway.model import Image, Instance, ResourceState, Snapshot, Volume, VolumeAttachment, VolumeSpec
 from gateway.scope import Scope
 
@@ -109,7 +108,9 @@ class StorageMixin(InventoryMixin):
         for instance in instances:
             if HELPER in instance.extra:
                 helpers.add(instance.id)
-            of_vm = [replace(a, realm_id=instance.realm_id) for a in instance.attachments]
+            of_vm = [shallow_copy(a) for a in instance.attachments]
+            for a in of_vm:  # the volume's zone: the frontends need not list the VMs again
+                a.realm_id = instance.realm_id
             disk_records.name_attachments(of_vm, requested)
             device_names.name_all(of_vm)
             for a in of_vm:
