@@ -2,7 +2,9 @@
 
 Disks carry no link to the VMs using them, so a volume listing joins two data-center-wide answers:
 the disks, and the VMs with their disk attachments inlined; template disks (seen through the
-templates) are left out, since no client can attach or delete them. Constant request count again.
+templates) are left out, since no client can attach or delete them. Constant request count again; none
+at all while the inventory view serves the scope (inventory.py: disks, templates and the instances'
+attachments from the view).
 
 The engine keeps a removed disk or template `locked` until its images are deleted, which reads just like
 one being created; the driver leaves a tombstone when it removes one, and a locked resource with a
