@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from gateway.errors import GatewayError, NotFound
+from gateway.errors import BackendError, GatewayError, NotFound
 from gateway.inventory import Inventory, InventoryView
 from gateway.model import Instance, InstanceState
 from gateway.scope import Scope
@@ -169,7 +169,10 @@ class InventoryMixin(OvirtBase):
                 self._follow(scope, place, inventory, view, poll, dirty)
             listing = view.take_stale(kinds)
             for kind in sorted(listing):
-                view.fill_listing(kind, self._relist(scope, place, kind))
+                try:
+                    view.fill_listing(kind, self._relist(scope, place, kind))
+                except NotFound as exc:  # not the event log's absence (which NotFound means to the caller)
+                    raise BackendError(f"The engine could not list its {kind}: {exc.message}") from None
         except BaseException:
             for instance_id in dirty:  # not read yet: the next request refetches them
                 view.note_write(instance_id)

@@ -122,6 +122,25 @@ def test_a_disk_made_elsewhere_shows_after_a_poll_and_not_before(gw: Gateway, vi
     assert polling.volumes(gw.scope()) == gw.driver.volumes(gw.scope()) and listings(gw, "disks") == 1  # plain one
 
 
+def test_an_image_made_elsewhere_shows_after_a_poll_with_the_volumes_unchanged(gw: Gateway, views: list) -> None:
+    vm_id = engine_vm(gw.engine, "storage-view-source")
+    advance(gw.engine, 60)
+    views.extend([viewing(gw, poll_seconds=0), viewing(gw, poll_seconds=3600)])
+    polling, stale = views
+    for driver in views:
+        driver.volumes(gw.scope()), driver.images(gw.scope())
+    body = f"<template><name>made-elsewhere</name><vm id='{vm_id}'/></template>"
+    answer = requests.post(f"{gw.engine.url}/templates", data=body, auth=ADMIN_AUTH,
+                           headers={"Content-Type": "application/xml"}, timeout=10)
+    assert answer.status_code in (201, 202), answer.text
+    made = etree.fromstring(answer.content).get("id")
+    assert made in {i.id for i in polling.images(gw.scope())} and made not in {i.id for i in stale.images(gw.scope())}
+    advance(gw.engine, 120)
+    assert {i.id: i.state for i in polling.images(gw.scope())}[made] is ResourceState.AVAILABLE
+    assert polling.images(gw.scope()) == gw.driver.images(gw.scope())
+    assert polling.volumes(gw.scope()) == gw.driver.volumes(gw.scope())  # the template's disks are no volumes
+
+
 def test_the_gateways_own_volume_and_image_changes_show_in_the_next_listing(gw: Gateway, views: list) -> None:
     vm_id = engine_vm(gw.engine, "storage-view-own")
     advance(gw.engine, 60)
