@@ -71,7 +71,8 @@ class Listing:
 
 @dataclass
 class InventoryView:
-    """One data center's instances; `cursor` is the change-feed position they are current to."""
+    """One data center's instances and listings of other kinds; `cursor` is the change-feed position they
+    are current to (a stale listing: once it is listed again)."""
 
     key: str
     instances: dict[str, Instance] = field(default_factory=dict)
@@ -120,14 +121,17 @@ class InventoryView:
     def needs(self, kinds: Iterable[str]) -> set[str]:
         """The kinds among `kinds` to list before they are read: stale, or never listed."""
         with self.lock:
-            return {k for k in kinds if k in self.stale or not self.listings.get(k, Listing()).ready}
+            return self._needed(kinds)
 
     def take_stale(self, kinds: Iterable[str]) -> set[str]:
         """`needs(kinds)`, no longer marked: the caller lists them now (and marks them again if it fails)."""
         with self.lock:
-            taken = {k for k in kinds if k in self.stale or not self.listings.get(k, Listing()).ready}
+            taken = self._needed(kinds)
             self.stale -= taken
             return taken
+
+    def _needed(self, kinds: Iterable[str]) -> set[str]:
+        return {k for k in kinds if k in self.stale or k not in self.listings or not self.listings[k].ready}
 
     def fill_listing(self, kind: str, rows: Iterable[Any]) -> None:
         with self.lock:
