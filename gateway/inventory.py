@@ -8,39 +8,44 @@ and by a full relisting every `resync_seconds` or whenever the feed has a gap. T
 mark what they touched (`note_write`) so that the next read refetches it first: a client reads its own
 writes at once.
 
+Beside the instances, a view holds `listings` of other kinds (volumes, images), read by the same poll of
+the same feed: their events need not name what changed (a real engine's disk events do not), so a change
+only marks the kind `stale` and the next read of that kind lists it again in full, once.
+
 Driver-neutral: it stores model objects and hands out copies, which each request may decorate freely. A
 view that is not `ready` (never filled, or its last refresh failed) is not used: reads take the
 per-request path, slower but never wrong.
 """
 from __future__ import annotations
 
+import copy
 import itertools
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import TypeVar
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 from .inventory_marks import MarksRead
-from .model import Instance
+from .model import Image, Instance, Volume
 
 Clock = Callable[[], float]
 T = TypeVar("T")
 _versions = itertools.count(1)  # process-wide: a version is never reused, whichever view stored it
 
 
-def _shallow(obj: T) -> T:
-    """A shallow copy of a plain dataclass instance: copy.copy and dataclasses.replace cost several times as
-    much (reduce protocol, __init__), and a listing copies a thousand instances."""
-    made = object.__new__(obj.__class__)
-    made.__dict__.update(obj.__dict__)
-    return made
+def shallow_copy(item: T) -> T:
+    """A copy of a plain dataclass instance (its fields shared): copy.copy and dataclasses.replace cost
+    several times as much (reduce protocol, __init__), and a listing copies a thousand of them."""
+    copied = object.__new__(type(item))
+    copied.__dict__.update(item.__dict__)
+    return copied
 
 
 def instance_copy(instance: Instance) -> Instance:
     """A copy a request may change (tags, device names, state overlays) without touching the view's."""
-    made = _shallow(instance)
-    made.attachments = [_shallow(a) for a in instance.attachments]
+    made = shallow_copy(instance)
+    made.attachments = [shallow_copy(a) for a in instance.attachments]
     made.tags, made.extra = dict(instance.tags), dict(instance.extra)
     made.addresses, made.interfaces = list(instance.addresses), list(instance.interfaces)
     made.launch_group_ids = list(instance.launch_group_ids)
@@ -61,9 +66,41 @@ def content_key(instance: Instance) -> tuple | None:
             tuple((n.id, n.network_id) for n in instance.interfaces))
 
 
+def shallow_copy(item: T) -> T:
+    """A copy of a plain dataclass instance (its fields shared): 4x cheaper than `dataclasses.replace`, which
+    runs `__init__` again; it counts when a listing serves a thousand volumes and their attachments."""
+    copied = object.__new__(type(item))
+    copied.__dict__.update(item.__dict__)
+    return copied
+
+
+def volume_copy(volume: Volume) -> Volume:
+    """A copy a request may attach, tag and mark without touching the view's."""
+    copied = shallow_copy(volume)
+    copied.attachments = [shallow_copy(a) for a in volume.attachments]
+    copied.tags = dict(volume.tags)
+    return copied
+
+
+def image_copy(image: Image) -> Image:
+    """A copy a request may name, tag and mark without touching the view's."""
+    return replace(image, tags=dict(image.tags), extra=copy.deepcopy(image.extra),
+                   volumes=[replace(v) for v in image.volumes])
+
+
+@dataclass
+class Listing:
+    """One kind of a data center's resources as last listed in full, in the engine's order (the driver's
+    rows, never changed once stored: a request copies what it serves)."""
+
+    rows: list[Any] = field(default_factory=list)
+    ready: bool = False
+
+
 @dataclass
 class InventoryView:
-    """One data center's instances; `cursor` is the change-feed position they are current to."""
+    """One data center's instances and listings of other kinds; `cursor` is the change-feed position they
+    are current to (a stale listing: once it is listed again)."""
 
     key: str
     instances: dict[str, Instance] = field(default_factory=dict)
@@ -74,6 +111,8 @@ class InventoryView:
     resynced_at: float = 0.0
     dirty: set[str] = field(default_factory=set)
     marks: MarksRead = field(default_factory=MarksRead)  # the gateway's writes read from the store
+    listings: dict[str, Listing] = field(default_factory=dict)
+    stale: set[str] = field(default_factory=set)  # kinds to list again before their next read
     lock: threading.Lock = field(default_factory=threading.Lock)  # guards the fields above
     refreshing: threading.Lock = field(default_factory=threading.Lock)  # one refresher at a time
 
@@ -85,6 +124,7 @@ class InventoryView:
             for instance in instances:
                 self._store(instance, old.get(instance.id), old_versions.get(instance.id))
             self.cursor, self.ready, self.polled_at, self.resynced_at = cursor, True, now, now
+            self.stale |= self.listings.keys()  # a resync relists every kind too, each at its next read
 
     def apply(self, fetched: dict[str, Instance | None], cursor: int | None, now: float) -> None:
         """Refetched instances (None: gone); the feed's new position."""
@@ -120,21 +160,56 @@ class InventoryView:
         with self.lock:
             self.dirty.difference_update(instance_ids)
 
+    def mark_stale(self, kinds: Iterable[str]) -> None:
+        with self.lock:
+            self.stale.update(kinds)
+
+    def needs(self, kinds: Iterable[str]) -> set[str]:
+        """The kinds among `kinds` to list before they are read: stale, or never listed."""
+        with self.lock:
+            return self._needed(kinds)
+
+    def take_stale(self, kinds: Iterable[str]) -> set[str]:
+        """`needs(kinds)`, no longer marked: the caller lists them now (and marks them again if it fails)."""
+        with self.lock:
+            taken = self._needed(kinds)
+            self.stale -= taken
+            return taken
+
+    def _needed(self, kinds: Iterable[str]) -> set[str]:
+        return {k for k in kinds if k in self.stale or k not in self.listings or not self.listings[k].ready}
+
+    def fill_listing(self, kind: str, rows: Iterable[Any]) -> None:
+        with self.lock:
+            self.listings[kind] = Listing(list(rows), ready=True)
+
+    def rows(self, kind: str) -> list[Any] | None:
+        """The kind's rows as last listed, or None when the view may not be read (not ready, never listed)."""
+        with self.lock:
+            found = self.listings.get(kind)
+            return list(found.rows) if self.ready and found is not None and found.ready else None
+
     def invalidate(self) -> None:
         """Not to be read until filled again (a refresh failed, or the feed went backwards)."""
         with self.lock:
             self.ready = False
 
-    def snapshot(self) -> list[Instance]:
-        """Copies, each with the version of the object it copies as its `revision`."""
+    def snapshot(self, keep: Callable[[Instance], bool] | None = None) -> list[Instance]:
+        """Copies of the instances (those `keep` accepts), each with the version of the object it copies as
+        its `revision`."""
         with self.lock:
-            held = [(i, self.versions[i.id]) for i in self.instances.values()]
+            held = [(i, self.versions[i.id]) for i in self.instances.values() if keep is None or keep(i)]
         found = []
         for instance, version in held:
             made = instance_copy(instance)
             made.revision = version
             found.append(made)
         return found
+
+    def held(self) -> list[Instance]:
+        """The view's own instances, to read and never change (a refresh replaces them, never edits them)."""
+        with self.lock:
+            return list(self.instances.values())
 
 
 class Inventory:
@@ -160,6 +235,13 @@ class Inventory:
             views = [v for k, v in self._views.items() if k.startswith(key_prefix)]
         for v in views:
             v.note_writes([instance_id])
+
+    def note_stale(self, key_prefix: str, kinds: Iterable[str]) -> None:
+        """The gateway changed resources of these kinds: every view of the engine lists them before their next read."""
+        with self._lock:
+            views = [v for k, v in self._views.items() if k.startswith(key_prefix)]
+        for v in views:
+            v.mark_stale(kinds)
 
     def due(self, view: InventoryView) -> tuple[bool, bool]:
         """(poll now, resync now) for this view."""

@@ -7,13 +7,15 @@ This module adds the catalogue (regions, realms, images, hardware profiles, netw
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from gateway.errors import Forbidden, InvalidParameter, NotFound, NotSupported
+from gateway.inventory import image_copy
 from gateway.model import HardwareProfile, Image, Network, NetworkInterface, Realm, Region, ResourceState
 from gateway.scope import Scope
 
-from . import mapping
+from . import event_kinds, mapping
 from .base import VM_FOLLOW
 from .image_capture import CaptureImage
 from .images import ImagesMixin
@@ -88,10 +90,21 @@ class OvirtDriver(InstancesMixin, ImagesMixin, StorageMixin, SnapshotCopiesMixin
 
     # --- images and sizes -----------------------------------------------------------------------------
     def images(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Image]:
+        """The data center's templates, from the inventory view where it serves the scope (inventory.py); an image
+        the view has not seen yet (made a moment ago through another process) is read from the engine."""
+        return self._images(scope, ids, from_view=True)
+
+    def _images(self, scope: Scope, ids: Iterable[str] | None, *, from_view: bool) -> list[Image]:
         place = self._place(scope)
         wanted = None if ids is None else set(ids)
-        found = [mapping.image(t, owner=scope.credentials.username, realms=place.realms)
-                 for t in self._templates(scope, place) if wanted is None or t.get("id") in wanted]
+        viewed = self._view_rows(scope, place, (event_kinds.TEMPLATES,)) if from_view else None
+        rows = None if viewed is None else viewed[1][event_kinds.TEMPLATES]
+        if rows is not None and (wanted is None or wanted <= {r.image.id for r in rows}):
+            found = [replace(image_copy(r.image), owner=scope.credentials.username)
+                     for r in rows if wanted is None or r.image.id in wanted]
+        else:
+            found = [mapping.image(t, owner=scope.credentials.username, realms=place.realms)
+                     for t in self._templates(scope, place) if wanted is None or t.get("id") in wanted]
         self._mark_deleting(place, "image", found)
         found = [i for i in found if i.state is not ResourceState.DELETING]  # removed: gone for clients at once
         self._image_records(scope, found)
@@ -102,7 +115,8 @@ class OvirtDriver(InstancesMixin, ImagesMixin, StorageMixin, SnapshotCopiesMixin
         return found
 
     def image(self, scope: Scope, image_id: str) -> Image:
-        found = self.images(scope, [image_id])
+        """The image as the engine has it now, never the inventory view's (what actions check)."""
+        found = self._images(scope, [image_id], from_view=False)
         if not found:
             raise NotFound("image", image_id)
         return found[0]

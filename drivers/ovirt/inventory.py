@@ -12,6 +12,12 @@ administrator sees; anyone else's answer stays the engine's own filtered listing
 3. the gateway's own writes (any non-GET request on `vms/...`) mark the VM, in the process and in the store
    (gateway/inventory_marks.py), and the next read of any process refetches it before answering, waiting for
    a refresh under way: a client reads its own writes whichever process or host serves it.
+
+The same poll keeps the data center's disks and templates (volume and image listings, `storage_rows`): an
+event whose code says disks or templates changed (event_kinds.py), a gateway write on disks, attachments,
+snapshots, templates or a VM made or removed, a resync, or a disk or template still locked at a poll marks
+the kind stale, and its next read lists it again in full (once, whoever reads it). Volume listings take
+their attachments from the view's instances (the gateway's helper VMs included, marked, for that).
 Any engine error makes the view unready, so the request takes the per-request listing and reports the
 error in its client's terms. An engine without an event log (404) is never asked again.
 """
@@ -19,14 +25,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import NamedTuple
 
-from gateway.errors import GatewayError, NotFound
+from gateway.errors import BackendError, GatewayError, NotFound
 from gateway.inventory import Inventory, InventoryView
 from gateway.inventory_marks import WriteMarks
 from gateway.model import Instance, InstanceState
 from gateway.scope import Scope
 
-from . import mapping
+from . import event_kinds, mapping, storage_rows
 from .base import VM_FOLLOW, Element, OvirtBase, Place, is_helper
 
 CHUNK = 50  # VMs refetched by id in one search
@@ -35,6 +42,19 @@ WATCH_MAX = 200
 ADMINISTRATOR_SECONDS = 60.0  # how long a confirmed administrator is not asked again
 TRANSITIONAL = frozenset({"image_locked", "wait_for_launch", "powering_up", "powering_down", "reboot_in_progress",
                           "saving_state", "restoring_state", "migrating", "unassigned", "unknown", "not_responding"})
+KIND_MARK = "@"  # a store mark naming a kind to list again (disks, templates), not an instance
+HELPER = "helper"  # Instance.extra key: a helper VM of the gateway's, kept in the view for its attachments only
+LOCKED = "locked"  # a disk's or template's status while the engine works on it
+
+
+class Changes(NamedTuple):
+    """What a poll of the feed learnt: its new position, the VMs its events link, the listings they make stale,
+    and whether the feed went backwards (an engine restored: list everything again)."""
+
+    cursor: int
+    vms: set[str]
+    kinds: set[str]
+    gap: bool
 
 
 def watched(instances: Iterable[Instance]) -> set[str]:
@@ -96,13 +116,37 @@ class InventoryMixin(OvirtBase):
         Instances asked for by id (at most `FRESH_BY_ID`) are fetched afresh, as without the view: a waiter or an
         action's state check sees the engine's state now, and one made a moment ago through another gateway
         process is found. Only listings of the whole data center, the costly ones, are served from the view."""
+        view = self._read_view(scope, place, (), wanted)
+        if view is None:
+            return None
+        found = view.snapshot(lambda i: HELPER not in i.extra)
+        for instance in found:
+            instance.owner = scope.credentials.username
+        return found
+
+    def _view_rows(self, scope: Scope, place: Place, kinds: tuple[str, ...]
+                   ) -> tuple[InventoryView, dict[str, list]] | None:
+        """The view (its instances current) and the rows of each kind (event_kinds.DISKS: storage_rows.DiskRow,
+        TEMPLATES: TemplateRow), or None: use the engine. Rows are shared: serve copies of what they hold."""
+        view = self._read_view(scope, place, kinds)
+        if view is None:
+            return None
+        rows = {kind: view.rows(kind) for kind in kinds}
+        if any(r is None for r in rows.values()):
+            return None
+        return view, rows  # type: ignore[return-value]  # None excluded just above
+
+    def _read_view(self, scope: Scope, place: Place, kinds: tuple[str, ...],
+                   wanted: set[str] | None = None) -> InventoryView | None:
+        """The data center's view, refreshed as due with the `kinds` listings current, if it may answer this
+        caller (a confirmed administrator, not at user level); None: the request takes the engine's answer."""
         inventory = self._inventory()
         if inventory is None or scope.user_level or scope.provider.name in self._without_events \
                 or not self._administrator(scope, inventory):
             return None
         view = inventory.view(place.key)
         try:
-            self._refresh(scope, place, inventory, view)
+            self._refresh(scope, place, inventory, view, kinds)
             with view.lock:
                 fresh = set(wanted or ()) if len(wanted or ()) <= FRESH_BY_ID else set(wanted or ()) - view.instances.keys()
             if fresh and view.ready:
@@ -115,39 +159,69 @@ class InventoryMixin(OvirtBase):
         except GatewayError:
             view.invalidate()
             return None
-        if not view.ready:
-            return None
-        found = view.snapshot()
-        for instance in found:
-            instance.owner = scope.credentials.username
-        return found
+        return view if view.ready else None
 
-    def _refresh(self, scope: Scope, place: Place, inventory: Inventory, view: InventoryView) -> None:
-        view.note_writes(self._marks().new(scope.provider.name, view.marks))
+    def _refresh(self, scope: Scope, place: Place, inventory: Inventory, view: InventoryView,
+                 kinds: tuple[str, ...] = ()) -> None:
+        self._read_marks(scope, view)
         poll, resync = inventory.due(view)
-        if not (poll or resync or view.written()):
+        relist = view.needs(kinds)
+        if not (poll or resync or view.written() or relist):
             return
-        if not view.refreshing.acquire(blocking=resync or bool(view.written())):
+        if not view.refreshing.acquire(blocking=resync or bool(view.written()) or bool(relist)):
             return  # another request refreshes; the view as it is now is fresh enough for this one
+        listing: set[str] = set()
         try:
             poll, resync = inventory.due(view)  # maybe done meanwhile by the request we waited for
             dirty = view.written()  # what that request left (written since it began)
             if resync:
                 self._resync(scope, place, view)
             elif poll or dirty:
-                targets, cursor = set(dirty), None
-                if poll:
-                    cursor, changed, gap = self._changes_since(scope, view.cursor or 0)
-                    if gap:
-                        self._resync(scope, place, view)
-                        view.refetched(dirty)
-                        return
-                    with view.lock:
-                        targets |= changed | watched(view.instances.values())
-                view.apply(self._fetch(scope, place, targets), cursor, inventory.clock() if poll else view.polled_at)
+                self._follow(scope, place, inventory, view, poll, dirty)
             view.refetched(dirty)  # only now: a request meanwhile waited for this refresh (a failure keeps them)
+            listing = view.take_stale(kinds)
+            for kind in sorted(listing):
+                try:
+                    view.fill_listing(kind, self._relist(scope, place, kind))
+                except NotFound as exc:  # not the event log's absence (which NotFound means to the caller)
+                    raise BackendError(f"The engine could not list its {kind}: {exc.message}") from None
+        except BaseException:
+            view.mark_stale(listing)
+            raise
         finally:
             view.refreshing.release()
+
+    def _follow(self, scope: Scope, place: Place, inventory: Inventory, view: InventoryView, poll: bool,
+                dirty: set[str]) -> None:
+        """The feed's changes since the view's cursor (when a poll is due) and the instances written or watched."""
+        targets, cursor = set(dirty), None
+        if poll:
+            changes = self._changes_since(scope, view.cursor or 0)
+            if changes.gap:
+                self._resync(scope, place, view)
+                return
+            cursor = changes.cursor
+            view.mark_stale(changes.kinds | self._locked_kinds(view))
+            with view.lock:
+                targets |= changes.vms | watched(view.instances.values())
+        view.apply(self._fetch(scope, place, targets), cursor, inventory.clock() if poll else view.polled_at)
+
+    @staticmethod
+    def _locked_kinds(view: InventoryView) -> set[str]:
+        """Kinds with a disk or template the engine still works on: its end may log no event we follow."""
+        found = set()
+        disks, templates = view.rows(event_kinds.DISKS) or [], view.rows(event_kinds.TEMPLATES) or []
+        if any(r.volume.backend_state == LOCKED for r in disks):
+            found.add(event_kinds.DISKS)
+        if any(r.image.backend_state == LOCKED for r in templates):
+            found |= {event_kinds.TEMPLATES, event_kinds.DISKS}
+        return found
+
+    def _relist(self, scope: Scope, place: Place, kind: str) -> list:
+        if kind == event_kinds.DISKS:
+            return self.client_for(scope.provider).collection(scope, "disks", "disk", storage_rows.disk_row,
+                                                              params={"search": place.disk_search})
+        return [storage_rows.template_row(t, place.realms) for t in self._templates(scope, place)]
 
     def _resync(self, scope: Scope, place: Place, view: InventoryView) -> None:
         cursor = self._newest_event(scope)  # before the listing: what changes during it replays next poll
@@ -156,10 +230,13 @@ class InventoryMixin(OvirtBase):
         view.fill([i for i in listed if i is not None], cursor, now)
 
     def _mapped(self, scope: Scope, place: Place, vm: Element) -> Instance | None:
-        if is_helper(vm) or mapping.link_id(vm, "cluster") not in place.realms:
+        if mapping.link_id(vm, "cluster") not in place.realms:
             return None
-        return mapping.instance(vm, owner=scope.credentials.username, region_id=place.region.id,
-                                networks_of_profiles=place.networks_of_profiles)
+        instance = mapping.instance(vm, owner=scope.credentials.username, region_id=place.region.id,
+                                    networks_of_profiles=place.networks_of_profiles)
+        if is_helper(vm):
+            instance.extra[HELPER] = True
+        return instance
 
     def _fetch(self, scope: Scope, place: Place, ids: set[str]) -> dict[str, Instance | None]:
         """The VMs `ids` as the engine has them now (None: gone, or no longer in this data center)."""
@@ -179,26 +256,40 @@ class InventoryMixin(OvirtBase):
         newest = self._get(scope, "events", {"max": "1"})
         return max((mapping.integer(e, "index") or 0 for e in newest), default=0)
 
-    def _changes_since(self, scope: Scope, cursor: int) -> tuple[int, set[str], bool]:
-        """(new cursor, VMs the events since `cursor` link, whether the feed went backwards)."""
+    def _changes_since(self, scope: Scope, cursor: int) -> Changes:
+        """What the events since `cursor` say changed."""
         events = list(self._get(scope, "events", {"from": str(cursor)}))
         if not events:
-            return (cursor, set(), self._newest_event(scope) < cursor) if cursor else (cursor, set(), False)
+            return Changes(cursor, set(), set(), bool(cursor) and self._newest_event(scope) < cursor)
         indexes = [mapping.integer(e, "index") or 0 for e in events]
         vms = {vm_id for e in events if (vm_id := mapping.link_id(e, "vm"))}
-        return max(indexes + [cursor]), vms, False
+        kinds = set().union(*(event_kinds.stale_kinds(mapping.integer(e, "code"), mapping.link_id(e, "template")
+                                                      is not None) for e in events))
+        return Changes(max(indexes + [cursor]), vms, kinds, False)
 
     # --- read-your-writes ---------------------------------------------------------------------------
+    def _read_marks(self, scope: Scope, view: InventoryView) -> None:
+        """The gateway's writes marked in the store by any process: instances to refetch, kinds to list again."""
+        for mark in self._marks().new(scope.provider.name, view.marks):
+            if mark.startswith(KIND_MARK):
+                view.mark_stale([mark[len(KIND_MARK):]])
+            else:
+                view.note_writes([mark])
+
     def _note_write(self, scope: Scope, method: str, path: str, answer: Element | None) -> None:
         if not self.config.inventory_enabled or method == "GET":
             return
         parts = path.strip("/").split("/")
-        if parts[0] != "vms":
-            return
-        vm_id = parts[1] if len(parts) > 1 else (answer.get("id") if answer is not None else None)
-        if not vm_id:
-            return
-        inventory = self._inventory_state
-        if inventory is not None:
-            inventory.note_write(f"{scope.provider.name}|", vm_id)  # at once here, whatever the store says
-        self._marks().mark(scope.provider.name, vm_id)
+        kinds = event_kinds.written_kinds(method, parts)
+        vm_id = None
+        if parts[0] == "vms":
+            vm_id = parts[1] if len(parts) > 1 else (answer.get("id") if answer is not None else None)
+        prefix, inventory, marks = f"{scope.provider.name}|", self._inventory_state, self._marks()
+        if inventory is not None:  # at once in this process, whatever the store says
+            inventory.note_stale(prefix, kinds)
+            if vm_id:
+                inventory.note_write(prefix, vm_id)
+        for kind in sorted(kinds):
+            marks.mark(scope.provider.name, KIND_MARK + kind)
+        if vm_id:
+            marks.mark(scope.provider.name, vm_id)

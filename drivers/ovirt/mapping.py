@@ -366,18 +366,24 @@ def volume(disk: Element, attachments: Iterable[VolumeAttachment] = ()) -> Volum
     status = disk.findtext("status")
     held = [a for a in attachments if a.volume_id == disk.get("id")]
     state = DISK_STATES.get(status or "", ResourceState.ERROR)
-    if state is ResourceState.AVAILABLE and any(a.active for a in held):
-        state = ResourceState.IN_USE
     domains = disk.find("storage_domains")
     domain_id = None
     if domains is not None and len(domains):
         domain_id = domains[0].get("id")
-    return Volume(
+    return with_attachments(Volume(
         id=disk.get("id", ""), name=disk.findtext("alias") or disk.findtext("name") or "",
         size_bytes=integer(disk, "provisioned_size") or 0, state=state,
         description=disk.findtext("description") or "", created=timestamp(disk, "creation_time"),
         storage_domain_id=domain_id, format=disk.findtext("format") or "cow", sparse=boolean(disk, "sparse", True),
-        attachments=held, backend_state=status or "")
+        backend_state=status or ""), held)
+
+
+def with_attachments(volume: Volume, held: list[VolumeAttachment]) -> Volume:
+    """The volume with its attachments; in use when an active one holds it (an available disk)."""
+    volume.attachments = held
+    if volume.state is ResourceState.AVAILABLE and any(a.active for a in held):
+        volume.state = ResourceState.IN_USE
+    return volume
 
 
 def is_user_volume(disk: Element) -> bool:

@@ -2,7 +2,9 @@
 
 Disks carry no link to the VMs using them, so a volume listing joins two data-center-wide answers:
 the disks, and the VMs with their disk attachments inlined; template disks (seen through the
-templates) are left out, since no client can attach or delete them. Constant request count again.
+templates) are left out, since no client can attach or delete them. Constant request count again; none
+at all while the inventory view serves the scope (inventory.py: disks, templates and the instances'
+attachments from the view).
 
 The engine keeps a removed disk or template `locked` until its images are deleted, which reads just like
 one being created; the driver leaves a tombstone when it removes one, and a locked resource with a
@@ -17,44 +19,60 @@ from lxml.builder import E
 
 from gateway import engine_states
 from gateway.errors import InvalidParameter, InvalidState, NotFound
-from gateway.model import Image, ResourceState, Snapshot, Volume, VolumeAttachment, VolumeSpec
+from gateway.inventory import shallow_copy, volume_copy
+from gateway.model import Image, Instance, ResourceState, Snapshot, Volume, VolumeAttachment, VolumeSpec
 from gateway.scope import Scope
 
-from . import after_lock, device_names, disk_records, disk_snapshots, mapping, snapshot_locks
-from .base import OvirtBase, Place, is_helper
+from . import after_lock, device_names, disk_records, disk_snapshots, event_kinds, mapping, snapshot_locks, storage_rows
+from .base import Place, is_helper
+from .inventory import HELPER, InventoryMixin
 from .snapshot_copies import VOLUME_FROM_SNAPSHOT
 from .snapshot_removal import DELETE_SNAPSHOT, SNAPSHOT_TOMBSTONE
 
 
-class StorageMixin(OvirtBase):
+class StorageMixin(InventoryMixin):
     # --- volumes --------------------------------------------------------------------------------------
     def volumes(self, scope: Scope, ids: Iterable[str] | None = None) -> list[Volume]:
+        """Three data-center-wide answers joined (disks, VMs' attachments, templates' disks), from the inventory
+        view where it serves the scope (inventory.py), else from the engine."""
+        return self._volumes(scope, ids, from_view=True)
+
+    def _volumes(self, scope: Scope, ids: Iterable[str] | None, *, from_view: bool) -> list[Volume]:
         place = self._place(scope)
         wanted = None if ids is None else set(ids)
-        disks = self._get(scope, "disks", {"search": place.disk_search})
         requested = disk_records.requested_devices(self.store, place.key)
-        attachments, helpers = self._attachments(scope, place, requested)
+        viewed = self._view_rows(scope, place, (event_kinds.DISKS, event_kinds.TEMPLATES)) if from_view else None
+        rows: list[storage_rows.DiskRow]
+        if viewed is not None and (wanted is None or wanted <= {r.id for r in viewed[1][event_kinds.DISKS]}):
+            view, listed = viewed
+            rows = [r for r in listed[event_kinds.DISKS] if wanted is None or r.id in wanted]
+            every_disk = {r.id for r in listed[event_kinds.DISKS]}
+            attachments, helpers = self._viewed_attachments(view.held(), requested)
+            template_disks = set().union(*(r.disk_ids for r in listed[event_kinds.TEMPLATES]))
+        else:  # a volume the view has not seen yet (made a moment ago through another process) is found too
+            disks = self._get(scope, "disks", {"search": place.disk_search})
+            rows = [storage_rows.disk_row(d) for d in disks if wanted is None or d.get("id") in wanted]
+            every_disk = {d.get("id", "") for d in disks}
+            attachments, helpers = self._attachments(scope, place, requested)
+            template_disks = {a.get("id", "") for t in self._templates(scope, place)
+                              for a in t.iterfind("disk_attachments/disk_attachment")}
         choices = disk_records.termination_choices(self.store, place.key)
         every_attachment = [a for held in attachments.values() for a in held if a.instance_id not in helpers]
         disk_records.mark_termination(every_attachment, choices)
-        template_disks = {a.get("id") for t in self._templates(scope, place)
-                          for a in t.iterfind("disk_attachments/disk_attachment")}
         template_disks |= set(disk_snapshots.records(self.store, place))  # snapshots that are disk copies
         asked = disk_snapshots.pending(self.store, place)  # and copies that will be, by alias
         found = []
-        for disk in disks:
-            disk_id = disk.get("id")
-            if disk_id in template_disks or disk.findtext("alias") in asked or not mapping.is_user_volume(disk):
+        for row in rows:
+            if row.id in template_disks or row.alias in asked or not row.user_volume:
                 continue
-            if wanted is None or disk_id in wanted:
-                held = attachments.get(disk_id or "", [])
-                found.append(mapping.volume(disk, [a for a in held if a.instance_id not in helpers]))
-                if len(found[-1].attachments) < len(held) or (disk.findtext("alias") or "").startswith(
-                        disk_snapshots.COPY_ALIAS):  # a copy in the making (snapshot_copies): not usable yet
-                    found[-1].state = ResourceState.PENDING
+            held = attachments.get(row.id, [])
+            found.append(mapping.with_attachments(volume_copy(row.volume),
+                                                  [a for a in held if a.instance_id not in helpers]))
+            if len(found[-1].attachments) < len(held) or (row.alias or "").startswith(
+                    disk_snapshots.COPY_ALIAS):  # a copy in the making (snapshot_copies): not usable yet
+                found[-1].state = ResourceState.PENDING
         complete = wanted is None and not scope.user_level  # saw every disk: records of vanished ones may go
-        disk_records.fill_created(self.store, place.key, found,
-                                  every_disk={d.get("id", "") for d in disks} if complete else None)
+        disk_records.fill_created(self.store, place.key, found, every_disk=every_disk if complete else None)
         if complete:
             disk_records.prune_devices(self.store, place.key, requested, every_attachment)
             disk_records.prune_termination(self.store, place.key, choices, every_attachment)
@@ -83,8 +101,28 @@ class StorageMixin(OvirtBase):
                 result.setdefault(a.volume_id, []).append(a)
         return result, helpers
 
+    @staticmethod
+    def _viewed_attachments(instances: Sequence[Instance], requested: dict[str, str]
+                            ) -> tuple[dict[str, list[VolumeAttachment]], set[str]]:
+        """`_attachments` from the inventory view's instances (what the VM listing gave them), copied."""
+        result: dict[str, list[VolumeAttachment]] = {}
+        helpers: set[str] = set()
+        for instance in instances:
+            if HELPER in instance.extra:
+                helpers.add(instance.id)
+            of_vm = [shallow_copy(a) for a in instance.attachments]
+            for a in of_vm:  # the volume's zone: the frontends need not list the VMs again
+                a.realm_id = instance.realm_id
+            disk_records.name_attachments(of_vm, requested)
+            device_names.name_all(of_vm)
+            for a in of_vm:
+                result.setdefault(a.volume_id, []).append(a)
+        return result, helpers
+
     def volume(self, scope: Scope, volume_id: str) -> Volume:
-        found = self.volumes(scope, [volume_id])
+        """The volume as the engine has it now, never the inventory view's: what every action's state check
+        reads (a moment-old state would queue an attachment, or refuse a removal, for nothing)."""
+        found = self._volumes(scope, [volume_id], from_view=False)
         if not found:
             raise NotFound("volume", volume_id)
         return found[0]
