@@ -460,6 +460,34 @@ class Store:
         with self.begin() as conn:
             conn.execute(upsert)
 
+    def add_entities(self, kind: str, owner: str, items: dict[str, dict[str, Any]]) -> None:
+        """Create the entities not there yet, in one transaction (INSERT ... ON CONFLICT DO NOTHING: what is
+        there stands, also against a concurrent writer). One commit, not one each: a first listing of a
+        thousand undated disks wrote a thousand transactions, and every listing racing it wrote them again."""
+        if not items:
+            return
+        now = self.clock()
+        insert = (postgresql_insert if self.engine.dialect.name == "postgresql" else sqlite_insert)(entities_table)
+        rows = [{"kind": kind, "owner": owner, "id": entity_id, "data": json.dumps(data), "created": now,
+                 "updated": now} for entity_id, data in items.items()]
+        with self.begin() as conn:
+            for start in range(0, len(rows), 500):
+                conn.execute(insert.on_conflict_do_nothing(
+                    index_elements=[entities_table.c.kind, entities_table.c.owner, entities_table.c.id]),
+                    rows[start:start + 500])
+
+    def delete_entities(self, kind: str, owner: str, entity_ids: Iterable[str]) -> int:
+        """Remove these entities in one transaction; how many there were."""
+        ids, removed = sorted(set(entity_ids)), 0
+        if not ids:
+            return 0
+        with self.begin() as conn:
+            for start in range(0, len(ids), 500):
+                removed += conn.execute(entities_table.delete().where(
+                    (entities_table.c.kind == kind) & (entities_table.c.owner == owner)
+                    & entities_table.c.id.in_(ids[start:start + 500]))).rowcount
+        return removed
+
     def entity(self, kind: str, owner: str, entity_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(entities_table.c.data).where(

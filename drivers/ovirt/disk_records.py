@@ -64,19 +64,23 @@ def fill_created(store: Store, place_key: str, volumes: Iterable[Volume], *,
     """
     records = {r["id"]: r for r in store.entities(DISK_RECORD, place_key) if r.get("id")}
     now = _now()
+    undated = []
     for volume in volumes:
         volume.snapshot_id = volume.snapshot_id or records.get(volume.id, {}).get("snapshot_id")
         if volume.created is not None:
             continue
         record = records.get(volume.id)
         if record is None:
-            store.put_entity(DISK_RECORD, place_key, volume.id, {"id": volume.id, "created": now.isoformat()})
-            volume.created = now
+            undated.append(volume)
         else:
             volume.created = datetime.fromisoformat(record["created"])
+    if undated:  # one transaction; a listing racing this one keeps whichever time was kept first
+        store.add_entities(DISK_RECORD, place_key, {v.id: {"id": v.id, "created": now.isoformat()} for v in undated})
+        kept = {r["id"]: r for r in store.entities(DISK_RECORD, place_key) if r.get("id")}
+        for volume in undated:
+            volume.created = datetime.fromisoformat(kept[volume.id]["created"]) if volume.id in kept else now
     if every_disk is not None:
-        for gone in set(records) - every_disk:
-            store.delete_entity(DISK_RECORD, place_key, gone)
+        store.delete_entities(DISK_RECORD, place_key, set(records) - every_disk)
 
 
 # --- requested device names -----------------------------------------------------------------------------
@@ -119,8 +123,8 @@ def forget_devices_of(store: Store, place_key: str, vm_id: str) -> None:
 def prune_devices(store: Store, place_key: str, requested: dict[str, str],
                   attachments: Iterable[VolumeAttachment]) -> None:
     """Drop names of attachments that no longer exist (`attachments`: every one of the data center)."""
-    for gone in set(requested) - {_key(a.instance_id, a.volume_id) for a in attachments}:
-        store.delete_entity(DEVICE_RECORD, place_key, gone)
+    store.delete_entities(DEVICE_RECORD, place_key,
+                          set(requested) - {_key(a.instance_id, a.volume_id) for a in attachments})
 
 
 # --- what terminating a VM does to each disk ------------------------------------------------------------
@@ -148,5 +152,5 @@ def forget_termination(store: Store, place_key: str, vm_id: str, disk_id: str) -
 def prune_termination(store: Store, place_key: str, choices: dict[str, bool],
                       attachments: Iterable[VolumeAttachment]) -> None:
     """Drop choices of attachments that no longer exist (`attachments`: every one of the data center)."""
-    for gone in set(choices) - {_key(a.instance_id, a.volume_id) for a in attachments}:
-        store.delete_entity(TERMINATION_RECORD, place_key, gone)
+    store.delete_entities(TERMINATION_RECORD, place_key,
+                          set(choices) - {_key(a.instance_id, a.volume_id) for a in attachments})

@@ -184,3 +184,16 @@ def test_processes_creating_the_key_together_all_read_one_whole_key(tmp_path: Pa
         assert all(p.returncode == 0 for p in processes), [err for _, err in results]
         assert {out.strip() for out, _ in results} == {path.read_text().strip()}
         assert sorted(f.name for f in path.parent.iterdir()) == ["secret.key"]  # no draft left behind
+
+
+def test_entities_added_in_one_transaction_never_replace_what_is_kept(store: Store) -> None:
+    commits = []
+    sa.event.listen(store.engine, "commit", lambda conn: commits.append(1))
+    store.put_entity("k", "o", "kept", {"v": "first"})
+    commits.clear()
+    store.add_entities("k", "o", {"kept": {"v": "second"}, **{f"new-{n}": {"v": n} for n in range(1200)}})
+    assert len(commits) == 1  # a thousand undated disks used to be a thousand transactions
+    assert store.entity("k", "o", "kept") == {"v": "first"}
+    assert len(store.entities("k", "o")) == 1201
+    assert store.delete_entities("k", "o", [f"new-{n}" for n in range(1200)] + ["absent"]) == 1200
+    assert [e["v"] for e in store.entities("k", "o")] == ["first"]
