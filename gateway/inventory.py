@@ -32,6 +32,7 @@ from .model import Image, Instance, Volume
 Clock = Callable[[], float]
 T = TypeVar("T")
 _versions = itertools.count(1)  # process-wide: a version is never reused, whichever view stored it
+_stamps = itertools.count(1)  # when an engine read began, in order: see InventoryView.begin_read
 
 
 def shallow_copy(item: T) -> T:
@@ -64,14 +65,6 @@ def content_key(instance: Instance) -> tuple | None:
             tuple(instance.launch_group_ids), tuple(instance.tags.items()), tuple(instance.extra.items()),
             tuple((a.volume_id, a.device, a.delete_on_termination, a.active) for a in instance.attachments),
             tuple((n.id, n.network_id) for n in instance.interfaces))
-
-
-def shallow_copy(item: T) -> T:
-    """A copy of a plain dataclass instance (its fields shared): 4x cheaper than `dataclasses.replace`, which
-    runs `__init__` again; it counts when a listing serves a thousand volumes and their attachments."""
-    copied = object.__new__(type(item))
-    copied.__dict__.update(item.__dict__)
-    return copied
 
 
 def volume_copy(volume: Volume) -> Volume:
@@ -113,23 +106,46 @@ class InventoryView:
     marks: MarksRead = field(default_factory=MarksRead)  # the gateway's writes read from the store
     listings: dict[str, Listing] = field(default_factory=dict)
     stale: set[str] = field(default_factory=set)  # kinds to list again before their next read
+    read_at: dict[str, int] = field(default_factory=dict)  # instance id -> stamp of the read that stored it
     lock: threading.Lock = field(default_factory=threading.Lock)  # guards the fields above
-    refreshing: threading.Lock = field(default_factory=threading.Lock)  # one refresher at a time
+    # Engine reads are never serialized for correctness (stamps order them): these locks only keep two requests
+    # from doing the same work. A poll or resync runs in one request while the others answer from the view;
+    # written instances are refetched by one request while the others wait for it (read-your-writes); each
+    # stale listing is listed again by one request while its other readers wait.
+    refreshing: threading.Lock = field(default_factory=threading.Lock)
+    writing: threading.Lock = field(default_factory=threading.Lock)
+    relisting: dict[str, threading.Lock] = field(default_factory=dict)
 
-    def fill(self, instances: Iterable[Instance], cursor: int, now: float) -> None:
-        """A full listing, current to `cursor`, replaces everything."""
+    @staticmethod
+    def begin_read() -> int:
+        """A stamp taken before an engine read: of two answers about an instance, the later-begun one stands."""
+        return next(_stamps)
+
+    def fill(self, instances: Iterable[Instance], cursor: int, now: float, stamp: int = 0) -> None:
+        """A full listing begun at `stamp`, current to `cursor`, replaces everything but what reads begun later
+        stored meanwhile."""
         with self.lock:
             old, old_versions = self.instances, self.versions
-            self.instances, self.versions = {}, {}
+            newer = {i: s for i, s in self.read_at.items() if s > stamp}
+            self.instances, self.versions, self.read_at = {}, {}, newer
             for instance in instances:
-                self._store(instance, old.get(instance.id), old_versions.get(instance.id))
+                if instance.id not in newer:
+                    self._store(instance, old.get(instance.id), old_versions.get(instance.id))
+            for instance_id in newer.keys() & old.keys():
+                self.instances[instance_id], self.versions[instance_id] = old[instance_id], old_versions[instance_id]
             self.cursor, self.ready, self.polled_at, self.resynced_at = cursor, True, now, now
             self.stale |= self.listings.keys()  # a resync relists every kind too, each at its next read
 
-    def apply(self, fetched: dict[str, Instance | None], cursor: int | None, now: float) -> None:
-        """Refetched instances (None: gone); the feed's new position."""
+    def apply(self, fetched: dict[str, Instance | None], cursor: int | None = None, now: float | None = None,
+              stamp: int | None = None) -> None:
+        """Refetched instances (None: gone) read from `stamp` on (default: now), except where a read begun later
+        was applied first; the feed's new position and the poll's time, if given."""
+        stamp = self.begin_read() if stamp is None else stamp
         with self.lock:
             for instance_id, instance in fetched.items():
+                if self.read_at.get(instance_id, -1) > stamp:
+                    continue  # an older answer never overwrites a newer one
+                self.read_at[instance_id] = stamp
                 if instance is None:
                     self.instances.pop(instance_id, None)
                     self.versions.pop(instance_id, None)
@@ -137,7 +153,12 @@ class InventoryView:
                     self._store(instance, self.instances.get(instance_id), self.versions.get(instance_id))
             if cursor is not None:
                 self.cursor = cursor
-            self.polled_at = now
+            if now is not None:
+                self.polled_at = now
+
+    def relisting_lock(self, kind: str) -> threading.Lock:
+        with self.lock:
+            return self.relisting.setdefault(kind, threading.Lock())
 
     def _store(self, instance: Instance, previous: Instance | None, version: int | None) -> None:
         """Keep an unchanged instance's stored object and version, so what was made of it stays valid."""

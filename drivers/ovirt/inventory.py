@@ -10,8 +10,10 @@ administrator sees; anyone else's answer stays the engine's own filtered listing
    `watched` ones that events miss: transitional states, and running VMs whose guest has not yet reported
    an address (guest-agent reports log no event on a real engine);
 3. the gateway's own writes (any non-GET request on `vms/...`) mark the VM, in the process and in the store
-   (gateway/inventory_marks.py), and the next read of any process refetches it before answering, waiting for
-   a refresh under way: a client reads its own writes whichever process or host serves it.
+   (gateway/inventory_marks.py), and the next read of any process refetches it before answering (or waits
+   for the request refetching it): a client reads its own writes whichever process or host serves it. A
+   read never waits for a poll under way; every engine answer carries the stamp of when its read began, and
+   an older answer never overwrites a newer one (gateway/inventory.py).
 
 The same poll keeps the data center's disks and templates (volume and image listings, `storage_rows`): an
 event whose code says disks or templates changed (event_kinds.py), a gateway write on disks, attachments,
@@ -150,8 +152,8 @@ class InventoryMixin(OvirtBase):
             with view.lock:
                 fresh = set(wanted or ()) if len(wanted or ()) <= FRESH_BY_ID else set(wanted or ()) - view.instances.keys()
             if fresh and view.ready:
-                with view.refreshing:  # after any refresh under way: an older answer never overwrites this one
-                    view.apply(self._fetch(scope, place, fresh), None, view.polled_at)
+                stamp = view.begin_read()  # a refresh under way that read them earlier will not overwrite these
+                view.apply(self._fetch(scope, place, fresh), stamp=stamp)
         except NotFound:
             self._without_events.add(scope.provider.name)
             view.invalidate()
@@ -163,48 +165,59 @@ class InventoryMixin(OvirtBase):
 
     def _refresh(self, scope: Scope, place: Place, inventory: Inventory, view: InventoryView,
                  kinds: tuple[str, ...] = ()) -> None:
+        """Poll (or resync) as due, in one request while the others answer from the view (all wait only for
+        the first fill); then the instances written and the stale listings this read needs, which it waits for."""
         self._read_marks(scope, view)
         poll, resync = inventory.due(view)
-        relist = view.needs(kinds)
-        if not (poll or resync or view.written() or relist):
-            return
-        if not view.refreshing.acquire(blocking=resync or bool(view.written()) or bool(relist)):
-            return  # another request refreshes; the view as it is now is fresh enough for this one
-        listing: set[str] = set()
-        try:
-            poll, resync = inventory.due(view)  # maybe done meanwhile by the request we waited for
-            dirty = view.written()  # what that request left (written since it began)
-            if resync:
-                self._resync(scope, place, view)
-            elif poll or dirty:
-                self._follow(scope, place, inventory, view, poll, dirty)
-            view.refetched(dirty)  # only now: a request meanwhile waited for this refresh (a failure keeps them)
-            listing = view.take_stale(kinds)
-            for kind in sorted(listing):
-                try:
-                    view.fill_listing(kind, self._relist(scope, place, kind))
-                except NotFound as exc:  # not the event log's absence (which NotFound means to the caller)
-                    raise BackendError(f"The engine could not list its {kind}: {exc.message}") from None
-        except BaseException:
-            view.mark_stale(listing)
-            raise
-        finally:
-            view.refreshing.release()
+        if (poll or resync) and view.refreshing.acquire(blocking=not view.ready):
+            try:
+                poll, resync = inventory.due(view)  # maybe done meanwhile by the request we waited for
+                if resync:
+                    self._resync(scope, place, view)
+                elif poll:
+                    self._follow(scope, place, inventory, view)
+            finally:
+                view.refreshing.release()
+        self._refetch_written(scope, place, view)
+        for kind in sorted(view.needs(kinds)):
+            self._relist_if_stale(scope, place, view, kind)
 
-    def _follow(self, scope: Scope, place: Place, inventory: Inventory, view: InventoryView, poll: bool,
-                dirty: set[str]) -> None:
-        """The feed's changes since the view's cursor (when a poll is due) and the instances written or watched."""
-        targets, cursor = set(dirty), None
-        if poll:
-            changes = self._changes_since(scope, view.cursor or 0)
-            if changes.gap:
-                self._resync(scope, place, view)
-                return
-            cursor = changes.cursor
-            view.mark_stale(changes.kinds | self._locked_kinds(view))
-            with view.lock:
-                targets |= changes.vms | watched(view.instances.values())
-        view.apply(self._fetch(scope, place, targets), cursor, inventory.clock() if poll else view.polled_at)
+    def _refetch_written(self, scope: Scope, place: Place, view: InventoryView) -> None:
+        """The instances the gateway wrote, refetched before this read answers (or by the request that got
+        there first, which this one waits for); a failure keeps them marked."""
+        if not view.written():
+            return
+        with view.writing:
+            dirty = view.written()
+            if dirty:
+                stamp = view.begin_read()
+                view.apply(self._fetch(scope, place, dirty), stamp=stamp)
+                view.refetched(dirty)
+
+    def _relist_if_stale(self, scope: Scope, place: Place, view: InventoryView, kind: str) -> None:
+        with view.relisting_lock(kind):
+            if not view.take_stale([kind]):
+                return  # listed meanwhile by the request this one waited for
+            try:
+                view.fill_listing(kind, self._relist(scope, place, kind))
+            except NotFound as exc:  # not the event log's absence (which NotFound means to the caller)
+                view.mark_stale([kind])
+                raise BackendError(f"The engine could not list its {kind}: {exc.message}") from None
+            except BaseException:
+                view.mark_stale([kind])
+                raise
+
+    def _follow(self, scope: Scope, place: Place, inventory: Inventory, view: InventoryView) -> None:
+        """The feed's changes since the view's cursor, and the instances they name or that are watched."""
+        changes = self._changes_since(scope, view.cursor or 0)
+        if changes.gap:
+            self._resync(scope, place, view)
+            return
+        view.mark_stale(changes.kinds | self._locked_kinds(view))
+        with view.lock:
+            targets = changes.vms | watched(view.instances.values())
+        stamp = view.begin_read()
+        view.apply(self._fetch(scope, place, targets), changes.cursor, inventory.clock(), stamp)
 
     @staticmethod
     def _locked_kinds(view: InventoryView) -> set[str]:
@@ -226,8 +239,9 @@ class InventoryMixin(OvirtBase):
     def _resync(self, scope: Scope, place: Place, view: InventoryView) -> None:
         cursor = self._newest_event(scope)  # before the listing: what changes during it replays next poll
         now = self._inventory_state.clock() if self._inventory_state else time.monotonic()
+        stamp = view.begin_read()
         listed = self._vms_mapped(scope, place, lambda vm: self._mapped(scope, place, vm), follow=VM_FOLLOW)
-        view.fill([i for i in listed if i is not None], cursor, now)
+        view.fill([i for i in listed if i is not None], cursor, now, stamp)
 
     def _mapped(self, scope: Scope, place: Place, vm: Element) -> Instance | None:
         if mapping.link_id(vm, "cluster") not in place.realms:

@@ -247,6 +247,34 @@ def test_a_listing_during_the_refetch_of_a_write_waits_for_it(gw: Gateway, views
     first.join()
 
 
+def test_a_listing_after_a_write_waits_for_its_refetch_but_not_for_a_poll_under_way(gw: Gateway, views: list) -> None:
+    """Under load a poll (events, then every watched VM refetched) is nearly always under way: a listing that
+    must show a write waits for that VM's refetch alone, not for the poll held up by the engine."""
+    watched_vm, written_vm = engine_vm(gw.engine, "view-watched"), engine_vm(gw.engine, "view-write")
+    advance(gw.engine, 60)
+    engine_action(gw.engine, watched_vm, "start")
+    advance(gw.engine, 14)  # Up without an address: every poll refetches it
+    views.extend([viewing(gw, poll_seconds=1), viewing(gw, poll_seconds=3600)])
+    reader, writer = views
+    clock = FakeClock()
+    reader._inventory_state = Inventory(1, 3600, clock=clock)
+    reader._without_events, reader._administrators = set(), {}
+    reader.instances(gw.scope())
+    stats = f"{gw.engine.handle.url}/__simulator__/stats"
+    requests.delete(stats, timeout=10).raise_for_status()
+    gw.engine.control("faults", hold={"path": "/vms$", "method": "GET", "seconds": 4, "count": 1})
+    clock.now = 5
+    polling = threading.Thread(target=reader.instances, args=(gw.scope(),))
+    polling.start()
+    while requests.get(stats, timeout=10).json()["requests"].get("GET /vms", 0) < 1:
+        time.sleep(0.01)
+    writer.start_instance(gw.scope(), written_vm)
+    started = time.monotonic()
+    assert by_id(reader.instances(gw.scope()))[written_vm].state is InstanceState.PENDING
+    assert time.monotonic() - started < 2.5, "waited for the poll held by the engine"
+    polling.join()
+
+
 def test_a_user_who_is_not_an_administrator_never_reads_the_view(gw: Gateway, views: list) -> None:
     """Without `;user` a request is not at user level, but the engine filters a non-administrator's answers:
     the view (every VM of the data center) must not answer such a caller."""
