@@ -12,6 +12,11 @@ Beside the instances, a view holds `listings` of other kinds (volumes, images), 
 the same feed: their events need not name what changed (a real engine's disk events do not), so a change
 only marks the kind `stale` and the next read of that kind lists it again in full, once.
 
+Each stored instance keeps the stamp of the engine read that brought it (`begin_read`): an answer whose
+read began before the stored one's is dropped, so engine reads need no lock to stay in order, and a listing
+never waits for a poll under way. Each also keeps a version, carried by the copies handed out, on which
+frontends key what they make of an instance (`content_key`).
+
 Driver-neutral: it stores model objects and hands out copies, which each request may decorate freely. A
 view that is not `ready` (never filled, or its last refresh failed) is not used: reads take the
 per-request path, slower but never wrong.
