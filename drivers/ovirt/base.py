@@ -21,6 +21,7 @@ from gateway.scope import Scope
 
 from . import mapping
 from .client import EngineClient
+from .recent_lookups import RecentLookups
 
 if TYPE_CHECKING:
     from gateway.config import Config, ProviderConfig
@@ -95,6 +96,7 @@ class OvirtBase(Driver):
         store.keep_records("instance", INSTANCE_META)  # key names: housekeeping drops them with a vanished VM
         self._clients: dict[str, EngineClient] = {}
         self._places: dict[tuple[str, str], tuple[float, Place]] = {}
+        self._recent = RecentLookups(PLACE_TTL_SECONDS)  # a launch's template and instance type
         self._lock = threading.Lock()
 
     def client_for(self, provider: "ProviderConfig") -> EngineClient:
@@ -119,6 +121,7 @@ class OvirtBase(Driver):
         answer = self.client_for(scope.provider).request(scope, method, path, params=params, body=body,
                                                          idempotent=idempotent, what=what)
         if method != "GET":
+            self._recent.forget(path)
             self._note_write(scope, method, path, answer)
         return answer
 
@@ -164,6 +167,22 @@ class OvirtBase(Driver):
         domains = self._get(scope, f"datacenters/{region.id}/storagedomains")
         storage_domains = {d.get("id", ""): d.findtext("name") or "" for d in domains}
         return Place(scope.provider.name, region, realms, networks_of_profiles, storage_domains)
+
+    def _get_recent(self, scope: Scope, path: str, params: Mapping[str, str] | None = None,
+                    what: tuple[str, str] | None = None, *, keep: Callable[[Element], bool] = lambda _: True,
+                    reused: list[str] | None = None) -> Element:
+        """`_get`, answered from an answer of the last PLACE_TTL_SECONDS when there is one (see recent_lookups);
+        kept only when `keep(answer)`. Appends `path` to `reused` when it was answered so."""
+        key = path + ("?" + "&".join(f"{k}={v}" for k, v in sorted(params.items())) if params else "")
+        found = self._recent.get(scope.cache_key, key)
+        if found is not None:
+            if reused is not None:
+                reused.append(key)
+            return found
+        found = self._get(scope, path, params, what)
+        if keep(found):
+            self._recent.keep(scope.cache_key, key, found)
+        return found
 
     def _forget_places(self) -> None:
         with self._lock:

@@ -81,13 +81,14 @@ def profile_for(call: Call, name: str) -> HardwareProfile | str:
     raise Ec2Error("InvalidInstanceType", f"The instance type '{name[:100]}' does not exist")
 
 
-def records(call: Call) -> dict[str, dict[str, Any]]:
-    """instance id -> the EC2 record kept for it (only instances launched through EC2 have one).
+def records(call: Call, instance_ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+    """instance id -> the EC2 record kept for it (only instances launched through EC2 have one); only those of
+    `instance_ids` when given.
 
     A record outlives its instance while the tombstone shows it terminated and goes with the tombstone
     (`Store.follow_tombstones`, registered when the frontend is mounted): reads never delete.
     """
-    return {r["id"]: r for r in call.gateway.store.entities(INSTANCE_RECORD, call.scope.provider.name)}
+    return {r["id"]: r for r in call.gateway.store.entities(INSTANCE_RECORD, call.scope.provider.name, instance_ids)}
 
 
 def put_record(call: Call, instance_id: str, **values: Any) -> None:
