@@ -25,7 +25,7 @@ from gateway import engine_states
 from gateway.instance_statistics import InstanceStatistics
 from gateway.errors import BackendUnavailable, GatewayError, InvalidParameter, InvalidState, NotFound
 from gateway.model import Instance, InstanceSpec, InstanceState, from_json, to_json
-from gateway.operations import Fail, Next
+from gateway.operations import Fail, Next, Operation
 from gateway.scope import Scope
 
 from . import after_lock, device_names, disk_records, mapping, statistics
@@ -254,10 +254,14 @@ class InstancesMixin(InventoryMixin):
         place = self._place(scope)
         reused: list[str] = []
         vm, root_device = self._vm_request(scope, place, spec, reused)
-        if launch_id is None:
-            launch_id = self.reserve_launches(scope, 1)[0]
+        launch: Operation | None = None
+        if launch_id is None:  # reserved here with what the launch needs: no renewal before the create
+            launch = self.operations.submit(RUN, owner=scope.owner_key, secret=self._secret(scope), held=True,
+                                            held_seconds=self._create_budget,
+                                            data={**self._scope_data(scope, place), **self._launch_data(spec, vm)})
+            launch_id = launch.id
         try:
-            created = self._create_instance(scope, place, spec, vm, launch_id)
+            created = self._create_instance(scope, place, spec, vm, launch_id, launch)
             created.root_device = root_device
             return created
         except _Refused as refused:  # the engine made nothing: the launch leaves no trace
@@ -308,18 +312,26 @@ class InstancesMixin(InventoryMixin):
         device_names.name_all(disks)
         return vm, device_names.root_of(disks)
 
-    def _create_instance(self, scope: Scope, place: Place, spec: InstanceSpec, vm: Element,
-                         launch_id: str) -> Instance:
+    @staticmethod
+    def _launch_data(spec: InstanceSpec, vm: Element) -> dict[str, object]:
+        """What the run operation's later steps need of the launch."""
+        return {"start": spec.start, "cloud_init": vm.find("initialization") is not None,
+                "volume_tags": spec.volume_tags, "root_volume_bytes": spec.root_volume_bytes, "tags": spec.tags,
+                "desired": spec.name or spec.tags.get("Name"), "key_name": spec.key_name,
+                "root_delete": spec.root_delete_on_termination, "new_volumes": to_json(spec.new_volumes),
+                "suppressed_devices": list(spec.suppressed_devices),
+                "subnet": spec.subnet_id and {"id": spec.subnet_id, "groups": list(spec.security_group_ids),
+                                              "ip": spec.private_ip}}
+
+    def _create_instance(self, scope: Scope, place: Place, spec: InstanceSpec, vm: Element, launch_id: str,
+                         launch: Operation | None = None) -> Instance:
+        """Create the VM under its launch: `launch` when this request just reserved it with its data, else the
+        launch reserved before (a client token's) is renewed with them."""
         vm.find("comment").text = launch_mark(launch_id)
         desired = spec.name or spec.tags.get("Name")
         name = engine_name(desired)
-        launch = self.operations.renew(launch_id, self._create_budget, data={
-            "start": spec.start, "cloud_init": vm.find("initialization") is not None,
-            "volume_tags": spec.volume_tags, "root_volume_bytes": spec.root_volume_bytes, "tags": spec.tags,
-            "desired": desired, "key_name": spec.key_name, "root_delete": spec.root_delete_on_termination,
-            "new_volumes": to_json(spec.new_volumes), "suppressed_devices": list(spec.suppressed_devices),
-            "subnet": spec.subnet_id and {"id": spec.subnet_id, "groups": list(spec.security_group_ids),
-                                          "ip": spec.private_ip}})
+        if launch is None:
+            launch = self.operations.renew(launch_id, self._create_budget, data=self._launch_data(spec, vm))
         if launch is None:
             raise BackendUnavailable("The launch was taken over by another process; retry with the same token")
         created = None

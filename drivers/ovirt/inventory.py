@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable
 
 from gateway.errors import GatewayError, NotFound
-from gateway.inventory import Inventory, InventoryView
+from gateway.inventory import Inventory, InventoryView, instance_copy
 from gateway.model import Instance, InstanceState
 from gateway.scope import Scope
 
@@ -92,10 +92,12 @@ class InventoryMixin(OvirtBase):
                 or not self._administrator(scope, inventory):
             return None
         view = inventory.view(place.key)
+        if wanted and len(wanted) <= FRESH_BY_ID:
+            return self._read_afresh(scope, place, view, wanted)
         try:
             self._refresh(scope, place, inventory, view)
             with view.lock:
-                fresh = set(wanted or ()) if len(wanted or ()) <= FRESH_BY_ID else set(wanted or ()) - view.instances.keys()
+                fresh = set(wanted or ()) - view.instances.keys()
             if fresh and view.ready:
                 with view.refreshing:  # after any refresh under way: an older answer never overwrites this one
                     view.apply(self._fetch(scope, place, fresh), None, view.polled_at)
@@ -109,6 +111,31 @@ class InventoryMixin(OvirtBase):
         if not view.ready:
             return None
         found = view.snapshot()
+        for instance in found:
+            instance.owner = scope.credentials.username
+        return found
+
+    def _read_afresh(self, scope: Scope, place: Place, view: InventoryView, wanted: set[str]) -> list[Instance] | None:
+        """Instances named by id as the engine has them now, never waiting for a refresh under way (a termination's
+        state check would wait behind a poll's refetches or a full listing). Without one, the read is the refresh
+        and the view takes it; with one, the view refetches them before its next answer, so the older answer that
+        refresh may hold never shows after this one."""
+        refreshing = view.refreshing.acquire(blocking=False)
+        try:
+            fetched = self._fetch(scope, place, wanted)
+            if view.ready:
+                if refreshing:
+                    view.apply(fetched, None, view.polled_at)
+                else:
+                    for instance_id in fetched:
+                        view.note_write(instance_id)
+        except GatewayError:
+            view.invalidate()
+            return None
+        finally:
+            if refreshing:
+                view.refreshing.release()
+        found = [instance_copy(i) for i in fetched.values() if i is not None]
         for instance in found:
             instance.owner = scope.credentials.username
         return found

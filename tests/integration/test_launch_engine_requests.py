@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
+import sqlalchemy as sa
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from werkzeug.serving import make_server
@@ -32,7 +33,13 @@ ENGINE_ADMIN = ("admin@internal", "admin")
 
 
 @pytest.fixture
-def counted(tmp_path: Path) -> Iterator[tuple[Any, Engine]]:
+def statements() -> list[str]:
+    """The store's SQL statements run by requests (the lease heartbeat's are left out), first words of each."""
+    return []
+
+
+@pytest.fixture
+def counted(tmp_path: Path, statements: list[str]) -> Iterator[tuple[Any, Engine]]:
     """(boto3 EC2 client, engine) of a gateway app without its operation worker, served on a free port."""
     with running_engine() as engine:
         config = tmp_path / "cloudgw.toml"
@@ -41,6 +48,8 @@ def counted(tmp_path: Path) -> Iterator[tuple[Any, Engine]]:
                           'region_aliases = { "us-east-1" = "Default" }\n')
         app = create_app(load(config, environ={}), start_workers=False)
         gateway = app.extensions["cloudgw"]
+        sa.event.listen(gateway.store.engine, "before_cursor_execute", lambda *args: statements.append(
+            " ".join(args[2].split()[:3])) if threading.current_thread().name != "cloudgw-lease-heartbeat" else None)
         gateway.store.create_credential("admin@internal", "admin", access_key=ACCESS, secret_key=SECRET,
                                         provider="lab")
         server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -121,3 +130,21 @@ def test_an_image_deregistered_through_the_gateway_is_refused_at_once(counted: t
     refused, seen = engine_requests(engine, lambda: pytest.raises(ClientError, launch, ec2, DEBIAN_AMI))
     assert refused.value.response["Error"]["Code"] == "IncorrectInstanceState", refused.value.response
     assert "POST /vms" not in seen, seen
+
+
+def test_a_launch_records_itself_in_few_store_statements(counted: tuple[Any, Engine], statements: list[str]) -> None:
+    """A launch without a client token is recorded with what its steps need at once (not recorded, then renewed
+    with it); a renewal is not read back; the new instance's EC2 record is written without being read first,
+    and the reservation reads that record alone. Five statements without a token (the access key, the launch,
+    its outcome, the EC2 record, the reservation's records), ten with one (boto3 always sends one)."""
+    ec2, _ = counted
+    launch(ec2)
+    for token, most in (("", 5), (None, 10)):
+        statements.clear()
+        extra = {} if token is None else {"ClientToken": token}
+        reservation = ec2.run_instances(ImageId=CENTOS_AMI, MinCount=1, MaxCount=1, InstanceType="o1.tiny", **extra)
+        assert len(statements) <= most, "\n".join(statements)
+        instance_id = reservation["Instances"][0]["InstanceId"]
+        described = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]
+        assert described["ReservationId"] == reservation["ReservationId"]
+        assert described["Instances"][0]["State"]["Name"] == "pending"
