@@ -37,6 +37,7 @@ from .inventory import InventoryMixin
 VM_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 RUN, TERMINATE = "ovirt.run", "ovirt.terminate"
 MAX_NAME = 255  # a requested name the engine cannot take is kept as a tag value, at most EC2's 256
+FEW_BY_KEY = 100  # instances whose store records are read by key rather than all of the data center's
 
 
 class _Refused(Exception):
@@ -168,9 +169,11 @@ class InstancesMixin(InventoryMixin):
             return
         owner = scope.provider.name
         tags = self.store.tags(owner, [i.id for i in found])
-        meta = {m.get("id"): m for m in self.store.entities(INSTANCE_META, owner)}
-        requested = disk_records.requested_devices(self.store, place.key)
-        choices = disk_records.termination_choices(self.store, place.key)
+        few = len(found) <= FEW_BY_KEY  # a few instances (by id: a state check, a waiter) read their records only
+        keys = disk_records.attachment_keys(a for i in found for a in i.attachments) if few else None
+        meta = {m.get("id"): m for m in self.store.entities(INSTANCE_META, owner, [i.id for i in found] if few else None)}
+        requested = disk_records.requested_devices(self.store, place.key, keys)
+        choices = disk_records.termination_choices(self.store, place.key, keys)
         active = {}
         capturing = set()
         locked_disks: set[str] | None = None  # asked of the engine once, when a locked VM needs it

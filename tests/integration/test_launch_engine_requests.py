@@ -34,7 +34,7 @@ ENGINE_ADMIN = ("admin@internal", "admin")
 
 @pytest.fixture
 def statements() -> list[str]:
-    """The store's SQL statements run by requests (the lease heartbeat's are left out), first words of each."""
+    """The store's SQL statements run by requests (the lease heartbeat's are left out)."""
     return []
 
 
@@ -49,7 +49,7 @@ def counted(tmp_path: Path, statements: list[str]) -> Iterator[tuple[Any, Engine
         app = create_app(load(config, environ={}), start_workers=False)
         gateway = app.extensions["cloudgw"]
         sa.event.listen(gateway.store.engine, "before_cursor_execute", lambda *args: statements.append(
-            " ".join(args[2].split()[:3])) if threading.current_thread().name != "cloudgw-lease-heartbeat" else None)
+            " ".join(args[2].split())) if threading.current_thread().name != "cloudgw-lease-heartbeat" else None)
         gateway.store.create_credential("admin@internal", "admin", access_key=ACCESS, secret_key=SECRET,
                                         provider="lab")
         server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -89,10 +89,17 @@ def launch(ec2: Any, image: str = CENTOS_AMI) -> str:
     return reservation["Instances"][0]["InstanceId"]
 
 
-def test_terminating_reads_the_instance_once(counted: tuple[Any, Engine]) -> None:
+def test_terminating_reads_the_instance_once(counted: tuple[Any, Engine], statements: list[str]) -> None:
+    """One engine request, and the store records of that instance alone (its key name, its disks' device names
+    and fates, its EC2 record), not every one the gateway keeps: eight statements."""
     ec2, engine = counted
     instance_id = launch(ec2)
+    launch(ec2)  # another instance, with records of its own
+    statements.clear()
     answer, seen = engine_requests(engine, lambda: ec2.terminate_instances(InstanceIds=[instance_id]))
+    assert len(statements) <= 8, "\n".join(statements)
+    records = [s for s in statements if s.startswith("SELECT entities.data FROM entities")]
+    assert len(records) == 4 and all("entities.id IN" in s for s in records), "\n".join(records)
     change = answer["TerminatingInstances"][0]
     assert change["InstanceId"] == instance_id and change["CurrentState"]["Name"] == "shutting-down"
     assert seen == {"GET /vms/<id>": 1}, seen
