@@ -2,7 +2,9 @@
 
 A scope names its data center by name or id (or not at all: the provider's default, else `Default`).
 Resolving it costs four engine requests (data centers, its clusters and storage domains, vNIC profiles), so the
-answer is kept for a short time per (engine, identity, data center): listings then cost one request.
+answer is kept for a short time per (engine, identity, data center): listings then cost one request. When it
+runs out, one request reads it again while the others go on with the last reading (under load, every request
+in flight would otherwise make the same four requests at once).
 """
 from __future__ import annotations
 
@@ -96,7 +98,9 @@ class OvirtBase(Driver):
         store.keep_records("instance", INSTANCE_META)  # key names: housekeeping drops them with a vanished VM
         self._clients: dict[str, EngineClient] = {}
         self._places: dict[tuple[str, str], tuple[float, Place]] = {}
-        self._recent = RecentLookups(PLACE_TTL_SECONDS)  # a launch's template and instance type
+        self._clock: Callable[[], float] = time.monotonic
+        self._recent = RecentLookups(PLACE_TTL_SECONDS, lambda: self._clock())  # a launch's template and type
+        self._reloading: set[tuple[str, str]] = set()  # places one request reads again while others use the last
         self._lock = threading.Lock()
 
     def client_for(self, provider: "ProviderConfig") -> EngineClient:
@@ -140,12 +144,19 @@ class OvirtBase(Driver):
         """The scope's data center with its clusters; NotFound('region') if the engine has no such one."""
         wanted = scope.datacenter or scope.provider.default_datacenter or DEFAULT_DATACENTER
         key = (scope.cache_key, wanted)
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             cached = self._places.get(key)
-        if cached is not None and not fresh and now - cached[0] < PLACE_TTL_SECONDS:
-            return cached[1]
-        place = self._load_place(scope, wanted)
+            if cached is not None and not fresh:
+                if now - cached[0] < PLACE_TTL_SECONDS or key in self._reloading:
+                    return cached[1]  # fresh, or being read again by another request: its last reading serves
+                self._reloading.add(key)
+        try:
+            place = self._load_place(scope, wanted)
+        finally:
+            if cached is not None and not fresh:
+                with self._lock:
+                    self._reloading.discard(key)
         with self._lock:
             self._places[key] = (now, place)
         return place
