@@ -233,8 +233,8 @@ class OperationRunner:
                 if data:
                     values["data"] = json.dumps({**json.loads(row.data), **data})
                 # the row as updated is the row read with these values: no second read
-                row = {**row._mapping, **values} if conn.execute(ops.update().where(mine).values(**values)).rowcount == 1 \
-                    else None
+                renewed = conn.execute(ops.update().where(mine).values(**values)).rowcount == 1
+                row = {**row._mapping, **values} if renewed else None
         if row is None:
             self._hold(operation_id, release=True)
             self._let_go(operation_id)

@@ -470,7 +470,8 @@ class Store:
     def entities(self, kind: str, owner: str, ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """The owner's entities of `kind`, oldest first; only those of `ids` when given (a request about a few
         resources reads their records, not every record kept)."""
-        query = sa.select(entities_table.c.data).where((entities_table.c.kind == kind) & (entities_table.c.owner == owner))
+        query = sa.select(entities_table.c.data).where(
+            (entities_table.c.kind == kind) & (entities_table.c.owner == owner))
         if ids is not None:
             query = query.where(entities_table.c.id.in_(sorted(set(ids))))
         with self.engine.connect() as conn:

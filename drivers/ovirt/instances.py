@@ -171,7 +171,8 @@ class InstancesMixin(InventoryMixin):
         tags = self.store.tags(owner, [i.id for i in found])
         few = len(found) <= FEW_BY_KEY  # a few instances (by id: a state check, a waiter) read their records only
         keys = disk_records.attachment_keys(a for i in found for a in i.attachments) if few else None
-        meta = {m.get("id"): m for m in self.store.entities(INSTANCE_META, owner, [i.id for i in found] if few else None)}
+        meta_ids = [i.id for i in found] if few else None
+        meta = {m.get("id"): m for m in self.store.entities(INSTANCE_META, owner, meta_ids)}
         requested = disk_records.requested_devices(self.store, place.key, keys)
         choices = disk_records.termination_choices(self.store, place.key, keys)
         active = {}
