@@ -195,8 +195,11 @@ class Driver:
     def suspend_instance(self, scope: Scope, instance_id: str) -> Instance:
         raise _unsupported("suspend instance")
 
-    def destroy_instance(self, scope: Scope, instance_id: str) -> Instance:
-        """Begin terminating (stop if running, then remove) as a durable operation; leaves a tombstone."""
+    def destroy_instance(self, scope: Scope, instance_id: str, *, current: Instance | None = None) -> Instance:
+        """Begin terminating (stop if running, then remove) as a durable operation; leaves a tombstone.
+
+        `current`: the instance as the same request read it from this driver a moment before (a frontend
+        that checked its state), so that it is not read again."""
         raise _unsupported("destroy instance")
 
     def update_instance(self, scope: Scope, instance_id: str, *, name: str | None = None,

@@ -165,18 +165,22 @@ class OperationRunner:
     # --- submitting and reading ---------------------------------------------------------------------
     def submit(self, kind: str, *, target: str = "", data: dict[str, Any] | None = None,
                secret: dict[str, Any] | None = None, owner: str = "", step: str | None = None,
-               delay: float = 0.0, operation_id: str | None = None, held: bool = False) -> Operation:
+               delay: float = 0.0, operation_id: str | None = None, held: bool = False,
+               held_seconds: float = HELD_SECONDS) -> Operation:
         """Record a new operation (committed before returning) and wake the local worker.
 
         `secret` (e.g. the credentials the steps act with) is stored encrypted. A `held` operation starts
-        leased to this process, which runs its first step itself and records it with `finish`.
+        leased to this process, which runs its first step itself and records it with `finish`; the heartbeat
+        keeps its lease for `held_seconds` (as `renew` would: the time its first side effect may take).
         """
         return self.submit_many(kind, 1, target=target, data=data, secret=secret, owner=owner, step=step,
-                                delay=delay, held=held, operation_ids=[operation_id] if operation_id else None)[0]
+                                delay=delay, held=held, operation_ids=[operation_id] if operation_id else None,
+                                held_seconds=held_seconds)[0]
 
     def submit_many(self, kind: str, count: int, *, target: str = "", data: dict[str, Any] | None = None,
                     secret: dict[str, Any] | None = None, owner: str = "", step: str | None = None,
-                    delay: float = 0.0, held: bool = False, operation_ids: list[str] | None = None) -> list[Operation]:
+                    delay: float = 0.0, held: bool = False, operation_ids: list[str] | None = None,
+                    held_seconds: float = HELD_SECONDS) -> list[Operation]:
         """`count` alike operations recorded in one transaction (see `submit`)."""
         if kind not in self.kinds:
             raise ValueError(f"unknown operation kind {kind!r}")
@@ -195,7 +199,7 @@ class OperationRunner:
                 with self._holds_lock:
                     self._holds.update((row["id"], row["lease_owner"]) for row in rows)
                 for row in rows:
-                    self._keep_alive(row["id"], row["lease_owner"], HELD_SECONDS)
+                    self._keep_alive(row["id"], row["lease_owner"], held_seconds)
         if not held:
             self._wake.set()
         return [self._operation(row) for row in rows]
@@ -228,16 +232,15 @@ class OperationRunner:
                     updated=now)
                 if data:
                     values["data"] = json.dumps({**json.loads(row.data), **data})
-                if conn.execute(ops.update().where(mine).values(**values)).rowcount != 1:
-                    row = None
-                else:
-                    row = conn.execute(ops.select().where(ops.c.id == operation_id)).first()
+                # the row as updated is the row read with these values: no second read
+                renewed = conn.execute(ops.update().where(mine).values(**values)).rowcount == 1
+                row = {**row._mapping, **values} if renewed else None
         if row is None:
             self._hold(operation_id, release=True)
             self._let_go(operation_id)
             return None
         self._keep_alive(operation_id, holder, HELD_SECONDS if seconds is None else seconds)
-        return self._operation(row._mapping)
+        return self._operation(row)
 
     def finish(self, operation: Operation, outcome: Outcome) -> bool:
         """Record the outcome of a step run under this process's hold and release the lease; False if the

@@ -2,7 +2,9 @@
 
 A scope names its data center by name or id (or not at all: the provider's default, else `Default`).
 Resolving it costs four engine requests (data centers, its clusters and storage domains, vNIC profiles), so the
-answer is kept for a short time per (engine, identity, data center): listings then cost one request.
+answer is kept for a short time per (engine, identity, data center): listings then cost one request. When it
+runs out, one request reads it again while the others go on with the last reading (under load, every request
+in flight would otherwise make the same four requests at once).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from gateway.scope import Scope
 
 from . import mapping
 from .client import EngineClient
+from .recent_lookups import RecentLookups
 
 if TYPE_CHECKING:
     from gateway.config import Config, ProviderConfig
@@ -95,6 +98,9 @@ class OvirtBase(Driver):
         store.keep_records("instance", INSTANCE_META)  # key names: housekeeping drops them with a vanished VM
         self._clients: dict[str, EngineClient] = {}
         self._places: dict[tuple[str, str], tuple[float, Place]] = {}
+        self._clock: Callable[[], float] = time.monotonic
+        self._recent = RecentLookups(PLACE_TTL_SECONDS, lambda: self._clock())  # a launch's template and type
+        self._reloading: set[tuple[str, str]] = set()  # places one request reads again while others use the last
         self._lock = threading.Lock()
 
     def client_for(self, provider: "ProviderConfig") -> EngineClient:
@@ -119,6 +125,7 @@ class OvirtBase(Driver):
         answer = self.client_for(scope.provider).request(scope, method, path, params=params, body=body,
                                                          idempotent=idempotent, what=what)
         if method != "GET":
+            self._recent.forget(path)
             self._note_write(scope, method, path, answer)
         return answer
 
@@ -137,12 +144,19 @@ class OvirtBase(Driver):
         """The scope's data center with its clusters; NotFound('region') if the engine has no such one."""
         wanted = scope.datacenter or scope.provider.default_datacenter or DEFAULT_DATACENTER
         key = (scope.cache_key, wanted)
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             cached = self._places.get(key)
-        if cached is not None and not fresh and now - cached[0] < PLACE_TTL_SECONDS:
-            return cached[1]
-        place = self._load_place(scope, wanted)
+            if cached is not None and not fresh:
+                if now - cached[0] < PLACE_TTL_SECONDS or key in self._reloading:
+                    return cached[1]  # fresh, or being read again by another request: its last reading serves
+                self._reloading.add(key)
+        try:
+            place = self._load_place(scope, wanted)
+        finally:
+            if cached is not None and not fresh:
+                with self._lock:
+                    self._reloading.discard(key)
         with self._lock:
             self._places[key] = (now, place)
         return place
@@ -164,6 +178,22 @@ class OvirtBase(Driver):
         domains = self._get(scope, f"datacenters/{region.id}/storagedomains")
         storage_domains = {d.get("id", ""): d.findtext("name") or "" for d in domains}
         return Place(scope.provider.name, region, realms, networks_of_profiles, storage_domains)
+
+    def _get_recent(self, scope: Scope, path: str, params: Mapping[str, str] | None = None,
+                    what: tuple[str, str] | None = None, *, keep: Callable[[Element], bool] = lambda _: True,
+                    reused: list[str] | None = None) -> Element:
+        """`_get`, answered from an answer of the last PLACE_TTL_SECONDS when there is one (see recent_lookups);
+        kept only when `keep(answer)`. Appends `path` to `reused` when it was answered so."""
+        key = path + ("?" + "&".join(f"{k}={v}" for k, v in sorted(params.items())) if params else "")
+        found = self._recent.get(scope.cache_key, key)
+        if found is not None:
+            if reused is not None:
+                reused.append(key)
+            return found
+        found = self._get(scope, path, params, what)
+        if keep(found):
+            self._recent.keep(scope.cache_key, key, found)
+        return found
 
     def _forget_places(self) -> None:
         with self._lock:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import ssl
 import threading
@@ -91,9 +92,17 @@ class EngineClient:
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=32, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
-        # Passed with each request: a session's own `verify` loses to REQUESTS_CA_BUNDLE in the environment,
-        # which would silently replace the provider's ca_file (or its `insecure`).
+        # The environment is read once, here, not by requests on every exchange (it walks os.environ twice and
+        # looks for ~/.netrc each time: under load every such system call waits for the interpreter again). Its
+        # proxy for this engine (NO_PROXY heeded) and CA bundle stay as they were; a ~/.netrc entry no longer
+        # replaces the engine token with its Basic credentials.
+        self.session.trust_env = False
+        self.session.proxies.update(requests.utils.get_environ_proxies(self.base))
+        # Passed with each request: a session's own `verify` would lose to REQUESTS_CA_BUNDLE in the environment
+        # (were it trusted), which would silently replace the provider's ca_file (or its `insecure`).
         self.verify = provider.tls_verify
+        if self.verify is True:  # the system's bundle: the one the environment names, as requests would take
+            self.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         self.session.headers.update({"Version": "4", "Accept": "application/xml"})
         self._tokens: dict[str, str] = {}
         self._lock = threading.Lock()

@@ -41,9 +41,10 @@ def _now() -> datetime:
 # --- creation times -------------------------------------------------------------------------------------
 def record_created(store: Store, place_key: str, disk_ids: Iterable[str], when: datetime | None = None) -> None:
     """Remember when these disks came to be, unless a time is already kept (the first one stands)."""
-    known = {r.get("id") for r in store.entities(DISK_RECORD, place_key)}
+    disk_ids = list(dict.fromkeys(disk_ids))
+    known = {r.get("id") for r in store.entities(DISK_RECORD, place_key, disk_ids)}
     stamp = (when or _now()).isoformat()
-    for disk_id in dict.fromkeys(disk_ids):
+    for disk_id in disk_ids:
         if disk_id and disk_id not in known:
             store.put_entity(DISK_RECORD, place_key, disk_id, {"id": disk_id, "created": stamp})
 
@@ -88,9 +89,14 @@ def _key(vm_id: str, disk_id: str) -> str:
     return f"{vm_id}/{disk_id}"
 
 
-def requested_devices(store: Store, place_key: str) -> dict[str, str]:
-    """'<vm>/<disk>' -> the device name a client gave when attaching (one store query)."""
-    return {r["id"]: r["device"] for r in store.entities(DEVICE_RECORD, place_key) if r.get("device")}
+def attachment_keys(attachments: Iterable[VolumeAttachment]) -> list[str]:
+    """The keys of these attachments' records (a few instances' records are read by key, not all of them)."""
+    return [_key(a.instance_id, a.volume_id) for a in attachments]
+
+
+def requested_devices(store: Store, place_key: str, keys: Iterable[str] | None = None) -> dict[str, str]:
+    """'<vm>/<disk>' -> the device name a client gave when attaching (one store query); only `keys` if given."""
+    return {r["id"]: r["device"] for r in store.entities(DEVICE_RECORD, place_key, keys) if r.get("device")}
 
 
 def name_attachments(attachments: Iterable[VolumeAttachment], requested: dict[str, str]) -> None:
@@ -128,9 +134,11 @@ def prune_devices(store: Store, place_key: str, requested: dict[str, str],
 
 
 # --- what terminating a VM does to each disk ------------------------------------------------------------
-def termination_choices(store: Store, place_key: str) -> dict[str, bool]:
-    """'<vm>/<disk>' -> whether terminating the VM deletes the disk, where a choice was recorded (one query)."""
-    return {r["id"]: bool(r.get("delete")) for r in store.entities(TERMINATION_RECORD, place_key) if r.get("id")}
+def termination_choices(store: Store, place_key: str, keys: Iterable[str] | None = None) -> dict[str, bool]:
+    """'<vm>/<disk>' -> whether terminating the VM deletes the disk, where a choice was recorded (one query);
+    only `keys` if given."""
+    return {r["id"]: bool(r.get("delete")) for r in store.entities(TERMINATION_RECORD, place_key, keys)
+            if r.get("id")}
 
 
 def mark_termination(attachments: Iterable[VolumeAttachment], choices: dict[str, bool]) -> None:

@@ -12,6 +12,7 @@ launch cleanly failed) by the process that takes the lease over.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 import unicodedata
@@ -24,7 +25,7 @@ from gateway import engine_states
 from gateway.instance_statistics import InstanceStatistics
 from gateway.errors import BackendUnavailable, GatewayError, InvalidParameter, InvalidState, NotFound
 from gateway.model import Instance, InstanceSpec, InstanceState, from_json, to_json
-from gateway.operations import Fail, Next
+from gateway.operations import Fail, Next, Operation
 from gateway.scope import Scope
 
 from . import after_lock, device_names, disk_records, mapping, statistics
@@ -36,6 +37,7 @@ from .inventory import InventoryMixin
 VM_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 RUN, TERMINATE = "ovirt.run", "ovirt.terminate"
 MAX_NAME = 255  # a requested name the engine cannot take is kept as a tag value, at most EC2's 256
+FEW_BY_KEY = 100  # instances whose store records are read by key rather than all of the data center's
 
 
 class _Refused(Exception):
@@ -167,9 +169,12 @@ class InstancesMixin(InventoryMixin):
             return
         owner = scope.provider.name
         tags = self.store.tags(owner, [i.id for i in found])
-        meta = {m.get("id"): m for m in self.store.entities(INSTANCE_META, owner)}
-        requested = disk_records.requested_devices(self.store, place.key)
-        choices = disk_records.termination_choices(self.store, place.key)
+        few = len(found) <= FEW_BY_KEY  # a few instances (by id: a state check, a waiter) read their records only
+        keys = disk_records.attachment_keys(a for i in found for a in i.attachments) if few else None
+        meta_ids = [i.id for i in found] if few else None
+        meta = {m.get("id"): m for m in self.store.entities(INSTANCE_META, owner, meta_ids)}
+        requested = disk_records.requested_devices(self.store, place.key, keys)
+        choices = disk_records.termination_choices(self.store, place.key, keys)
         active = {}
         capturing = set()
         locked_disks: set[str] | None = None  # asked of the engine once, when a locked VM needs it
@@ -251,15 +256,23 @@ class InstancesMixin(InventoryMixin):
         """Check everything the engine would refuse first (image, realm, hardware profile, user data), so a
         refused request leaves no launch behind; then create the VM under its launch."""
         place = self._place(scope)
-        vm, root_device = self._vm_request(scope, place, spec)
-        if launch_id is None:
-            launch_id = self.reserve_launches(scope, 1)[0]
+        reused: list[str] = []
+        vm, root_device = self._vm_request(scope, place, spec, reused)
+        launch: Operation | None = None
+        if launch_id is None:  # reserved here with what the launch needs: no renewal before the create
+            launch = self.operations.submit(RUN, owner=scope.owner_key, secret=self._secret(scope), held=True,
+                                            held_seconds=self._create_budget,
+                                            data={**self._scope_data(scope, place), **self._launch_data(spec, vm)})
+            launch_id = launch.id
         try:
-            created = self._create_instance(scope, place, spec, vm, launch_id)
+            created = self._create_instance(scope, place, spec, vm, launch_id, launch)
             created.root_device = root_device
             return created
         except _Refused as refused:  # the engine made nothing: the launch leaves no trace
             self.operations.withdraw([launch_id])
+            if reused:  # the image or type may have changed since: a fresh look says what it would have said
+                self._recent.drop(scope.cache_key, reused)
+                self._vm_request(scope, place, spec)
             raise refused.error from None
         except BaseException as exc:
             launch = self.operations.get(launch_id)
@@ -273,11 +286,14 @@ class InstancesMixin(InventoryMixin):
                     self.operations.finish(launch, Fail(getattr(exc, "message", "") or str(exc) or type(exc).__name__))
             raise
 
-    def _vm_request(self, scope: Scope, place: Place, spec: InstanceSpec) -> tuple[Element, str | None]:
+    def _vm_request(self, scope: Scope, place: Place, spec: InstanceSpec,
+                    reused: list[str] | None = None) -> tuple[Element, str | None]:
         """The engine's create request for `spec` (its comment is set per launch) and the root device name its
-        instance will show; raises what the client got wrong before anything is recorded."""
-        template = self._get(scope, f"templates/{spec.image_id}", params={"follow": "disk_attachments"},
-                             what=("image", spec.image_id))
+        instance will show; raises what the client got wrong before anything is recorded. The template and
+        instance type may be answers of a moment ago (recent_lookups), named in `reused`."""
+        template = self._get_recent(scope, f"templates/{spec.image_id}", {"follow": "disk_attachments"},
+                                    ("image", spec.image_id), keep=lambda t: t.findtext("status") in (None, "ok"),
+                                    reused=reused)
         template_cluster = mapping.link_id(template, "cluster")
         if template_cluster is not None and template_cluster not in place.realms:
             raise NotFound("image", spec.image_id)
@@ -287,7 +303,7 @@ class InstancesMixin(InventoryMixin):
         cluster_id = self._choose_realm(place, spec.realm_id, template_cluster)
         vm = E.vm(E.name(""), E.description(spec.description), E.comment(""),
                   E.cluster(id=cluster_id), E.template(id=spec.image_id))
-        vm.extend(self._sizing(scope, spec))
+        vm.extend(self._sizing(scope, spec, reused))
         script = user_data_text(spec.user_data)
         init = [E.custom_script(script)] if script else []
         if spec.ssh_public_keys:
@@ -300,18 +316,26 @@ class InstancesMixin(InventoryMixin):
         device_names.name_all(disks)
         return vm, device_names.root_of(disks)
 
-    def _create_instance(self, scope: Scope, place: Place, spec: InstanceSpec, vm: Element,
-                         launch_id: str) -> Instance:
+    @staticmethod
+    def _launch_data(spec: InstanceSpec, vm: Element) -> dict[str, object]:
+        """What the run operation's later steps need of the launch."""
+        return {"start": spec.start, "cloud_init": vm.find("initialization") is not None,
+                "volume_tags": spec.volume_tags, "root_volume_bytes": spec.root_volume_bytes, "tags": spec.tags,
+                "desired": spec.name or spec.tags.get("Name"), "key_name": spec.key_name,
+                "root_delete": spec.root_delete_on_termination, "new_volumes": to_json(spec.new_volumes),
+                "suppressed_devices": list(spec.suppressed_devices),
+                "subnet": spec.subnet_id and {"id": spec.subnet_id, "groups": list(spec.security_group_ids),
+                                              "ip": spec.private_ip}}
+
+    def _create_instance(self, scope: Scope, place: Place, spec: InstanceSpec, vm: Element, launch_id: str,
+                         launch: Operation | None = None) -> Instance:
+        """Create the VM under its launch: `launch` when this request just reserved it with its data, else the
+        launch reserved before (a client token's) is renewed with them."""
         vm.find("comment").text = launch_mark(launch_id)
         desired = spec.name or spec.tags.get("Name")
         name = engine_name(desired)
-        launch = self.operations.renew(launch_id, self._create_budget, data={
-            "start": spec.start, "cloud_init": vm.find("initialization") is not None,
-            "volume_tags": spec.volume_tags, "root_volume_bytes": spec.root_volume_bytes, "tags": spec.tags,
-            "desired": desired, "key_name": spec.key_name, "root_delete": spec.root_delete_on_termination,
-            "new_volumes": to_json(spec.new_volumes), "suppressed_devices": list(spec.suppressed_devices),
-            "subnet": spec.subnet_id and {"id": spec.subnet_id, "groups": list(spec.security_group_ids),
-                                          "ip": spec.private_ip}})
+        if launch is None:
+            launch = self.operations.renew(launch_id, self._create_budget, data=self._launch_data(spec, vm))
         if launch is None:
             raise BackendUnavailable("The launch was taken over by another process; retry with the same token")
         created = None
@@ -394,8 +418,9 @@ class InstancesMixin(InventoryMixin):
             raise InvalidState(f"The data center '{place.region.name}' has no cluster to run instances in")
         return sorted(place.realms.values(), key=lambda r: r.name)[0].id
 
-    def _sizing(self, scope: Scope, spec: InstanceSpec) -> list:
-        """The VM's sizing: a hardware profile (instance type or custom sizing) with overrides."""
+    def _sizing(self, scope: Scope, spec: InstanceSpec, reused: list[str] | None = None) -> list:
+        """The VM's sizing: a hardware profile (instance type or custom sizing) with overrides; the instance type
+        may be the answer of a moment ago when `reused` is given (a launch), named in it then."""
         memory, cpus = spec.memory_bytes, spec.cpus
         profile = spec.hardware_profile_id
         if profile is None:
@@ -403,7 +428,11 @@ class InstancesMixin(InventoryMixin):
         custom = mapping.parse_custom_profile_id(profile)
         if custom is not None:
             return sizing_elements(memory or custom[0], cpus or custom[1])
-        itype = self._get(scope, f"instancetypes/{profile}", what=("hardware profile", profile))
+        if reused is None:
+            itype = self._get(scope, f"instancetypes/{profile}", what=("hardware profile", profile))
+        else:
+            itype = self._get_recent(scope, f"instancetypes/{profile}", what=("hardware profile", profile),
+                                     reused=reused)
         if memory is None and cpus is None:
             return [E.instance_type(id=profile)]
         return sizing_elements(memory or mapping.integer(itype, "memory"), cpus or mapping.cpu_count(itype))
@@ -442,10 +471,14 @@ class InstancesMixin(InventoryMixin):
     def suspend_instance(self, scope: Scope, instance_id: str) -> Instance:
         return self._action(scope, instance_id, "suspend", "suspend")
 
-    def destroy_instance(self, scope: Scope, instance_id: str) -> Instance:
-        """Begin terminating; a second call while one is under way joins it."""
+    def destroy_instance(self, scope: Scope, instance_id: str, *, current: Instance | None = None) -> Instance:
+        """Begin terminating; a second call while one is under way joins it. A `current` the request just read
+        (live, this id) saves reading the VM and its store records a second time."""
         place = self._place(scope)
-        current = self.instance(scope, instance_id)
+        if current is None or current.id != instance_id or current.state is InstanceState.TERMINATED:
+            current = self.instance(scope, instance_id)
+        else:
+            current = dataclasses.replace(current)  # the caller's copy keeps its state
         if current.state is not InstanceState.SHUTTING_DOWN:
             self.operations.submit(TERMINATE, target=instance_id, owner=scope.owner_key, secret=self._secret(scope),
                                    data={**self._scope_data(scope, place), "vm_id": instance_id,

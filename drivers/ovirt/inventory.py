@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from gateway.errors import BackendError, GatewayError, NotFound
-from gateway.inventory import Inventory, InventoryView
+from gateway.inventory import Inventory, InventoryView, instance_copy
 from gateway.inventory_marks import WriteMarks
 from gateway.model import Instance, InstanceState
 from gateway.scope import Scope
@@ -118,6 +118,9 @@ class InventoryMixin(OvirtBase):
         Instances asked for by id (at most `FRESH_BY_ID`) are fetched afresh, as without the view: a waiter or an
         action's state check sees the engine's state now, and one made a moment ago through another gateway
         process is found. Only listings of the whole data center, the costly ones, are served from the view."""
+        if wanted and len(wanted) <= FRESH_BY_ID:
+            readable = self._readable_view(scope, place)
+            return None if readable is None else self._read_afresh(scope, place, readable, wanted)
         view = self._read_view(scope, place, (), wanted)
         if view is None:
             return None
@@ -138,19 +141,25 @@ class InventoryMixin(OvirtBase):
             return None
         return view, rows  # type: ignore[return-value]  # None excluded just above
 
-    def _read_view(self, scope: Scope, place: Place, kinds: tuple[str, ...],
-                   wanted: set[str] | None = None) -> InventoryView | None:
-        """The data center's view, refreshed as due with the `kinds` listings current, if it may answer this
-        caller (a confirmed administrator, not at user level); None: the request takes the engine's answer."""
+    def _readable_view(self, scope: Scope, place: Place) -> InventoryView | None:
+        """The data center's view if it may answer this caller (a confirmed administrator, not at user level)."""
         inventory = self._inventory()
         if inventory is None or scope.user_level or scope.provider.name in self._without_events \
                 or not self._administrator(scope, inventory):
             return None
-        view = inventory.view(place.key)
+        return inventory.view(place.key)
+
+    def _read_view(self, scope: Scope, place: Place, kinds: tuple[str, ...],
+                   wanted: set[str] | None = None) -> InventoryView | None:
+        """The data center's view, refreshed as due with the `kinds` listings current, if it may answer this
+        caller (a confirmed administrator, not at user level); None: the request takes the engine's answer."""
+        inventory, view = self._inventory(), self._readable_view(scope, place)
+        if inventory is None or view is None:
+            return None
         try:
             self._refresh(scope, place, inventory, view, kinds)
             with view.lock:
-                fresh = set(wanted or ()) if len(wanted or ()) <= FRESH_BY_ID else set(wanted or ()) - view.instances.keys()
+                fresh = set(wanted or ()) - view.instances.keys()
             if fresh and view.ready:
                 stamp = view.begin_read()  # a refresh under way that read them earlier will not overwrite these
                 view.apply(self._fetch(scope, place, fresh), stamp=stamp)
@@ -235,6 +244,23 @@ class InventoryMixin(OvirtBase):
             return self.client_for(scope.provider).collection(scope, "disks", "disk", storage_rows.disk_row,
                                                               params={"search": place.disk_search})
         return [storage_rows.template_row(t, place.realms) for t in self._templates(scope, place)]
+
+    def _read_afresh(self, scope: Scope, place: Place, view: InventoryView, wanted: set[str]) -> list[Instance] | None:
+        """Instances named by id as the engine has them now, never waiting for anything under way (a termination's
+        state check would wait behind a poll's refetches or a full listing); the view takes the answer unless a
+        read begun later was applied first."""
+        stamp = view.begin_read()
+        try:
+            fetched = self._fetch(scope, place, wanted)
+        except GatewayError:
+            view.invalidate()
+            return None
+        if view.ready:
+            view.apply(fetched, stamp=stamp)
+        found = [instance_copy(i) for i in fetched.values() if i is not None]
+        for instance in found:
+            instance.owner = scope.credentials.username
+        return found
 
     def _resync(self, scope: Scope, place: Place, view: InventoryView) -> None:
         cursor = self._newest_event(scope)  # before the listing: what changes during it replays next poll

@@ -260,7 +260,8 @@ class TerminateInstance(OvirtOperation):
     def attachments(self, op: Operation, vm: Element) -> list[VolumeAttachment]:
         """The VM's disk attachments as the engine lists them now, each with its DeleteOnTermination."""
         found = [mapping.attachment(e, op.data["vm_id"]) for e in vm.iterfind("disk_attachments/disk_attachment")]
-        disk_records.mark_termination(found, disk_records.termination_choices(self.driver.store, op.data["place"]))
+        disk_records.mark_termination(found, disk_records.termination_choices(
+            self.driver.store, op.data["place"], disk_records.attachment_keys(found)))
         return found
 
     def step_keep_volumes(self, op: Operation, scope: Scope) -> Outcome:

@@ -81,19 +81,22 @@ def profile_for(call: Call, name: str) -> HardwareProfile | str:
     raise Ec2Error("InvalidInstanceType", f"The instance type '{name[:100]}' does not exist")
 
 
-def records(call: Call) -> dict[str, dict[str, Any]]:
-    """instance id -> the EC2 record kept for it (only instances launched through EC2 have one).
+def records(call: Call, instance_ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+    """instance id -> the EC2 record kept for it (only instances launched through EC2 have one); only those of
+    `instance_ids` when given.
 
     A record outlives its instance while the tombstone shows it terminated and goes with the tombstone
     (`Store.follow_tombstones`, registered when the frontend is mounted): reads never delete.
     """
-    return {r["id"]: r for r in call.gateway.store.entities(INSTANCE_RECORD, call.scope.provider.name)}
+    return {r["id"]: r for r in call.gateway.store.entities(INSTANCE_RECORD, call.scope.provider.name, instance_ids)}
 
 
-def put_record(call: Call, instance_id: str, **values: Any) -> None:
+def put_record(call: Call, instance_id: str, *, new: bool = False, **values: Any) -> None:
+    """Merge `values` into the instance's EC2 record; `new`: the instance was made by this request, so it has no
+    record yet to merge with (one store statement instead of two)."""
     store = call.gateway.store
     owner = call.scope.provider.name
-    record = store.entity(INSTANCE_RECORD, owner, instance_id) or {"id": instance_id}
+    record = {"id": instance_id} if new else store.entity(INSTANCE_RECORD, owner, instance_id) or {"id": instance_id}
     record.update(values)
     store.put_entity(INSTANCE_RECORD, owner, instance_id, record)
 
@@ -128,10 +131,11 @@ def _realms(call: Call) -> list[Realm]:
     return realms
 
 
-def catalog(call: Call) -> Catalog:
+def catalog(call: Call, instance_ids: Iterable[str] | None = None) -> Catalog:
+    """What rendering instances needs; with `instance_ids`, the EC2 records of those instances only."""
     zones = zone_names(call)
     types = {p.id: name for name, p in instance_types(call).items()} if call.driver.can("hardware_profiles") else {}
-    return Catalog(zones=zones, types=types, records=records(call), owner_id=account_id(call),
+    return Catalog(zones=zones, types=types, records=records(call, instance_ids), owner_id=account_id(call),
                    placements=Placements(call))
 
 

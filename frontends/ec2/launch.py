@@ -144,15 +144,16 @@ def run(call: Call, request: LaunchRequest) -> dict[str, Any]:
     finally:
         if launches:
             call.driver.abandon_launches(call.scope, launches)  # those left unused when creating stopped early
-    rid = _record_reservation(call, request, [i.id for i in created])
+    rid = _record_reservation(call, request, [i.id for i in created], new=True)
     return _reservation(call, rid, created)
 
 
-def _record_reservation(call: Call, request: LaunchRequest, instance_ids: list[str]) -> str:
-    """Write the instances' EC2 records and settle the token; safe to repeat (a retry may do it too)."""
+def _record_reservation(call: Call, request: LaunchRequest, instance_ids: list[str], *, new: bool = False) -> str:
+    """Write the instances' EC2 records and settle the token; safe to repeat (a retry may do it too). `new`:
+    this request made the instances, so none has a record yet."""
     rid = reservation_id(instance_ids[0])
     for index, instance_id in enumerate(instance_ids):
-        inventory.put_record(call, instance_id, reservation_id=rid, launch_index=index,
+        inventory.put_record(call, instance_id, new=new, reservation_id=rid, launch_index=index,
                              client_token=request.client_token or "",
                              disable_api_termination=request.disable_api_termination,
                              shutdown_behaviour=request.shutdown_behaviour)
@@ -230,7 +231,7 @@ def _remove(call: Call, instance_ids: list[str]) -> None:
 
 
 def _reservation(call: Call, rid: str, instances: list[Instance]) -> dict[str, Any]:
-    catalog = inventory.catalog(call)
+    catalog = inventory.catalog(call, [i.id for i in instances])
     return {"ReservationId": rid, "OwnerId": catalog.owner_id, "Groups": [],
             "Instances": [instance_item(i, catalog) for i in instances]}
 

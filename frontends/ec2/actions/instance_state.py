@@ -61,7 +61,7 @@ def start_instances(call: Call) -> dict[str, Any]:
 
 def refuse_protected(call: Call, found: list[Instance], record_key: str, attribute: str, done: str) -> None:
     """OperationNotPermitted when an instance's `attribute` (kept in its EC2 record) protects it."""
-    records = inventory.records(call)
+    records = inventory.records(call, [i.id for i in found])
     protected = [i for i in found if records.get(i.id, {}).get(record_key)]
     if protected:
         raise Ec2Error("OperationNotPermitted",
@@ -95,4 +95,4 @@ def terminate_instances(call: Call) -> dict[str, Any]:
     refuse_protected(call, found, "disable_api_termination", "disableApiTermination", "terminated")
     call.check_dry_run()
     return {"TerminatingInstances": changes(call, "destroy", found,
-                                            lambda i: call.driver.destroy_instance(call.scope, i.id))}
+                                            lambda i: call.driver.destroy_instance(call.scope, i.id, current=i))}
