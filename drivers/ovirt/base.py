@@ -2,13 +2,13 @@
 
 A scope names its data center by name or id (or not at all: the provider's default, else `Default`).
 Resolving it costs four engine requests (data centers, its clusters and storage domains, vNIC profiles), so the
-answer is kept for a short time per (engine, identity, data center): listings then cost one request.
+answer is kept for a short time per (engine, identity, data center): listings then cost one request. Requests
+that find it missing or expired at the same moment (twenty pollers) wait for one load instead of each making one.
 """
 from __future__ import annotations
 
 import re
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
 
@@ -16,6 +16,7 @@ from lxml import etree
 
 from gateway.driver import Driver
 from gateway.errors import BackendError, NotFound
+from gateway.expiring import ExpiringCache
 from gateway.model import Realm, Region
 from gateway.scope import Scope
 
@@ -94,7 +95,7 @@ class OvirtBase(Driver):
         super().__init__(config, store, operations)
         store.keep_records("instance", INSTANCE_META)  # key names: housekeeping drops them with a vanished VM
         self._clients: dict[str, EngineClient] = {}
-        self._places: dict[tuple[str, str], tuple[float, Place]] = {}
+        self._places: ExpiringCache[Place] = ExpiringCache(PLACE_TTL_SECONDS)
         self._lock = threading.Lock()
 
     def client_for(self, provider: "ProviderConfig") -> EngineClient:
@@ -136,16 +137,7 @@ class OvirtBase(Driver):
     def _place(self, scope: Scope, *, fresh: bool = False) -> Place:
         """The scope's data center with its clusters; NotFound('region') if the engine has no such one."""
         wanted = scope.datacenter or scope.provider.default_datacenter or DEFAULT_DATACENTER
-        key = (scope.cache_key, wanted)
-        now = time.monotonic()
-        with self._lock:
-            cached = self._places.get(key)
-        if cached is not None and not fresh and now - cached[0] < PLACE_TTL_SECONDS:
-            return cached[1]
-        place = self._load_place(scope, wanted)
-        with self._lock:
-            self._places[key] = (now, place)
-        return place
+        return self._places.get((scope.cache_key, wanted), lambda: self._load_place(scope, wanted), fresh=fresh)
 
     def _load_place(self, scope: Scope, wanted: str) -> Place:
         dcs = self._get(scope, "datacenters")
@@ -166,8 +158,7 @@ class OvirtBase(Driver):
         return Place(scope.provider.name, region, realms, networks_of_profiles, storage_domains)
 
     def _forget_places(self) -> None:
-        with self._lock:
-            self._places.clear()
+        self._places.clear()
 
     # --- lookups shared by the parts ------------------------------------------------------------------
     def _vm(self, scope: Scope, place: Place, vm_id: str, *, follow: str | None = None) -> Element:
