@@ -7,6 +7,9 @@ behind the counting proxy), with the inventory view off and then on. For each nu
 only DescribeInstances (raw SigV4 HTTP, answers not parsed) for `--seconds`; printed per row: engine requests per
 second and per listing (the counting proxy), DescribeInstances p50 and p99 measured by the clients, and the RSS
 of the gateway's processes at the end. Judged: engine req/s at the most clients over at one client, per setting.
+Before the rows, `--warmup` seconds of polling by the most clients fill every worker's caches. One client's
+connection is served by one worker, more clients' by both: with a view per process (the inventory view), the
+view's own engine requests (events, refetches) are those of the workers in use, at most `workers` times one's.
 
     .venv/bin/python bench/bench_pollers.py [--clients 1,5,10,20] [--seconds 10] [--vms 2000] [--views off,on]
     .venv/bin/python bench/bench_pollers.py --vms 20000 --clients 1,5 --seconds 30   # about 10,000 VMs measured
@@ -34,6 +37,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per number of clients")
     parser.add_argument("--vms", type=int, default=2000, help="VMs seeded (about half in Default, the one measured)")
     parser.add_argument("--views", default="off,on", help="the inventory view settings to measure")
+    parser.add_argument("--warmup", type=float, default=5.0,
+                        help="seconds of polling by the most clients before the rows (every worker's caches filled)")
     parser.add_argument("--list-cost-ms", type=float, default=0.0, help="simulated engine cost per VM listed (ms)")
     parser.add_argument("--speed", type=float, default=20.0, help="simulator transition speed factor")
     opts = parser.parse_args()
@@ -54,6 +59,7 @@ def main() -> None:
                 first = time.perf_counter() - first
                 print(f"\nview {view}: simulator and gateway ready in {ready:.1f} s; first DescribeInstances "
                       f"{first * 1000:.0f} ms, {len(answer.content) / 1e6:.1f} MB, RSS {rss_mb(side.gateway_pid):.0f} MB")
+                run_clients(side.url, max(levels), opts.warmup, POLLING)
                 print(f"  {'clients':>7} {'listings/s':>10} {'engine req/s':>12} {'engine/listing':>14} "
                       f"{'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'RSS MB':>7}")
                 rates = {}
