@@ -58,7 +58,8 @@ def main() -> None:
                                                                   {"Action": "DescribeInstances"})
                 first = time.perf_counter() - first
                 print(f"\nview {view}: simulator and gateway ready in {ready:.1f} s; first DescribeInstances "
-                      f"{first * 1000:.0f} ms, {len(answer.content) / 1e6:.1f} MB, RSS {rss_mb(side.gateway_pid):.0f} MB")
+                      f"{first * 1000:.0f} ms, {len(answer.content) / 1e6:.1f} MB, "
+                      f"RSS {rss_mb(side.gateway_pid):.0f} MB")
                 run_clients(side.url, max(levels), opts.warmup, POLLING)
                 print(f"  {'clients':>7} {'listings/s':>10} {'engine req/s':>12} {'engine/listing':>14} "
                       f"{'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'RSS MB':>7}")

@@ -85,7 +85,8 @@ def main() -> None:
             window = [mb for t, mb in samples if window_start <= t and window_start >= opts.warmup]
             if window and window_start + opts.every / 2 <= seconds:  # the last window, if at least half of it ran
                 windows.append(statistics.median(window))
-                print(f"  {seconds - opts.warmup:>5.0f} s  RSS median {windows[-1]:>6.0f} MB  max {max(window):>6.0f} MB")
+                print(f"  {seconds - opts.warmup:>5.0f} s  RSS median {windows[-1]:>6.0f} MB  "
+                      f"max {max(window):>6.0f} MB")
             elapsed = time.monotonic() - started
             engine = engine_total(side) - engine_before
         times = [t for _, t, _ in results]
