@@ -63,10 +63,13 @@ def _signed_post(session: requests.Session, url: str, params: dict[str, str]) ->
     return session.post(url, data=body, headers=dict(request.headers), timeout=300)
 
 
-def _client(url: str, seed: int, until: float, results: list[tuple[str, float, int]]) -> None:
+Mix = tuple[tuple[str, int], ...]
+
+
+def _client(url: str, seed: int, until: float, results: list[tuple[str, float, int]], mix: Mix = MIX) -> None:
     """One client: the mix in random order until `until`; terminates only what it launched."""
     rng, session, launched = random.Random(seed), requests.Session(), []
-    actions, weights = zip(*MIX)
+    actions, weights = zip(*mix)
     while time.time() < until:
         action = rng.choices(actions, weights)[0]
         params = {"Action": action}
@@ -87,11 +90,12 @@ def _client(url: str, seed: int, until: float, results: list[tuple[str, float, i
             launched.extend(m.decode() for m in INSTANCE_ID.findall(content))
 
 
-def _client_process(url: str, first_seed: int, threads: int, until: float, out: Any) -> None:
+def _client_process(url: str, first_seed: int, threads: int, until: float, out: Any, mix: Mix = MIX) -> None:
     import threading
 
     results: list[tuple[str, float, int]] = []
-    workers = [threading.Thread(target=_client, args=(url, first_seed + n, until, results)) for n in range(threads)]
+    workers = [threading.Thread(target=_client, args=(url, first_seed + n, until, results, mix))
+               for n in range(threads)]
     for w in workers:
         w.start()
     for w in workers:
@@ -99,13 +103,14 @@ def _client_process(url: str, first_seed: int, threads: int, until: float, out: 
     out.put(results)
 
 
-def run_clients(url: str, clients: int, seconds: float) -> list[tuple[str, float, int]]:
-    """`clients` threads over two processes for `seconds`; every request's (action, seconds, status)."""
+def run_clients(url: str, clients: int, seconds: float, mix: Mix = MIX) -> list[tuple[str, float, int]]:
+    """`clients` threads over two processes for `seconds`, sending `mix` (action, weight); every request's
+    (action, seconds, status)."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     until = time.time() + seconds
     split = [clients - clients // 2, clients // 2]
-    procs = [context.Process(target=_client_process, args=(url, 1000 * i, n, until, queue))
+    procs = [context.Process(target=_client_process, args=(url, 1000 * i, n, until, queue, mix))
              for i, n in enumerate(split) if n]
     for p in procs:
         p.start()

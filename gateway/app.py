@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from flask import Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import request_log, request_stats
+from . import memory_release, request_log, request_stats
 from .config import Config, ProviderConfig
 from .driver import Driver, driver_class
 from .errors import AuthFailure, ConfigError, GatewayError
@@ -187,9 +187,18 @@ def create_app(config: Config, *, start_workers: bool = True, store: Store | Non
         importlib.import_module(FRONTEND_MODULES[name]).register(app)  # imported lazily: only what is enabled
         gateway.frontends.append(name)
     _install_fallback_errors(app)
+    _install_memory_release(app, config.release_memory_seconds)
     if start_workers:
         gateway.start_workers()
     return app
+
+
+def _install_memory_release(app: Flask, interval: float) -> None:
+    """What large listings freed goes back to the system after requests (see memory_release.py)."""
+    release = memory_release.system_release() if interval > 0 else None
+    if release is not None:
+        app.wsgi_app = memory_release.ReleasingApp(  # type: ignore[method-assign]
+            app.wsgi_app, memory_release.ReleaseAfterRequests(release, interval))
 
 
 def _install_request_ids(app: Flask) -> None:

@@ -82,6 +82,7 @@ class Config:
     log_format: str = "text"
     log_level: str = "info"
     max_body_bytes: int = 1024 * 1024
+    release_memory_seconds: float = 1.0
     store_url: str = ""
     secret_key_file: str = ""
     engine_connect_timeout: float = 5.0
@@ -170,14 +171,14 @@ def _parse_int(low: int, high: int):
     return parse
 
 
-def _parse_float(low: float):
+def _parse_float(low: float, *, or_equal: bool = False):
     def parse(name: str, value: Any) -> float:
         try:
             number = float(value)
         except (TypeError, ValueError):
             raise ConfigError(f"{name}: must be a number, got {value!r}") from None
-        if number <= low:
-            raise ConfigError(f"{name}: must be greater than {low}, got {number}")
+        if number < low or (number == low and not or_equal) or number != number:
+            raise ConfigError(f"{name}: must be {'at least' if or_equal else 'greater than'} {low}, got {number}")
         return number
 
     return parse
@@ -230,6 +231,7 @@ SETTINGS: dict[tuple[str, str], tuple[str, Any]] = {
     ("server", "data_dir"): ("data_dir", _parse_str),
     ("server", "frontends"): ("frontends", _parse_frontends),
     ("server", "max_body_bytes"): ("max_body_bytes", _parse_int(1024, 1 << 30)),
+    ("server", "release_memory_seconds"): ("release_memory_seconds", _parse_float(0, or_equal=True)),
     ("log", "format"): ("log_format", _parse_choice(LOG_FORMATS)),
     ("log", "level"): ("log_level", _parse_choice(LOG_LEVELS)),
     ("store", "url"): ("store_url", _parse_str),

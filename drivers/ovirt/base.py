@@ -3,8 +3,8 @@
 A scope names its data center by name or id (or not at all: the provider's default, else `Default`).
 Resolving it costs four engine requests (data centers, its clusters and storage domains, vNIC profiles), so the
 answer is kept for a short time per (engine, identity, data center): listings then cost one request. When it
-runs out, one request reads it again while the others go on with the last reading (under load, every request
-in flight would otherwise make the same four requests at once).
+is missing or runs out, one request reads it again: the others wait for it when there is no reading yet, and
+go on with the last one when there is (gateway/expiring.py).
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from lxml import etree
 
 from gateway.driver import Driver
 from gateway.errors import BackendError, NotFound
+from gateway.expiring import ExpiringCache
 from gateway.model import Realm, Region
 from gateway.scope import Scope
 
@@ -97,10 +98,9 @@ class OvirtBase(Driver):
         super().__init__(config, store, operations)
         store.keep_records("instance", INSTANCE_META)  # key names: housekeeping drops them with a vanished VM
         self._clients: dict[str, EngineClient] = {}
-        self._places: dict[tuple[str, str], tuple[float, Place]] = {}
+        self._places: ExpiringCache[Place] = ExpiringCache(PLACE_TTL_SECONDS)
         self._clock: Callable[[], float] = time.monotonic
         self._recent = RecentLookups(PLACE_TTL_SECONDS, lambda: self._clock())  # a launch's template and type
-        self._reloading: set[tuple[str, str]] = set()  # places one request reads again while others use the last
         self._lock = threading.Lock()
 
     def client_for(self, provider: "ProviderConfig") -> EngineClient:
@@ -143,23 +143,7 @@ class OvirtBase(Driver):
     def _place(self, scope: Scope, *, fresh: bool = False) -> Place:
         """The scope's data center with its clusters; NotFound('region') if the engine has no such one."""
         wanted = scope.datacenter or scope.provider.default_datacenter or DEFAULT_DATACENTER
-        key = (scope.cache_key, wanted)
-        now = self._clock()
-        with self._lock:
-            cached = self._places.get(key)
-            if cached is not None and not fresh:
-                if now - cached[0] < PLACE_TTL_SECONDS or key in self._reloading:
-                    return cached[1]  # fresh, or being read again by another request: its last reading serves
-                self._reloading.add(key)
-        try:
-            place = self._load_place(scope, wanted)
-        finally:
-            if cached is not None and not fresh:
-                with self._lock:
-                    self._reloading.discard(key)
-        with self._lock:
-            self._places[key] = (now, place)
-        return place
+        return self._places.get((scope.cache_key, wanted), lambda: self._load_place(scope, wanted), fresh=fresh)
 
     def _load_place(self, scope: Scope, wanted: str) -> Place:
         dcs = self._get(scope, "datacenters")
@@ -196,8 +180,7 @@ class OvirtBase(Driver):
         return found
 
     def _forget_places(self) -> None:
-        with self._lock:
-            self._places.clear()
+        self._places.clear()
 
     # --- lookups shared by the parts ------------------------------------------------------------------
     def _vm(self, scope: Scope, place: Place, vm_id: str, *, follow: str | None = None) -> Element:

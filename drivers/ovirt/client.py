@@ -105,6 +105,7 @@ class EngineClient:
             self.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         self.session.headers.update({"Version": "4", "Accept": "application/xml"})
         self._tokens: dict[str, str] = {}
+        self._logins: dict[str, threading.Lock] = {}  # identity -> held while it logs in
         self._lock = threading.Lock()
         self._sso_absent = False
 
@@ -117,17 +118,27 @@ class EngineClient:
         digest = hashlib.sha256(scope.credentials.password.encode()).hexdigest()[:16]
         return f"{scope.credentials.username}|{digest}"
 
-    def _auth_headers(self, scope: Scope, renew: bool = False) -> dict[str, str]:
-        """Authorization for the scope's identity: a cached bearer token, or Basic where SSO is absent."""
+    def _auth_headers(self, scope: Scope, refused: str | None = None) -> dict[str, str]:
+        """Authorization for the scope's identity: a cached bearer token, or Basic where SSO is absent.
+
+        `refused` is a token the engine just answered 401 to: it is replaced, unless another request already
+        did. Requests of one identity that find no token together log in once."""
         identity = self._identity(scope)
         with self._lock:
-            token = None if renew else self._tokens.get(identity)
-        if token is None and not self._sso_absent:
-            token = self._login(scope)
-            if token is not None:
+            token = self._tokens.get(identity)
+            login = self._logins.setdefault(identity, threading.Lock())
+        if (token is None or token == refused) and not self._sso_absent:
+            with login:
                 with self._lock:
-                    self._tokens[identity] = token
-        if token is None:
+                    token = self._tokens.get(identity)
+                if (token is None or token == refused) and not self._sso_absent:
+                    token = self._login(scope)
+                    with self._lock:
+                        if token is None:
+                            self._tokens.pop(identity, None)
+                        else:
+                            self._tokens[identity] = token
+        if token is None or self._sso_absent:
             return {}
         return {"Authorization": f"Bearer {token}"}
 
@@ -275,10 +286,11 @@ class EngineClient:
         if data is not None:
             headers["Content-Type"] = "application/xml"
         response = None
-        for renew in (False, True):
+        refused: str | None = None
+        for _attempt in range(2):
             if response is not None:
                 response.close()
-            auth = self._auth_headers(scope, renew=renew)
+            auth = self._auth_headers(scope, refused)
             kwargs: dict[str, Any] = {"params": params, "headers": {**headers, **auth}, "data": data,
                                       "stream": stream}
             if not auth:
@@ -286,6 +298,7 @@ class EngineClient:
             response = self._send(method, url, retry=retry, **kwargs)
             if response.status_code != 401 or not auth:
                 break
+            refused = auth["Authorization"].removeprefix("Bearer ")
         assert response is not None
         return response
 

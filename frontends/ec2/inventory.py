@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import threading
-import time
 from typing import Any, Iterable
 
 from gateway.errors import NotFound
+from gateway.expiring import ExpiringCache
 from gateway.model import HardwareProfile, Instance, Realm
 from gateway.scope import Credentials
 
@@ -21,9 +20,8 @@ from .provider_networks import Placements
 from .present import INSTANCE_RECORD, TYPE_PREFIX, Catalog, type_name
 
 TYPE_NAMES_TTL = 60.0
-_type_cache: dict[tuple[str, str], tuple[float, dict[str, HardwareProfile]]] = {}
-_zone_cache: dict[tuple[str, str, str], tuple[float, list[Realm]]] = {}
-_type_lock = threading.Lock()
+_types: ExpiringCache[dict[str, HardwareProfile]] = ExpiringCache(TYPE_NAMES_TTL)  # loaded once per expiry
+_zones: ExpiringCache[list[Realm]] = ExpiringCache(TYPE_NAMES_TTL)
 
 
 def account_id(call: Call) -> str:
@@ -55,16 +53,8 @@ def account_id_of(owner_key: str) -> str:
 
 def instance_types(call: Call, *, fresh: bool = False) -> dict[str, HardwareProfile]:
     """EC2 instance type name -> hardware profile of the scope (kept a minute: types rarely change)."""
-    key = (call.scope.cache_key, call.scope.datacenter or "")
-    now = time.monotonic()
-    with _type_lock:
-        cached = _type_cache.get(key)
-    if cached is not None and not fresh and now - cached[0] < TYPE_NAMES_TTL:
-        return cached[1]
-    types = {type_name(p): p for p in call.driver.hardware_profiles(call.scope)}
-    with _type_lock:
-        _type_cache[key] = (now, types)
-    return types
+    return _types.get((call.scope.cache_key, call.scope.datacenter or ""),
+                      lambda: {type_name(p): p for p in call.driver.hardware_profiles(call.scope)}, fresh=fresh)
 
 
 def profile_for(call: Call, name: str) -> HardwareProfile | str:
@@ -119,16 +109,7 @@ def region_id(call: Call) -> str:
 def _realms(call: Call) -> list[Realm]:
     if not call.driver.can("realms"):
         return []
-    key = ("zones", call.scope.cache_key, call.scope.datacenter or "")
-    now = time.monotonic()
-    with _type_lock:
-        cached = _zone_cache.get(key)
-    if cached is not None and now - cached[0] < TYPE_NAMES_TTL:
-        return cached[1]
-    realms = call.driver.realms(call.scope)
-    with _type_lock:
-        _zone_cache[key] = (now, realms)
-    return realms
+    return _zones.get((call.scope.cache_key, call.scope.datacenter or ""), lambda: call.driver.realms(call.scope))
 
 
 def catalog(call: Call, instance_ids: Iterable[str] | None = None) -> Catalog:

@@ -8,15 +8,13 @@ import time
 
 import requests
 
-from drivers.ovirt.base import PLACE_TTL_SECONDS
 
 from .ovirt_env import Gateway
 
 
 def test_one_request_reads_the_data_center_again_while_the_others_use_the_last(gw: Gateway) -> None:
     listed = {i.id for i in gw.driver.instances(gw.scope())}
-    gw.driver._places = {key: (read - PLACE_TTL_SECONDS - 1, place)  # that reading has just run out
-                         for key, (read, place) in gw.driver._places.items()}
+    gw.driver._places.expire()  # that reading has just run out
     stats = f"{gw.engine.handle.url}/__simulator__/stats"
     requests.delete(stats, timeout=10).raise_for_status()
     gw.engine.control("faults", hold={"path": "/datacenters$", "method": "GET", "seconds": 3, "count": 1})
