@@ -4,18 +4,20 @@ one, side by side in one run, in two modes, and print for each: throughput, p50 
 action), RSS of the gateway's processes at start and end, and engine requests per second (the counting proxy).
 
     .venv/bin/python bench/bench_load.py [--baseline REV] [--duration 15] [--clients 20] [--vms 2000]
-                                         [--modes gunicorn,embedded] [--rounds 1] [--list-cost-ms 0] [--inventory]
+                                         [--modes gunicorn,embedded] [--rounds 1] [--list-cost-ms 0] [--no-inventory]
 
 - gunicorn: `cloudgw serve --config` (gunicorn, 2 workers x 8 threads), the simulator in its own process;
 - embedded: simulator and gateway in one process, as `cloudgw serve` runs its embedded default.
-The baseline (default: where this branch left main, `git merge-base HEAD main`) is checked out with
+The current checkout runs with the inventory view on (`--no-inventory`: off). The baseline (default: main
+when issue 14 was filed, 9b56263; `--baseline merge-base`: where this branch left main) is checked out with
 `git worktree add --detach` in a temporary directory, run with the same virtualenv (its working directory
 comes first on the import path; each side prints where its `gateway` package is), and removed at the end.
 Every side gets its own simulator from this checkout, seeded alike (`--vms` over its data centers: about half
 in Default, the one measured), with the same per-VM listing cost. Clients send raw SigV4-signed HTTP
 (botocore signs, requests sends, nothing parses the answers) from two processes, so client work does not
 share a GIL with the servers. Each client terminates only instances it launched. Rounds alternate
-baseline and current (A B A B) to cancel drift. Not a timed test: the default run is a short smoke run.
+baseline and current (A B A B) to cancel drift. Each mode ends with issue 14's goals, met or not (throughput
+5x in gunicorn mode, 3x embedded; p99 under 1 s). Not a timed test: the default run is a short smoke run.
 """
 from __future__ import annotations
 
@@ -45,6 +47,8 @@ ACCESS_KEY, SECRET_KEY = "bench-load-key", "bench-load-secret"
 CENTOS_AMI = "ami-7e000000000040008000000000000011"  # the simulator's centos-stream-9 in Default
 MIX = (("DescribeInstances", 60), ("DescribeImages", 10), ("DescribeVolumes", 10), ("RunInstances", 10),
        ("TerminateInstances", 10))
+GOAL_RATIO = {"gunicorn": 5.0, "embedded": 3.0}  # issue 14: throughput against main when it was filed
+ISSUE_BASELINE = "9b56263"  # main when issue 14 was filed: the issue's "today's main"
 INSTANCE_ID = re.compile(rb"<instanceId>(i-[0-9a-f]+)</instanceId>")
 
 
@@ -261,6 +265,10 @@ def report(mode: str, sides: list[Side]) -> None:
     if len(sides) == 2 and sides[0].results and sides[1].results:
         ratio = (len(sides[1].results) / sides[1].seconds) / (len(sides[0].results) / sides[0].seconds)
         print(f"  throughput current/baseline: {ratio:.2f}x")
+        p99 = percentile([t for _, t, _ in sides[1].results], .99)
+        wanted = GOAL_RATIO.get(mode, 1.0)
+        print(f"  issue 14's goals: throughput >= {wanted:g}x: {'met' if ratio >= wanted else 'NOT met'}; "
+              f"p99 < 1 s: {'met' if p99 < 1.0 else 'NOT met'} ({p99 * 1000:.0f} ms)")
 
 
 # -- main ----------------------------------------------------------------------------------------------
@@ -279,7 +287,9 @@ def _merge_base() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", default=None, help="git revision to compare with (default: merge-base with main)")
+    parser.add_argument("--baseline", default=ISSUE_BASELINE,
+                        help="git revision to compare with (default: main when issue 14 was filed; "
+                             "'merge-base': where this branch left main)")
     parser.add_argument("--duration", type=float, default=15.0, help="measured seconds per checkout and mode")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--vms", type=int, default=2000, help="VMs seeded in each simulator (about half in Default)")
@@ -287,12 +297,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="alternations baseline/current per mode")
     parser.add_argument("--list-cost-ms", type=float, default=0.0, help="simulated engine cost per VM listed (ms)")
     parser.add_argument("--speed", type=float, default=20.0, help="simulator transition speed factor")
-    parser.add_argument("--inventory", action="store_true",
+    parser.add_argument("--inventory", action=argparse.BooleanOptionalAction, default=True,
                         help="the current checkout with [inventory] enabled = true (the baseline has no such setting)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     opts = parser.parse_args()
-    baseline = opts.baseline or _merge_base()
+    baseline = _merge_base() if opts.baseline == "merge-base" else opts.baseline
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
     tree = work / "baseline"
     _git("worktree", "add", "--detach", str(tree), baseline)
