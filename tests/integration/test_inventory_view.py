@@ -131,6 +131,21 @@ def test_a_change_made_through_another_process_shows_at_once_there_too(gw: Gatew
     assert not gw.requests, "a mark is refetched once"
 
 
+def test_a_poll_that_finds_nothing_new_costs_one_events_request(gw: Gateway, views: list) -> None:
+    """The answer from one before the cursor includes the cursor's own event: the log still reaches it, so no
+    second request asks for the newest index (that doubled the polling of every idle view)."""
+    engine_vm(gw.engine, "view-idle")
+    advance(gw.engine, 60)
+    views.append(viewing(gw, poll_seconds=0.001))
+    view_driver = views[0]
+    view_driver.instances(gw.scope())
+    time.sleep(0.01)
+    gw.forget_requests()
+    view_driver.instances(gw.scope())
+    assert [r for r in gw.requests if "/events" in r] == [r for r in gw.requests if "/events?from=" in r]
+    assert len([r for r in gw.requests if "/events" in r]) == 1
+
+
 def test_a_guests_addresses_show_though_no_event_says_so(gw: Gateway, views: list) -> None:
     made = engine_vm(gw.engine, "view-guest")
     advance(gw.engine, 60)
