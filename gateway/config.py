@@ -7,6 +7,7 @@ CLOUDGW_STORE_URL=postgresql+psycopg://...), plus CLOUDGW_DEFAULT_PROVIDER.
 """
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -174,14 +175,24 @@ def _parse_int(low: int, high: int):
 def _parse_float(low: float, *, or_equal: bool = False):
     def parse(name: str, value: Any) -> float:
         try:
-            number = float(value)
+            number = float(value) if not isinstance(value, bool) else float("nan")
         except (TypeError, ValueError):
             raise ConfigError(f"{name}: must be a number, got {value!r}") from None
-        if number < low or (number == low and not or_equal) or number != number:
+        if not math.isfinite(number):
+            raise ConfigError(f"{name}: must be a finite number, got {value!r}")
+        if number < low or (number == low and not or_equal):
             raise ConfigError(f"{name}: must be {'at least' if or_equal else 'greater than'} {low}, got {number}")
         return number
 
     return parse
+
+
+def _parse_release_seconds(name: str, value: Any) -> float:
+    """0 (off), or at least a tenth of a second: malloc_trim holds the allocator's locks while it runs."""
+    number = _parse_float(0, or_equal=True)(name, value)
+    if 0 < number < 0.1:
+        raise ConfigError(f"{name}: must be 0 (off) or at least 0.1, got {number}")
+    return number
 
 
 def _parse_str(name: str, value: Any) -> str:
@@ -231,7 +242,7 @@ SETTINGS: dict[tuple[str, str], tuple[str, Any]] = {
     ("server", "data_dir"): ("data_dir", _parse_str),
     ("server", "frontends"): ("frontends", _parse_frontends),
     ("server", "max_body_bytes"): ("max_body_bytes", _parse_int(1024, 1 << 30)),
-    ("server", "release_memory_seconds"): ("release_memory_seconds", _parse_float(0, or_equal=True)),
+    ("server", "release_memory_seconds"): ("release_memory_seconds", _parse_release_seconds),
     ("log", "format"): ("log_format", _parse_choice(LOG_FORMATS)),
     ("log", "level"): ("log_level", _parse_choice(LOG_LEVELS)),
     ("store", "url"): ("store_url", _parse_str),

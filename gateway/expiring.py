@@ -10,9 +10,24 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
+
+
+@dataclass
+class Flight:
+    """One load at a time for a key. Its failure is shared by the callers that waited for it (each trying
+    again in turn would make the last wait one engine timeout per caller before it)."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    failed: tuple[float, BaseException] | None = None
+
+    def raise_failure_since(self, asked: float) -> None:
+        """Raise what the load this caller waited for raised, if it failed after the caller asked."""
+        if self.failed is not None and self.failed[0] >= asked:
+            raise self.failed[1]
 
 
 class ExpiringCache(Generic[V]):
@@ -22,7 +37,7 @@ class ExpiringCache(Generic[V]):
         self.ttl = ttl
         self.clock = clock
         self._entries: dict[Hashable, tuple[float, V]] = {}
-        self._loads: dict[Hashable, threading.Lock] = {}
+        self._flights: dict[Hashable, Flight] = {}  # only for keys with an entry, or a load under way
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, load: Callable[[], V], *, fresh: bool = False) -> V:
@@ -31,26 +46,34 @@ class ExpiringCache(Generic[V]):
         asked = self.clock()
         with self._lock:
             entry = self._entries.get(key)
-            loading = self._loads.setdefault(key, threading.Lock())
+            flight = self._flights.setdefault(key, Flight())
         if entry is not None and not fresh:
             if asked - entry[0] < self.ttl:
                 return entry[1]
-            if not loading.acquire(blocking=False):
+            if not flight.lock.acquire(blocking=False):
                 return entry[1]  # expired, and another request loads it: the last value serves meanwhile
         else:
-            loading.acquire()
+            flight.lock.acquire()
         try:
+            flight.raise_failure_since(asked)
             with self._lock:
                 entry = self._entries.get(key)
             now = self.clock()
             if entry is not None and (entry[0] >= asked or (not fresh and now - entry[0] < self.ttl)):
                 return entry[1]  # loaded while this call waited
-            value = load()
+            try:
+                value = load()
+            except BaseException as exc:
+                flight.failed = (self.clock(), exc)
+                with self._lock:  # a key that never loaded keeps nothing (a stranger's wrong passwords)
+                    if key not in self._entries and self._flights.get(key) is flight:
+                        del self._flights[key]
+                raise
             with self._lock:
                 self._entries[key] = (now, value)
             return value
         finally:
-            loading.release()
+            flight.lock.release()
 
     def expire(self) -> None:
         """Every entry expired, still served while it is loaded again (tests; a forced reload)."""
@@ -60,3 +83,4 @@ class ExpiringCache(Generic[V]):
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._flights.clear()

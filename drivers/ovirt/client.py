@@ -25,6 +25,7 @@ from requests.adapters import HTTPAdapter
 
 from gateway import request_stats
 from gateway.config import Config, ProviderConfig
+from gateway.expiring import Flight
 from gateway.errors import (AuthFailure, BackendError, BackendTimeout, BackendUnavailable, Forbidden, GatewayError,
                             InvalidParameter, InvalidState, NotFound, NotSupported, innermost_reason)
 from gateway.scope import Scope
@@ -105,7 +106,7 @@ class EngineClient:
             self.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         self.session.headers.update({"Version": "4", "Accept": "application/xml"})
         self._tokens: dict[str, str] = {}
-        self._logins: dict[str, threading.Lock] = {}  # identity -> held while it logs in
+        self._logins: dict[str, Flight] = {}  # identity -> its login under way (kept once it has a token)
         self._lock = threading.Lock()
         self._sso_absent = False
 
@@ -123,16 +124,24 @@ class EngineClient:
 
         `refused` is a token the engine just answered 401 to: it is replaced, unless another request already
         did. Requests of one identity that find no token together log in once."""
-        identity = self._identity(scope)
+        identity, asked = self._identity(scope), time.monotonic()
         with self._lock:
             token = self._tokens.get(identity)
-            login = self._logins.setdefault(identity, threading.Lock())
+            login = self._logins.setdefault(identity, Flight())
         if (token is None or token == refused) and not self._sso_absent:
-            with login:
+            with login.lock:
+                login.raise_failure_since(asked)  # the login this request waited for failed: so does this one
                 with self._lock:
                     token = self._tokens.get(identity)
                 if (token is None or token == refused) and not self._sso_absent:
-                    token = self._login(scope)
+                    try:
+                        token = self._login(scope)
+                    except BaseException as exc:
+                        login.failed = (time.monotonic(), exc)
+                        with self._lock:  # an identity that never logged in keeps nothing
+                            if identity not in self._tokens and self._logins.get(identity) is login:
+                                del self._logins[identity]
+                        raise
                     with self._lock:
                         if token is None:
                             self._tokens.pop(identity, None)

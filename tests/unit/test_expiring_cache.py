@@ -78,3 +78,25 @@ def test_an_expired_entry_serves_the_others_while_one_caller_loads_it_again() ->
         release.set()
         assert reloading.result(10) == "new"
     assert cache.get("dc", lambda: pytest.fail("reloaded")) == "new"
+
+
+def test_callers_that_waited_for_a_failed_load_fail_with_it_and_a_failing_key_keeps_nothing() -> None:
+    cache: ExpiringCache[str] = ExpiringCache(30)
+    loads, started = [], threading.Event()
+
+    def failing() -> str:
+        loads.append(1)
+        started.set()
+        time.sleep(0.3)
+        raise RuntimeError("engine unreachable")
+
+
+    with ThreadPoolExecutor(8) as pool:
+        first = pool.submit(cache.get, "dc", failing)
+        started.wait(10)
+        others = [pool.submit(cache.get, "dc", failing) for _ in range(7)]
+        for future in [first, *others]:
+            with pytest.raises(RuntimeError):
+                future.result(10)
+    assert len(loads) == 1  # not one load after another, each an engine timeout
+    assert not cache._flights and not cache._entries

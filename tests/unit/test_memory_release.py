@@ -86,9 +86,9 @@ def test_a_release_interval_of_zero_turns_it_off(tmp_path: Path) -> None:
     assert not isinstance(app.wsgi_app, memory_release.ReleasingApp)
 
 
-def test_a_negative_or_missing_interval_is_a_configuration_error() -> None:
+def test_a_negative_infinite_tiny_or_missing_interval_is_a_configuration_error() -> None:
     from gateway.errors import ConfigError
 
-    for value in ("-1", "nan", "soon"):
+    for value in ("-1", "nan", "soon", "inf", "1e-6"):  # inf: the timer would die; tiny: a trim per request
         with pytest.raises(ConfigError, match="server.release_memory_seconds"):
             load(None, environ={"CLOUDGW_SERVER_RELEASE_MEMORY_SECONDS": value})
