@@ -53,7 +53,7 @@ def instance_copy(instance: Instance) -> Instance:
     made = shallow_copy(instance)
     made.attachments = [shallow_copy(a) for a in instance.attachments]
     made.tags, made.extra = dict(instance.tags), dict(instance.extra)
-    made.addresses, made.interfaces = list(instance.addresses), list(instance.interfaces)
+    made.addresses, made.interfaces = list(instance.addresses), [shallow_copy(n) for n in instance.interfaces]
     made.launch_group_ids = list(instance.launch_group_ids)
     return made
 
@@ -107,7 +107,10 @@ class InventoryView:
     ready: bool = False
     polled_at: float = 0.0
     resynced_at: float = 0.0
-    dirty: set[str] = field(default_factory=set)
+    dirty: dict[str, int] = field(default_factory=dict)  # written instance id -> how many times noted
+    floor: int = 0  # the stamp of the last full listing: no answer read before it may be applied
+    watch_turn: int = 0  # where the next poll's turn of watched instances starts (the driver's `watched`)
+    failure: tuple[float, BaseException] | None = None  # the last failed poll or resync, and when (monotonic)
     marks: MarksRead = field(default_factory=MarksRead)  # the gateway's writes read from the store
     listings: dict[str, Listing] = field(default_factory=dict)
     stale: set[str] = field(default_factory=set)  # kinds to list again before their next read
@@ -132,7 +135,7 @@ class InventoryView:
         with self.lock:
             old, old_versions = self.instances, self.versions
             newer = {i: s for i, s in self.read_at.items() if s > stamp}
-            self.instances, self.versions, self.read_at = {}, {}, newer
+            self.instances, self.versions, self.read_at, self.floor = {}, {}, newer, max(self.floor, stamp)
             for instance in instances:
                 if instance.id not in newer:
                     self._store(instance, old.get(instance.id), old_versions.get(instance.id))
@@ -148,8 +151,8 @@ class InventoryView:
         stamp = self.begin_read() if stamp is None else stamp
         with self.lock:
             for instance_id, instance in fetched.items():
-                if self.read_at.get(instance_id, -1) > stamp:
-                    continue  # an older answer never overwrites a newer one
+                if max(self.read_at.get(instance_id, -1), self.floor) > stamp:
+                    continue  # an older answer never overwrites a newer one, nor the full listing after it
                 self.read_at[instance_id] = stamp
                 if instance is None:
                     self.instances.pop(instance_id, None)
@@ -174,17 +177,22 @@ class InventoryView:
 
     def note_writes(self, instance_ids: Iterable[str]) -> None:
         with self.lock:
-            self.dirty.update(instance_ids)
+            for instance_id in instance_ids:
+                self.dirty[instance_id] = self.dirty.get(instance_id, 0) + 1
 
-    def written(self) -> set[str]:
-        """Written instances not yet refetched. They stay here until refetched (`refetched`), so that a request
-        arriving meanwhile waits for the refresh under way instead of answering without them."""
+    def written(self) -> dict[str, int]:
+        """Written instances not yet refetched, each with its count of writes noted. They stay here until
+        refetched (`refetched`), so that a request arriving meanwhile waits for the refetch under way instead of
+        answering without them."""
         with self.lock:
-            return set(self.dirty)
+            return dict(self.dirty)
 
-    def refetched(self, instance_ids: Iterable[str]) -> None:
+    def refetched(self, taken: dict[str, int]) -> None:
+        """Done with what `written` gave: an instance written again meanwhile stays, for the next refetch."""
         with self.lock:
-            self.dirty.difference_update(instance_ids)
+            for instance_id, count in taken.items():
+                if self.dirty.get(instance_id) == count:
+                    del self.dirty[instance_id]
 
     def mark_stale(self, kinds: Iterable[str]) -> None:
         with self.lock:
@@ -215,10 +223,29 @@ class InventoryView:
             found = self.listings.get(kind)
             return list(found.rows) if self.ready and found is not None and found.ready else None
 
+    def resync_soon(self) -> None:
+        """Everything to be listed again at the next read (the marks it relies on may be gone), still serving
+        meanwhile."""
+        with self.lock:
+            self.resynced_at = float("-inf")
+            self.stale |= self.listings.keys()
+
     def invalidate(self) -> None:
         """Not to be read until filled again (a refresh failed, or the feed went backwards)."""
         with self.lock:
             self.ready = False
+
+    def refresh_failed(self, exc: BaseException) -> None:
+        """A poll or resync failed: unready, and the requests that waited for it fail with it at once (each
+        trying the full listing again in turn would make the last wait one engine timeout per request)."""
+        with self.lock:
+            self.ready, self.failure = False, (time.monotonic(), exc)
+
+    def raise_refresh_failure_since(self, asked: float) -> None:
+        with self.lock:
+            failure = self.failure
+        if failure is not None and failure[0] >= asked:
+            raise failure[1]
 
     def snapshot(self, keep: Callable[[Instance], bool] | None = None) -> list[Instance]:
         """Copies of the instances (those `keep` accepts), each with the version of the object it copies as

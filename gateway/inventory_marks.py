@@ -4,12 +4,14 @@ A client reads its own writes: a RunInstances answered by one gunicorn worker (o
 DescribeInstances whichever worker serves it, though each keeps its own view and polls the engine's events
 only every `poll_seconds`. Each write marks the instance in the store (one upsert); each read of a view first
 asks the store for marks newer than it has seen (one indexed query) and refetches those instances before
-answering. Marks are read with an overlap (hosts' clocks and commit delays differ) and kept two minutes.
+answering. Marks are read with an overlap (hosts' clocks and commit delays differ: keep hosts' clocks within
+that, as NTP does) and kept two minutes; a view that has not looked for longer lists everything again.
 """
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -53,16 +55,18 @@ class WriteMarks:
         except SQLAlchemyError as exc:
             log.warning("inventory: could not mark %s as written in the store: %s", instance_id, exc)
 
-    def new(self, provider: str, read: MarksRead) -> set[str]:
-        """Instances marked since `read` last looked (advancing it); none while the store fails (the view then
-        learns of other processes' writes at its next poll, as without marks)."""
+    def act_on_new(self, provider: str, read: MarksRead, act: Callable[[set[str], bool], None]) -> None:
+        """`act(marks, complete)` on the marks made since `read` last looked, advancing it; both under its lock,
+        so that a concurrent reader finds them acted on (a view marked) when it finds them seen. `complete` is
+        False when `read` last looked so long ago that marks may have been purged since. Nothing while the store
+        fails (the view then learns of other processes' writes at its next poll, as without marks)."""
         with read.lock:
             now = self.store.clock()
             try:
                 marks = self.store.changed_since(KIND, provider, read.read_at - OVERLAP_SECONDS)
             except SQLAlchemyError as exc:
                 log.warning("inventory: could not read the marks of written instances: %s", exc)
-                return set()
-            found = {instance_id for instance_id, at in marks.items() if read.seen.get(instance_id, -1.0) < at}
+                return
+            complete = not read.read_at or now - read.read_at < KEEP_SECONDS - OVERLAP_SECONDS
+            act({instance_id for instance_id, at in marks.items() if read.seen.get(instance_id, -1.0) < at}, complete)
             read.read_at, read.seen = now, marks
-            return found

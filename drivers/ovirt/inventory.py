@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from gateway.errors import BackendError, GatewayError, NotFound
+from gateway.errors import GatewayError, NotFound
 from gateway.inventory import Inventory, InventoryView, instance_copy
 from gateway.inventory_marks import WriteMarks
 from gateway.model import Instance, InstanceState
@@ -49,6 +49,10 @@ HELPER = "helper"  # Instance.extra key: a helper VM of the gateway's, kept in t
 LOCKED = "locked"  # a disk's or template's status while the engine works on it
 
 
+class NoEventLog(GatewayError):
+    """The engine answered 404 for its event log: an engine without one (asked again after resync_seconds)."""
+
+
 class Changes(NamedTuple):
     """What a poll of the feed learnt: its new position, the VMs its events link, the listings they make stale,
     and whether the feed went backwards (an engine restored: list everything again)."""
@@ -59,21 +63,27 @@ class Changes(NamedTuple):
     gap: bool
 
 
-def watched(instances: Iterable[Instance]) -> set[str]:
-    """Instances whose next change may log no event: moving between states, or up without an address yet."""
-    found = set()
+def watched(instances: Iterable[Instance], turn: int = 0) -> set[str]:
+    """Instances whose next change may log no event: moving between states (all of them, up to WATCH_MAX), and
+    running without an address yet, in turns from `turn` when there are more than the room left (VMs without
+    a guest agent never report one: a fixed pick would starve the others until the resync)."""
+    moving, waiting = [], []
     for i in instances:
-        if i.backend_state in TRANSITIONAL or (i.state is InstanceState.RUNNING and not i.addresses_of("ipv4")):
-            found.add(i.id)
-            if len(found) >= WATCH_MAX:
-                break
-    return found
+        if i.backend_state in TRANSITIONAL:
+            moving.append(i.id)
+        elif i.state is InstanceState.RUNNING and not i.addresses_of("ipv4"):
+            waiting.append(i.id)
+    room = max(0, WATCH_MAX - len(moving))
+    if len(waiting) > room:
+        start = turn % len(waiting)
+        waiting = (waiting[start:] + waiting[:start])[:room]
+    return set(moving[:WATCH_MAX]) | set(waiting)
 
 
 class InventoryMixin(OvirtBase):
     _inventory_state: Inventory | None = None
     _write_marks: WriteMarks | None = None
-    _without_events: set[str]
+    _without_events: dict[str, float]  # provider -> until when its engine is taken to have no event log
     _administrators: dict[str, float]  # Scope.cache_key -> confirmed administrator until (inventory clock)
 
     def _inventory(self) -> Inventory | None:
@@ -83,7 +93,7 @@ class InventoryMixin(OvirtBase):
             if self._inventory_state is None:
                 self._inventory_state = Inventory(self.config.inventory_poll_seconds,
                                                   self.config.inventory_resync_seconds)
-                self._without_events = set()
+                self._without_events = {}
                 self._administrators = {}
             return self._inventory_state
 
@@ -144,7 +154,7 @@ class InventoryMixin(OvirtBase):
     def _readable_view(self, scope: Scope, place: Place) -> InventoryView | None:
         """The data center's view if it may answer this caller (a confirmed administrator, not at user level)."""
         inventory = self._inventory()
-        if inventory is None or scope.user_level or scope.provider.name in self._without_events \
+        if inventory is None or scope.user_level or self._without_events.get(scope.provider.name, 0) > inventory.clock() \
                 or not self._administrator(scope, inventory):
             return None
         return inventory.view(place.key)
@@ -163,13 +173,12 @@ class InventoryMixin(OvirtBase):
             if fresh and view.ready:
                 stamp = view.begin_read()  # a refresh under way that read them earlier will not overwrite these
                 view.apply(self._fetch(scope, place, fresh), stamp=stamp)
-        except NotFound:
-            self._without_events.add(scope.provider.name)
+        except NoEventLog:
+            self._without_events[scope.provider.name] = inventory.clock() + inventory.resync_seconds
             view.invalidate()
             return None
-        except GatewayError:
-            view.invalidate()
-            return None
+        except GatewayError:  # a failed poll made the view unready; a failed refetch or relisting left what it
+            return None  # needed marked: this request takes the engine's path and reports the error
         return view if view.ready else None
 
     def _refresh(self, scope: Scope, place: Place, inventory: Inventory, view: InventoryView,
@@ -178,13 +187,19 @@ class InventoryMixin(OvirtBase):
         the first fill); then the instances written and the stale listings this read needs, which it waits for."""
         self._read_marks(scope, view)
         poll, resync = inventory.due(view)
+        asked = time.monotonic()
         if (poll or resync) and view.refreshing.acquire(blocking=not view.ready):
             try:
+                view.raise_refresh_failure_since(asked)  # the resync this request waited for failed: so does this one
                 poll, resync = inventory.due(view)  # maybe done meanwhile by the request we waited for
-                if resync:
-                    self._resync(scope, place, view)
-                elif poll:
-                    self._follow(scope, place, inventory, view)
+                try:
+                    if resync:
+                        self._resync(scope, place, view)
+                    elif poll:
+                        self._follow(scope, place, inventory, view)
+                except GatewayError as exc:
+                    view.refresh_failed(exc)  # unready: the next read lists everything again
+                    raise
             finally:
                 view.refreshing.release()
         self._refetch_written(scope, place, view)
@@ -200,7 +215,7 @@ class InventoryMixin(OvirtBase):
             dirty = view.written()
             if dirty:
                 stamp = view.begin_read()
-                view.apply(self._fetch(scope, place, dirty), stamp=stamp)
+                view.apply(self._fetch(scope, place, set(dirty)), stamp=stamp)
                 view.refetched(dirty)
 
     def _relist_if_stale(self, scope: Scope, place: Place, view: InventoryView, kind: str) -> None:
@@ -209,9 +224,6 @@ class InventoryMixin(OvirtBase):
                 return  # listed meanwhile by the request this one waited for
             try:
                 view.fill_listing(kind, self._relist(scope, place, kind))
-            except NotFound as exc:  # not the event log's absence (which NotFound means to the caller)
-                view.mark_stale([kind])
-                raise BackendError(f"The engine could not list its {kind}: {exc.message}") from None
             except BaseException:
                 view.mark_stale([kind])
                 raise
@@ -224,7 +236,8 @@ class InventoryMixin(OvirtBase):
             return
         view.mark_stale(changes.kinds | self._locked_kinds(view))
         with view.lock:
-            targets = changes.vms | watched(view.instances.values())
+            targets = changes.vms | watched(view.instances.values(), view.watch_turn)
+            view.watch_turn += WATCH_MAX
         stamp = view.begin_read()
         view.apply(self._fetch(scope, place, targets), changes.cursor, inventory.clock(), stamp)
 
@@ -253,11 +266,10 @@ class InventoryMixin(OvirtBase):
         try:
             fetched = self._fetch(scope, place, wanted)
         except GatewayError:
-            view.invalidate()
-            return None
+            return None  # this request takes the engine's path and reports the error; the view stays as it is
         if view.ready:
             view.apply(fetched, stamp=stamp)
-        found = [instance_copy(i) for i in fetched.values() if i is not None]
+        found = [instance_copy(i) for i in fetched.values() if i is not None and HELPER not in i.extra]
         for instance in found:
             instance.owner = scope.credentials.username
         return found
@@ -292,8 +304,14 @@ class InventoryMixin(OvirtBase):
         return found
 
     # --- the engine's events ------------------------------------------------------------------------
+    def _events(self, scope: Scope, params: dict[str, str]) -> Element:
+        try:
+            return self._get(scope, "events", params)
+        except NotFound:
+            raise NoEventLog() from None
+
     def _newest_event(self, scope: Scope) -> int:
-        newest = self._get(scope, "events", {"max": "1"})
+        newest = self._events(scope, {"max": "1"})
         return max((mapping.integer(e, "index") or 0 for e in newest), default=0)
 
     def _changes_since(self, scope: Scope, cursor: int) -> Changes:
@@ -301,7 +319,7 @@ class InventoryMixin(OvirtBase):
         in the answer shows the log still reaches it (an engine restored from a backup would not), so a poll
         that finds nothing new costs one request; only when that event is gone is the newest index asked."""
         answered = [(mapping.integer(e, "index") or 0, e) for e in
-                    self._get(scope, "events", {"from": str(max(cursor - 1, 0))})]
+                    self._events(scope, {"from": str(max(cursor - 1, 0))})]
         if cursor and not answered:
             return Changes(cursor, set(), set(), self._newest_event(scope) < cursor)
         events = [e for index, e in answered if index > cursor]
@@ -312,12 +330,15 @@ class InventoryMixin(OvirtBase):
 
     # --- read-your-writes ---------------------------------------------------------------------------
     def _read_marks(self, scope: Scope, view: InventoryView) -> None:
-        """The gateway's writes marked in the store by any process: instances to refetch, kinds to list again."""
-        for mark in self._marks().new(scope.provider.name, view.marks):
-            if mark.startswith(KIND_MARK):
-                view.mark_stale([mark[len(KIND_MARK):]])
-            else:
-                view.note_writes([mark])
+        """The gateway's writes marked in the store by any process: instances to refetch, kinds to list again
+        (everything, when this view looked so long ago that marks may be gone)."""
+        def act(marks: set[str], complete: bool) -> None:
+            view.mark_stale([m[len(KIND_MARK):] for m in marks if m.startswith(KIND_MARK)])
+            view.note_writes([m for m in marks if not m.startswith(KIND_MARK)])
+            if not complete:
+                view.resync_soon()
+
+        self._marks().act_on_new(scope.provider.name, view.marks, act)
 
     def _note_write(self, scope: Scope, method: str, path: str, answer: Element | None) -> None:
         if not self.config.inventory_enabled or method == "GET":

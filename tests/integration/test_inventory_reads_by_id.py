@@ -28,7 +28,7 @@ def test_a_read_by_id_answers_while_a_poll_is_held_back(gw: Gateway, views: list
     views.append(viewing(gw, poll_seconds=1))
     view_driver, clock = views[0], FakeClock()
     view_driver._inventory_state = Inventory(1, 3600, clock=clock)
-    view_driver._without_events, view_driver._administrators = set(), {}
+    view_driver._without_events, view_driver._administrators = {}, {}
     view_driver.instances(gw.scope())
     stats = f"{gw.engine.handle.url}/__simulator__/stats"
     requests.delete(stats, timeout=10).raise_for_status()

@@ -226,7 +226,7 @@ def test_an_older_refresh_never_overwrites_an_instance_read_afresh(gw: Gateway, 
     views.append(viewing(gw, poll_seconds=1))
     view_driver, clock = views[0], FakeClock()
     view_driver._inventory_state = Inventory(1, 3600, clock=clock)
-    view_driver._without_events, view_driver._administrators = set(), {}
+    view_driver._without_events, view_driver._administrators = {}, {}
     view_driver.instances(gw.scope())
     stats = f"{gw.engine.handle.url}/__simulator__/stats"
     requests.delete(stats, timeout=10).raise_for_status()
@@ -273,7 +273,7 @@ def test_a_listing_after_a_write_waits_for_its_refetch_but_not_for_a_poll_under_
     reader, writer = views
     clock = FakeClock()
     reader._inventory_state = Inventory(1, 3600, clock=clock)
-    reader._without_events, reader._administrators = set(), {}
+    reader._without_events, reader._administrators = {}, {}
     reader.instances(gw.scope())
     stats = f"{gw.engine.handle.url}/__simulator__/stats"
     requests.delete(stats, timeout=10).raise_for_status()

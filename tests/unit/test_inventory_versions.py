@@ -51,3 +51,25 @@ def test_only_copies_of_a_view_have_a_key_and_none_survives_the_store() -> None:
     copy = view.snapshot()[0]
     assert copy.revision is not None and "revision" not in to_json(copy)
     assert from_json(Instance, to_json(copy)).revision is None
+
+
+def test_an_instance_written_again_during_its_refetch_stays_marked() -> None:
+    view = InventoryView("dc")
+    view.fill([vm("a")], cursor=1, now=0.0)
+    view.note_writes(["a"])
+    taken = view.written()  # a request starts refetching it
+    view.note_writes(["a"])  # a second write lands meanwhile: that refetch may predate it
+    view.refetched(taken)
+    assert "a" in view.written()
+    view.refetched(view.written())
+    assert not view.written()
+
+
+def test_an_answer_read_before_a_full_listing_never_overwrites_it() -> None:
+    view = InventoryView("dc")
+    view.fill([vm("a"), vm("b")], cursor=1, now=0.0)
+    early = view.begin_read()  # a read by id begins
+    listing = view.begin_read()  # then a full listing, which finds a stopped and b gone
+    view.fill([vm("a", state=InstanceState.STOPPED)], cursor=2, now=1.0, stamp=listing)
+    view.apply({"a": vm("a"), "b": vm("b")}, stamp=early)  # the read by id answers last
+    assert {i.id: i.state for i in view.snapshot()} == {"a": InstanceState.STOPPED}
