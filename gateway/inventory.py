@@ -93,6 +93,7 @@ class Listing:
 
     rows: list[Any] = field(default_factory=list)
     ready: bool = False
+    began: int = 0  # the stamp of the listing's engine read
 
 
 @dataclass
@@ -107,7 +108,7 @@ class InventoryView:
     ready: bool = False
     polled_at: float = 0.0
     resynced_at: float = 0.0
-    dirty: dict[str, int] = field(default_factory=dict)  # written instance id -> how many times noted
+    dirty: dict[str, int] = field(default_factory=dict)  # written instance id -> stamp of its last write noted
     floor: int = 0  # the stamp of the last full listing: no answer read before it may be applied
     watch_turn: int = 0  # where the next poll's turn of watched instances starts (the driver's `watched`)
     failure: tuple[float, BaseException] | None = None  # the last failed poll or resync, and when (monotonic)
@@ -178,20 +179,20 @@ class InventoryView:
     def note_writes(self, instance_ids: Iterable[str]) -> None:
         with self.lock:
             for instance_id in instance_ids:
-                self.dirty[instance_id] = self.dirty.get(instance_id, 0) + 1
+                self.dirty[instance_id] = next(_stamps)
 
-    def written(self) -> dict[str, int]:
-        """Written instances not yet refetched, each with its count of writes noted. They stay here until
-        refetched (`refetched`), so that a request arriving meanwhile waits for the refetch under way instead of
-        answering without them."""
+    def written(self, before: int | None = None) -> dict[str, int]:
+        """Written instances not yet refetched (those noted before the stamp `before`), each with the stamp of
+        its last write noted. They stay here until refetched (`refetched`), so that a request arriving meanwhile
+        waits for the refetch under way instead of answering without them."""
         with self.lock:
-            return dict(self.dirty)
+            return {i: s for i, s in self.dirty.items() if before is None or s < before}
 
     def refetched(self, taken: dict[str, int]) -> None:
         """Done with what `written` gave: an instance written again meanwhile stays, for the next refetch."""
         with self.lock:
-            for instance_id, count in taken.items():
-                if self.dirty.get(instance_id) == count:
+            for instance_id, noted in taken.items():
+                if self.dirty.get(instance_id) == noted:
                     del self.dirty[instance_id]
 
     def mark_stale(self, kinds: Iterable[str]) -> None:
@@ -213,9 +214,15 @@ class InventoryView:
     def _needed(self, kinds: Iterable[str]) -> set[str]:
         return {k for k in kinds if k in self.stale or k not in self.listings or not self.listings[k].ready}
 
-    def fill_listing(self, kind: str, rows: Iterable[Any]) -> None:
+    def fill_listing(self, kind: str, rows: Iterable[Any], began: int = 0) -> None:
         with self.lock:
-            self.listings[kind] = Listing(list(rows), ready=True)
+            self.listings[kind] = Listing(list(rows), ready=True, began=began)
+
+    def listed_since(self, kind: str, stamp: int) -> bool:
+        """Whether the kind's listing was read after `stamp` (a request that asked then needs no newer one)."""
+        with self.lock:
+            found = self.listings.get(kind)
+            return found is not None and found.ready and found.began > stamp
 
     def rows(self, kind: str) -> list[Any] | None:
         """The kind's rows as last listed, or None when the view may not be read (not ready, never listed)."""

@@ -209,21 +209,26 @@ class InventoryMixin(OvirtBase):
     def _refetch_written(self, scope: Scope, place: Place, view: InventoryView) -> None:
         """The instances the gateway wrote, refetched before this read answers (or by the request that got
         there first, which this one waits for); a failure keeps them marked."""
-        if not view.written():
+        asked = view.begin_read()
+        if not view.written(asked):
             return
         with view.writing:
-            dirty = view.written()
+            dirty = view.written(asked)  # writes after this request arrived are the next requests' to wait for
             if dirty:
                 stamp = view.begin_read()
                 view.apply(self._fetch(scope, place, set(dirty)), stamp=stamp)
                 view.refetched(dirty)
 
     def _relist_if_stale(self, scope: Scope, place: Place, view: InventoryView, kind: str) -> None:
+        """List the kind again unless a listing read after this request arrived is there: under a stream of
+        writes, each waiting request listing again in turn would make the last wait for all of them."""
+        asked = view.begin_read()
         with view.relisting_lock(kind):
-            if not view.take_stale([kind]):
+            if view.listed_since(kind, asked) or not view.take_stale([kind]):
                 return  # listed meanwhile by the request this one waited for
+            began = view.begin_read()
             try:
-                view.fill_listing(kind, self._relist(scope, place, kind))
+                view.fill_listing(kind, self._relist(scope, place, kind), began)
             except BaseException:
                 view.mark_stale([kind])
                 raise

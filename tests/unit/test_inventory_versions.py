@@ -73,3 +73,18 @@ def test_an_answer_read_before_a_full_listing_never_overwrites_it() -> None:
     view.fill([vm("a", state=InstanceState.STOPPED)], cursor=2, now=1.0, stamp=listing)
     view.apply({"a": vm("a"), "b": vm("b")}, stamp=early)  # the read by id answers last
     assert {i.id: i.state for i in view.snapshot()} == {"a": InstanceState.STOPPED}
+
+
+def test_a_request_waits_only_for_writes_and_listings_from_before_it_arrived() -> None:
+    """Under a stream of writes, requests queued behind one refetch or relisting each doing another in turn
+    made the last wait for all of them (DescribeVolumes p50 9 s embedded)."""
+    view = InventoryView("dc")
+    view.fill([vm("a"), vm("b")], cursor=1, now=0.0)
+    view.note_writes(["a"])
+    asked = view.begin_read()
+    view.note_writes(["b"])  # after the request arrived: not its to wait for
+    assert set(view.written(asked)) == {"a"} and set(view.written()) == {"a", "b"}
+    view.fill_listing("disks", [], began=view.begin_read())
+    view.mark_stale(["disks"])  # a write after that listing began
+    assert view.listed_since("disks", asked)  # the request that asked before it needs no other listing
+    assert not view.listed_since("disks", view.begin_read()) and view.needs(["disks"]) == {"disks"}
