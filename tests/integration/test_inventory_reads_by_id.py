@@ -12,10 +12,9 @@ import time
 
 import requests
 
-from gateway.inventory import Inventory
-
 from .ovirt_env import Gateway
-from .test_inventory_view import FakeClock, advance, by_id, engine_action, engine_vm, viewing, views  # noqa: F401
+from .test_inventory_view import (advance, by_id, engine_action, engine_vm, hold_next_vm_listing,  # noqa: F401
+                                  on_fake_clock, viewing, views)
 
 HOLD_SECONDS = 8
 
@@ -26,13 +25,10 @@ def test_a_read_by_id_answers_while_a_poll_is_held_back(gw: Gateway, views: list
     engine_action(gw.engine, made, "start")
     advance(gw.engine, 14)  # up, no address yet: watched, so the next poll refetches it
     views.append(viewing(gw, poll_seconds=1))
-    view_driver, clock = views[0], FakeClock()
-    view_driver._inventory_state = Inventory(1, 3600, clock=clock)
-    view_driver._without_events, view_driver._administrators = {}, {}
+    view_driver = views[0]
+    clock = on_fake_clock(view_driver)
     view_driver.instances(gw.scope())
-    stats = f"{gw.engine.handle.url}/__simulator__/stats"
-    requests.delete(stats, timeout=10).raise_for_status()
-    gw.engine.control("faults", hold={"path": "/vms$", "method": "GET", "seconds": HOLD_SECONDS, "count": 1})
+    stats = hold_next_vm_listing(gw, HOLD_SECONDS)
     clock.now = 5  # a poll is due: its refetch of the watched VM is answered HOLD_SECONDS late
     polling = threading.Thread(target=view_driver.instances, args=(gw.scope(),))
     polling.start()

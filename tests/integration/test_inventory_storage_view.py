@@ -9,29 +9,16 @@ a confirmed administrator, or the view off, costs exactly today's requests.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 import requests
 from lxml import etree
 
-from drivers.ovirt.driver import OvirtDriver
 from drivers.ovirt.mapping import BLANK_TEMPLATE_ID
-from gateway.inventory import Inventory
 from gateway.model import InstanceSpec, InstanceState, ResourceState, VolumeSpec
 
 from .ovirt_env import CENTOS, DEFAULT_DC, USER, Engine, Gateway
-from .test_inventory_view import ADMIN_AUTH, FakeClock, advance, engine_vm, viewing, vm_listings
+from .test_inventory_view import ADMIN_AUTH, advance, engine_vm, on_fake_clock, viewing, views, vm_listings  # noqa: F401
 
 GiB = 1024 ** 3
-
-
-@pytest.fixture
-def views(gw: Gateway) -> Iterator[list[OvirtDriver]]:
-    made: list[OvirtDriver] = []
-    yield made
-    for driver in made:
-        driver.close()
 
 
 def listings(gw: Gateway, collection: str) -> int:
@@ -91,9 +78,8 @@ def test_listings_equal_the_engines_and_list_disks_templates_and_vms_once(gw: Ga
 def test_one_events_request_per_poll_serves_instances_volumes_and_images(gw: Gateway, views: list) -> None:
     furnished(gw)
     views.append(viewing(gw, poll_seconds=1))
-    view_driver, clock = views[0], FakeClock()
-    view_driver._inventory_state = Inventory(1, 3600, clock=clock)
-    view_driver._without_events, view_driver._administrators = {}, {}
+    view_driver = views[0]
+    clock = on_fake_clock(view_driver)
     view_driver.volumes(gw.scope()), view_driver.images(gw.scope())
     for second in range(2, 5):  # no event meanwhile: every poll costs the events request, no listing
         clock.now = second

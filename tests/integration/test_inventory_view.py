@@ -216,6 +216,22 @@ class FakeClock:
         return self.now
 
 
+def on_fake_clock(driver: OvirtDriver, poll_seconds: float = 1) -> FakeClock:
+    """The driver's view polls on a clock the test moves (`clock.now`), and lists now."""
+    clock = FakeClock()
+    driver._inventory_state = Inventory(poll_seconds, 3600, clock=clock)
+    driver._without_events, driver._administrators = {}, {}
+    return clock
+
+
+def hold_next_vm_listing(gw: Gateway, seconds: float) -> str:
+    """The engine answers the next `GET /vms` `seconds` late; the URL of its request counts, reset."""
+    stats = f"{gw.engine.handle.url}/__simulator__/stats"
+    requests.delete(stats, timeout=10).raise_for_status()
+    gw.engine.control("faults", hold={"path": "/vms$", "method": "GET", "seconds": seconds, "count": 1})
+    return stats
+
+
 def test_an_older_refresh_never_overwrites_an_instance_read_afresh(gw: Gateway, views: list) -> None:
     """A poll's refetch answered late (held by the engine) and a waiter's read by id racing it: the view
     keeps the newer answer, so the next listing shows the address the waiter already saw."""
@@ -224,13 +240,10 @@ def test_an_older_refresh_never_overwrites_an_instance_read_afresh(gw: Gateway, 
     engine_action(gw.engine, made, "start")
     advance(gw.engine, 14)  # Up, no address yet: watched
     views.append(viewing(gw, poll_seconds=1))
-    view_driver, clock = views[0], FakeClock()
-    view_driver._inventory_state = Inventory(1, 3600, clock=clock)
-    view_driver._without_events, view_driver._administrators = {}, {}
+    view_driver = views[0]
+    clock = on_fake_clock(view_driver)
     view_driver.instances(gw.scope())
-    stats = f"{gw.engine.handle.url}/__simulator__/stats"
-    requests.delete(stats, timeout=10).raise_for_status()
-    gw.engine.control("faults", hold={"path": "/vms$", "method": "GET", "seconds": 2, "count": 1})
+    stats = hold_next_vm_listing(gw, 2)
     clock.now = 5  # a poll is due: it refetches the watched VM, and its answer (no address) is held back
     polling = threading.Thread(target=view_driver.instances, args=(gw.scope(),))
     polling.start()
@@ -271,13 +284,9 @@ def test_a_listing_after_a_write_waits_for_its_refetch_but_not_for_a_poll_under_
     advance(gw.engine, 14)  # Up without an address: every poll refetches it
     views.extend([viewing(gw, poll_seconds=1), viewing(gw, poll_seconds=3600)])
     reader, writer = views
-    clock = FakeClock()
-    reader._inventory_state = Inventory(1, 3600, clock=clock)
-    reader._without_events, reader._administrators = {}, {}
+    clock = on_fake_clock(reader)
     reader.instances(gw.scope())
-    stats = f"{gw.engine.handle.url}/__simulator__/stats"
-    requests.delete(stats, timeout=10).raise_for_status()
-    gw.engine.control("faults", hold={"path": "/vms$", "method": "GET", "seconds": 4, "count": 1})
+    stats = hold_next_vm_listing(gw, 4)
     clock.now = 5
     polling = threading.Thread(target=reader.instances, args=(gw.scope(),))
     polling.start()
