@@ -36,13 +36,15 @@ def aws(gateway: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     return run
 
 
-def at(minutes_ago: int) -> str:
-    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
-    return (now - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
+def minutes_before(now: datetime) -> Any:
+    """`at(n)`: the whole minute n minutes before `now`, the same for every call of a test (aws-cli takes a
+    second or two a call: reading the clock at each one moved every later point a minute once it turned)."""
+    start = now.replace(second=0, microsecond=0)
+    return lambda minutes_ago: (start - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def test_put_then_read_statistics_and_metric_data(aws: Any, tmp_path: Path) -> None:
-    space = f"Cli/{uuid.uuid4().hex[:8]}"
+    space, at = f"Cli/{uuid.uuid4().hex[:8]}", minutes_before(datetime.now(timezone.utc))
     for minute, value in ((9, 10), (8, 30), (7, 50), (6, 70)):
         aws("put-metric-data", "--namespace", space, "--metric-name", "Queue", "--dimensions", "queue=jobs",
             "--value", str(value), "--unit", "Count", "--timestamp", at(minute))  # put-metric-data's own shorthand
